@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "swamp_native",
+      "sources": ["src/addon.c", "src/blas.c", "src/conv.c", "src/epilogue.c"],
+      "cflags": ["-O3", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags!": ["-O2"],
+      "conditions": [
+        ["OS=='linux'", {
+          "libraries": ["-ldl", "-lpthread"]
+        }],
+        ["OS=='mac'", {
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": {
+            "GCC_OPTIMIZATION_LEVEL": "3",
+            "OTHER_CFLAGS": ["-std=c11"],
+            "MACOSX_DEPLOYMENT_TARGET": "11.0"
+          }
+        }]
+      ]
+    }
+  ]
+}

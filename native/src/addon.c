@@ -1,0 +1,473 @@
+/*
+ * Node-API surface of swamp's native kernels. Every array argument is a Float32Array plus an
+ * element offset, so the JavaScript side can pass views of the wasm backend's heap and no tensor
+ * is copied. Context-aware (NAPI_MODULE_INIT): each worker thread gets its own instance, with its
+ * own scratch memory; BLAS itself is loaded once per process.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "conv.h"
+#include "epilogue.h"
+
+#define MAX_ARGS 20
+
+typedef struct {
+  swamp_scratch scratch;
+} instance_state;
+
+static void finalize_instance(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  instance_state *state = (instance_state *)data;
+  free(state->scratch.data);
+  free(state);
+}
+
+typedef struct {
+  napi_env env;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  const char *function;
+  int failed;
+} call;
+
+static int begin(napi_env env, napi_callback_info info, const char *function, size_t required, call *c) {
+  c->env = env;
+  c->function = function;
+  c->failed = 0;
+  c->argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, NULL, "swamp native: cannot read arguments");
+    return -1;
+  }
+  if (c->argc < required) {
+    char message[160];
+    snprintf(message, sizeof message, "swamp native %s: expected %zu arguments, got %zu", function,
+             required, c->argc);
+    napi_throw_type_error(env, NULL, message);
+    return -1;
+  }
+  return 0;
+}
+
+static void fail(call *c, int range, const char *what, const char *why) {
+  if (c->failed) return;
+  c->failed = 1;
+  char message[256];
+  snprintf(message, sizeof message, "swamp native %s: %s %s", c->function, what, why);
+  if (range) {
+    napi_throw_range_error(c->env, NULL, message);
+  } else {
+    napi_throw_type_error(c->env, NULL, message);
+  }
+}
+
+static int64_t arg_int(call *c, size_t index, const char *name, int64_t min, int64_t max) {
+  if (c->failed) return 0;
+  napi_valuetype type;
+  napi_typeof(c->env, c->argv[index], &type);
+  if (type != napi_number) {
+    fail(c, 0, name, "must be a number");
+    return 0;
+  }
+  double value;
+  napi_get_value_double(c->env, c->argv[index], &value);
+  if (value != (double)(int64_t)value) {
+    fail(c, 1, name, "must be an integer");
+    return 0;
+  }
+  if ((int64_t)value < min || (int64_t)value > max) {
+    fail(c, 1, name, "is out of range");
+    return 0;
+  }
+  return (int64_t)value;
+}
+
+static float arg_float(call *c, size_t index, const char *name) {
+  if (c->failed) return 0.0f;
+  double value;
+  if (napi_get_value_double(c->env, c->argv[index], &value) != napi_ok) {
+    fail(c, 0, name, "must be a number");
+    return 0.0f;
+  }
+  return (float)value;
+}
+
+static int arg_bool(call *c, size_t index, const char *name) {
+  if (c->failed) return 0;
+  bool value;
+  if (napi_get_value_bool(c->env, c->argv[index], &value) != napi_ok) {
+    fail(c, 0, name, "must be a boolean");
+    return 0;
+  }
+  return value ? 1 : 0;
+}
+
+static int arg_is_nullish(call *c, size_t index) {
+  if (index >= c->argc) return 1;
+  napi_valuetype type;
+  napi_typeof(c->env, c->argv[index], &type);
+  return type == napi_null || type == napi_undefined;
+}
+
+/* A Float32Array argument and an element offset into it, checked to hold `needed` elements. */
+static float *arg_floats(call *c, size_t array_index, size_t offset_index, size_t needed, const char *name) {
+  if (c->failed) return NULL;
+  bool is_typed_array = false;
+  napi_is_typedarray(c->env, c->argv[array_index], &is_typed_array);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (!is_typed_array ||
+      napi_get_typedarray_info(c->env, c->argv[array_index], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array) {
+    fail(c, 0, name, "must be a Float32Array");
+    return NULL;
+  }
+  int64_t offset = arg_int(c, offset_index, name, 0, INT64_MAX);
+  if (c->failed) return NULL;
+  if ((size_t)offset > length || needed > length - (size_t)offset) {
+    char why[160];
+    snprintf(why, sizeof why, "is too short: %zu elements needed from offset %lld, array has %zu",
+             needed, (long long)offset, length);
+    fail(c, 1, name, why);
+    return NULL;
+  }
+  return (float *)data + offset;
+}
+
+static void arg_geometry(call *c, size_t index, swamp_conv_geometry *g) {
+  if (c->failed) return;
+  bool is_typed_array = false;
+  napi_is_typedarray(c->env, c->argv[index], &is_typed_array);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (!is_typed_array ||
+      napi_get_typedarray_info(c->env, c->argv[index], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || length != SWAMP_CONV_GEOMETRY_FIELDS) {
+    fail(c, 0, "geometry", "must be an Int32Array of 15 fields");
+    return;
+  }
+  memcpy(g, data, sizeof *g);
+  const char *error = swamp_conv_geometry_error(g);
+  if (error != NULL) fail(c, 1, "geometry:", error);
+}
+
+/* Optional trailing epilogue arguments: bias, biasOffset, biasSize, activation, leakyreluAlpha,
+ * prelu, preluOffset, preluSize. */
+static void arg_epilogue(call *c, size_t first, size_t cols, swamp_epilogue *e) {
+  memset(e, 0, sizeof *e);
+  e->activation = SWAMP_ACTIVATION_LINEAR;
+  if (c->failed || c->argc <= first) return;
+  if (!arg_is_nullish(c, first)) {
+    e->bias_size = (size_t)arg_int(c, first + 2, "biasSize", 1, INT32_MAX);
+    if (!c->failed && e->bias_size != 1 && e->bias_size != cols) fail(c, 1, "biasSize", "must be 1 or the column count");
+    e->bias = arg_floats(c, first, first + 1, e->bias_size, "bias");
+  }
+  if (c->argc > first + 3) {
+    e->activation = (swamp_activation)arg_int(c, first + 3, "activation", 0, 6);
+    if (c->argc > first + 4) e->leakyrelu_alpha = arg_float(c, first + 4, "leakyreluAlpha");
+  }
+  if (e->activation == SWAMP_ACTIVATION_PRELU) {
+    if (arg_is_nullish(c, first + 5)) {
+      fail(c, 0, "prelu", "weights are required for the prelu activation");
+      return;
+    }
+    e->prelu_size = (size_t)arg_int(c, first + 7, "preluSize", 1, INT32_MAX);
+    if (!c->failed && e->prelu_size != 1 && e->prelu_size != cols) fail(c, 1, "preluSize", "must be 1 or the column count");
+    e->prelu = arg_floats(c, first + 5, first + 6, e->prelu_size, "prelu");
+  }
+}
+
+static swamp_sgemm_fn require_blas(call *c) {
+  swamp_sgemm_fn sgemm = swamp_blas_sgemm();
+  if (sgemm == NULL && !c->failed) {
+    c->failed = 1;
+    napi_throw_error(c->env, NULL, "swamp native: BLAS is not loaded (call initBlas first)");
+  }
+  return sgemm;
+}
+
+static instance_state *state_of(napi_env env) {
+  void *data = NULL;
+  napi_get_instance_data(env, &data);
+  return (instance_state *)data;
+}
+
+static napi_value string_value(napi_env env, const char *text) {
+  napi_value value;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &value);
+  return value;
+}
+
+/* initBlas(candidates: string[], coreType: string | null) -> { library, coreName, config } */
+static napi_value init_blas(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "initBlas", 1, &c) != 0) return NULL;
+  bool is_array = false;
+  napi_is_array(env, c.argv[0], &is_array);
+  if (!is_array) {
+    fail(&c, 0, "candidates", "must be an array of library names");
+    return NULL;
+  }
+  uint32_t count = 0;
+  napi_get_array_length(env, c.argv[0], &count);
+  if (count > 16) count = 16;
+  char names[16][512];
+  const char *pointers[16];
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    napi_get_element(env, c.argv[0], i, &element);
+    size_t written = 0;
+    if (napi_get_value_string_utf8(env, element, names[i], sizeof names[i], &written) != napi_ok) {
+      fail(&c, 0, "candidates", "must hold strings");
+      return NULL;
+    }
+    pointers[i] = names[i];
+  }
+  char core_type[64] = "";
+  if (!arg_is_nullish(&c, 1)) {
+    size_t written = 0;
+    if (napi_get_value_string_utf8(env, c.argv[1], core_type, sizeof core_type, &written) != napi_ok) {
+      fail(&c, 0, "coreType", "must be a string");
+      return NULL;
+    }
+  }
+  swamp_blas_info blas;
+  char error[512];
+  if (swamp_blas_load(pointers, (int)count, core_type[0] ? core_type : NULL, &blas, error, sizeof error) != 0) {
+    char message[600];
+    snprintf(message, sizeof message, "no usable BLAS: %s", error);
+    napi_throw_error(env, NULL, message);
+    return NULL;
+  }
+  napi_value result;
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "library", string_value(env, blas.library));
+  napi_set_named_property(env, result, "coreName", string_value(env, blas.core_name));
+  napi_set_named_property(env, result, "config", string_value(env, blas.config));
+  return result;
+}
+
+static size_t matrix_extent(int64_t rows, int64_t cols, int64_t ld) {
+  return rows == 0 || cols == 0 ? 0 : (size_t)((rows - 1) * ld + cols);
+}
+
+/* sgemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc):
+ * row-major C = alpha·op(A)·op(B) + beta·C. */
+static napi_value sgemm(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sgemm", 16, &c) != 0) return NULL;
+  const int trans_a = arg_bool(&c, 0, "transA");
+  const int trans_b = arg_bool(&c, 1, "transB");
+  const int64_t m = arg_int(&c, 2, "m", 0, INT32_MAX);
+  const int64_t n = arg_int(&c, 3, "n", 0, INT32_MAX);
+  const int64_t k = arg_int(&c, 4, "k", 0, INT32_MAX);
+  const float alpha = arg_float(&c, 5, "alpha");
+  const int64_t lda = arg_int(&c, 8, "lda", 1, INT32_MAX);
+  const int64_t ldb = arg_int(&c, 11, "ldb", 1, INT32_MAX);
+  const float beta = arg_float(&c, 12, "beta");
+  const int64_t ldc = arg_int(&c, 15, "ldc", 1, INT32_MAX);
+  if (c.failed) return NULL;
+  const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
+  const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+  if (lda < a_cols) fail(&c, 1, "lda", "is smaller than A's row length");
+  if (ldb < b_cols) fail(&c, 1, "ldb", "is smaller than B's row length");
+  if (ldc < n) fail(&c, 1, "ldc", "is smaller than n");
+  const float *a = arg_floats(&c, 6, 7, matrix_extent(a_rows, a_cols, lda), "a");
+  const float *b = arg_floats(&c, 9, 10, matrix_extent(b_rows, b_cols, ldb), "b");
+  float *out = arg_floats(&c, 13, 14, matrix_extent(m, n, ldc), "c");
+  swamp_sgemm_fn gemm = require_blas(&c);
+  if (c.failed) return NULL;
+  if (m > 0 && n > 0) {
+    gemm(SWAMP_CBLAS_ROW_MAJOR, trans_a ? SWAMP_CBLAS_TRANS : SWAMP_CBLAS_NO_TRANS,
+         trans_b ? SWAMP_CBLAS_TRANS : SWAMP_CBLAS_NO_TRANS, (int)m, (int)n, (int)k, alpha,
+         a, (int)lda, b, (int)ldb, beta, out, (int)ldc);
+  }
+  return NULL;
+}
+
+/* batchMatMul(transA, transB, m, n, k, batch, a, aOffset, aBatchStride, b, bOffset, bBatchStride,
+ *             c, cOffset, [epilogue...]): densely packed matrices, C[i] = op(A[i])·op(B[i]);
+ * a batch stride of 0 broadcasts that operand. The epilogue applies bias/activation to C. */
+static napi_value batch_mat_mul(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "batchMatMul", 14, &c) != 0) return NULL;
+  const int trans_a = arg_bool(&c, 0, "transA");
+  const int trans_b = arg_bool(&c, 1, "transB");
+  const int64_t m = arg_int(&c, 2, "m", 0, INT32_MAX);
+  const int64_t n = arg_int(&c, 3, "n", 0, INT32_MAX);
+  const int64_t k = arg_int(&c, 4, "k", 0, INT32_MAX);
+  const int64_t batch = arg_int(&c, 5, "batch", 0, INT32_MAX);
+  const int64_t a_stride = arg_int(&c, 8, "aBatchStride", 0, INT64_MAX / 2);
+  const int64_t b_stride = arg_int(&c, 11, "bBatchStride", 0, INT64_MAX / 2);
+  if (c.failed) return NULL;
+  if (a_stride != 0 && a_stride != m * k) fail(&c, 1, "aBatchStride", "must be 0 or m*k");
+  if (b_stride != 0 && b_stride != k * n) fail(&c, 1, "bBatchStride", "must be 0 or k*n");
+  const size_t last = batch > 0 ? (size_t)(batch - 1) : 0;
+  const size_t a_need = batch == 0 ? 0 : (size_t)a_stride * last + (size_t)(m * k);
+  const size_t b_need = batch == 0 ? 0 : (size_t)b_stride * last + (size_t)(k * n);
+  const float *a = arg_floats(&c, 6, 7, a_need, "a");
+  const float *b = arg_floats(&c, 9, 10, b_need, "b");
+  float *out = arg_floats(&c, 12, 13, (size_t)(batch * m * n), "c");
+  swamp_epilogue epilogue;
+  arg_epilogue(&c, 14, (size_t)n, &epilogue);
+  swamp_sgemm_fn gemm = require_blas(&c);
+  if (c.failed) return NULL;
+  const int lda = trans_a ? (int)m : (int)k;
+  const int ldb = trans_b ? (int)k : (int)n;
+  for (int64_t i = 0; i < batch; i++) {
+    float *ci = out + (size_t)(i * m * n);
+    if (m == 0 || n == 0) continue;
+    if (k == 0) {
+      memset(ci, 0, (size_t)(m * n) * sizeof(float));
+    } else {
+      gemm(SWAMP_CBLAS_ROW_MAJOR, trans_a ? SWAMP_CBLAS_TRANS : SWAMP_CBLAS_NO_TRANS,
+           trans_b ? SWAMP_CBLAS_TRANS : SWAMP_CBLAS_NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
+           a + (size_t)(a_stride * i), lda, b + (size_t)(b_stride * i), ldb, 0.0f, ci, (int)n);
+    }
+    swamp_epilogue_apply(&epilogue, ci, (size_t)m, (size_t)n);
+  }
+  return NULL;
+}
+
+/* biasActivation(c, cOffset, rows, cols, [epilogue...]) in place. */
+static napi_value bias_activation(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "biasActivation", 4, &c) != 0) return NULL;
+  const int64_t rows = arg_int(&c, 2, "rows", 0, INT32_MAX);
+  const int64_t cols = arg_int(&c, 3, "cols", 0, INT32_MAX);
+  float *out = arg_floats(&c, 0, 1, (size_t)(rows * cols), "c");
+  swamp_epilogue epilogue;
+  arg_epilogue(&c, 4, (size_t)cols, &epilogue);
+  if (c.failed) return NULL;
+  swamp_epilogue_apply(&epilogue, out, (size_t)rows, (size_t)cols);
+  return NULL;
+}
+
+/* im2col(geometry, x, xOffset, rowStart, rowCount, col, colOffset) */
+static napi_value im2col(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "im2col", 7, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const int64_t row_start = arg_int(&c, 3, "rowStart", 0, (int64_t)swamp_conv_rows(&g));
+  const int64_t row_count = arg_int(&c, 4, "rowCount", 0, (int64_t)swamp_conv_rows(&g) - row_start);
+  const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
+  float *col = arg_floats(&c, 5, 6, (size_t)row_count * swamp_conv_columns(&g), "col");
+  if (c.failed) return NULL;
+  swamp_im2col(&g, x, (size_t)row_start, (size_t)row_count, col);
+  return NULL;
+}
+
+/* col2im(geometry, col, colOffset, rowStart, rowCount, dx, dxOffset): adds into dx. */
+static napi_value col2im(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "col2im", 7, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const int64_t row_start = arg_int(&c, 3, "rowStart", 0, (int64_t)swamp_conv_rows(&g));
+  const int64_t row_count = arg_int(&c, 4, "rowCount", 0, (int64_t)swamp_conv_rows(&g) - row_start);
+  const float *col = arg_floats(&c, 1, 2, (size_t)row_count * swamp_conv_columns(&g), "col");
+  float *dx = arg_floats(&c, 5, 6, swamp_conv_input_size(&g), "dx");
+  if (c.failed) return NULL;
+  swamp_col2im(&g, col, (size_t)row_start, (size_t)row_count, dx);
+  return NULL;
+}
+
+static void out_of_memory(call *c) {
+  c->failed = 1;
+  napi_throw_error(c->env, NULL, "swamp native: out of memory for convolution scratch space");
+}
+
+/* conv2d(geometry, x, xOffset, filter, filterOffset, y, yOffset, [epilogue...]) */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "conv2d", 7, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
+  const float *filter = arg_floats(&c, 3, 4, swamp_conv_filter_size(&g), "filter");
+  float *y = arg_floats(&c, 5, 6, swamp_conv_output_size(&g), "y");
+  swamp_epilogue epilogue;
+  arg_epilogue(&c, 7, (size_t)g.out_channels, &epilogue);
+  swamp_sgemm_fn gemm = require_blas(&c);
+  if (c.failed) return NULL;
+  if (swamp_conv2d(&g, gemm, &state_of(env)->scratch, x, filter, y, &epilogue) != 0) out_of_memory(&c);
+  return NULL;
+}
+
+/* conv2dBackpropInput(geometry, dy, dyOffset, filter, filterOffset, dx, dxOffset) */
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "conv2dBackpropInput", 7, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const float *dy = arg_floats(&c, 1, 2, swamp_conv_output_size(&g), "dy");
+  const float *filter = arg_floats(&c, 3, 4, swamp_conv_filter_size(&g), "filter");
+  float *dx = arg_floats(&c, 5, 6, swamp_conv_input_size(&g), "dx");
+  swamp_sgemm_fn gemm = require_blas(&c);
+  if (c.failed) return NULL;
+  if (swamp_conv2d_backprop_input(&g, gemm, &state_of(env)->scratch, dy, filter, dx) != 0) out_of_memory(&c);
+  return NULL;
+}
+
+/* conv2dBackpropFilter(geometry, x, xOffset, dy, dyOffset, dfilter, dfilterOffset) */
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "conv2dBackpropFilter", 7, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
+  const float *dy = arg_floats(&c, 3, 4, swamp_conv_output_size(&g), "dy");
+  float *dfilter = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "dfilter");
+  swamp_sgemm_fn gemm = require_blas(&c);
+  if (c.failed) return NULL;
+  if (swamp_conv2d_backprop_filter(&g, gemm, &state_of(env)->scratch, x, dy, dfilter) != 0) out_of_memory(&c);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  instance_state *state = (instance_state *)calloc(1, sizeof(instance_state));
+  if (state == NULL || napi_set_instance_data(env, state, finalize_instance, NULL) != napi_ok) {
+    free(state);
+    napi_throw_error(env, NULL, "swamp native: cannot allocate per-thread state");
+    return NULL;
+  }
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } functions[] = {
+      {"initBlas", init_blas},
+      {"sgemm", sgemm},
+      {"batchMatMul", batch_mat_mul},
+      {"biasActivation", bias_activation},
+      {"im2col", im2col},
+      {"col2im", col2im},
+      {"conv2d", conv2d},
+      {"conv2dBackpropInput", conv2d_backprop_input},
+      {"conv2dBackpropFilter", conv2d_backprop_filter},
+  };
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, functions[i].name, fn);
+  }
+  napi_value version;
+  napi_create_uint32(env, 1, &version);
+  napi_set_named_property(env, exports, "abiVersion", version);
+  return exports;
+}
