@@ -1,0 +1,132 @@
+/**
+ * One built model and the plumbing the SWAMP steps need around it: its weight layout, seeded
+ * initialisation, and reading and writing all weights by position. A thread builds one session per
+ * config and reuses it across tasks by writing weights, so no task leaks tensors into the next.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type * as tfl from "@tensorflow/tfjs-layers";
+import type { ExperimentConfig } from "../../schema/config.js";
+import { getModel } from "../models/registry.js";
+import { Random } from "./rng.js";
+import type { WeightEntry, WeightLayout, WeightValues } from "./weights.js";
+import { checkWeightsMatchLayout } from "./weights.js";
+
+/** tfjs-layers' LayerVariable, reduced to what the engine touches. */
+interface LayerVariableLike {
+  originalName: string;
+  shape: number[];
+  trainable: boolean;
+  read(): tf.Variable;
+  write(value: tf.Tensor): void;
+}
+
+const PRUNABLE_LAYER_CLASSES = new Set(["Dense", "Conv2D"]);
+/** BatchNorm running averages during training, as PyTorch's default (0.1 update weight). */
+const BATCH_NORM_MOMENTUM = 0.9;
+
+export class ModelSession {
+  readonly layout: WeightLayout;
+  private readonly layerVariables: LayerVariableLike[];
+  /** Positions of trainable entries, in `model.trainableWeights` order. */
+  readonly trainablePositions: number[];
+  readonly batchNormLayers: Array<tfl.layers.Layer & { momentum: number }>;
+
+  constructor(
+    readonly model: tfl.LayersModel,
+    unprunableLayers: readonly string[],
+  ) {
+    this.layerVariables = model.weights as unknown as LayerVariableLike[];
+    const owner = new Map<LayerVariableLike, { layer: tfl.layers.Layer; attribute: string }>();
+    for (const layer of model.layers) {
+      for (const attribute of ["kernel", "bias", "gamma", "beta", "movingMean", "movingVariance"]) {
+        const variable = (layer as unknown as Record<string, unknown>)[attribute];
+        if (variable) owner.set(variable as LayerVariableLike, { layer, attribute });
+      }
+    }
+    const entries: WeightEntry[] = this.layerVariables.map((variable) => {
+      const found = owner.get(variable);
+      if (!found) throw new Error(`weight ${variable.originalName} belongs to no known layer attribute`);
+      const { layer, attribute } = found;
+      const role = ROLES[attribute] ?? "other";
+      const prunable = role === "kernel" && PRUNABLE_LAYER_CLASSES.has(layer.getClassName()) && !unprunableLayers.includes(layer.name);
+      const shape = [...variable.shape];
+      return { name: variable.originalName, layer: layer.name, shape, size: shape.reduce((a, b) => a * b, 1), trainable: variable.trainable, prunable, role };
+    });
+    this.layout = { entries, prunable: entries.flatMap((e, i) => (e.prunable ? [i] : [])) };
+    this.trainablePositions = entries.flatMap((e, i) => (e.trainable ? [i] : []));
+    this.batchNormLayers = model.layers.filter((l) => l.getClassName() === "BatchNormalization") as Array<tfl.layers.Layer & { momentum: number }>;
+    for (const layer of this.batchNormLayers) layer.momentum = BATCH_NORM_MOMENTUM;
+  }
+
+  static build(config: ExperimentConfig, inputShape: [number, number, number], numClasses: number): ModelSession {
+    const definition = getModel(config.model.name);
+    const model = definition.build({ inputShape, numClasses, batchNorm: config.model.batchNorm });
+    return new ModelSession(model, definition.unprunableLayers ?? []);
+  }
+
+  get hasBatchNorm(): boolean {
+    return this.batchNormLayers.length > 0;
+  }
+
+  /** The tf.Variables of the trainable weights, in trainable order. */
+  trainableVariables(): tf.Variable[] {
+    return this.trainablePositions.map((p) => this.layerVariables[p]!.read());
+  }
+
+  variableAt(position: number): tf.Variable {
+    return this.layerVariables[position]!.read();
+  }
+
+  readWeights(): WeightValues {
+    return this.layerVariables.map((v) => Float32Array.from(v.read().dataSync() as Float32Array));
+  }
+
+  writeWeights(values: WeightValues): void {
+    checkWeightsMatchLayout(values, this.layout, "writeWeights");
+    this.layerVariables.forEach((variable, i) => {
+      const value = tf.tensor(values[i]!, this.layout.entries[i]!.shape, "float32");
+      variable.write(value);
+      value.dispose();
+    });
+  }
+
+  /**
+   * Seeded initialisation, independent of tf's own initialisers and of the backend: Kaiming-normal
+   * kernels (fan-in, ReLU gain, as open_lth), zero biases and BatchNorm shifts, unit scales and
+   * variances.
+   */
+  initialWeights(seed: number): WeightValues {
+    const random = Random.derive(seed, ["init"]);
+    return this.layout.entries.map((entry) => {
+      const values = new Float32Array(entry.size);
+      switch (entry.role) {
+        case "kernel": {
+          const fanIn = entry.size / entry.shape[entry.shape.length - 1]!;
+          const std = Math.sqrt(2 / fanIn);
+          for (let j = 0; j < values.length; j++) values[j] = random.nextNormal() * std;
+          break;
+        }
+        case "gamma":
+        case "moving-variance":
+          values.fill(1);
+          break;
+        default:
+          break;
+      }
+      return values;
+    });
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+const ROLES: Record<string, WeightEntry["role"]> = {
+  kernel: "kernel",
+  bias: "bias",
+  gamma: "gamma",
+  beta: "beta",
+  movingMean: "moving-mean",
+  movingVariance: "moving-variance",
+};

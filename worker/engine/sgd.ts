@@ -1,0 +1,59 @@
+/**
+ * SGD with momentum and coupled weight decay, as PyTorch formulates it (v ← μv + g + λw,
+ * w ← w − ηv), with a mask multiplied into both the weights and their momentum after every step so
+ * pruned weights, and the velocity that would revive them, stay exactly zero.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+
+export interface SgdSettings {
+  momentum: number;
+  weightDecay: number;
+}
+
+export class MaskedSgd {
+  private readonly velocities: tf.Tensor[];
+  private readonly momentum: tf.Scalar;
+  private readonly decay: tf.Scalar;
+
+  /** `masks[i]` is the 0/1 mask of `variables[i]`, or undefined where it is not pruned. */
+  constructor(
+    private readonly variables: tf.Variable[],
+    private readonly masks: Array<tf.Tensor | undefined>,
+    private readonly settings: SgdSettings,
+  ) {
+    this.velocities = variables.map((v) => tf.keep(tf.zerosLike(v)));
+    this.momentum = tf.keep(tf.scalar(settings.momentum));
+    this.decay = tf.keep(tf.scalar(settings.weightDecay));
+  }
+
+  /** Applies one update; `gradients[i]` belongs to `variables[i]`. */
+  step(gradients: tf.Tensor[], learningRate: number): void {
+    tf.tidy(() => {
+      const lr = tf.scalar(learningRate);
+      this.variables.forEach((variable, i) => {
+        const gradient = gradients[i]!;
+        const decayed = this.settings.weightDecay > 0 ? tf.add(gradient, tf.mul(variable, this.decay)) : gradient;
+        let velocity = tf.add(tf.mul(this.velocities[i]!, this.momentum), decayed);
+        let updated = tf.sub(variable, tf.mul(velocity, lr));
+        const mask = this.masks[i];
+        if (mask) {
+          velocity = tf.mul(velocity, mask);
+          updated = tf.mul(updated, mask);
+        }
+        variable.assign(updated);
+        this.velocities[i]!.dispose();
+        this.velocities[i] = tf.keep(velocity);
+      });
+    });
+  }
+
+  /** The momentum buffers' values, for inspection. */
+  velocityValues(): Float32Array[] {
+    return this.velocities.map((v) => v.dataSync() as Float32Array);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.velocities, this.momentum, this.decay]);
+    tf.dispose(this.masks.filter((m): m is tf.Tensor => m !== undefined));
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The training loop of one particle (or of the dense pre-training): seeded batch orders,
+ * softmax cross-entropy, and the masked SGD update after every step.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { DatasetSplit } from "../data/dataset.js";
+import type { StopSignal } from "./context.js";
+import type { Mask } from "./mask.js";
+import type { ModelSession } from "./model-session.js";
+import type { Random } from "./rng.js";
+import { MaskedSgd } from "./sgd.js";
+
+export interface TrainingRun {
+  session: ModelSession;
+  data: DatasetSplit;
+  inputShape: [number, number, number];
+  numClasses: number;
+  epochs: number;
+  batchSize: number;
+  momentum: number;
+  weightDecay: number;
+  /** Learning rate at a point of training, in (fractional) epochs since the run began. */
+  learningRate: (epochProgress: number) => number;
+  /** Draws each epoch's batch order. */
+  order: Random;
+  mask?: Mask;
+  /** Changes a batch of images in place (augmentation). */
+  augment?: (images: Float32Array, count: number) => void;
+  /** Called after every step with the step's loss. */
+  onStep?: (step: StepReport) => void;
+  /** Called at the end of each epoch (1-based), e.g. to take an SWA snapshot. */
+  onEpochEnd?: (epoch: number, meanLoss: number) => void;
+  signal?: StopSignal;
+}
+
+export interface StepReport {
+  step: number;
+  epochProgress: number;
+  loss: number;
+  learningRate: number;
+  examples: number;
+  /** The optimiser, for inspecting its state (e.g. that pruned momentum stays zero). */
+  optimizer: MaskedSgd;
+}
+
+export class TrainingAborted extends Error {
+  constructor() {
+    super("training was stopped");
+    this.name = "TrainingAborted";
+  }
+}
+
+export function train(run: TrainingRun): void {
+  const { session, data, batchSize, inputShape, numClasses } = run;
+  const example = inputShape[0] * inputShape[1] * inputShape[2];
+  const variables = session.trainableVariables();
+  const optimizer = new MaskedSgd(variables, maskTensorsByTrainableIndex(session, run.mask), { momentum: run.momentum, weightDecay: run.weightDecay });
+  const batchImages = new Float32Array(batchSize * example);
+  const batchLabels = new Int32Array(batchSize);
+  const stepsPerEpoch = Math.ceil(data.count / batchSize);
+  let step = 0;
+  try {
+    for (let epoch = 0; epoch < run.epochs; epoch++) {
+      const order = run.order.permutation(data.count);
+      let lossSum = 0;
+      for (let batch = 0; batch < stepsPerEpoch; batch++) {
+        if (run.signal?.aborted) throw new TrainingAborted();
+        const start = batch * batchSize;
+        const count = Math.min(batchSize, data.count - start);
+        for (let k = 0; k < count; k++) {
+          const index = order[start + k]!;
+          batchImages.set(data.images.subarray(index * example, (index + 1) * example), k * example);
+          batchLabels[k] = data.labels[index]!;
+        }
+        run.augment?.(batchImages, count);
+        const learningRate = run.learningRate(epoch + batch / stepsPerEpoch);
+        const loss = tf.tidy(() => {
+          const x = tf.tensor(batchImages.subarray(0, count * example), [count, ...inputShape], "float32");
+          const y = tf.oneHot(tf.tensor1d(batchLabels.subarray(0, count), "int32"), numClasses);
+          const { value, grads } = tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(y, session.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+            variables,
+          );
+          optimizer.step(variables.map((v) => grads[v.name]!), learningRate);
+          return value.dataSync()[0]!;
+        });
+        lossSum += loss * count;
+        step++;
+        run.onStep?.({ step, epochProgress: epoch + (batch + 1) / stepsPerEpoch, loss, learningRate, examples: count, optimizer });
+      }
+      run.onEpochEnd?.(epoch + 1, lossSum / data.count);
+    }
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** The mask of each trainable variable as a tensor, or undefined where it is not prunable. */
+function maskTensorsByTrainableIndex(session: ModelSession, mask: Mask | undefined): Array<tf.Tensor | undefined> {
+  return session.trainablePositions.map((position) => {
+    if (!mask) return undefined;
+    const prunableIndex = session.layout.prunable.indexOf(position);
+    if (prunableIndex < 0) return undefined;
+    return tf.tensor(Float32Array.from(mask[prunableIndex]!), session.layout.entries[position]!.shape, "float32");
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The end of a cycle: the uniform average of the particles' models, masked, with BatchNorm
+ * statistics recomputed whenever averaging happened; its evaluation; and, unless it is the last
+ * cycle, magnitude pruning of that averaged model into the next cycle's mask.
+ */
+import { METHOD_TRAITS } from "../../schema/config.js";
+import { uniformAverage } from "../engine/average.js";
+import { recalibrateBatchNorm } from "../engine/batchnorm.js";
+import type { EngineContext } from "../engine/context.js";
+import { evaluate } from "../engine/evaluate.js";
+import { aliveCount, applyMask, layerCounts, totalCount } from "../engine/mask.js";
+import { pruneByMagnitude } from "../engine/prune.js";
+import { Random } from "../engine/rng.js";
+import type { AggregateCycleInput, AggregateCycleOutput } from "./types.js";
+
+export function aggregateCycle(context: EngineContext, input: AggregateCycleInput): AggregateCycleOutput {
+  const started = performance.now();
+  const { config, dataset, session } = context;
+  if (input.particleWeights.length !== config.method.particles) {
+    throw new Error(`cycle ${input.cycle}: expected ${config.method.particles} particle models, got ${input.particleWeights.length}`);
+  }
+  const averaged = uniformAverage(input.particleWeights);
+  applyMask(averaged, input.mask, session.layout);
+  session.writeWeights(averaged);
+  const averagingHappened = METHOD_TRAITS[config.method.name].swa || input.particleWeights.length > 1;
+  if (averagingHappened) {
+    recalibrateBatchNorm({
+      session,
+      data: dataset.train,
+      inputShape: dataset.inputShape,
+      examples: config.training.bnRecalibrationExamples,
+      batchSize: config.training.batchSize,
+      order: Random.derive(config.seed, ["bn-recalibration", input.cycle, "average"]),
+    });
+  }
+  const weights = session.readWeights();
+  const result = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses);
+  const alive = aliveCount(input.mask);
+  const total = totalCount(input.mask);
+  const nextMask = input.final
+    ? undefined
+    : pruneByMagnitude(weights, input.mask, session.layout, { rate: config.pruning.rate, scope: config.pruning.scope, exclude: config.pruning.exclude });
+  return {
+    kind: "aggregate-cycle",
+    cycle: input.cycle,
+    weights,
+    accuracy: result.accuracy,
+    loss: result.loss,
+    sparsity: total === 0 ? 0 : (total - alive) / total,
+    alive,
+    total,
+    layers: layerCounts(input.mask, session.layout),
+    nextMask,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
