@@ -1,0 +1,113 @@
+/**
+ * Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter on the native im2col/col2im
+ * + GEMM path, for any stride, padding (same, valid, explicit) and dilation, NHWC only (TF.js's
+ * layers use NHWC; NCHW goes to the replaced kernel).
+ */
+import { backend_util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import type { NativeAddon } from "./addon.js";
+import { prepareEpilogue } from "./epilogue.js";
+import { requireFallback } from "./matmul-kernels.js";
+import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+
+type Shape4 = [number, number, number, number];
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: "valid" | "same" | number | backend_util.ExplicitPadding;
+  dataFormat?: "NHWC" | "NCHW";
+  dilations?: number | [number, number];
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  inputShape?: Shape4;
+  filterShape?: Shape4;
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+/** The 15 fields of native/src/conv.h's swamp_conv_geometry, in order. */
+export function convGeometry(info: backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+    info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth,
+    info.strideHeight, info.strideWidth,
+    info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left,
+  ]);
+}
+
+function isNativeLayout(attrs: ConvAttrs, ...tensors: TensorInfo[]): boolean {
+  return (attrs.dataFormat ?? "NHWC") === "NHWC" && tensors.every((t) => t.dtype === "float32" && t.shape.length === 4);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((dim, i) => dim === b[i]);
+}
+
+function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name: string, fused: boolean): KernelFunc {
+  const orElse = requireFallback(fallback, name);
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    if (!x || !filter || !isNativeLayout(attrs, x, filter)) return orElse(args);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as Shape4, filter.shape as Shape4, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode,
+    );
+    const backend = asWasmBackend(args.backend);
+    const epilogue = fused
+      ? prepareEpilogue(backend, { bias, preluActivationWeights, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha }, info.outChannels)
+      : undefined;
+    if (fused && !epilogue) return orElse(args);
+    const out = backend.makeOutput(info.outShape, "float32");
+    const heap = heapOf(backend);
+    native.conv2d(
+      convGeometry(info), heap, elementOffset(backend, x), heap, elementOffset(backend, filter), heap, elementOffset(backend, out),
+      ...(epilogue ? epilogue.argumentsFor(heap) : []),
+    );
+    return out;
+  };
+}
+
+export function nativeConv2D(native: NativeAddon, fallback: KernelFunc | undefined): KernelFunc {
+  return forwardConv(native, fallback, "Conv2D", false);
+}
+
+export function nativeFusedConv2D(native: NativeAddon, fallback: KernelFunc | undefined): KernelFunc {
+  return forwardConv(native, fallback, "FusedConv2D", true);
+}
+
+export function nativeConv2DBackpropInput(native: NativeAddon, fallback: KernelFunc | undefined): KernelFunc {
+  const orElse = requireFallback(fallback, "Conv2DBackpropInput");
+  return (args) => {
+    const { dy, filter } = args.inputs as Record<string, TensorInfo | undefined>;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    if (!dy || !filter || !attrs.inputShape || !isNativeLayout(attrs, dy, filter)) return orElse(args);
+    const info = backend_util.computeConv2DInfo(
+      attrs.inputShape, filter.shape as Shape4, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
+    );
+    // A dy that does not fit the geometry is reported by the replaced kernel (or TF.js's op).
+    if (!sameShape(dy.shape, info.outShape)) return orElse(args);
+    const backend = asWasmBackend(args.backend);
+    const out = backend.makeOutput(info.inShape, "float32");
+    const heap = heapOf(backend);
+    native.conv2dBackpropInput(convGeometry(info), heap, elementOffset(backend, dy), heap, elementOffset(backend, filter), heap, elementOffset(backend, out));
+    return out;
+  };
+}
+
+export function nativeConv2DBackpropFilter(native: NativeAddon, fallback: KernelFunc | undefined): KernelFunc {
+  const orElse = requireFallback(fallback, "Conv2DBackpropFilter");
+  return (args) => {
+    const { x, dy } = args.inputs as Record<string, TensorInfo | undefined>;
+    const attrs = args.attrs as unknown as ConvAttrs;
+    if (!x || !dy || !attrs.filterShape || !isNativeLayout(attrs, x, dy)) return orElse(args);
+    const info = backend_util.computeConv2DInfo(
+      x.shape as Shape4, attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast",
+    );
+    if (!sameShape(dy.shape, info.outShape)) return orElse(args);
+    const backend = asWasmBackend(args.backend);
+    const out = backend.makeOutput(info.filterShape, "float32");
+    const heap = heapOf(backend);
+    native.conv2dBackpropFilter(convGeometry(info), heap, elementOffset(backend, x), heap, elementOffset(backend, dy), heap, elementOffset(backend, out));
+    return out;
+  };
+}

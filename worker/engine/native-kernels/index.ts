@@ -1,0 +1,74 @@
+/**
+ * Native CPU kernels for the `wasm` backend: GEMM from the system BLAS (OpenBLAS, Accelerate)
+ * through swamp's own Node-API addon, working in place on the wasm heap. They replace the
+ * matrix-product and convolution kernels registered before them (tfjs-backend-wasm's own or the
+ * project's pure-wasm ones), which stay as the fallback for what the native path does not cover.
+ */
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from "@tensorflow/tfjs-core";
+import { loadNative, type NativeAddon } from "./addon.js";
+import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeFusedConv2D } from "./conv-kernels.js";
+import { nativeBatchMatMul, nativeFusedMatMul } from "./matmul-kernels.js";
+
+export interface NativeKernelsStatus {
+  loaded: boolean;
+  /** Why the native kernels are not in use, when they are not. */
+  reason?: string;
+  /** OpenBLAS's kernel set in use (e.g. "Haswell", "Zen"); "" for a BLAS that does not say. */
+  coreType?: string;
+  /** The BLAS library in use. */
+  library?: string;
+  /** The kernel names registered natively for "wasm". */
+  kernels?: string[];
+}
+
+const BACKEND = "wasm";
+
+const NATIVE_KERNELS: Record<string, (native: NativeAddon, fallback: KernelFunc | undefined) => KernelFunc> = {
+  BatchMatMul: nativeBatchMatMul,
+  _FusedMatMul: nativeFusedMatMul,
+  Conv2D: nativeConv2D,
+  FusedConv2D: nativeFusedConv2D,
+  Conv2DBackpropInput: nativeConv2DBackpropInput,
+  Conv2DBackpropFilter: nativeConv2DBackpropFilter,
+};
+
+export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS);
+
+/** Kernel functions made here, so that registering twice does not wrap a native kernel in another. */
+const ownKernels = new WeakSet<KernelFunc>();
+
+/** Whether the kernel now registered for `wasm` under this name is one of these native kernels. */
+export function isNativeKernelRegistered(kernelName: string): boolean {
+  const config = getKernel(kernelName, BACKEND);
+  return config !== undefined && ownKernels.has(config.kernelFunc);
+}
+
+/**
+ * Loads the addon (unless SWAMP_NATIVE=0) and registers the native kernels for "wasm", replacing
+ * whatever was registered under each name and keeping it as the fallback. Idempotent; call it
+ * after the project's pure-wasm kernels are registered. Never throws: when the native kernels
+ * cannot be used, `reason` says why and the registered kernels are left as they were.
+ */
+export function registerNativeKernels(): NativeKernelsStatus {
+  const loaded = loadNative();
+  if (!loaded.ok) return { loaded: false, reason: loaded.reason };
+  const { addon, library, coreType } = loaded.native;
+  for (const [kernelName, make] of Object.entries(NATIVE_KERNELS)) {
+    const previous = getKernel(kernelName, BACKEND);
+    if (previous && ownKernels.has(previous.kernelFunc)) continue;
+    const kernelFunc = make(addon, previous?.kernelFunc);
+    ownKernels.add(kernelFunc);
+    if (previous) unregisterKernel(kernelName, BACKEND);
+    const config: KernelConfig = {
+      kernelName,
+      backendName: BACKEND,
+      kernelFunc,
+      // The replaced kernel's setup (its cwrap of wasm functions) must still run if the backend
+      // is initialised after this registration, since it remains the fallback.
+      ...(previous?.setupFunc ? { setupFunc: previous.setupFunc } : {}),
+      ...(previous?.disposeFunc ? { disposeFunc: previous.disposeFunc } : {}),
+    };
+    registerKernel(config);
+  }
+  return { loaded: true, coreType, library, kernels: [...NATIVE_KERNEL_NAMES] };
+}

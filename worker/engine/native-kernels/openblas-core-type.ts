@@ -1,0 +1,41 @@
+/**
+ * OpenBLAS picks its kernels from CPUID, and on some virtual CPUs it misreads them (one such VM
+ * reported "Prescott", running GEMM at about a sixth of the speed its AVX2 cores allow). The CPU's
+ * feature flags, as the kernel reports them in /proc/cpuinfo, are what the hypervisor actually
+ * exposes, so the core type is chosen from them when the user has not set OPENBLAS_CORETYPE.
+ */
+import { readFileSync } from "node:fs";
+
+/**
+ * The OPENBLAS_CORETYPE for a CPU described by /proc/cpuinfo text, or undefined when there is no
+ * better choice than OpenBLAS's own detection (other architectures, unreadable flags).
+ * Names are OpenBLAS's DYNAMIC_ARCH core names (matched case-insensitively by OpenBLAS).
+ */
+export function openBlasCoreTypeFor(cpuinfo: string, arch: string = process.arch): string | undefined {
+  if (arch !== "x64") return undefined;
+  const flagsLine = cpuinfo.split("\n").find((line) => /^flags\s*:/.test(line));
+  if (!flagsLine) return undefined;
+  const flags = new Set(flagsLine.slice(flagsLine.indexOf(":") + 1).trim().split(/\s+/));
+  const vendorLine = cpuinfo.split("\n").find((line) => /^vendor_id\s*:/.test(line)) ?? "";
+  const amd = /AuthenticAMD|HygonGenuine/.test(vendorLine);
+  const has = (...names: string[]) => names.every((name) => flags.has(name));
+  // OpenBLAS's AVX-512 kernels need the F, BW, VL and DQ subsets together.
+  if (has("avx512f", "avx512bw", "avx512vl", "avx512dq", "fma", "avx2")) return "SkylakeX";
+  if (has("avx2", "fma")) return amd ? "Zen" : "Haswell";
+  if (has("avx")) return "Sandybridge";
+  if (has("sse4_2")) return "Nehalem";
+  if (has("ssse3")) return "Core2";
+  return undefined;
+}
+
+/** The core type for this machine, or undefined (user's choice stands, or nothing better known). */
+export function chooseOpenBlasCoreType(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const userChoice = env.OPENBLAS_CORETYPE;
+  if (userChoice !== undefined && userChoice !== "") return userChoice;
+  if (process.platform !== "linux") return undefined;
+  try {
+    return openBlasCoreTypeFor(readFileSync("/proc/cpuinfo", "utf8"));
+  } catch {
+    return undefined;
+  }
+}
