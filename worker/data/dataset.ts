@@ -46,3 +46,11 @@ export class DatasetFileError extends Error {
     this.name = "DatasetFileError";
   }
 }
+
+/** A data option that cannot be honoured (e.g. a subset larger than the data set): names the config field. */
+export class DatasetOptionError extends Error {
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field}: ${reason}`);
+    this.name = "DatasetOptionError";
+  }
+}
