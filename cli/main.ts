@@ -1,0 +1,36 @@
+/**
+ * The `swamp` command. Each subcommand lives in cli/commands/<name>.ts and is loaded only when
+ * called, so `swamp server` never loads TensorFlow.js and `swamp run` never loads the server.
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+  run: { summary: "run an experiment in this process: swamp run --config FILE [--out DIR] [--json] [--resume] [--workers N]", load: () => import("./commands/run.js") },
+  server: { summary: "start the GraphQL tracking server (PORT, HOST, DATABASE_URL, SWAMP_HOME)", load: () => import("./commands/server.js") },
+};
+
+function usage(): string {
+  return ["usage: swamp <command> [options]", "", "commands:", ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`swamp: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  return (await command.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`swamp: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

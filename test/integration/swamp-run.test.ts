@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { jsonLines, runSwamp, startSwamp, tempDir, writeConfig } from "../helpers/cli.js";
+
+const tiny = (method: string, particles: number) => ({
+  name: `smoke-${method}`,
+  seed: 1,
+  data: { name: "synthetic", trainSubset: 256, testSubset: 128 },
+  model: { name: "lenet-300-100" },
+  method: { name: method, particles },
+  pruning: { rate: 0.2, cycles: 1 },
+  training: { epochs: 2, rewindEpochs: 1, batchSize: 64, lr: 0.05, bnRecalibrationExamples: 128 },
+  swa: { lr: 0.02, startFraction: 0.5 },
+});
+
+for (const [method, particles] of [["imp", 1], ["imp-swa", 1], ["swamp", 2], ["swamp-sgd", 2]] as const) {
+  test(`swamp run --json: a synthetic smoke run of ${method}`, async () => {
+    const out = join(tempDir(method), "run");
+    const result = await runSwamp(["run", "--config", writeConfig(tiny(method, particles)), "--out", out, "--json"]);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = jsonLines(result.stdout);
+    assert.equal(lines.length, 2, "one JSON object per cycle and nothing else on stdout");
+    for (const [i, line] of lines.entries()) {
+      for (const key of ["cycle", "sparsity", "accuracy", "loss", "particleAccuracies", "seconds"]) assert.ok(key in line, `missing ${key}`);
+      assert.equal(line.cycle, i);
+      assert.equal((line.particleAccuracies as number[]).length, particles);
+    }
+    assert.equal(lines[0]!.sparsity, 0);
+    assert.ok(Math.abs((lines[1]!.sparsity as number) - 0.2) < 1e-3);
+    assert.ok((lines[1]!.accuracy as number) > 0.3, `accuracy ${lines[1]!.accuracy}`);
+    for (const file of ["config.json", "run.json", "metrics.jsonl", "cycles.jsonl", "rewind.swt", "cycle-000/mask.bin", "cycle-001/mask.bin", "cycle-001/average.swsp", "cycle-001/model/model.json", "cycle-001/model/weights.bin"]) {
+      assert.ok(existsSync(join(out, file)), `${file} is written`);
+    }
+    const metrics = jsonLines(readFileSync(join(out, "metrics.jsonl"), "utf8"));
+    assert.ok(metrics.some((m) => m.key === "train/epoch-loss" && m.particle === particles - 1 && m.cycle === 1));
+  });
+}
+
+test("--resume after an interrupt gives the same result as an uninterrupted run", async () => {
+  const config = writeConfig({ ...tiny("swamp", 2), pruning: { rate: 0.3, cycles: 3 } });
+  const straight = join(tempDir("straight"), "run");
+  const uninterrupted = await runSwamp(["run", "--config", config, "--out", straight, "--json", "--workers", "1"]);
+  assert.equal(uninterrupted.code, 0, uninterrupted.stderr);
+
+  const resumed = join(tempDir("resumed"), "run");
+  const first = startSwamp(["run", "--config", config, "--out", resumed, "--json", "--workers", "1"]);
+  await new Promise<void>((resolve) => {
+    const onData = (chunk: Buffer) => {
+      if (chunk.toString().includes("\n")) {
+        first.child.stdout!.off("data", onData);
+        first.child.kill("SIGINT");
+        resolve();
+      }
+    };
+    first.child.stdout!.on("data", onData);
+  });
+  const stopped = await first.done;
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /--resume/);
+  assert.ok(!existsSync(join(resumed, "cycle-003/cycle.json")), "the run was stopped before its end");
+
+  const again = await runSwamp(["run", "--config", config, "--out", resumed, "--json"]);
+  assert.match(again.stderr, /already holds a run; pass --resume/);
+  assert.equal(again.code, 2);
+
+  const finished = await runSwamp(["run", "--config", config, "--out", resumed, "--json", "--resume"]);
+  assert.equal(finished.code, 0, finished.stderr);
+  const strip = (lines: Array<Record<string, unknown>>) => lines.map(({ seconds: _s, ...rest }) => rest);
+  assert.deepEqual(strip(jsonLines(finished.stdout)), strip(jsonLines(uninterrupted.stdout)));
+  for (let cycle = 0; cycle <= 3; cycle++) {
+    const mask = `cycle-00${cycle}/mask.bin`;
+    assert.ok(readFileSync(join(resumed, mask)).equals(readFileSync(join(straight, mask))), `${mask} equal`);
+  }
+  const keyOf = (m: Record<string, unknown>) => `${m.task}|${m.key}|${m.step}`;
+  const resumedMetrics = jsonLines(readFileSync(join(resumed, "metrics.jsonl"), "utf8")).map(keyOf).sort();
+  const straightMetrics = jsonLines(readFileSync(join(straight, "metrics.jsonl"), "utf8")).map(keyOf).sort();
+  assert.deepEqual(resumedMetrics, straightMetrics, "no metric is lost or duplicated by the resume");
+});
+
+test("bad configs and bad data files give clear errors and exit code 2", async () => {
+  const missing = await runSwamp(["run", "--config", "/nonexistent/c.json"]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /\/nonexistent\/c.json: no such file/);
+
+  const dir = tempDir("bad");
+  const badJsonPath = join(dir, "bad.json");
+  writeFileSync(badJsonPath, "{ not json");
+  const badJson = await runSwamp(["run", "--config", badJsonPath]);
+  assert.equal(badJson.code, 2);
+  assert.match(badJson.stderr, /bad.json: not valid JSON/);
+
+  const invalid = await runSwamp(["run", "--config", writeConfig({ ...tiny("swamp", 2), training: { lr: "fast", epochs: 0 } })]);
+  assert.equal(invalid.code, 2);
+  assert.match(invalid.stderr, /training.lr: Expected number, received string/);
+  assert.match(invalid.stderr, /training.epochs: Number must be greater than 0/);
+
+  const noData = await runSwamp(["run", "--config", writeConfig({ ...tiny("imp", 1), data: { name: "fashion-mnist", dir: dir } }), "--out", join(dir, "run")]);
+  assert.equal(noData.code, 2);
+  assert.match(noData.stderr, new RegExp(`${dir}/train-images-idx3-ubyte.*(missing|not found|no such)`, "i"));
+
+  const usage = await runSwamp(["run"]);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /--config is required/);
+});

@@ -1,0 +1,273 @@
+/**
+ * `swamp run`: a whole experiment in one process, particles of a cycle in parallel on task
+ * threads, every output written to a run directory. Each step first checks whether its output is
+ * already there (open_lth's habit), so a stopped run resumes where it stopped and gives the same
+ * masks and accuracies as an uninterrupted one.
+ */
+import { availableParallelism } from "node:os";
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { canonicalJson, configHash, cycleCount, InvalidConfigError, type ExperimentConfig } from "../../schema/config.js";
+import type { MetricPoint } from "../../schema/metrics.js";
+import type { LoadedDataset } from "../data/dataset.js";
+import { getDataset } from "../data/registry.js";
+import type { BackendInfo } from "../engine/backend.js";
+import type { TaskProgress } from "../engine/context.js";
+import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
+import type { WeightLayout, WeightValues } from "../engine/weights.js";
+import { decodeWeights, encodeWeights } from "../formats/weights-file.js";
+import { encodeSparse } from "../formats/sparse-file.js";
+import type { AggregateCycleOutput, TrainParticleOutput } from "../tasks/types.js";
+import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";
+import { RunLayout } from "./run-layout.js";
+import type { CycleSummary, ParticleSummary } from "./summaries.js";
+import { ThreadPool } from "./thread-pool.js";
+
+export interface RunOptions {
+  config: ExperimentConfig;
+  outDir: string;
+  resume: boolean;
+  /** Task threads; default: one per core, at most one per particle. */
+  workers?: number;
+  /** Forces a TF.js backend (otherwise SWAMP_BACKEND or automatic). */
+  backend?: string;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export type RunEvent =
+  | { type: "started"; outDir: string; configHash: string; backend: BackendInfo; workers: number; cycles: number; particles: number; resumed: boolean }
+  | { type: "pretrain-done"; seconds: number; reused: boolean }
+  | { type: "particle-progress"; cycle: number; particle: number; progress: TaskProgress }
+  | { type: "particle-done"; cycle: number; particle: number; summary: ParticleSummary; reused: boolean }
+  | { type: "cycle-done"; summary: CycleSummary; reused: boolean };
+
+export interface RunResult {
+  outDir: string;
+  configHash: string;
+  cycles: CycleSummary[];
+}
+
+export class RunStopped extends Error {
+  constructor(readonly outDir: string) {
+    super(`run stopped; continue it with --resume (outputs in ${outDir})`);
+    this.name = "RunStopped";
+  }
+}
+
+export class RunDirectoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RunDirectoryError";
+  }
+}
+
+/** A running experiment; `stop()` asks it to end at the next training step. */
+export class LocalRun {
+  private pool: ThreadPool | undefined;
+  private stopped = false;
+  readonly layout: RunLayout;
+  readonly hash: string;
+
+  constructor(private readonly options: RunOptions) {
+    this.layout = new RunLayout(options.outDir);
+    this.hash = configHash(options.config);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.pool?.requestStop();
+  }
+
+  async execute(): Promise<RunResult> {
+    const { config } = this.options;
+    const resumed = await this.prepareDirectory();
+    const dataset = await loadDataset(config);
+    const workers = Math.max(1, Math.min(this.options.workers ?? availableParallelism(), config.method.particles));
+    this.pool = await ThreadPool.start(workers, { config, dataset, backend: this.options.backend });
+    if (this.stopped) this.pool.requestStop();
+    try {
+      await writeJsonAtomic(this.layout.runInfo, { configHash: this.hash, backend: this.pool.backend, workers, startedAt: new Date().toISOString(), node: process.version });
+      this.emit({ type: "started", outDir: this.options.outDir, configHash: this.hash, backend: this.pool.backend, workers, cycles: cycleCount(config), particles: config.method.particles, resumed });
+      return await this.runCycles(this.pool);
+    } catch (error) {
+      if (this.stopped) throw new RunStopped(this.options.outDir);
+      throw error;
+    } finally {
+      await this.pool.close();
+    }
+  }
+
+  private emit(event: RunEvent): void {
+    this.options.onEvent?.(event);
+  }
+
+  /** Returns whether an earlier run is being resumed. */
+  private async prepareDirectory(): Promise<boolean> {
+    const { config, resume, outDir } = this.options;
+    const filled = `${JSON.stringify(config, null, 2)}\n`;
+    if (exists(this.layout.config)) {
+      if (!resume) throw new RunDirectoryError(`${outDir} already holds a run; pass --resume to continue it, or choose another --out`);
+      const stored = await readJson<ExperimentConfig>(this.layout.config);
+      if (configHash(stored) !== this.hash) {
+        throw new RunDirectoryError(`${outDir} holds a run of a different config (hash ${configHash(stored).slice(0, 12)}, this config ${this.hash.slice(0, 12)}); choose another --out`);
+      }
+      await this.dropMetricsOfUnfinishedTasks();
+      return true;
+    }
+    if (resume && exists(outDir) && !exists(this.layout.config)) {
+      throw new RunDirectoryError(`${outDir} holds no run to resume (no config.json)`);
+    }
+    await writeFileAtomic(this.layout.config, filled);
+    return false;
+  }
+
+  /** Metrics are appended as tasks finish; a stop between an append and its marker would duplicate them. */
+  private async dropMetricsOfUnfinishedTasks(): Promise<void> {
+    if (!exists(this.layout.metrics)) return;
+    const lines = (await readFile(this.layout.metrics, "utf8")).split("\n").filter((line) => line.length > 0);
+    const kept = lines.filter((line) => {
+      const point = JSON.parse(line) as MetricPoint & { task: string };
+      if (point.task === "pretrain") return exists(this.layout.rewindWeights);
+      if (point.particle !== undefined) return exists(this.layout.particleSummary(point.cycle, point.particle));
+      return exists(this.layout.cycleSummary(point.cycle));
+    });
+    await writeFile(this.layout.metrics, kept.map((line) => `${line}\n`).join(""));
+  }
+
+  private async appendMetrics(task: string, points: MetricPoint[]): Promise<void> {
+    if (points.length === 0) return;
+    await appendFile(this.layout.metrics, points.map((p) => `${canonicalJson({ task, ...p })}\n`).join(""));
+  }
+
+  private async runCycles(pool: ThreadPool): Promise<RunResult> {
+    const { config } = this.options;
+    const layout = pool.layout;
+    const rewind = await this.rewindPoint(pool);
+    const summaries: CycleSummary[] = [];
+    let mask: Mask = denseMask(layout);
+    const sizes = layout.prunable.map((p) => layout.entries[p]!.size);
+    const cycles = cycleCount(config);
+    for (let cycle = 0; cycle < cycles; cycle++) {
+      if (cycle > 0) mask = unpackMask(new Uint8Array(await readFile(this.layout.mask(cycle))), sizes);
+      else if (!exists(this.layout.mask(0))) await writeFileAtomic(this.layout.mask(0), packMask(mask));
+      if (exists(this.layout.cycleSummary(cycle))) {
+        const summary = await readJson<CycleSummary>(this.layout.cycleSummary(cycle));
+        summaries.push(summary);
+        this.emit({ type: "cycle-done", summary, reused: true });
+        continue;
+      }
+      const summary = await this.runCycle(pool, layout, cycle, rewind, mask, cycle === cycles - 1);
+      summaries.push(summary);
+      await writeFileAtomic(this.layout.cycles, summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
+      this.emit({ type: "cycle-done", summary, reused: false });
+    }
+    return { outDir: this.options.outDir, configHash: this.hash, cycles: summaries };
+  }
+
+  private async rewindPoint(pool: ThreadPool): Promise<WeightValues> {
+    if (exists(this.layout.rewindWeights)) {
+      const stored = decodeWeights(await readFile(this.layout.rewindWeights), this.layout.rewindWeights);
+      this.emit({ type: "pretrain-done", seconds: 0, reused: true });
+      return stored.values;
+    }
+    const metrics: MetricPoint[] = [];
+    const output = await pool.run<"pretrain">({ kind: "pretrain" }, { onMetrics: (points) => metrics.push(...points) });
+    await this.appendMetrics("pretrain", metrics);
+    await writeFileAtomic(this.layout.rewindWeights, encodeWeights(output.weights, headerOf(pool.layout)));
+    this.emit({ type: "pretrain-done", seconds: output.seconds, reused: false });
+    return output.weights;
+  }
+
+  private async runCycle(pool: ThreadPool, layout: WeightLayout, cycle: number, rewind: WeightValues, mask: Mask, final: boolean): Promise<CycleSummary> {
+    const started = performance.now();
+    const particles = await Promise.all(
+      Array.from({ length: this.options.config.method.particles }, (_, particle) => this.particle(pool, cycle, particle, rewind, mask)),
+    );
+    const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final });
+    await this.writeCycleOutputs(pool, layout, aggregate, mask);
+    const summary = this.cycleSummary(aggregate, particles.map((p) => p.summary), (performance.now() - started) / 1000);
+    const time = Date.now();
+    await this.appendMetrics(`cycle-${cycle}`, [
+      { cycle, key: "test/accuracy", step: 0, epoch: this.options.config.training.epochs, value: aggregate.accuracy, time },
+      { cycle, key: "test/loss", step: 0, epoch: this.options.config.training.epochs, value: aggregate.loss, time },
+      { cycle, key: "sparsity", step: 0, epoch: this.options.config.training.epochs, value: aggregate.sparsity, time },
+    ]);
+    await writeJsonAtomic(this.layout.cycleSummary(cycle), summary);
+    return summary;
+  }
+
+  private async particle(pool: ThreadPool, cycle: number, particle: number, rewind: WeightValues, mask: Mask): Promise<{ weights: WeightValues; summary: ParticleSummary }> {
+    const weightsPath = this.layout.particleWeights(cycle, particle);
+    const summaryPath = this.layout.particleSummary(cycle, particle);
+    if (exists(summaryPath) && exists(weightsPath)) {
+      const summary = await readJson<ParticleSummary>(summaryPath);
+      const { values } = decodeWeights(await readFile(weightsPath), weightsPath);
+      this.emit({ type: "particle-done", cycle, particle, summary, reused: true });
+      return { weights: values, summary };
+    }
+    const metrics: MetricPoint[] = [];
+    const output: TrainParticleOutput = await pool.run<"train-particle">(
+      { kind: "train-particle", cycle, particle, rewindWeights: rewind, mask },
+      {
+        onMetrics: (points) => metrics.push(...points),
+        onProgress: (progress) => this.emit({ type: "particle-progress", cycle, particle, progress }),
+      },
+    );
+    const { weights, kind: _kind, ...rest } = output;
+    const summary: ParticleSummary = rest;
+    await writeFileAtomic(weightsPath, encodeWeights(weights, headerOf(pool.layout)));
+    await this.appendMetrics(`cycle-${cycle}/particle-${particle}`, metrics);
+    await writeJsonAtomic(summaryPath, summary);
+    this.emit({ type: "particle-done", cycle, particle, summary, reused: false });
+    return { weights, summary };
+  }
+
+  private async writeCycleOutputs(pool: ThreadPool, layout: WeightLayout, aggregate: AggregateCycleOutput, mask: Mask): Promise<void> {
+    const { cycle } = aggregate;
+    await writeFileAtomic(this.layout.averageWeights(cycle), encodeWeights(aggregate.weights, headerOf(layout)));
+    await writeFileAtomic(this.layout.sparseModel(cycle), encodeSparse(aggregate.weights, mask, layout, { configHash: this.hash, cycle }));
+    const model = await pool.exportModel(aggregate.weights);
+    await writeFileAtomic(this.layout.tfjsWeights(cycle), model.weightsBin);
+    await writeFileAtomic(this.layout.tfjsModelJson(cycle), model.modelJson);
+    if (aggregate.nextMask) await writeFileAtomic(this.layout.mask(cycle + 1), packMask(aggregate.nextMask));
+  }
+
+  private cycleSummary(aggregate: AggregateCycleOutput, particles: ParticleSummary[], seconds: number): CycleSummary {
+    const { cycle } = aggregate;
+    const rel = (path: string) => relative(this.options.outDir, path);
+    const particleAccuracies = particles.map((p) => p.accuracy);
+    return {
+      cycle,
+      sparsity: aggregate.sparsity,
+      accuracy: aggregate.accuracy,
+      loss: aggregate.loss,
+      particleAccuracies,
+      particleLosses: particles.map((p) => p.loss),
+      bestParticleGap: Math.max(...particleAccuracies) - aggregate.accuracy,
+      alive: aggregate.alive,
+      total: aggregate.total,
+      layers: aggregate.layers,
+      seconds,
+      mask: rel(this.layout.mask(cycle)),
+      weights: rel(this.layout.averageWeights(cycle)),
+      sparseWeights: rel(this.layout.sparseModel(cycle)),
+      tfjsModel: rel(this.layout.tfjsModelJson(cycle)),
+    };
+  }
+}
+
+function headerOf(layout: WeightLayout): Array<{ name: string; shape: number[] }> {
+  return layout.entries.map((e) => ({ name: e.name, shape: e.shape }));
+}
+
+export async function loadDataset(config: ExperimentConfig): Promise<LoadedDataset> {
+  const definition = getDataset(config.data.name);
+  if (config.data.augment && !definition.supportsAugmentation) {
+    throw new InvalidConfigError([{ path: "data.augment", message: `data set ${config.data.name} does not support augmentation` }]);
+  }
+  return definition.load({ dir: config.data.dir, trainSubset: config.data.trainSubset, testSubset: config.data.testSubset });
+}
+
+export async function runExperiment(options: RunOptions): Promise<RunResult> {
+  return new LocalRun(options).execute();
+}
