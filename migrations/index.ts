@@ -1,0 +1,7 @@
+import { InitialSchema1795854118231 } from "./1795854118231-initial-schema.js";
+
+/**
+ * Every migration, oldest first. A new one is generated from the entities with
+ * `node dist/server/tools/generate-migration.js <PascalCaseName>` and listed here.
+ */
+export const MIGRATIONS: Function[] = [InitialSchema1795854118231];

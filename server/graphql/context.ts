@@ -1,0 +1,66 @@
+import type { DataSource } from "typeorm";
+import type { TokenScope } from "../../schema/statuses.js";
+import type { ArtifactRow } from "../entities/artifact.js";
+import type { CycleRow } from "../entities/cycle.js";
+import type { ParticleRow } from "../entities/particle.js";
+import type { ArtifactContentStore } from "../artifacts/artifact-content-store.js";
+import type { SwampPubSub } from "../pubsub/pubsub.js";
+import { artifactsOfExperiments } from "../services/artifacts.js";
+import { cyclesOfExperiments, particlesOfExperiments } from "../services/cycles.js";
+import type { Principal } from "../services/tokens.js";
+import type { ServiceDeps } from "../services/transaction.js";
+import { BatchLoader } from "./batch-loader.js";
+
+/** Things the coordinator (fleet issue) wants to hear about as they happen. */
+export interface ServerHooks {
+  experimentCreated?(experimentId: string): void | Promise<void>;
+  experimentCancelled?(experimentId: string): void | Promise<void>;
+  experimentRetried?(experimentId: string): void | Promise<void>;
+  experimentDeleted?(experimentId: string): void | Promise<void>;
+}
+
+export interface ServerSettings {
+  publicReads: boolean;
+  /** A worker silent for longer than this is shown as `lost`. */
+  workerHeartbeatTimeoutMs: number;
+}
+
+export interface Loaders {
+  cycles: BatchLoader<string, CycleRow[]>;
+  /** Keyed by `${experimentId}/${cycleIndex}`; loads all particles of the experiments asked for. */
+  particles: BatchLoader<string, ParticleRow[]>;
+  artifacts: BatchLoader<string, ArtifactRow[]>;
+}
+
+export interface GraphQLContext {
+  services: ServiceDeps;
+  dataSource: DataSource;
+  pubsub: SwampPubSub;
+  principal: Principal;
+  settings: ServerSettings;
+  hooks: ServerHooks;
+  artifactStore: ArtifactContentStore;
+  /** Absolute URL prefix of this server as the client reached it, e.g. `http://127.0.0.1:4000`. */
+  baseUrl: string;
+  loaders: Loaders;
+}
+
+export function createLoaders(dataSource: DataSource): Loaders {
+  const manager = dataSource.manager;
+  return {
+    cycles: new BatchLoader((ids) => cyclesOfExperiments(manager, ids), () => []),
+    particles: new BatchLoader(
+      async (keys) => particlesOfExperiments(manager, [...new Set(keys.map((key) => key.slice(0, key.indexOf("/"))))]),
+      () => [],
+    ),
+    artifacts: new BatchLoader((ids) => artifactsOfExperiments(manager, ids), () => []),
+  };
+}
+
+export function hasScope(context: GraphQLContext, scope: TokenScope): boolean {
+  return context.principal.kind === "token" && context.principal.scopes.has(scope);
+}
+
+export function principalName(context: GraphQLContext): string | null {
+  return context.principal.kind === "token" ? context.principal.name : null;
+}

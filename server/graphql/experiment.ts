@@ -1,0 +1,302 @@
+import { GraphQLJSONObject } from "graphql-scalars";
+import { Arg, Ctx, Field, FieldResolver, Float, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
+import type { SubscribeResolverData } from "type-graphql";
+import type { ExperimentStatus } from "../../schema/statuses.js";
+import { ExperimentRow } from "../entities/experiment.js";
+import {
+  countExperiments,
+  listExperiments,
+  MAX_PAGE_SIZE,
+  type ExperimentFilter,
+  type ExperimentOrderField,
+  type SortDirection,
+} from "../services/experiment-list.js";
+import {
+  cancelExperiment,
+  createExperiment,
+  deleteExperiment,
+  findExperiment,
+  requireExperiment,
+  retryExperiment,
+  setExperimentTags,
+} from "../services/experiments.js";
+import { inTransaction } from "../services/transaction.js";
+import { requireUuid } from "../services/validation.js";
+import { requireScope } from "./auth.js";
+import { principalName, type GraphQLContext } from "./context.js";
+import { ExperimentOrderFieldEnum, ExperimentStatusEnum, SortDirectionEnum } from "./enums.js";
+import { END_OF_STREAM, liveStream } from "./live-stream.js";
+
+@ObjectType("Experiment", { description: "One experiment: a validated config and where its run stands." })
+export class Experiment {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => ExperimentStatusEnum)
+  status!: ExperimentStatus;
+
+  @Field(() => String, { description: "sha256 of the canonical config without name and tags: the run's identity." })
+  configHash!: string;
+
+  @Field(() => GraphQLJSONObject, { description: "The config with every default filled in." })
+  config!: Record<string, unknown>;
+
+  @Field(() => String, { nullable: true, description: "Why it failed." })
+  error!: string | null;
+
+  @Field(() => [String])
+  tags!: string[];
+
+  @Field(() => String, { nullable: true, description: "Name of the token that created it." })
+  owner!: string | null;
+
+  @Field(() => String)
+  method!: string;
+
+  @Field(() => String)
+  model!: string;
+
+  @Field(() => String)
+  dataset!: string;
+
+  @Field(() => Int, { description: "Cycles the run trains, the dense cycle 0 included." })
+  cyclesPlanned!: number;
+
+  @Field(() => Int)
+  cyclesCompleted!: number;
+
+  @Field(() => Int)
+  particlesPerCycle!: number;
+
+  @Field(() => Float, { description: "Sparsity of the last completed cycle (0 before any)." })
+  finalSparsity!: number;
+
+  @Field(() => Float, { nullable: true, description: "Best averaged-model accuracy over completed cycles." })
+  bestAccuracy!: number | null;
+
+  @Field(() => Date)
+  createdAt!: Date;
+
+  @Field(() => Date)
+  updatedAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true })
+  finishedAt!: Date | null;
+}
+
+@InputType("ExperimentFilter", { description: "All given conditions must hold." })
+export class ExperimentFilterInput {
+  @Field(() => [ID], { nullable: true })
+  ids?: string[];
+
+  @Field(() => [ExperimentStatusEnum], { nullable: true })
+  statuses?: ExperimentStatus[];
+
+  @Field(() => [String], { nullable: true, description: "Experiments carrying every one of these tags." })
+  tags?: string[];
+
+  @Field(() => [String], { nullable: true })
+  methods?: string[];
+
+  @Field(() => [String], { nullable: true })
+  models?: string[];
+
+  @Field(() => [String], { nullable: true })
+  datasets?: string[];
+
+  @Field(() => String, { nullable: true, description: "Case-insensitive substring of the name." })
+  nameContains?: string;
+
+  @Field(() => String, { nullable: true })
+  configHash?: string;
+
+  @Field(() => Date, { nullable: true, description: "Created at or after." })
+  createdAfter?: Date;
+
+  @Field(() => Date, { nullable: true, description: "Created before." })
+  createdBefore?: Date;
+}
+
+@InputType("ExperimentOrder")
+export class ExperimentOrderInput {
+  @Field(() => ExperimentOrderFieldEnum)
+  field!: ExperimentOrderField;
+
+  @Field(() => SortDirectionEnum, { defaultValue: "desc" })
+  direction!: SortDirection;
+}
+
+@ObjectType("PageInfo")
+export class PageInfo {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => Boolean)
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  startCursor!: string | null;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+@ObjectType("ExperimentEdge")
+export class ExperimentEdge {
+  @Field(() => String)
+  cursor!: string;
+
+  @Field(() => Experiment)
+  node!: ExperimentRow;
+}
+
+@ObjectType("ExperimentConnection", { description: "A page of experiments; pass pageInfo.endCursor as `after` for the next." })
+export class ExperimentConnection {
+  @Field(() => [ExperimentEdge])
+  edges!: ExperimentEdge[];
+
+  @Field(() => [Experiment], { description: "The edges' nodes, for clients that need no cursors." })
+  nodes!: ExperimentRow[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  /** Kept for totalCount, which is computed only when asked for. */
+  filter!: ExperimentFilter;
+}
+
+const pageCost = ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) =>
+  1 + Math.min(Number(args.first ?? 50), MAX_PAGE_SIZE) * Math.max(childComplexity, 1);
+
+export function toExperimentFilter(input: ExperimentFilterInput | null | undefined): ExperimentFilter {
+  if (!input) return {};
+  return {
+    ids: input.ids ?? undefined,
+    statuses: input.statuses ?? undefined,
+    tags: input.tags ?? undefined,
+    methods: input.methods ?? undefined,
+    models: input.models ?? undefined,
+    datasets: input.datasets ?? undefined,
+    nameContains: input.nameContains ?? undefined,
+    configHash: input.configHash ?? undefined,
+    createdAfter: input.createdAfter ?? undefined,
+    createdBefore: input.createdBefore ?? undefined,
+  };
+}
+
+@Resolver(() => ExperimentConnection)
+export class ExperimentConnectionResolver {
+  @FieldResolver(() => Int, { description: "Experiments matching the filter, over all pages." })
+  totalCount(@Root() connection: ExperimentConnection, @Ctx() context: GraphQLContext): Promise<number> {
+    return countExperiments(context.dataSource.manager, connection.filter);
+  }
+}
+
+@Resolver(() => Experiment)
+export class ExperimentResolver {
+  @Query(() => ExperimentConnection, { description: "Experiments, a page at a time (keyset pagination).", complexity: pageCost })
+  async experiments(
+    @Ctx() context: GraphQLContext,
+    @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
+    @Arg("orderBy", () => ExperimentOrderInput, { nullable: true, description: "Default: newest first." }) orderBy: ExperimentOrderInput | null,
+    @Arg("first", () => Int, { defaultValue: 50, description: `Page size, 1 to ${MAX_PAGE_SIZE}.` }) first: number,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+  ): Promise<ExperimentConnection> {
+    const serviceFilter = toExperimentFilter(filter);
+    const page = await listExperiments(context.dataSource.manager, {
+      filter: serviceFilter,
+      orderBy: orderBy ? { field: orderBy.field, direction: orderBy.direction ?? "desc" } : undefined,
+      first,
+      after,
+    });
+    const edges = page.rows.map((node, i) => ({ node, cursor: page.cursors[i]! }));
+    return {
+      edges,
+      nodes: page.rows,
+      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: Boolean(after), startCursor: page.cursors[0] ?? null, endCursor: page.cursors.at(-1) ?? null },
+      filter: serviceFilter,
+    };
+  }
+
+  @Query(() => Experiment, { nullable: true, description: "One experiment, or null if there is none with this id." })
+  experiment(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<ExperimentRow | null> {
+    return findExperiment(context.dataSource.manager, id);
+  }
+
+  @Mutation(() => Experiment, { description: "Validates a config (exactly the JSON of a config file) and queues an experiment for it." })
+  async createExperiment(@Arg("config", () => GraphQLJSONObject) config: Record<string, unknown>, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
+    const row = await inTransaction(context.services, (tx) => createExperiment(tx, { config, owner: principalName(context) }));
+    await context.hooks.experimentCreated?.(row.id);
+    return row;
+  }
+
+  @Mutation(() => Experiment, { description: "Stops a queued or running experiment." })
+  async cancelExperiment(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
+    const row = await inTransaction(context.services, (tx) => cancelExperiment(tx, id));
+    await context.hooks.experimentCancelled?.(row.id);
+    return row;
+  }
+
+  @Mutation(() => Experiment, { description: "Queues a failed or cancelled experiment again; it resumes from what it recorded." })
+  async retryExperiment(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
+    const row = await inTransaction(context.services, (tx) => retryExperiment(tx, id));
+    await context.hooks.experimentRetried?.(row.id);
+    return row;
+  }
+
+  @Mutation(() => ID, { description: "Removes an experiment with its cycles, particles, metrics and artifacts; returns its id." })
+  async deleteExperiment(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<string> {
+    const deleted = await inTransaction(context.services, async (tx) => {
+      const result = await deleteExperiment(tx, id);
+      tx.afterCommit(async () => {
+        for (const location of result.artifactLocations) {
+          if (!context.artifactStore.handles(location)) continue;
+          await context.artifactStore.remove(location).catch((error: unknown) => console.error(`could not remove artifact bytes at ${location}: ${String(error)}`));
+        }
+      });
+      return result;
+    });
+    await context.hooks.experimentDeleted?.(deleted.id);
+    return deleted.id;
+  }
+
+  @Mutation(() => Experiment, { description: "Replaces an experiment's tags (trimmed, duplicates dropped)." })
+  setTags(@Arg("id", () => ID) id: string, @Arg("tags", () => [String]) tags: string[], @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
+    return inTransaction(context.services, (tx) => setExperimentTags(tx, id, tags));
+  }
+
+  @Subscription(() => Experiment, {
+    description: "The experiment now, then again each time it changes; ends when it is deleted.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { id: string }, GraphQLContext>) => experimentUpdates(context, args.id),
+  })
+  experimentUpdated(@Root() experiment: ExperimentRow, @Arg("id", () => ID) _id: string): ExperimentRow {
+    return experiment;
+  }
+}
+
+async function experimentUpdates(context: GraphQLContext, rawId: string): Promise<AsyncIterableIterator<ExperimentRow>> {
+  requireScope(context, "read", "subscription experimentUpdated");
+  const id = requireUuid(rawId, "id");
+  const source = await context.pubsub.subscribe("experiment-updated", id);
+  try {
+    const current = await requireExperiment(context.dataSource.manager, id);
+    return liveStream({
+      initial: async () => [current],
+      source,
+      map: async (event) => {
+        if (event.status === "deleted") return END_OF_STREAM;
+        const row = await findExperiment(context.dataSource.manager, id);
+        return row ? [row] : END_OF_STREAM;
+      },
+    });
+  } catch (error) {
+    await source.return();
+    throw error;
+  }
+}

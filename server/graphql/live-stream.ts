@@ -1,0 +1,61 @@
+import type { TopicSubscription } from "../pubsub/pubsub.js";
+
+/** Returned by `map` to end the stream (e.g. the experiment was deleted). */
+export const END_OF_STREAM = Symbol("end of stream");
+
+export interface LiveStreamOptions<E, T> {
+  /** Emitted first, after the subscription is registered (current state, stored history). */
+  initial?: () => Promise<T[]>;
+  source: TopicSubscription<E>;
+  /** Turns one event into what to emit (possibly nothing), or ends the stream. */
+  map: (event: E) => Promise<T[] | typeof END_OF_STREAM>;
+}
+
+/**
+ * A subscription's result stream. Unlike an async generator, `return()` takes effect at once even
+ * while waiting for the next event, so a client that unsubscribes frees its PubSub subscription
+ * immediately instead of at the next event.
+ */
+export function liveStream<E, T>(options: LiveStreamOptions<E, T>): AsyncIterableIterator<T> {
+  const ready: T[] = [];
+  let initialDone = options.initial === undefined;
+  let ended = false;
+  const finish = async (): Promise<IteratorResult<T, undefined>> => {
+    ended = true;
+    ready.length = 0;
+    await options.source.return();
+    return { value: undefined, done: true };
+  };
+  const iterator: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T, undefined>> {
+      try {
+        while (!ended) {
+          if (ready.length > 0) return { value: ready.shift()!, done: false };
+          if (!initialDone) {
+            initialDone = true;
+            ready.push(...(await options.initial!()));
+            continue;
+          }
+          const event = await options.source.next();
+          if (event.done || ended) return finish();
+          const mapped = await options.map(event.value);
+          if (mapped === END_OF_STREAM) return finish();
+          ready.push(...mapped);
+        }
+        return { value: undefined, done: true };
+      } catch (error) {
+        await finish();
+        throw error;
+      }
+    },
+    return: finish,
+    async throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
+      await finish();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}

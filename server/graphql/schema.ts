@@ -1,0 +1,46 @@
+import "reflect-metadata";
+import type { GraphQLSchema } from "graphql";
+import { buildSchema, type PubSub } from "type-graphql";
+import { ApiTokenResolver } from "./api-token.js";
+import { ArtifactResolver, ExperimentArtifactsResolver } from "./artifact.js";
+import { rootFieldGuard } from "./auth.js";
+import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
+import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.js";
+import { ParticleResolver } from "./particle.js";
+import { WorkerResolver } from "./worker.js";
+
+/** One resolver class per domain type (plus the field resolvers other types add to Experiment). */
+export const RESOLVERS = [
+  ExperimentResolver,
+  ExperimentConnectionResolver,
+  ExperimentCyclesResolver,
+  ExperimentArtifactsResolver,
+  CycleResolver,
+  ParticleResolver,
+  ArtifactResolver,
+  WorkerResolver,
+  ApiTokenResolver,
+] as const;
+
+/**
+ * type-graphql insists on a PubSub when a schema has subscriptions, but every subscription here
+ * brings its own `subscribe` (reading the server's SwampPubSub from the context), so this one is
+ * never called.
+ */
+const unusedPubSub: PubSub = {
+  publish() {
+    throw new Error("publish through the server's SwampPubSub");
+  },
+  subscribe() {
+    throw new Error("subscriptions read the SwampPubSub from the context");
+  },
+};
+
+export function buildSwampSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: [...RESOLVERS],
+    pubSub: unusedPubSub,
+    globalMiddlewares: [rootFieldGuard],
+    validate: false,
+  });
+}

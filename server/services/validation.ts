@@ -1,0 +1,43 @@
+import { InvalidInputError } from "./errors.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Rejects a malformed id before it reaches SQL (where it would surface as a database error). */
+export function requireUuid(value: string, path: string): string {
+  if (!UUID.test(value)) throw InvalidInputError.single(path, `"${truncate(value)}" is not a valid id`);
+  return value.toLowerCase();
+}
+
+export function requireIntInRange(value: number, path: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw InvalidInputError.single(path, `must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export const MAX_TAGS = 50;
+export const MAX_TAG_LENGTH = 100;
+
+/** Trims, drops duplicates (keeping first occurrences) and checks each tag. */
+export function normaliseTags(tags: readonly string[], path: string): string[] {
+  const problems: Array<{ path: string; message: string }> = [];
+  const seen = new Set<string>();
+  const result: string[] = [];
+  tags.forEach((raw, index) => {
+    const tag = raw.trim();
+    if (tag.length === 0) problems.push({ path: `${path}.${index}`, message: "must not be empty" });
+    else if (tag.length > MAX_TAG_LENGTH) problems.push({ path: `${path}.${index}`, message: `must be at most ${MAX_TAG_LENGTH} characters` });
+    else if (/[\u0000-\u001f]/.test(tag)) problems.push({ path: `${path}.${index}`, message: "must not contain control characters" });
+    else if (!seen.has(tag)) {
+      seen.add(tag);
+      result.push(tag);
+    }
+  });
+  if (result.length > MAX_TAGS) problems.push({ path, message: `at most ${MAX_TAGS} tags` });
+  if (problems.length > 0) throw new InvalidInputError(`invalid tags: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`, problems);
+  return result;
+}
+
+export function truncate(value: string, length = 60): string {
+  return value.length > length ? `${value.slice(0, length)}…` : value;
+}

@@ -1,0 +1,284 @@
+import "reflect-metadata";
+import { createServer, type Server } from "node:http";
+import { join } from "node:path";
+import { homedir } from "node:os";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import type { DataSource } from "typeorm";
+import { WebSocketServer } from "ws";
+import type { ArtifactContentStore } from "./artifacts/artifact-content-store.js";
+import { FilesystemArtifactStore } from "./artifacts/filesystem-artifact-store.js";
+import { openDatabase } from "./db/data-source.js";
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
+import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
+import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
+import { formatClientError } from "./graphql/errors.js";
+import { buildSwampSchema } from "./graphql/schema.js";
+import { artifactDownloadHandler } from "./http/artifact-download.js";
+import { mountExplorer } from "./http/explorer.js";
+import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
+import type { SwampPubSub } from "./pubsub/pubsub.js";
+import { authenticate, countActiveAdminTokens, createApiToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
+import type { ServiceDeps } from "./services/transaction.js";
+
+export interface StartServerOptions {
+  /** PostgreSQL to use; without it an embedded cluster is started under `swampHome`. */
+  databaseUrl?: string;
+  /** Embedded PostgreSQL data and the default artifact store live here. Default `~/.swamp`. */
+  swampHome?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 4000; 0 picks a free port. */
+  port?: number;
+  /** Let requests without a token read (queries, subscriptions, downloads). Default false. */
+  publicReads?: boolean;
+  /** Accepted as an admin token in addition to stored tokens (SWAMP_ADMIN_TOKEN). */
+  adminToken?: string | null;
+  /** When no admin token is stored yet, create one and return it as `firstAdminToken`. Default true. */
+  createFirstAdminToken?: boolean;
+  /** Default: in-process. The fleet passes a NATS-backed one so replicas share subscribers. */
+  pubsub?: SwampPubSub;
+  /** Default: files under `<swampHome>/artifacts`. */
+  artifactStore?: ArtifactContentStore;
+  hooks?: ServerHooks;
+  limits?: Partial<QueryLimits>;
+  /** Largest request body (HTTP) or message (WebSocket) accepted. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Default 30 s. */
+  workerHeartbeatTimeoutMs?: number;
+  /** Database connections in the pool. Default 10. */
+  poolSize?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:4000/graphql */
+  url: string;
+  /** e.g. ws://127.0.0.1:4000/graphql */
+  wsUrl: string;
+  /** e.g. http://127.0.0.1:4000 */
+  baseUrl: string;
+  port: number;
+  dataSource: DataSource;
+  pubsub: SwampPubSub;
+  services: ServiceDeps;
+  artifactStore: ArtifactContentStore;
+  schema: GraphQLSchema;
+  /** Created by this start because no admin token existed yet; shown once. */
+  firstAdminToken: string | null;
+  /** Set when the server started its own PostgreSQL. */
+  embeddedPostgres: EmbeddedPostgresHandle | null;
+  /** Stops accepting, drains HTTP and WebSocket clients, closes the database (and embedded cluster). */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 4000;
+export const DEFAULT_HOST = "127.0.0.1";
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export function defaultSwampHome(): string {
+  return join(homedir(), ".swamp");
+}
+
+/**
+ * Starts the tracking server: migrations, GraphQL over HTTP and WebSocket on one port, artifact
+ * downloads and the offline explorer. Everything it opens, `close()` closes, in reverse order.
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const swampHome = options.swampHome ?? defaultSwampHome();
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const settings: ServerSettings = { publicReads: options.publicReads ?? false, workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000 };
+  const adminToken = options.adminToken ? options.adminToken : null;
+  const cleanups: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+
+  try {
+    let embeddedPostgres: EmbeddedPostgresHandle | null = null;
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      embeddedPostgres = await startEmbeddedPostgres({ dataDir: join(swampHome, "postgres") });
+      cleanups.push(() => embeddedPostgres!.stop());
+      databaseUrl = embeddedPostgres.url;
+      log(`embedded PostgreSQL ${embeddedPostgres.initialised ? "created and started" : "started"} in ${embeddedPostgres.dataDir}`);
+    }
+    const dataSource = await openDatabase({ url: databaseUrl, poolSize: options.poolSize });
+    cleanups.push(() => dataSource.destroy());
+
+    const ownsPubSub = !options.pubsub;
+    const pubsub = options.pubsub ?? new InProcessPubSub();
+    if (ownsPubSub) cleanups.push(() => pubsub.close());
+    const artifactStore = options.artifactStore ?? new FilesystemArtifactStore(join(swampHome, "artifacts"));
+    const services: ServiceDeps = { dataSource, pubsub };
+
+    let firstAdminToken: string | null = null;
+    if ((options.createFirstAdminToken ?? true) && (await countActiveAdminTokens(dataSource.manager)) === 0) {
+      firstAdminToken = (await createApiToken(dataSource.manager, { name: "first admin token", scopes: ["admin"], createdBy: "server start-up" })).secret;
+    }
+
+    const schema = await buildSwampSchema();
+    const contextFor = (principal: Principal, baseUrl: string): GraphQLContext => ({
+      services,
+      dataSource,
+      pubsub,
+      principal,
+      settings,
+      hooks: options.hooks ?? {},
+      artifactStore,
+      baseUrl,
+      loaders: createLoaders(dataSource),
+    });
+    const resolvePrincipal = async (authorization: unknown): Promise<Principal> => {
+      const header = parseAuthorizationHeader(typeof authorization === "string" ? authorization : undefined);
+      if ("error" in header) return { kind: "rejected", reason: header.error };
+      return authenticate(dataSource.manager, header.secret, adminToken);
+    };
+
+    const app = express();
+    app.disable("x-powered-by");
+    const httpServer: Server = createServer(app);
+
+    // WebSocket subscriptions (graphql-ws) share the HTTP port and path.
+    const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: maxBodyBytes });
+    const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatClientError(error.toJSON(), error, log));
+    const wsCleanup = useServer(
+      {
+        schema,
+        context: async (ctx) => {
+          const params = ctx.connectionParams ?? {};
+          const authorization = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
+          const host = ctx.extra.request.headers.host ?? `${options.host ?? DEFAULT_HOST}`;
+          return contextFor(await resolvePrincipal(authorization), `http://${host}`);
+        },
+        onSubscribe: (_ctx, _id, payload) => {
+          let document;
+          try {
+            document = parse(payload.query);
+          } catch {
+            return; // graphql-ws reports the syntax error itself
+          }
+          const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
+          if (errors.length > 0) return errors;
+          try {
+            const complexity = operationComplexity(schema, document, payload.variables ?? undefined, payload.operationName);
+            if (complexity > limits.maxComplexity) return [complexityError(complexity, limits)];
+          } catch (error) {
+            if (error instanceof GraphQLError) return [error];
+            throw error;
+          }
+          return;
+        },
+        onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
+        onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+      },
+      wsServer,
+    );
+
+    const complexityPlugin: ApolloServerPlugin<GraphQLContext> = {
+      async requestDidStart() {
+        return {
+          async didResolveOperation({ request, document }) {
+            let error: GraphQLError | null = null;
+            try {
+              const complexity = operationComplexity(schema, document, request.variables, request.operationName);
+              if (complexity > limits.maxComplexity) error = complexityError(complexity, limits);
+            } catch (thrown) {
+              if (!(thrown instanceof GraphQLError)) throw thrown;
+              error = thrown;
+            }
+            if (error) {
+              (error.extensions as Record<string, unknown>).http = { status: 400 };
+              throw error;
+            }
+          },
+        };
+      },
+    };
+    const apollo = new ApolloServer<GraphQLContext>({
+      schema,
+      introspection: true,
+      includeStacktraceInErrorResponses: false,
+      // The process owner (serve.ts, tests, the fleet) decides when to stop, and stops everything in order.
+      stopOnTerminationSignals: false,
+      validationRules: [depthLimitRule(limits.maxDepth)],
+      formatError: (formatted, error) => formatClientError(formatted, error, log),
+      plugins: [
+        ApolloServerPluginDrainHttpServer({ httpServer }),
+        { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+        ApolloServerPluginLandingPageDisabled(),
+        complexityPlugin,
+      ],
+    });
+    await apollo.start();
+    cleanups.push(() => apollo.stop());
+
+    app.get("/healthz", async (_req, res) => {
+      try {
+        await dataSource.query("SELECT 1");
+        res.type("text/plain").send("ok\n");
+      } catch {
+        res.status(503).type("text/plain").send("database unavailable\n");
+      }
+    });
+    const download = artifactDownloadHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
+    app.get("/artifacts/:id", download);
+    app.head("/artifacts/:id", download);
+    mountExplorer(app);
+    app.use(
+      "/graphql",
+      express.json({ limit: maxBodyBytes }),
+      expressMiddleware(apollo, {
+        context: async ({ req }) => contextFor(await resolvePrincipal(req.headers.authorization), `${req.protocol}://${req.get("host")}`),
+      }),
+    );
+    // Last: body-parser and other errors as JSON, never a stack trace.
+    app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+      if (res.headersSent) return next(error);
+      const status = typeof (error as { status?: unknown }).status === "number" ? (error as { status: number }).status : 500;
+      const message =
+        status === 413 ? `request body exceeds ${maxBodyBytes} bytes` : status >= 400 && status < 500 ? "malformed request body" : "internal server error";
+      if (status >= 500) log(`HTTP error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      res.status(status).json({ errors: [{ message, extensions: { code: status === 413 ? "PAYLOAD_TOO_LARGE" : status < 500 ? "BAD_REQUEST" : "INTERNAL_SERVER_ERROR" } }] });
+    });
+
+    const host = options.host ?? DEFAULT_HOST;
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(options.port ?? DEFAULT_PORT, host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+    const address = httpServer.address();
+    const port = typeof address === "object" && address ? address.port : (options.port ?? DEFAULT_PORT);
+    const urlHost = host.includes(":") ? `[${host}]` : host;
+    const baseUrl = `http://${urlHost}:${port}`;
+
+    let closing: Promise<void> | null = null;
+    return {
+      url: `${baseUrl}/graphql`,
+      wsUrl: `ws://${urlHost}:${port}/graphql`,
+      baseUrl,
+      port,
+      dataSource,
+      pubsub,
+      services,
+      artifactStore,
+      schema,
+      firstAdminToken,
+      embeddedPostgres,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll().catch(() => undefined);
+    throw error;
+  }
+}
