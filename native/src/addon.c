@@ -16,7 +16,7 @@
 #include "conv.h"
 #include "epilogue.h"
 
-#define MAX_ARGS 20
+#define MAX_ARGS 24
 
 typedef struct {
   swamp_scratch scratch;
@@ -45,6 +45,12 @@ static int begin(napi_env env, napi_callback_info info, const char *function, si
   c->argc = MAX_ARGS;
   if (napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok) {
     napi_throw_error(env, NULL, "swamp native: cannot read arguments");
+    return -1;
+  }
+  if (c->argc > MAX_ARGS) {
+    char message[160];
+    snprintf(message, sizeof message, "swamp native %s: at most %d arguments, got %zu", function, MAX_ARGS, c->argc);
+    napi_throw_type_error(env, NULL, message);
     return -1;
   }
   if (c->argc < required) {
