@@ -2,6 +2,7 @@
  * Progress bars for `swamp run` on a terminal: the cycle, and one line per particle with its epoch,
  * examples/s and loss. Redrawn in place on stderr, at most ten times a second.
  */
+import type { TaskProgress } from "../worker/engine/context.js";
 import type { RunEvent } from "../worker/run/local-run.js";
 
 interface ParticleLine {
@@ -11,10 +12,16 @@ interface ParticleLine {
   examplesPerSecond: number;
   loss: number;
   done: boolean;
-  startedAt: number;
+  /** Time and example count of the first progress report, the base of the examples/s figure. */
+  firstReport?: { time: number; examples: number };
 }
 
 const BAR_WIDTH = 24;
+
+function bar(fraction: number): string {
+  const filled = Math.max(0, Math.min(BAR_WIDTH, Math.round(fraction * BAR_WIDTH)));
+  return `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`;
+}
 
 export class ProgressDisplay {
   private cycle = 0;
@@ -23,6 +30,7 @@ export class ProgressDisplay {
   private drawnLines = 0;
   private lastDraw = 0;
   private header = "";
+  private pretraining: TaskProgress | undefined;
 
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
@@ -34,17 +42,27 @@ export class ProgressDisplay {
         this.resetParticles(event.particles);
         this.draw(true);
         return;
+      case "pretrain-progress":
+        this.pretraining = event.progress;
+        this.draw(false);
+        return;
+      case "pretrain-done":
+        this.pretraining = undefined;
+        this.draw(true);
+        return;
       case "particle-progress": {
         if (event.cycle !== this.cycle) {
           this.cycle = event.cycle;
           this.resetParticles(this.particles.length);
         }
         const line = this.particles[event.particle]!;
-        const elapsed = (Date.now() - line.startedAt) / 1000;
+        const now = Date.now();
+        line.firstReport ??= { time: now, examples: event.progress.examples };
+        const elapsed = (now - line.firstReport.time) / 1000;
         line.fraction = event.progress.examples / event.progress.totalExamples;
         line.epoch = event.progress.epoch;
         line.epochs = event.progress.epochs;
-        line.examplesPerSecond = elapsed > 0 ? event.progress.examples / elapsed : 0;
+        line.examplesPerSecond = elapsed > 0 ? (event.progress.examples - line.firstReport.examples) / elapsed : 0;
         line.loss = event.progress.loss;
         this.draw(false);
         return;
@@ -75,7 +93,7 @@ export class ProgressDisplay {
   }
 
   private resetParticles(count: number): void {
-    this.particles = Array.from({ length: count }, () => ({ fraction: 0, epoch: 0, epochs: 0, examplesPerSecond: 0, loss: Number.NaN, done: false, startedAt: Date.now() }));
+    this.particles = Array.from({ length: count }, () => ({ fraction: 0, epoch: 0, epochs: 0, examplesPerSecond: 0, loss: Number.NaN, done: false }));
   }
 
   private clear(): void {
@@ -87,12 +105,19 @@ export class ProgressDisplay {
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const lines = [this.header, `cycle ${Math.min(this.cycle, this.cycles - 1)}/${this.cycles - 1}`];
+    const lines = [this.header];
+    if (this.pretraining) {
+      const p = this.pretraining;
+      lines.push(`pre-training to the rewind point ${bar(p.examples / p.totalExamples)} epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(3)}`);
+    }
+    lines.push(`cycle ${Math.min(this.cycle, this.cycles - 1)}/${this.cycles - 1}`);
     this.particles.forEach((p, i) => {
-      const filled = Math.round(p.fraction * BAR_WIDTH);
-      const bar = `${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}`;
-      const detail = p.done ? "done" : `epoch ${p.epoch}/${p.epochs}  ${Math.round(p.examplesPerSecond).toLocaleString("en-US")} ex/s  loss ${Number.isNaN(p.loss) ? "-" : p.loss.toFixed(3)}`;
-      lines.push(`  particle ${i} [${bar}] ${detail}`);
+      const detail = p.done
+        ? "done"
+        : p.epochs === 0
+          ? "waiting for a thread"
+          : `epoch ${p.epoch}/${p.epochs}  ${Math.round(p.examplesPerSecond).toLocaleString("en-US")} ex/s  loss ${Number.isNaN(p.loss) ? "-" : p.loss.toFixed(3)}`;
+      lines.push(`  particle ${i} ${bar(p.fraction)} ${detail}`);
     });
     this.clear();
     this.stream.write(`${lines.join("\n")}\n`);

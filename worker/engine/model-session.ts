@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { ExperimentConfig } from "../../schema/config.js";
+import { describeWeights } from "../models/inspect.js";
 import { getModel } from "../models/registry.js";
 import { Random } from "./rng.js";
 import type { WeightEntry, WeightLayout, WeightValues } from "./weights.js";
@@ -20,7 +21,6 @@ interface LayerVariableLike {
   write(value: tf.Tensor): void;
 }
 
-const PRUNABLE_LAYER_CLASSES = new Set(["Dense", "Conv2D"]);
 /** BatchNorm running averages during training, as PyTorch's default (0.1 update weight). */
 const BATCH_NORM_MOMENTUM = 0.9;
 
@@ -36,22 +36,15 @@ export class ModelSession {
     unprunableLayers: readonly string[],
   ) {
     this.layerVariables = model.weights as unknown as LayerVariableLike[];
-    const owner = new Map<LayerVariableLike, { layer: tfl.layers.Layer; attribute: string }>();
-    for (const layer of model.layers) {
-      for (const attribute of ["kernel", "bias", "gamma", "beta", "movingMean", "movingVariance"]) {
-        const variable = (layer as unknown as Record<string, unknown>)[attribute];
-        if (variable) owner.set(variable as LayerVariableLike, { layer, attribute });
-      }
-    }
-    const entries: WeightEntry[] = this.layerVariables.map((variable) => {
-      const found = owner.get(variable);
-      if (!found) throw new Error(`weight ${variable.originalName} belongs to no known layer attribute`);
-      const { layer, attribute } = found;
-      const role = ROLES[attribute] ?? "other";
-      const prunable = role === "kernel" && PRUNABLE_LAYER_CLASSES.has(layer.getClassName()) && !unprunableLayers.includes(layer.name);
-      const shape = [...variable.shape];
-      return { name: variable.originalName, layer: layer.name, shape, size: shape.reduce((a, b) => a * b, 1), trainable: variable.trainable, prunable, role };
-    });
+    const entries: WeightEntry[] = describeWeights(model, { unprunableLayers }).map((weight, i) => ({
+      name: this.layerVariables[i]!.originalName,
+      layer: weight.layer,
+      shape: weight.shape,
+      size: weight.size,
+      trainable: weight.trainable,
+      prunable: weight.prunable,
+      role: ROLES[weight.role] ?? "other",
+    }));
     this.layout = { entries, prunable: entries.flatMap((e, i) => (e.prunable ? [i] : [])) };
     this.trainablePositions = entries.flatMap((e, i) => (e.trainable ? [i] : []));
     this.batchNormLayers = model.layers.filter((l) => l.getClassName() === "BatchNormalization") as Array<tfl.layers.Layer & { momentum: number }>;
@@ -127,6 +120,6 @@ const ROLES: Record<string, WeightEntry["role"]> = {
   bias: "bias",
   gamma: "gamma",
   beta: "beta",
-  movingMean: "moving-mean",
-  movingVariance: "moving-variance",
+  moving_mean: "moving-mean",
+  moving_variance: "moving-variance",
 };

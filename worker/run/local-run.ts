@@ -36,6 +36,7 @@ export interface RunOptions {
 
 export type RunEvent =
   | { type: "started"; outDir: string; configHash: string; backend: BackendInfo; workers: number; cycles: number; particles: number; resumed: boolean }
+  | { type: "pretrain-progress"; progress: TaskProgress }
   | { type: "pretrain-done"; seconds: number; reused: boolean }
   | { type: "particle-progress"; cycle: number; particle: number; progress: TaskProgress }
   | { type: "particle-done"; cycle: number; particle: number; summary: ParticleSummary; reused: boolean }
@@ -171,7 +172,10 @@ export class LocalRun {
       return stored.values;
     }
     const metrics: MetricPoint[] = [];
-    const output = await pool.run<"pretrain">({ kind: "pretrain" }, { onMetrics: (points) => metrics.push(...points) });
+    const output = await pool.run<"pretrain">(
+      { kind: "pretrain" },
+      { onMetrics: (points) => metrics.push(...points), onProgress: (progress) => this.emit({ type: "pretrain-progress", progress }) },
+    );
     await this.appendMetrics("pretrain", metrics);
     await writeFileAtomic(this.layout.rewindWeights, encodeWeights(output.weights, headerOf(pool.layout)));
     this.emit({ type: "pretrain-done", seconds: output.seconds, reused: false });
