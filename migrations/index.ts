@@ -1,7 +1,7 @@
-import { InitialSchema1795854118231 } from "./1795854118231-initial-schema.js";
+import { InitialSchema1795855086959 } from "./1795855086959-initial-schema.js";
 
 /**
  * Every migration, oldest first. A new one is generated from the entities with
  * `node dist/server/tools/generate-migration.js <PascalCaseName>` and listed here.
  */
-export const MIGRATIONS: Function[] = [InitialSchema1795854118231];
+export const MIGRATIONS: Function[] = [InitialSchema1795855086959];

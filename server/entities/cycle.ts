@@ -48,6 +48,10 @@ export class CycleRow {
   @Column("double precision", { nullable: true })
   loss!: number | null;
 
+  /** Each particle's accuracy, by particle index, copied here when the cycle completes (for frontiers). */
+  @Column("double precision", { name: "particle_accuracies", array: true, nullable: true })
+  particleAccuracies!: Array<number | null> | null;
+
   /** The mask as a bitset, bit i of the prunable weights in layer order (the engine's layout). */
   @Column("bytea", { nullable: true, select: false })
   mask?: Buffer | null;

@@ -30,4 +30,8 @@ export class MetricSeriesRow {
 
   @Column("varchar", { length: 100 })
   key!: string;
+
+  /** Points stored, kept current by ingest so listing series never counts rows. */
+  @Column("int", { name: "point_count", default: 0 })
+  pointCount!: number;
 }

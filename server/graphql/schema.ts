@@ -6,6 +6,8 @@ import { ArtifactResolver, ExperimentArtifactsResolver } from "./artifact.js";
 import { rootFieldGuard } from "./auth.js";
 import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
 import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.js";
+import { FrontierResolver } from "./frontier.js";
+import { ExperimentMetricSeriesResolver, MetricsResolver } from "./metrics.js";
 import { ParticleResolver } from "./particle.js";
 import { WorkerResolver } from "./worker.js";
 
@@ -15,9 +17,12 @@ export const RESOLVERS = [
   ExperimentConnectionResolver,
   ExperimentCyclesResolver,
   ExperimentArtifactsResolver,
+  ExperimentMetricSeriesResolver,
   CycleResolver,
   ParticleResolver,
   ArtifactResolver,
+  MetricsResolver,
+  FrontierResolver,
   WorkerResolver,
   ApiTokenResolver,
 ] as const;

@@ -114,7 +114,19 @@ export async function recordParticle(tx: Tx, input: RecordParticleInput): Promis
   if (input.status === "running" && !row.startedAt) row.startedAt = now;
   if (input.status === "completed" || input.status === "failed") row.completedAt = row.completedAt ?? now;
   if (input.status === "queued") row.completedAt = null;
-  return repository.save(row);
+  const saved = await repository.save(row);
+  // A particle recorded after its cycle completed still belongs in the cycle's frontier point.
+  const cycleDone = await tx.manager.query(`SELECT 1 FROM cycles WHERE experiment_id = $1 AND cycle_index = $2 AND status = 'completed'`, [experimentId, cycleIndex]);
+  if (cycleDone.length > 0) await copyParticleAccuracies(tx.manager, experimentId, cycleIndex);
+  return saved;
+}
+
+async function copyParticleAccuracies(manager: EntityManager, experimentId: string, cycleIndex: number): Promise<void> {
+  await manager.query(
+    `UPDATE cycles SET particle_accuracies = (SELECT array_agg(accuracy ORDER BY particle_index) FROM particles WHERE experiment_id = $1 AND cycle_index = $2)
+      WHERE experiment_id = $1 AND cycle_index = $2`,
+    [experimentId, cycleIndex],
+  );
 }
 
 export interface RecordCycleInput extends MaskCounts {
@@ -161,6 +173,7 @@ export async function recordCycle(tx: Tx, input: RecordCycleInput): Promise<Cycl
   };
   if (existing) await repository.update({ experimentId, index: cycleIndex }, values);
   else await repository.insert(values);
+  await copyParticleAccuracies(tx.manager, experimentId, cycleIndex);
   await tx.manager.query(
     `UPDATE experiments e
         SET cycles_completed = s.done, final_sparsity = coalesce(s.last_sparsity, 0), best_accuracy = s.best, updated_at = clock_timestamp()

@@ -1,9 +1,9 @@
 import type { MigrationInterface, QueryRunner } from "typeorm";
 
-/** The first schema: experiments, cycles, particles, metric series and points, artifacts, workers, API tokens. */
+/** The first schema: experiments, cycles, particles, metric series, points and blocks, artifacts, workers, API tokens. */
 
-export class InitialSchema1795854118231 implements MigrationInterface {
-  name = "InitialSchema1795854118231";
+export class InitialSchema1795855086959 implements MigrationInterface {
+  name = "InitialSchema1795855086959";
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query("CREATE TABLE \"api_tokens\" (\"id\" uuid NOT NULL DEFAULT gen_random_uuid(), \"name\" character varying(200) NOT NULL, \"token_hash\" character(64) NOT NULL, \"prefix\" character varying(16) NOT NULL, \"scopes\" text array NOT NULL, \"created_by\" character varying(200), \"created_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT clock_timestamp(), \"revoked_at\" TIMESTAMP WITH TIME ZONE, CONSTRAINT \"PK_c587455266b5fa8dace7194caac\" PRIMARY KEY (\"id\"))");
@@ -22,10 +22,11 @@ export class InitialSchema1795854118231 implements MigrationInterface {
     await queryRunner.query("CREATE INDEX \"IDX_artifacts_sha256\" ON \"artifacts\" (\"sha256\") ");
     await queryRunner.query("CREATE INDEX \"IDX_artifacts_experiment\" ON \"artifacts\" (\"experiment_id\", \"cycle_index\", \"particle_index\") ");
     await queryRunner.query("CREATE TYPE \"public\".\"cycle_status\" AS ENUM('running', 'completed')");
-    await queryRunner.query("CREATE TABLE \"cycles\" (\"experiment_id\" uuid NOT NULL, \"cycle_index\" integer NOT NULL, \"status\" \"public\".\"cycle_status\" NOT NULL DEFAULT 'running', \"sparsity\" double precision NOT NULL, \"alive_weights\" integer NOT NULL, \"total_weights\" integer NOT NULL, \"layers\" jsonb NOT NULL DEFAULT '[]', \"accuracy\" double precision, \"loss\" double precision, \"mask\" bytea, \"weights_artifact_id\" uuid, \"timings\" jsonb NOT NULL DEFAULT '{}', \"started_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT clock_timestamp(), \"completed_at\" TIMESTAMP WITH TIME ZONE, CONSTRAINT \"PK_68cf8f14ed8716f821eec1b580c\" PRIMARY KEY (\"experiment_id\", \"cycle_index\"))");
+    await queryRunner.query("CREATE TABLE \"cycles\" (\"experiment_id\" uuid NOT NULL, \"cycle_index\" integer NOT NULL, \"status\" \"public\".\"cycle_status\" NOT NULL DEFAULT 'running', \"sparsity\" double precision NOT NULL, \"alive_weights\" integer NOT NULL, \"total_weights\" integer NOT NULL, \"layers\" jsonb NOT NULL DEFAULT '[]', \"accuracy\" double precision, \"loss\" double precision, \"particle_accuracies\" double precision array, \"mask\" bytea, \"weights_artifact_id\" uuid, \"timings\" jsonb NOT NULL DEFAULT '{}', \"started_at\" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT clock_timestamp(), \"completed_at\" TIMESTAMP WITH TIME ZONE, CONSTRAINT \"PK_68cf8f14ed8716f821eec1b580c\" PRIMARY KEY (\"experiment_id\", \"cycle_index\"))");
     await queryRunner.query("CREATE INDEX \"IDX_cycles_weights_artifact\" ON \"cycles\" (\"weights_artifact_id\") ");
+    await queryRunner.query("CREATE TABLE \"metric_blocks\" (\"series_id\" integer NOT NULL, \"block\" integer NOT NULL, \"points\" integer NOT NULL, \"min_step\" integer NOT NULL, \"min_value\" double precision NOT NULL, \"max_step\" integer NOT NULL, \"max_value\" double precision NOT NULL, CONSTRAINT \"PK_eb0045f71cfd6178c3689a1164e\" PRIMARY KEY (\"series_id\", \"block\"))");
     await queryRunner.query("CREATE TABLE \"metric_points\" (\"series_id\" integer NOT NULL, \"step\" integer NOT NULL, \"epoch\" double precision NOT NULL, \"value\" double precision NOT NULL, \"time\" TIMESTAMP WITH TIME ZONE NOT NULL, CONSTRAINT \"PK_5277e0b426d1cee18d8a3f6b855\" PRIMARY KEY (\"series_id\", \"step\"))");
-    await queryRunner.query("CREATE TABLE \"metric_series\" (\"id\" SERIAL NOT NULL, \"experiment_id\" uuid NOT NULL, \"cycle_index\" integer NOT NULL, \"particle_index\" integer NOT NULL, \"key\" character varying(100) NOT NULL, CONSTRAINT \"PK_aeaccb4123ae9612ca49d4f4967\" PRIMARY KEY (\"id\"))");
+    await queryRunner.query("CREATE TABLE \"metric_series\" (\"id\" SERIAL NOT NULL, \"experiment_id\" uuid NOT NULL, \"cycle_index\" integer NOT NULL, \"particle_index\" integer NOT NULL, \"key\" character varying(100) NOT NULL, \"point_count\" integer NOT NULL DEFAULT '0', CONSTRAINT \"PK_aeaccb4123ae9612ca49d4f4967\" PRIMARY KEY (\"id\"))");
     await queryRunner.query("CREATE UNIQUE INDEX \"UQ_metric_series_subject\" ON \"metric_series\" (\"experiment_id\", \"cycle_index\", \"particle_index\", \"key\") ");
     await queryRunner.query("CREATE TYPE \"public\".\"particle_status\" AS ENUM('queued', 'running', 'completed', 'failed')");
     await queryRunner.query("CREATE TABLE \"particles\" (\"experiment_id\" uuid NOT NULL, \"cycle_index\" integer NOT NULL, \"particle_index\" integer NOT NULL, \"seed\" bigint NOT NULL, \"status\" \"public\".\"particle_status\" NOT NULL DEFAULT 'queued', \"worker_id\" character varying(100), \"accuracy\" double precision, \"loss\" double precision, \"error\" text, \"weights_artifact_id\" uuid, \"started_at\" TIMESTAMP WITH TIME ZONE, \"completed_at\" TIMESTAMP WITH TIME ZONE, CONSTRAINT \"PK_1da0894a650d5f3edd17cb25425\" PRIMARY KEY (\"experiment_id\", \"cycle_index\", \"particle_index\"))");
@@ -53,6 +54,7 @@ export class InitialSchema1795854118231 implements MigrationInterface {
     await queryRunner.query("DROP INDEX \"public\".\"UQ_metric_series_subject\"");
     await queryRunner.query("DROP TABLE \"metric_series\"");
     await queryRunner.query("DROP TABLE \"metric_points\"");
+    await queryRunner.query("DROP TABLE \"metric_blocks\"");
     await queryRunner.query("DROP INDEX \"public\".\"IDX_cycles_weights_artifact\"");
     await queryRunner.query("DROP TABLE \"cycles\"");
     await queryRunner.query("DROP TYPE \"public\".\"cycle_status\"");

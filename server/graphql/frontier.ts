@@ -1,0 +1,79 @@
+import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
+import type { ExperimentStatus } from "../../schema/statuses.js";
+import { findExperimentIds } from "../services/experiment-list.js";
+import { InvalidInputError } from "../services/errors.js";
+import { MAX_FRONTIER_EXPERIMENTS, readFrontier, type FrontierPointView, type FrontierSeriesView } from "../services/frontier.js";
+import { requireIntInRange } from "../services/validation.js";
+import type { GraphQLContext } from "./context.js";
+import { CYCLES_ESTIMATE } from "./cycle.js";
+import { ExperimentStatusEnum } from "./enums.js";
+import { ExperimentFilterInput, toExperimentFilter } from "./experiment.js";
+
+@ObjectType("FrontierPoint", { description: "One completed cycle: its sparsity and the accuracies reached at it." })
+export class FrontierPoint {
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Float)
+  sparsity!: number;
+
+  @Field(() => Float, { description: "The averaged model's accuracy." })
+  accuracy!: number;
+
+  @Field(() => Float, { nullable: true })
+  loss!: number | null;
+
+  @Field(() => [Float], { nullable: "items", description: "Each particle's accuracy, by particle index." })
+  particleAccuracies!: Array<number | null>;
+}
+
+@ObjectType("FrontierSeries", { description: "An experiment's sparsity–accuracy frontier, ready to plot." })
+export class FrontierSeries {
+  @Field(() => ID)
+  experimentId!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String)
+  method!: string;
+
+  @Field(() => String)
+  model!: string;
+
+  @Field(() => String)
+  dataset!: string;
+
+  @Field(() => ExperimentStatusEnum)
+  status!: ExperimentStatus;
+
+  @Field(() => [String])
+  tags!: string[];
+
+  @Field(() => [FrontierPoint], { description: "Completed cycles in order of rising sparsity.", complexity: ({ childComplexity }) => 1 + CYCLES_ESTIMATE * childComplexity })
+  points!: FrontierPointView[];
+}
+
+@Resolver(() => FrontierSeries)
+export class FrontierResolver {
+  @Query(() => [FrontierSeries], {
+    description: `Frontiers of the experiments named, or of those matching a filter (newest first, at most \`limit\`, up to ${MAX_FRONTIER_EXPERIMENTS}).`,
+    complexity: ({ args, childComplexity }) => {
+      const count = Array.isArray(args.experimentIds) ? args.experimentIds.length : Math.min(Number(args.limit ?? 1000), MAX_FRONTIER_EXPERIMENTS);
+      // Per-point fields are light (no per-object query), so a frontier costs a tenth of its fields.
+      return 1 + Math.ceil((count * childComplexity) / 10);
+    },
+  })
+  async frontier(
+    @Ctx() context: GraphQLContext,
+    @Arg("experimentIds", () => [ID], { nullable: true }) experimentIds: string[] | null,
+    @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
+    @Arg("limit", () => Int, { defaultValue: 1000 }) limit: number,
+  ): Promise<FrontierSeriesView[]> {
+    if (experimentIds && filter) throw InvalidInputError.single("experimentIds", "give either experimentIds or filter, not both");
+    requireIntInRange(limit, "limit", 1, MAX_FRONTIER_EXPERIMENTS);
+    if (experimentIds && experimentIds.length > MAX_FRONTIER_EXPERIMENTS) throw InvalidInputError.single("experimentIds", `at most ${MAX_FRONTIER_EXPERIMENTS} ids`);
+    const ids = experimentIds ?? (await findExperimentIds(context.dataSource.manager, toExperimentFilter(filter), limit));
+    return readFrontier(context.dataSource.manager, ids);
+  }
+}

@@ -1,0 +1,265 @@
+import { Arg, Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
+import type { SubscribeResolverData } from "type-graphql";
+import type { MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
+import { ExperimentRow } from "../entities/experiment.js";
+import { requireExperiment } from "../services/experiments.js";
+import {
+  listSeries,
+  MAX_KEYS_PER_QUERY,
+  MAX_SAMPLES,
+  MAX_SCAN_PAGE,
+  readDownsampledSeries,
+  readMetricHistory,
+  scanSeriesPoints,
+  type DownsampledSeries,
+  type SeriesInfo,
+  type StoredPoint,
+} from "../services/metrics.js";
+import { InvalidInputError } from "../services/errors.js";
+import { requireIntInRange, requireUuid } from "../services/validation.js";
+import { requireScope } from "./auth.js";
+import type { GraphQLContext } from "./context.js";
+import { Experiment } from "./experiment.js";
+import { liveStream } from "./live-stream.js";
+
+@ObjectType("MetricPoint")
+export class MetricPoint {
+  @Field(() => Int, { description: "Optimiser steps since the task began." })
+  step!: number;
+
+  @Field(() => Float, { description: "Fractional epochs since the task began." })
+  epoch!: number;
+
+  @Field(() => Float)
+  value!: number;
+
+  @Field(() => Date)
+  time!: Date;
+}
+
+@ObjectType("MetricSeries", { description: "One key of a particle (or of the cycle's averaged model when particle is null)." })
+export class MetricSeries {
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Int, { nullable: true, description: "Null: the cycle's averaged model." })
+  particle!: number | null;
+
+  @Field(() => Int, { description: "Points stored, before any sampling." })
+  totalPoints!: number;
+
+  @Field(() => Boolean, { description: "True when points were dropped to fit `samples` (extremes are kept)." })
+  sampled!: boolean;
+
+  @Field(() => [MetricPoint])
+  points!: StoredPoint[];
+}
+
+@ObjectType("MetricPointPage", { description: "Unsampled points of one series in step order; pass endCursor as `after` for the next page." })
+export class MetricPointPage {
+  @Field(() => [MetricPoint])
+  points!: StoredPoint[];
+
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+@ObjectType("MetricSeriesInfo")
+export class MetricSeriesInfo {
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Int, { nullable: true, description: "Null: the cycle's averaged model." })
+  particle!: number | null;
+
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Int)
+  pointCount!: number;
+}
+
+@ObjectType("LiveMetricPoint")
+export class LiveMetricPoint {
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Int, { nullable: true, description: "Null: the cycle's averaged model." })
+  particle!: number | null;
+
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => Int)
+  step!: number;
+
+  @Field(() => Float)
+  epoch!: number;
+
+  @Field(() => Float)
+  value!: number;
+
+  @Field(() => Date)
+  time!: Date;
+}
+
+@ObjectType("MetricBatch", { description: "Points of a metrics subscription: the stored history first (history: true), then live batches." })
+export class MetricBatch {
+  @Field(() => ID)
+  experimentId!: string;
+
+  @Field(() => Boolean, { description: "True for batches replaying what was stored before the subscription began." })
+  history!: boolean;
+
+  @Field(() => [LiveMetricPoint])
+  points!: LiveMetricPoint[];
+}
+
+const seriesCost = ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) => {
+  const keys = Array.isArray(args.keys) ? Math.max(args.keys.length, 1) : 1;
+  const samples = Math.min(Number(args.samples ?? 500), MAX_SAMPLES);
+  return 1 + keys * (childComplexity + Math.ceil(samples / 10));
+};
+
+@Resolver(() => MetricSeries)
+export class MetricsResolver {
+  @Query(() => [MetricSeries], {
+    description: "Series of one particle, or of a cycle's averaged model (particle omitted), each downsampled server-side to at most `samples` points.",
+    complexity: seriesCost,
+  })
+  metrics(
+    @Arg("experimentId", () => ID) experimentId: string,
+    @Arg("cycle", () => Int) cycle: number,
+    @Arg("particle", () => Int, { nullable: true, description: "Omit for the cycle's averaged model." }) particle: number | null,
+    @Arg("keys", () => [String], { description: `1 to ${MAX_KEYS_PER_QUERY} keys, e.g. "train/loss".` }) keys: string[],
+    @Arg("samples", () => Int, { defaultValue: 500, description: `2 to ${MAX_SAMPLES}.` }) samples: number,
+    @Ctx() context: GraphQLContext,
+  ): Promise<DownsampledSeries[]> {
+    return readDownsampledSeries(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, keys, samples });
+  }
+
+  @Query(() => MetricPointPage, {
+    description: "Every point of one series, unsampled, a page at a time.",
+    complexity: ({ args, childComplexity }) => 1 + Math.ceil(Math.min(Number(args.first ?? 1000), MAX_SCAN_PAGE) / 10) + childComplexity,
+  })
+  async metricPoints(
+    @Arg("experimentId", () => ID) experimentId: string,
+    @Arg("cycle", () => Int) cycle: number,
+    @Arg("particle", () => Int, { nullable: true }) particle: number | null,
+    @Arg("key", () => String) key: string,
+    @Arg("first", () => Int, { defaultValue: 1000, description: `1 to ${MAX_SCAN_PAGE}.` }) first: number,
+    @Arg("after", () => String, { nullable: true }) after: string | null,
+    @Ctx() context: GraphQLContext,
+  ): Promise<MetricPointPage> {
+    const afterStep = after === null ? null : decodeStepCursor(after);
+    const page = await scanSeriesPoints(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, key }, afterStep, first);
+    return { points: page.points, hasNextPage: page.hasNextPage, endCursor: page.endStep === null ? null : encodeStepCursor(page.endStep) };
+  }
+
+  @Subscription(() => MetricBatch, {
+    name: "metrics",
+    description: "Metric points of an experiment: the stored history first, then live batches, with no gap and no duplicate.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, MetricsSubscriptionArgs, GraphQLContext>) => metricBatches(context, args),
+  })
+  metricsUpdated(
+    @Root() batch: MetricBatch,
+    @Arg("experimentId", () => ID) _experimentId: string,
+    @Arg("cycle", () => Int, { nullable: true }) _cycle: number | null,
+    @Arg("particle", () => Int, { nullable: true, description: "Only this particle's series." }) _particle: number | null,
+    @Arg("keys", () => [String], { nullable: true }) _keys: string[] | null,
+  ): MetricBatch {
+    return batch;
+  }
+}
+
+@Resolver(() => Experiment)
+export class ExperimentMetricSeriesResolver {
+  @FieldResolver(() => [MetricSeriesInfo], { description: "Every metric series stored for the experiment.", complexity: ({ childComplexity }) => 1 + 100 * childComplexity })
+  metricSeries(@Root() experiment: ExperimentRow, @Ctx() context: GraphQLContext): Promise<SeriesInfo[]> {
+    return listSeries(context.dataSource.manager, experiment.id);
+  }
+}
+
+interface MetricsSubscriptionArgs {
+  experimentId: string;
+  cycle?: number | null;
+  particle?: number | null;
+  keys?: string[] | null;
+}
+
+const HISTORY_BATCH = 5_000;
+
+/**
+ * History, then live, with no gap and no duplicate: the live subscription is registered before
+ * the history is read, so a point stored meanwhile is either in the history or arrives live; live
+ * points already replayed from history are dropped.
+ */
+async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionArgs): Promise<AsyncIterableIterator<MetricBatch>> {
+  requireScope(context, "read", "subscription metrics");
+  const experimentId = requireUuid(args.experimentId, "experimentId");
+  if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, 10_000);
+  if (args.particle != null) requireIntInRange(args.particle, "particle", 0, 1_000);
+  if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
+  const keys = args.keys && args.keys.length > 0 ? new Set(args.keys) : null;
+  const wanted = (point: MetricPointMessage) =>
+    (args.cycle == null || point.cycle === args.cycle) && (args.particle == null || point.particle === args.particle) && (keys === null || keys.has(point.key));
+  const source = await context.pubsub.subscribe("metrics-appended", experimentId);
+  try {
+    await requireExperiment(context.dataSource.manager, experimentId);
+  } catch (error) {
+    await source.return();
+    throw error;
+  }
+  const replayed = new Map<string, Set<number>>();
+  const seriesOf = (point: MetricPointMessage) => `${point.cycle}/${point.particle ?? ""}/${point.key}`;
+  const toLive = (point: MetricPointMessage): LiveMetricPoint => ({
+    cycle: point.cycle,
+    particle: point.particle ?? null,
+    key: point.key,
+    step: point.step,
+    epoch: point.epoch,
+    value: point.value,
+    time: new Date(point.time),
+  });
+  return liveStream<{ points: MetricPointMessage[] }, MetricBatch>({
+    initial: async () => {
+      const batches: MetricBatch[] = [];
+      let pending: LiveMetricPoint[] = [];
+      for await (const page of readMetricHistory(context.dataSource.manager, experimentId, { cycle: args.cycle, particle: args.particle, keys: args.keys }, HISTORY_BATCH)) {
+        for (const point of page) {
+          let steps = replayed.get(seriesOf(point));
+          if (!steps) replayed.set(seriesOf(point), (steps = new Set()));
+          steps.add(point.step);
+          pending.push(toLive(point));
+          if (pending.length >= HISTORY_BATCH) {
+            batches.push({ experimentId, history: true, points: pending });
+            pending = [];
+          }
+        }
+      }
+      if (pending.length > 0 || batches.length === 0) batches.push({ experimentId, history: true, points: pending });
+      return batches;
+    },
+    source,
+    map: async (event) => {
+      const fresh = event.points.filter((point) => wanted(point) && !replayed.get(seriesOf(point))?.has(point.step));
+      return fresh.length > 0 ? [{ experimentId, history: false, points: fresh.map(toLive) }] : [];
+    },
+  });
+}
+
+function encodeStepCursor(step: number): string {
+  return Buffer.from(`step:${step}`).toString("base64url");
+}
+
+function decodeStepCursor(cursor: string): number {
+  const match = /^step:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match) throw InvalidInputError.single("after", "is not a cursor returned by metricPoints");
+  return Number(match[1]);
+}
