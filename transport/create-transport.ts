@@ -1,0 +1,26 @@
+/** Picks the transport: NATS when asked for (or when NATS_URL is set), the in-process one otherwise. */
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { createEmbeddedTransport } from "./embedded/embedded-transport.js";
+import { natsConnectionOptionsFromEnv } from "./nats/connection.js";
+import { createNatsTransport } from "./nats/nats-transport.js";
+import type { EmbeddedTransportOptions, NatsTransport, NatsTransportOptions, Transport, TransportOptions } from "./transport.js";
+
+export async function createTransport(options: NatsTransportOptions): Promise<NatsTransport>;
+export async function createTransport(options: EmbeddedTransportOptions): Promise<Transport>;
+export async function createTransport(options: TransportOptions): Promise<Transport>;
+export async function createTransport(options: TransportOptions): Promise<Transport> {
+  if (options.mode === "embedded") return createEmbeddedTransport(options);
+  return await createNatsTransport(options);
+}
+
+/**
+ * NATS (NATS_URL, NATS_USER/NATS_PASSWORD or NATS_TOKEN, SWAMP_NATS_NAMESPACE) when NATS_URL is
+ * set, else embedded in SWAMP_HOME (default ~/.swamp).
+ */
+export function transportOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TransportOptions {
+  if (env.NATS_URL !== undefined && env.NATS_URL !== "") {
+    return { mode: "nats", ...natsConnectionOptionsFromEnv(env), namespace: env.SWAMP_NATS_NAMESPACE || undefined };
+  }
+  return { mode: "embedded", home: env.SWAMP_HOME || join(homedir(), ".swamp") };
+}

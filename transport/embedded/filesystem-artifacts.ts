@@ -1,0 +1,79 @@
+/**
+ * Artifacts as files `<root>/<sha256[0..2]>/<sha256>` (the layout the server's download route
+ * reads), written atomically (temporary file, then rename) and verified on every read.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ArtifactRef } from "../../schema/fleet-messages.js";
+import {
+  ArtifactNotFoundError,
+  sha256Hex,
+  verifyArtifactBytes,
+  type ArtifactStore,
+  type PutArtifactOptions,
+} from "../artifact-store.js";
+
+export class FilesystemArtifacts implements ArtifactStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  /** Where an artifact's bytes are (or would be) stored. */
+  pathOf(ref: Pick<ArtifactRef, "sha256">): string {
+    if (!/^[0-9a-f]{64}$/.test(ref.sha256)) throw new Error(`not a sha256: ${JSON.stringify(ref.sha256)}`);
+    return join(this.root, ref.sha256.slice(0, 2), ref.sha256);
+  }
+
+  async put(bytes: Uint8Array, options: PutArtifactOptions = {}): Promise<ArtifactRef> {
+    const ref: ArtifactRef = { sha256: sha256Hex(bytes), size: bytes.byteLength, ...(options.format ? { format: options.format } : {}) };
+    const path = this.pathOf(ref);
+    // Equal bytes are already there, unless what is there is damaged: then it is replaced.
+    if ((await this.size(ref)) === ref.size && (await this.get(ref).then(() => true, () => false))) return ref;
+    await mkdir(dirname(path), { recursive: true });
+    // Unique per writer (worker threads share a pid): concurrent puts of equal bytes never collide.
+    const temporary = `${path}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temporary, bytes);
+      await rename(temporary, path);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+    return ref;
+  }
+
+  async get(ref: ArtifactRef): Promise<Uint8Array> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.pathOf(ref));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ArtifactNotFoundError(ref, this.root);
+      throw error;
+    }
+    return verifyArtifactBytes(ref, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  async has(ref: ArtifactRef): Promise<boolean> {
+    return (await this.size(ref)) !== undefined;
+  }
+
+  async delete(ref: ArtifactRef): Promise<void> {
+    await rm(this.pathOf(ref), { force: true });
+  }
+
+  async size(ref: ArtifactRef): Promise<number | undefined> {
+    try {
+      return (await stat(this.pathOf(ref))).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  location(ref: ArtifactRef): string {
+    return pathToFileURL(this.pathOf(ref)).toString();
+  }
+}

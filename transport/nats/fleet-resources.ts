@@ -1,0 +1,127 @@
+/**
+ * The streams, consumers and bucket the fleet needs, created when missing by whoever connects first
+ * (server or worker), and removed as a whole for a test namespace.
+ */
+import {
+  AckPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  type ConsumerInfo,
+  type JetStreamManager,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { Objm } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FleetNames } from "../../schema/subjects.js";
+import type { TransportLogger } from "../logger.js";
+import type { TaskQueueSettings } from "../task-queue.js";
+
+const NANOS_PER_MS = 1_000_000;
+/** JetStream's "stream name already in use" (not among the client's named codes). */
+const STREAM_NAME_IN_USE = 10058;
+/** Results and exhaustion reports stay until recorded; this only bounds a forgotten deployment. */
+const RECORD_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+
+export interface FleetResources {
+  /** The task queue's settings as the server holds them (another process may have set them). */
+  taskQueue: TaskQueueSettings;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamNotFound || error.code === JetStreamApiCodes.ConsumerNotFound || error.status === 404)
+  );
+}
+
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    try {
+      await jsm.streams.add(config);
+    } catch (addError) {
+      // Another process created it between our lookup and our add: that is what we wanted.
+      if (!(addError instanceof JetStreamApiError && addError.code === STREAM_NAME_IN_USE)) throw addError;
+    }
+  }
+}
+
+async function ensureDurablePullConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  wanted: { ackWaitMs: number; maxDeliver: number },
+  logger: TransportLogger,
+): Promise<ConsumerInfo> {
+  const config = { ack_wait: wanted.ackWaitMs * NANOS_PER_MS, max_deliver: wanted.maxDeliver };
+  let existing: ConsumerInfo | undefined;
+  try {
+    existing = await jsm.consumers.info(stream, durable);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  if (existing === undefined) {
+    return await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, ...config });
+  }
+  if (existing.config.ack_wait !== config.ack_wait || existing.config.max_deliver !== config.max_deliver) {
+    logger.info(
+      `consumer ${stream}/${durable}: ack wait ${(existing.config.ack_wait ?? 0) / NANOS_PER_MS} ms → ${wanted.ackWaitMs} ms, ` +
+        `max deliveries ${existing.config.max_deliver} → ${wanted.maxDeliver}`,
+    );
+    return await jsm.consumers.update(stream, durable, config);
+  }
+  return existing;
+}
+
+export async function ensureFleetResources(
+  connection: NatsConnection,
+  jsm: JetStreamManager,
+  names: FleetNames,
+  settings: TaskQueueSettings & { recordAckWaitMs: number },
+  logger: TransportLogger,
+): Promise<FleetResources> {
+  await ensureStream(jsm, { name: names.tasksStream, subjects: [names.tasksSubjects], retention: RetentionPolicy.Workqueue });
+  await ensureStream(jsm, {
+    name: names.resultsStream,
+    subjects: [names.resultsSubjects],
+    retention: RetentionPolicy.Workqueue,
+    max_age: RECORD_MAX_AGE_MS * NANOS_PER_MS,
+  });
+  await ensureStream(jsm, {
+    name: names.exhaustedStream,
+    subjects: [names.exhaustedSubjects, names.maxDeliveriesAdvisorySubject],
+    retention: RetentionPolicy.Workqueue,
+    max_age: RECORD_MAX_AGE_MS * NANOS_PER_MS,
+  });
+  const workers = await ensureDurablePullConsumer(
+    jsm,
+    names.tasksStream,
+    names.workersConsumer,
+    { ackWaitMs: settings.ackWaitMs, maxDeliver: settings.maxDeliveries },
+    logger,
+  );
+  await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, { ackWaitMs: settings.recordAckWaitMs, maxDeliver: -1 }, logger);
+  await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, { ackWaitMs: settings.recordAckWaitMs, maxDeliver: -1 }, logger);
+  await new Objm(connection).create(names.artifactsBucket, { description: "swamp artifacts, named by sha256" });
+  return {
+    taskQueue: {
+      ackWaitMs: (workers.config.ack_wait ?? settings.ackWaitMs * NANOS_PER_MS) / NANOS_PER_MS,
+      maxDeliveries: workers.config.max_deliver ?? settings.maxDeliveries,
+      retryDelayMs: settings.retryDelayMs,
+    },
+  };
+}
+
+/** Deletes every stream and the bucket of a namespace (tests, or tearing a deployment down). */
+export async function deleteFleetResources(connection: NatsConnection, jsm: JetStreamManager, names: FleetNames): Promise<void> {
+  for (const stream of [names.tasksStream, names.resultsStream, names.exhaustedStream]) {
+    await jsm.streams.delete(stream).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+  }
+  const bucket = await new Objm(connection).open(names.artifactsBucket).catch(() => undefined);
+  await bucket?.destroy().catch(() => undefined);
+}

@@ -1,0 +1,66 @@
+/**
+ * Artifacts in the JetStream Object Store, named by their sha256 so any worker on any machine can
+ * fetch them; every read is hashed and compared with the name it was asked for.
+ */
+import type { ObjectStore } from "@nats-io/obj";
+import type { ArtifactRef } from "../../schema/fleet-messages.js";
+import {
+  ArtifactNotFoundError,
+  CorruptArtifactError,
+  sha256Hex,
+  verifyArtifactBytes,
+  type ArtifactStore,
+  type PutArtifactOptions,
+} from "../artifact-store.js";
+
+/** The object store's own digest notation for a sha256: `SHA-256=` and padded base64url. */
+function objectStoreDigest(sha256: string): string {
+  return `SHA-256=${Buffer.from(sha256, "hex").toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}`;
+}
+
+export class ObjectStoreArtifacts implements ArtifactStore {
+  constructor(
+    private readonly bucket: ObjectStore,
+    private readonly bucketName: string,
+  ) {}
+
+  async put(bytes: Uint8Array, options: PutArtifactOptions = {}): Promise<ArtifactRef> {
+    const ref: ArtifactRef = { sha256: sha256Hex(bytes), size: bytes.byteLength, ...(options.format ? { format: options.format } : {}) };
+    const existing = await this.bucket.info(ref.sha256);
+    // The store records the digest of what was written under the name: replace anything else.
+    if (existing === null || existing.deleted || existing.size !== ref.size || existing.digest !== objectStoreDigest(ref.sha256)) {
+      await this.bucket.putBlob({ name: ref.sha256 }, bytes);
+    }
+    return ref;
+  }
+
+  async get(ref: ArtifactRef): Promise<Uint8Array> {
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.bucket.getBlob(ref.sha256);
+    } catch (error) {
+      // The object store checks its own chunk digest; a mismatch there is corruption too.
+      if (/digests do not match/.test((error as Error)?.message ?? "")) throw new CorruptArtifactError(ref, "the object store's chunk digest does not match");
+      throw error;
+    }
+    if (bytes === null) throw new ArtifactNotFoundError(ref, `object store bucket ${this.bucketName}`);
+    return verifyArtifactBytes(ref, bytes);
+  }
+
+  async has(ref: ArtifactRef): Promise<boolean> {
+    return (await this.size(ref)) !== undefined;
+  }
+
+  async delete(ref: ArtifactRef): Promise<void> {
+    if (await this.has(ref)) await this.bucket.delete(ref.sha256);
+  }
+
+  async size(ref: ArtifactRef): Promise<number | undefined> {
+    const info = await this.bucket.info(ref.sha256);
+    return info === null || info.deleted ? undefined : info.size;
+  }
+
+  location(ref: ArtifactRef): string {
+    return `nats-object://${this.bucketName}/${ref.sha256}`;
+  }
+}

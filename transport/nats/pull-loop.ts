@@ -1,0 +1,105 @@
+/**
+ * Pulls one message at a time from a durable pull consumer while a handler slot is free, so a
+ * worker never holds messages it has not started (their ack wait would run down unseen). Survives
+ * NATS outages by retrying with backoff; `stop()` waits for the pull in flight (at most `expiresMs`)
+ * and the running handlers.
+ */
+import type { Consumer, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import type { TransportLogger } from "../logger.js";
+
+export interface PullLoopOptions {
+  js: JetStreamClient;
+  stream: string;
+  consumer: string;
+  concurrency: number;
+  /** How long one pull request waits for a message (the client's minimum is 1000 ms). */
+  expiresMs: number;
+  /** Names the loop in log lines, e.g. `task queue`. */
+  label: string;
+  logger: TransportLogger;
+  isConnectionClosed: () => boolean;
+  handle: (message: JsMsg) => Promise<void>;
+  /** A message that arrived while stopping: hand it back without working on it. */
+  handleLate: (message: JsMsg) => Promise<void>;
+}
+
+export interface PullLoop {
+  readonly active: number;
+  stop(): Promise<void>;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export function startPullLoop(options: PullLoopOptions): PullLoop {
+  const concurrency = Math.max(1, Math.floor(options.concurrency));
+  const expires = Math.max(1_000, options.expiresMs);
+  let stopping = false;
+  let active = 0;
+  const running = new Set<Promise<void>>();
+  let wake: (() => void) | undefined;
+  const pause = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      function done() {
+        if (timer !== undefined) clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  const loop = (async () => {
+    let consumer: Consumer | undefined;
+    let failures = 0;
+    while (!stopping && !options.isConnectionClosed()) {
+      if (active >= concurrency) {
+        await pause();
+        continue;
+      }
+      try {
+        consumer ??= await options.js.consumers.get(options.stream, options.consumer);
+        const message = await consumer.next({ expires });
+        if (failures > 0) options.logger.info(`${options.label}: pulling again after ${failures} failed attempt(s)`);
+        failures = 0;
+        if (message === null) continue;
+        if (stopping) {
+          await options.handleLate(message).catch((error: unknown) => options.logger.warn(`${options.label}: ${(error as Error).message}`));
+          continue;
+        }
+        active++;
+        const handled: Promise<void> = options
+          .handle(message)
+          .catch((error: unknown) => options.logger.error(`${options.label}: handler failed: ${(error as Error)?.message ?? String(error)}`))
+          .finally(() => {
+            active--;
+            running.delete(handled);
+            wake?.();
+          });
+        running.add(handled);
+      } catch (error) {
+        if (stopping || options.isConnectionClosed()) break;
+        const missing = error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.ConsumerNotFound || error.code === JetStreamApiCodes.StreamNotFound);
+        if (missing) consumer = undefined;
+        failures++;
+        // One line when pulling starts failing and one every 10 failures, not one per retry.
+        if (failures === 1 || failures % 10 === 0) {
+          options.logger.warn(`${options.label}: pull from ${options.stream}/${options.consumer} failed (${(error as Error)?.message}); retrying`);
+        }
+        await pause(Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  })();
+
+  return {
+    get active() {
+      return active;
+    },
+    async stop() {
+      stopping = true;
+      wake?.();
+      await loop;
+      await Promise.all([...running]);
+    },
+  };
+}

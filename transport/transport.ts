@@ -1,0 +1,65 @@
+/**
+ * Everything the server and the workers need to talk, in one bundle: the task queue, the result
+ * stream, the metric and control buses and the artifact store, over NATS JetStream (the fleet) or
+ * in one process (embedded mode).
+ */
+import type { ArtifactStore } from "./artifact-store.js";
+import type { ControlBus } from "./control-bus.js";
+import type { TransportLogger } from "./logger.js";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FleetNames } from "../schema/subjects.js";
+import type { MetricBus } from "./metric-bus.js";
+import type { NatsConnectionOptions } from "./nats/connection.js";
+import type { ResultStream } from "./result-stream.js";
+import type { TaskQueue, TaskQueueSettings } from "./task-queue.js";
+
+export type TransportMode = "nats" | "embedded";
+
+export interface Transport {
+  readonly mode: TransportMode;
+  readonly tasks: TaskQueue;
+  readonly results: ResultStream;
+  readonly metrics: MetricBus;
+  readonly control: ControlBus;
+  readonly artifacts: ArtifactStore;
+  /**
+   * Resolves when the transport has closed: with undefined after `close()`, with an Error when the
+   * connection ended on its own (e.g. NATS refused the credentials on a reconnect).
+   */
+  closed(): Promise<Error | undefined>;
+  /** Stops consumers (waiting for running handlers) and releases the connection. */
+  close(): Promise<void>;
+}
+
+/** The NATS transport also lends its connection (e.g. to a NATS-backed GraphQL PubSub) and names. */
+export interface NatsTransport extends Transport {
+  readonly mode: "nats";
+  readonly connection: NatsConnection;
+  readonly names: FleetNames;
+}
+
+interface CommonTransportOptions {
+  /** Ack wait, delivery limit and retry delay of the task queue (defaults: DEFAULT_TASK_QUEUE_SETTINGS). */
+  taskQueue?: Partial<TaskQueueSettings>;
+  logger?: TransportLogger;
+}
+
+export interface EmbeddedTransportOptions extends CommonTransportOptions {
+  mode: "embedded";
+  /** SWAMP_HOME; artifacts go to `<home>/artifacts`. */
+  home: string;
+}
+
+export interface NatsTransportOptions extends CommonTransportOptions, NatsConnectionOptions {
+  mode: "nats";
+  /** Keeps this deployment's streams, subjects and bucket apart from others on the same server. */
+  namespace?: string;
+  /** How long one pull waits for a message (min 1000); bounds how long stopping a consumer takes. Default 3000. */
+  pullExpiresMs?: number;
+  /** How long a durable publish retries through an outage before it throws. Default 60000. */
+  publishGiveUpMs?: number;
+  /** Ack wait of the results and exhaustion consumers (how long recording may take). Default 30000. */
+  recordAckWaitMs?: number;
+}
+
+export type TransportOptions = EmbeddedTransportOptions | NatsTransportOptions;
