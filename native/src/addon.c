@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchnorm.h"
 #include "blas.h"
 #include "conv.h"
 #include "epilogue.h"
+#include "pool.h"
 
 #define MAX_ARGS 24
 
@@ -446,6 +448,74 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* maxPoolGrad(geometry, x, xOffset, dy, dyOffset, dx, dxOffset); geometry's outChannels = inChannels */
+static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "maxPoolGrad", 7, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  if (g.out_channels != g.in_channels) fail(&c, 1, "geometry:", "pooling needs as many output channels as input channels");
+  const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
+  const float *dy = arg_floats(&c, 3, 4, swamp_conv_output_size(&g), "dy");
+  float *dx = arg_floats(&c, 5, 6, swamp_conv_input_size(&g), "dx");
+  if (c.failed) return NULL;
+  if (swamp_maxpool_backward(&g, x, dy, dx) != 0) out_of_memory(&c);
+  return NULL;
+}
+
+/* batchNormTraining(x, xOffset, rows, channels, gamma, gammaOffset, beta, betaOffset, epsilon,
+ *                   y, yOffset, mean, meanOffset, variance, varianceOffset) */
+static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "batchNormTraining", 15, &c) != 0) return NULL;
+  const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
+  const int64_t channels = arg_int(&c, 3, "channels", 1, INT32_MAX);
+  const float epsilon = arg_float(&c, 8, "epsilon");
+  if (c.failed) return NULL;
+  const size_t size = (size_t)rows * (size_t)channels;
+  const float *x = arg_floats(&c, 0, 1, size, "x");
+  const float *gamma = arg_floats(&c, 4, 5, (size_t)channels, "gamma");
+  const float *beta = arg_floats(&c, 6, 7, (size_t)channels, "beta");
+  float *y = arg_floats(&c, 9, 10, size, "y");
+  float *mean = arg_floats(&c, 11, 12, (size_t)channels, "mean");
+  float *variance = arg_floats(&c, 13, 14, (size_t)channels, "variance");
+  if (c.failed) return NULL;
+  if (swamp_batchnorm_forward(x, (size_t)rows, (size_t)channels, gamma, beta, epsilon, y, mean, variance) != 0) {
+    napi_throw_error(env, NULL, "swamp native: out of memory in batchNormTraining");
+  }
+  return NULL;
+}
+
+/* batchNormTrainingGrad(dy, dyOffset, x, xOffset, rows, channels, gamma, gammaOffset, mean,
+ *   meanOffset, variance, varianceOffset, epsilon, dmean | null, dmeanOffset, dvariance | null,
+ *   dvarianceOffset, dx, dxOffset, dgamma, dgammaOffset, dbeta, dbetaOffset) */
+static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "batchNormTrainingGrad", 23, &c) != 0) return NULL;
+  const int64_t rows = arg_int(&c, 4, "rows", 0, INT64_MAX / 2);
+  const int64_t channels = arg_int(&c, 5, "channels", 1, INT32_MAX);
+  const float epsilon = arg_float(&c, 12, "epsilon");
+  if (c.failed) return NULL;
+  const size_t size = (size_t)rows * (size_t)channels;
+  const size_t n = (size_t)channels;
+  const float *dy = arg_floats(&c, 0, 1, size, "dy");
+  const float *x = arg_floats(&c, 2, 3, size, "x");
+  const float *gamma = arg_floats(&c, 6, 7, n, "gamma");
+  const float *mean = arg_floats(&c, 8, 9, n, "mean");
+  const float *variance = arg_floats(&c, 10, 11, n, "variance");
+  const float *dmean = arg_is_nullish(&c, 13) ? NULL : arg_floats(&c, 13, 14, n, "dmean");
+  const float *dvariance = arg_is_nullish(&c, 15) ? NULL : arg_floats(&c, 15, 16, n, "dvariance");
+  float *dx = arg_floats(&c, 17, 18, size, "dx");
+  float *dgamma = arg_floats(&c, 19, 20, n, "dgamma");
+  float *dbeta = arg_floats(&c, 21, 22, n, "dbeta");
+  if (c.failed) return NULL;
+  if (swamp_batchnorm_backward(dy, x, (size_t)rows, n, gamma, mean, variance, epsilon, dmean, dvariance, dx, dgamma, dbeta) != 0) {
+    napi_throw_error(env, NULL, "swamp native: out of memory in batchNormTrainingGrad");
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   instance_state *state = (instance_state *)calloc(1, sizeof(instance_state));
   if (state == NULL || napi_set_instance_data(env, state, finalize_instance, NULL) != napi_ok) {
@@ -466,6 +536,9 @@ NAPI_MODULE_INIT() {
       {"conv2d", conv2d},
       {"conv2dBackpropInput", conv2d_backprop_input},
       {"conv2dBackpropFilter", conv2d_backprop_filter},
+      {"maxPoolGrad", max_pool_grad},
+      {"batchNormTraining", batch_norm_training},
+      {"batchNormTrainingGrad", batch_norm_training_grad},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
@@ -473,7 +546,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 1, &version);
+  napi_create_uint32(env, 2, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

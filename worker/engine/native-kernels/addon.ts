@@ -33,6 +33,19 @@ export interface NativeAddon {
   ): void;
   conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, dyOffset: number, filter: Float32Array, filterOffset: number, dx: Float32Array, dxOffset: number): void;
   conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, xOffset: number, dy: Float32Array, dyOffset: number, dfilter: Float32Array, dfilterOffset: number): void;
+  maxPoolGrad(geometry: Int32Array, x: Float32Array, xOffset: number, dy: Float32Array, dyOffset: number, dx: Float32Array, dxOffset: number): void;
+  batchNormTraining(
+    x: Float32Array, xOffset: number, rows: number, channels: number,
+    gamma: Float32Array, gammaOffset: number, beta: Float32Array, betaOffset: number, epsilon: number,
+    y: Float32Array, yOffset: number, mean: Float32Array, meanOffset: number, variance: Float32Array, varianceOffset: number,
+  ): void;
+  batchNormTrainingGrad(
+    dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, rows: number, channels: number,
+    gamma: Float32Array, gammaOffset: number, mean: Float32Array, meanOffset: number,
+    variance: Float32Array, varianceOffset: number, epsilon: number,
+    dmean: Float32Array | null, dmeanOffset: number, dvariance: Float32Array | null, dvarianceOffset: number,
+    dx: Float32Array, dxOffset: number, dgamma: Float32Array, dgammaOffset: number, dbeta: Float32Array, dbetaOffset: number,
+  ): void;
 }
 
 /**
@@ -45,7 +58,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 

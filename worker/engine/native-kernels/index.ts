@@ -1,13 +1,17 @@
 /**
  * Native CPU kernels for the `wasm` backend: GEMM from the system BLAS (OpenBLAS, Accelerate)
  * through swamp's own Node-API addon, working in place on the wasm heap. They replace the
- * matrix-product and convolution kernels registered before them (tfjs-backend-wasm's own or the
- * project's pure-wasm ones), which stay as the fallback for what the native path does not cover.
+ * matrix-product, convolution and max-pool-gradient kernels registered before them
+ * (tfjs-backend-wasm's own or the project's pure-wasm ones), which stay as the fallback for what
+ * the native path does not cover; and BatchNorm in training mode runs as two native kernels.
  */
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from "@tensorflow/tfjs-core";
+import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from "@tensorflow/tfjs-core";
 import { loadNative, type NativeAddon } from "./addon.js";
+import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAINING } from "./batchnorm-kernels.js";
+import { routeBatchNormalizationToNative } from "./batchnorm-layer.js";
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeFusedConv2D } from "./conv-kernels.js";
 import { nativeBatchMatMul, nativeFusedMatMul } from "./matmul-kernels.js";
+import { nativeMaxPoolGrad } from "./pool-kernels.js";
 
 export interface NativeKernelsStatus {
   loaded: boolean;
@@ -17,7 +21,7 @@ export interface NativeKernelsStatus {
   coreType?: string;
   /** The BLAS library in use. */
   library?: string;
-  /** The kernel names registered natively for "wasm". */
+  /** The kernel names registered natively for "wasm" (plus "BatchNormalization(training)" when routed). */
   kernels?: string[];
 }
 
@@ -30,9 +34,13 @@ const NATIVE_KERNELS: Record<string, (native: NativeAddon, fallback: KernelFunc 
   FusedConv2D: nativeFusedConv2D,
   Conv2DBackpropInput: nativeConv2DBackpropInput,
   Conv2DBackpropFilter: nativeConv2DBackpropFilter,
+  MaxPoolGrad: nativeMaxPoolGrad,
 };
 
 export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS);
+
+/** Whether tfjs-layers' BatchNormalization may use the native kernels (this thread). */
+let batchNormEnabled = false;
 
 /** Kernel functions made here, so that registering twice does not wrap a native kernel in another. */
 const ownKernels = new WeakSet<KernelFunc>();
@@ -70,5 +78,10 @@ export function registerNativeKernels(): NativeKernelsStatus {
     };
     registerKernel(config);
   }
-  return { loaded: true, coreType, library, kernels: [...NATIVE_KERNEL_NAMES] };
+  const kernels = [...NATIVE_KERNEL_NAMES];
+  if (!getKernel(BATCH_NORM_TRAINING, BACKEND)) batchNormKernelConfigs(addon).forEach((config) => registerKernel(config));
+  if (getGradient(BATCH_NORM_TRAINING) !== batchNormTrainingGradConfig) registerGradient(batchNormTrainingGradConfig);
+  batchNormEnabled = routeBatchNormalizationToNative(() => batchNormEnabled);
+  if (batchNormEnabled) kernels.push("BatchNormalization(training)");
+  return { loaded: true, coreType, library, kernels };
 }

@@ -1,0 +1,86 @@
+/**
+ * BatchNorm in training mode as two native kernels (forward: batch statistics and normalisation;
+ * backward: the gradient with respect to x, γ and β), each two passes over the data. TF.js
+ * composes the same computation from moments, FusedBatchNorm and their gradients, about twenty
+ * full-size operations, one of them a Tile that alone took longer than every convolution of a
+ * Conv-4 training step on wasm. tfjs-layers' BatchNormalization calls that composition directly,
+ * so its `call` is routed here in training mode on the wasm backend; inference and every other
+ * case keep the original code. The moving averages are updated exactly as tfjs-layers does.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-layers";
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import type { NativeAddon } from "./addon.js";
+import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+
+export const BATCH_NORM_TRAINING = "SwampBatchNormTraining";
+export const BATCH_NORM_TRAINING_GRAD = "SwampBatchNormTrainingGrad";
+
+function rowsAndChannels(shape: readonly number[]): [number, number] {
+  const channels = shape[shape.length - 1]!;
+  return [shape.reduce((a, b) => a * b, 1) / channels, channels];
+}
+
+function forwardKernel(native: NativeAddon): KernelFunc {
+  return (args) => {
+    const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
+    const epsilon = (args.attrs as { epsilon: number }).epsilon;
+    const [rows, channels] = rowsAndChannels(x!.shape);
+    const backend = asWasmBackend(args.backend);
+    const y = backend.makeOutput(x!.shape, "float32");
+    const mean = backend.makeOutput([channels], "float32");
+    const variance = backend.makeOutput([channels], "float32");
+    const heap = heapOf(backend);
+    const at = (t: TensorInfo) => elementOffset(backend, t);
+    native.batchNormTraining(heap, at(x!), rows, channels, heap, at(gamma!), heap, at(beta!), epsilon, heap, at(y), heap, at(mean), heap, at(variance));
+    return [y, mean, variance];
+  };
+}
+
+function gradKernel(native: NativeAddon): KernelFunc {
+  return (args) => {
+    const { dy, x, gamma, mean, variance, dmean, dvariance } = args.inputs as Record<string, TensorInfo | undefined>;
+    const epsilon = (args.attrs as { epsilon: number }).epsilon;
+    const [rows, channels] = rowsAndChannels(x!.shape);
+    const backend = asWasmBackend(args.backend);
+    const dx = backend.makeOutput(x!.shape, "float32");
+    const dgamma = backend.makeOutput([channels], "float32");
+    const dbeta = backend.makeOutput([channels], "float32");
+    const heap = heapOf(backend);
+    const at = (t: TensorInfo) => elementOffset(backend, t);
+    native.batchNormTrainingGrad(
+      heap, at(dy!), heap, at(x!), rows, channels, heap, at(gamma!), heap, at(mean!), heap, at(variance!), epsilon,
+      dmean ? heap : null, dmean ? at(dmean) : 0, dvariance ? heap : null, dvariance ? at(dvariance) : 0,
+      heap, at(dx), heap, at(dgamma), heap, at(dbeta),
+    );
+    return [dx, dgamma, dbeta];
+  };
+}
+
+export function batchNormKernelConfigs(native: NativeAddon): KernelConfig[] {
+  return [
+    { kernelName: BATCH_NORM_TRAINING, backendName: "wasm", kernelFunc: forwardKernel(native) },
+    { kernelName: BATCH_NORM_TRAINING_GRAD, backendName: "wasm", kernelFunc: gradKernel(native) },
+  ];
+}
+
+/**
+ * The gradient of the forward kernel: one call of the backward kernel for x, γ and β together.
+ * It runs in the body of the gradient function, inside the engine's "backward" scope, so the three
+ * results are released with that scope even when the engine asks for fewer than all of them.
+ */
+export const batchNormTrainingGradConfig: tf.GradConfig = {
+  kernelName: BATCH_NORM_TRAINING,
+  inputsToSave: ["x", "gamma"],
+  outputsToSave: [false, true, true],
+  gradFunc: (dys, saved, attrs) => {
+    const [dy, dmean, dvariance] = dys as tf.Tensor[];
+    const [x, gamma, mean, variance] = saved;
+    const [dx, dgamma, dbeta] = tf.engine().runKernel(
+      BATCH_NORM_TRAINING_GRAD,
+      { dy: dy!, x: x!, gamma: gamma!, mean: mean!, variance: variance!, dmean: dmean!, dvariance: dvariance! },
+      attrs as NamedAttrMap,
+    ) as tf.Tensor[];
+    return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+  },
+};
