@@ -39,7 +39,11 @@ export interface NatsTransport extends Transport {
 }
 
 interface CommonTransportOptions {
-  /** Ack wait, delivery limit and retry delay of the task queue (defaults: DEFAULT_TASK_QUEUE_SETTINGS). */
+  /**
+   * Ack wait, delivery limit and retry delay of the task queue (defaults: DEFAULT_TASK_QUEUE_SETTINGS).
+   * Over NATS the first process sets up the queue; a later one changes the ack wait and delivery
+   * limit only when it passes them explicitly, and otherwise adopts the deployment's.
+   */
   taskQueue?: Partial<TaskQueueSettings>;
   logger?: TransportLogger;
 }

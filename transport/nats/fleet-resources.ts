@@ -15,12 +15,14 @@ import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FleetNames } from "../../schema/subjects.js";
 import type { TransportLogger } from "../logger.js";
-import type { TaskQueueSettings } from "../task-queue.js";
+import { DEFAULT_TASK_QUEUE_SETTINGS, type TaskQueueSettings } from "../task-queue.js";
 
 const NANOS_PER_MS = 1_000_000;
 /** JetStream's "stream name already in use" (not among the client's named codes). */
 const STREAM_NAME_IN_USE = 10058;
 /** Results and exhaustion reports stay until recorded; this only bounds a forgotten deployment. */
+/** How long recording one result (or one exhaustion report) may take before it is delivered again. */
+export const DEFAULT_RECORD_ACK_WAIT_MS = 30_000;
 const RECORD_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 
 export interface FleetResources {
@@ -49,14 +51,19 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   }
 }
 
+/** What a process asks of a consumer: `explicit` values change an existing consumer, defaults only create one. */
+interface ConsumerWish {
+  explicit: { ackWaitMs?: number; maxDeliver?: number };
+  defaults: { ackWaitMs: number; maxDeliver: number };
+}
+
 async function ensureDurablePullConsumer(
   jsm: JetStreamManager,
   stream: string,
   durable: string,
-  wanted: { ackWaitMs: number; maxDeliver: number },
+  wish: ConsumerWish,
   logger: TransportLogger,
 ): Promise<ConsumerInfo> {
-  const config = { ack_wait: wanted.ackWaitMs * NANOS_PER_MS, max_deliver: wanted.maxDeliver };
   let existing: ConsumerInfo | undefined;
   try {
     existing = await jsm.consumers.info(stream, durable);
@@ -64,23 +71,37 @@ async function ensureDurablePullConsumer(
     if (!isNotFound(error)) throw error;
   }
   if (existing === undefined) {
-    return await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, ...config });
+    const ackWaitMs = wish.explicit.ackWaitMs ?? wish.defaults.ackWaitMs;
+    const maxDeliver = wish.explicit.maxDeliver ?? wish.defaults.maxDeliver;
+    return await jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ackWaitMs * NANOS_PER_MS,
+      max_deliver: maxDeliver,
+    });
   }
-  if (existing.config.ack_wait !== config.ack_wait || existing.config.max_deliver !== config.max_deliver) {
-    logger.info(
-      `consumer ${stream}/${durable}: ack wait ${(existing.config.ack_wait ?? 0) / NANOS_PER_MS} ms → ${wanted.ackWaitMs} ms, ` +
-        `max deliveries ${existing.config.max_deliver} → ${wanted.maxDeliver}`,
-    );
-    return await jsm.consumers.update(stream, durable, config);
-  }
-  return existing;
+  // A process started with defaults adopts what the deployment set up; only explicit settings change it.
+  const ackWait = wish.explicit.ackWaitMs === undefined ? existing.config.ack_wait : wish.explicit.ackWaitMs * NANOS_PER_MS;
+  const maxDeliver = wish.explicit.maxDeliver ?? existing.config.max_deliver;
+  if (ackWait === existing.config.ack_wait && maxDeliver === existing.config.max_deliver) return existing;
+  logger.info(
+    `consumer ${stream}/${durable}: ack wait ${(existing.config.ack_wait ?? 0) / NANOS_PER_MS} ms → ${(ackWait ?? 0) / NANOS_PER_MS} ms, ` +
+      `max deliveries ${existing.config.max_deliver} → ${maxDeliver}`,
+  );
+  return await jsm.consumers.update(stream, durable, { ack_wait: ackWait, max_deliver: maxDeliver });
+}
+
+/** Task queue and recording settings: those given explicitly, and the defaults for creating. */
+export interface FleetSettings {
+  taskQueue: Partial<TaskQueueSettings>;
+  recordAckWaitMs?: number;
 }
 
 export async function ensureFleetResources(
   connection: NatsConnection,
   jsm: JetStreamManager,
   names: FleetNames,
-  settings: TaskQueueSettings & { recordAckWaitMs: number },
+  settings: FleetSettings,
   logger: TransportLogger,
 ): Promise<FleetResources> {
   await ensureStream(jsm, { name: names.tasksStream, subjects: [names.tasksSubjects], retention: RetentionPolicy.Workqueue });
@@ -100,17 +121,21 @@ export async function ensureFleetResources(
     jsm,
     names.tasksStream,
     names.workersConsumer,
-    { ackWaitMs: settings.ackWaitMs, maxDeliver: settings.maxDeliveries },
+    {
+      explicit: { ackWaitMs: settings.taskQueue.ackWaitMs, maxDeliver: settings.taskQueue.maxDeliveries },
+      defaults: { ackWaitMs: DEFAULT_TASK_QUEUE_SETTINGS.ackWaitMs, maxDeliver: DEFAULT_TASK_QUEUE_SETTINGS.maxDeliveries },
+    },
     logger,
   );
-  await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, { ackWaitMs: settings.recordAckWaitMs, maxDeliver: -1 }, logger);
-  await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, { ackWaitMs: settings.recordAckWaitMs, maxDeliver: -1 }, logger);
+  const recording: ConsumerWish = { explicit: { ackWaitMs: settings.recordAckWaitMs }, defaults: { ackWaitMs: DEFAULT_RECORD_ACK_WAIT_MS, maxDeliver: -1 } };
+  await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, recording, logger);
+  await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, recording, logger);
   await new Objm(connection).create(names.artifactsBucket, { description: "swamp artifacts, named by sha256" });
   return {
     taskQueue: {
-      ackWaitMs: (workers.config.ack_wait ?? settings.ackWaitMs * NANOS_PER_MS) / NANOS_PER_MS,
-      maxDeliveries: workers.config.max_deliver ?? settings.maxDeliveries,
-      retryDelayMs: settings.retryDelayMs,
+      ackWaitMs: (workers.config.ack_wait ?? 0) / NANOS_PER_MS,
+      maxDeliveries: workers.config.max_deliver ?? DEFAULT_TASK_QUEUE_SETTINGS.maxDeliveries,
+      retryDelayMs: settings.taskQueue.retryDelayMs ?? DEFAULT_TASK_QUEUE_SETTINGS.retryDelayMs,
     },
   };
 }

@@ -42,7 +42,7 @@ export class NatsResultStream implements ResultStream {
       isConnectionClosed: isClosed(this.context),
       handle: async (message) => {
         const result = decodeMessage(message.data, parseTaskResult, "result", `${message.subject} (stream sequence ${message.seq})`, logger);
-        if (result === undefined) return message.term("malformed result message");
+        if (result === undefined) return message.term();
         try {
           await handler(result, { deliveryCount: message.info.deliveryCount });
         } catch (error) {

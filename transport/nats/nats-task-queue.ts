@@ -178,12 +178,12 @@ export class NatsTaskQueue implements TaskQueue {
       isConnectionClosed: isClosed(this.context),
       handle: async (message) => {
         const task = decode(message);
-        if (task === undefined) return message.term("malformed task message");
+        if (task === undefined) return message.term();
         await runTaskHandler(handler, new NatsTaskDelivery(this.context, message, task, this.settings), (line) => logger.warn(line));
       },
       handleLate: async (message) => {
         const task = decode(message);
-        if (task === undefined) return message.term("malformed task message");
+        if (task === undefined) return message.term();
         await new NatsTaskDelivery(this.context, message, task, this.settings).release();
       },
     }));
@@ -206,7 +206,7 @@ export class NatsTaskQueue implements TaskQueue {
           return message.ack();
         }
         const report = decodeMessage(message.data, parseTaskExhaustion, "task exhaustion", message.subject, logger);
-        if (report === undefined) return message.term("malformed task exhaustion report");
+        if (report === undefined) return message.term();
         // Removed before the handler runs, so that the handler may queue the task again.
         if (report.streamSequence !== undefined) await this.deleteTaskMessage(report.streamSequence);
         const key = String(report.streamSequence ?? report.taskId);

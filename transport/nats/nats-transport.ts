@@ -5,7 +5,6 @@ import { errors as natsErrors } from "@nats-io/transport-node";
 import { fleetNames } from "../../schema/subjects.js";
 import { consoleTransportLogger } from "../logger.js";
 import { Stoppables } from "../stoppables.js";
-import { DEFAULT_TASK_QUEUE_SETTINGS } from "../task-queue.js";
 import type { NatsTransport, NatsTransportOptions } from "../transport.js";
 import { connectToNats, DEFAULT_NATS_URL, NatsAuthError, redactNatsUrl } from "./connection.js";
 import { DEFAULT_PUBLISH_GIVE_UP_MS } from "./durable-publish.js";
@@ -36,7 +35,7 @@ export async function createNatsTransport(options: Omit<NatsTransportOptions, "m
       connection,
       jsm,
       names,
-      { ...DEFAULT_TASK_QUEUE_SETTINGS, ...options.taskQueue, recordAckWaitMs: options.recordAckWaitMs ?? 30_000 },
+      { taskQueue: options.taskQueue ?? {}, recordAckWaitMs: options.recordAckWaitMs },
       logger,
     );
     const bucket = await new Objm(connection).open(names.artifactsBucket);

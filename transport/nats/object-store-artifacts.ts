@@ -44,7 +44,8 @@ export class ObjectStoreArtifacts implements ArtifactStore {
       throw error;
     }
     if (bytes === null) throw new ArtifactNotFoundError(ref, `object store bucket ${this.bucketName}`);
-    return verifyArtifactBytes(ref, bytes);
+    // Always a plain Uint8Array (the client returns a Buffer for single-chunk objects).
+    return verifyArtifactBytes(ref, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
   async has(ref: ArtifactRef): Promise<boolean> {

@@ -79,8 +79,8 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
         running.add(handled);
       } catch (error) {
         if (stopping || options.isConnectionClosed()) break;
-        const missing = error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.ConsumerNotFound || error.code === JetStreamApiCodes.StreamNotFound);
-        if (missing) consumer = undefined;
+        const code = error instanceof JetStreamApiError ? error.code : undefined;
+        if (code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound) consumer = undefined;
         failures++;
         // One line when pulling starts failing and one every 10 failures, not one per retry.
         if (failures === 1 || failures % 10 === 0) {
