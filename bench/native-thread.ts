@@ -1,0 +1,102 @@
+/**
+ * One measurement of bench/native.ts in its own worker thread (so each gets a fresh wasm backend
+ * and kernel registry): trains a model on seeded random data with the engine's own training loop
+ * (SGD with momentum 0.9 and weight decay 1e-4) and reports the median step's examples/s. With
+ * SWAMP_NATIVE=0 in its environment it measures the pure-wasm kernels.
+ */
+import { dirname } from "node:path";
+import { parentPort, workerData } from "node:worker_threads";
+import * as tf from "@tensorflow/tfjs-core";
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { requireExperimentConfig } from "../schema/config.js";
+import { ModelSession } from "../worker/engine/model-session.js";
+import { registerNativeKernels } from "../worker/engine/native-kernels/index.js";
+import { Random } from "../worker/engine/rng.js";
+import { train } from "../worker/engine/train.js";
+import { registerProjectWasmKernels } from "../worker/engine/wasm-kernels/index.js";
+
+export interface NativeBenchCase {
+  model: string;
+  batchNorm: boolean;
+  inputShape: [number, number, number];
+  batchSize: number;
+  warmupSteps: number;
+  /** Steps are measured until this many seconds have passed (and at least minSteps). */
+  seconds: number;
+  minSteps: number;
+}
+
+export interface NativeBenchResult {
+  native: boolean;
+  reason?: string;
+  coreType?: string;
+  examplesPerSecond: number;
+  steps: number;
+}
+
+async function initWasm(): Promise<{ native: boolean; reason?: string; coreType?: string }> {
+  setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"))}/`);
+  registerProjectWasmKernels();
+  const status = registerNativeKernels();
+  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend failed to initialise");
+  return { native: status.loaded, reason: status.reason, coreType: status.coreType };
+}
+
+async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
+  const backend = await initWasm();
+  const config = requireExperimentConfig({
+    name: "bench-native",
+    data: { name: "synthetic" },
+    model: { name: c.model, batchNorm: c.batchNorm },
+    method: { name: "imp" },
+    training: { batchSize: c.batchSize },
+  });
+  const session = ModelSession.build(config, c.inputShape, 10);
+  session.writeWeights(session.initialWeights(0));
+  // Enough distinct batches for the warm-up and a generous number of measured steps; the loop
+  // stops itself once the time budget is spent.
+  const batches = c.warmupSteps + Math.max(c.minSteps, 400);
+  const size = c.inputShape[0] * c.inputShape[1] * c.inputShape[2];
+  const random = Random.derive(0, ["bench-native-data"]);
+  const images = Float32Array.from({ length: Math.min(batches, 64) * c.batchSize * size }, () => random.nextNormal());
+  const labels = Int32Array.from({ length: Math.min(batches, 64) * c.batchSize }, () => random.nextInt(10));
+  const count = labels.length;
+  const stepMilliseconds: number[] = [];
+  let last = performance.now();
+  let measuredFrom = 0;
+  const stop = { aborted: false };
+  const epochs = Math.ceil(batches / (count / c.batchSize));
+  try {
+    train({
+      session,
+      data: { images, labels, count },
+      inputShape: c.inputShape,
+      numClasses: 10,
+      epochs,
+      batchSize: c.batchSize,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      learningRate: () => 0.01,
+      order: Random.derive(0, ["bench-native-order"]),
+      signal: stop,
+      onStep: () => {
+        const now = performance.now();
+        stepMilliseconds.push(now - last);
+        last = now;
+        if (stepMilliseconds.length === c.warmupSteps) measuredFrom = now;
+        const measured = stepMilliseconds.length - c.warmupSteps;
+        if (measured >= c.minSteps && now - measuredFrom >= c.seconds * 1000) stop.aborted = true;
+      },
+    });
+  } catch (error) {
+    if (!stop.aborted) throw error;
+  }
+  const measured = stepMilliseconds.slice(c.warmupSteps).sort((a, b) => a - b);
+  const median = measured[Math.floor(measured.length / 2)]!;
+  return { ...backend, examplesPerSecond: (c.batchSize * 1000) / median, steps: measured.length };
+}
+
+measure(workerData as NativeBenchCase).then(
+  (result) => parentPort!.postMessage({ ok: true, result }),
+  (error: Error) => parentPort!.postMessage({ ok: false, error: error.stack ?? error.message }),
+);

@@ -1,0 +1,162 @@
+/**
+ * Native kernels against pure wasm and against PyTorch, side by side in one run:
+ *   node dist/bench/native.js [--json] [--models a,b] [--seconds S] [--rounds R] [--python PATH]
+ * For each model (default lenet-300-100, conv-4 with BatchNorm, resnet-20; 28×28×1 inputs, batch
+ * 128, SGD with momentum 0.9 and weight decay 1e-4, one thread) it measures training examples/s of
+ * the engine's loop on the pure-wasm kernels (SWAMP_NATIVE=0) and on the native kernels, and of
+ * the same model in PyTorch (bench/native_torch.py) when a Python with torch is found, run with
+ * one thread and the OpenBLAS core type the native kernels use. Rounds interleave the three so
+ * that load from other processes hits them alike; each figure is the median over rounds of
+ * median-step throughputs. With --json, one JSON object per model.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
+import { loadNative } from "../worker/engine/native-kernels/addon.js";
+import { chooseOpenBlasCoreType } from "../worker/engine/native-kernels/openblas-core-type.js";
+import type { NativeBenchCase, NativeBenchResult } from "./native-thread.js";
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    models: { type: "string", default: "lenet-300-100,conv-4,resnet-20" },
+    seconds: { type: "string", default: "12" },
+    rounds: { type: "string", default: "3" },
+    python: { type: "string" },
+  },
+});
+
+const BATCH = 128;
+const MODEL_SETTINGS: Record<string, { batchNorm: boolean; warmupSteps: number; minSteps: number }> = {
+  "lenet-300-100": { batchNorm: false, warmupSteps: 30, minSteps: 50 },
+  "lenet-5": { batchNorm: false, warmupSteps: 10, minSteps: 20 },
+  "conv-2": { batchNorm: true, warmupSteps: 2, minSteps: 5 },
+  "conv-4": { batchNorm: true, warmupSteps: 2, minSteps: 5 },
+  "conv-6": { batchNorm: true, warmupSteps: 2, minSteps: 5 },
+  "resnet-20": { batchNorm: true, warmupSteps: 2, minSteps: 5 },
+};
+
+type Variant = "wasm" | "native" | "pytorch";
+
+function measureTfjs(model: string, variant: "wasm" | "native", seconds: number): Promise<NativeBenchResult> {
+  const settings = MODEL_SETTINGS[model]!;
+  const c: NativeBenchCase = { model, batchNorm: settings.batchNorm, inputShape: [28, 28, 1], batchSize: BATCH, warmupSteps: settings.warmupSteps, minSteps: settings.minSteps, seconds };
+  const env = { ...process.env, SWAMP_NATIVE: variant === "wasm" ? "0" : (process.env.SWAMP_NATIVE ?? "1") };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(join(__dirname, "native-thread.js"), { workerData: c, env });
+    worker.once("message", (message: { ok: boolean; result?: NativeBenchResult; error?: string }) => {
+      void worker.terminate();
+      if (message.ok) resolve(message.result!);
+      else reject(new Error(message.error));
+    });
+    worker.once("error", reject);
+  });
+}
+
+/** The first Python that imports torch: --python, SWAMP_PYTHON, python3 on PATH, Debian's. */
+function findTorchPython(): string | undefined {
+  const candidates = [args.python, process.env.SWAMP_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string => Boolean(p));
+  return candidates.find((python) => spawnSync(python, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
+}
+
+function measureTorch(python: string, model: string, seconds: number, coreType: string | undefined): number {
+  const settings = MODEL_SETTINGS[model]!;
+  const script = join(__dirname, "..", "..", "bench", "native_torch.py");
+  const flags = ["--model", model, "--batch", String(BATCH), "--seconds", String(seconds), "--warmup", String(settings.warmupSteps), ...(settings.batchNorm ? ["--batch-norm"] : [])];
+  const env = {
+    ...process.env,
+    OMP_NUM_THREADS: "1",
+    MKL_NUM_THREADS: "1",
+    OPENBLAS_NUM_THREADS: "1",
+    ...(coreType ? { OPENBLAS_CORETYPE: coreType } : {}),
+  };
+  const result = spawnSync(python, [script, ...flags], { encoding: "utf8", env, timeout: (seconds + 300) * 1000 });
+  if (result.status !== 0) throw new Error(`PyTorch run failed: ${(result.stderr || result.stdout || String(result.error)).trim().split("\n").at(-1)}`);
+  return (JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { examplesPerSecond: number }).examplesPerSecond;
+}
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function fmt(value: number | undefined): string {
+  return value === undefined ? "—" : Math.round(value).toLocaleString("en-US");
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a / b;
+}
+
+async function main(): Promise<void> {
+  const models = args.models.split(",").map((m) => m.trim()).filter(Boolean);
+  for (const model of models) if (!MODEL_SETTINGS[model]) throw new Error(`--models: unknown model ${JSON.stringify(model)}; known: ${Object.keys(MODEL_SETTINGS).join(", ")}`);
+  const seconds = Number(args.seconds);
+  const rounds = Number(args.rounds);
+  if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, got ${args.seconds}`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${args.rounds}`);
+  const native = loadNative();
+  const coreType = native.ok ? native.native.coreType || undefined : chooseOpenBlasCoreType();
+  const python = findTorchPython();
+  if (!args.json) {
+    console.log(`training examples/s, batch ${BATCH}, 28x28x1, SGD momentum 0.9 + weight decay 1e-4, one thread; median of ${rounds} round(s) of ${seconds} s`);
+    console.log(`native kernels: ${native.ok ? `${native.native.library} (core type ${native.native.coreType || "n/a"})` : `unavailable (${native.reason})`}`);
+    console.log(`PyTorch: ${python ? `${python}, OPENBLAS_CORETYPE=${coreType ?? "(auto)"}, 1 thread` : "not found (set --python or SWAMP_PYTHON to a Python with torch)"}\n`);
+    console.log(`${"model".padEnd(16)} ${"pure wasm".padStart(10)} ${"native".padStart(10)} ${"PyTorch".padStart(10)} ${"native/PyTorch".padStart(15)} ${"native/wasm".padStart(12)}`);
+  }
+  for (const model of models) {
+    const samples: Record<Variant, number[]> = { wasm: [], native: [], pytorch: [] };
+    const errors: Partial<Record<Variant, string>> = {};
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of ["wasm", "native", "pytorch"] as const) {
+        if (errors[variant]) continue;
+        try {
+          if (variant === "pytorch") {
+            if (!python) continue;
+            samples.pytorch.push(measureTorch(python, model, seconds, coreType));
+          } else {
+            if (variant === "native" && !native.ok) continue;
+            const result = await measureTfjs(model, variant, seconds);
+            if (variant === "native" && !result.native) throw new Error(`native kernels not loaded in the thread: ${result.reason}`);
+            samples[variant].push(result.examplesPerSecond);
+          }
+        } catch (error) {
+          errors[variant] = (error as Error).message.split("\n")[0]!;
+        }
+      }
+    }
+    const wasm = median(samples.wasm);
+    const nat = median(samples.native);
+    const torch = median(samples.pytorch);
+    const record = {
+      bench: "native",
+      model: `${model}${MODEL_SETTINGS[model]!.batchNorm ? "+bn" : ""}`,
+      batchSize: BATCH,
+      wasmExamplesPerSecond: wasm,
+      nativeExamplesPerSecond: nat,
+      pytorchExamplesPerSecond: torch,
+      nativeOverPytorch: ratio(nat, torch),
+      nativeOverWasm: ratio(nat, wasm),
+      samples,
+      coreType,
+      errors,
+    };
+    if (args.json) {
+      console.log(JSON.stringify(record));
+    } else {
+      const r1 = ratio(nat, torch);
+      const r2 = ratio(nat, wasm);
+      console.log(
+        `${record.model.padEnd(16)} ${fmt(wasm).padStart(10)} ${fmt(nat).padStart(10)} ${fmt(torch).padStart(10)} ${(r1 === undefined ? "—" : `${r1.toFixed(2)}×`).padStart(15)} ${(r2 === undefined ? "—" : `${r2.toFixed(2)}×`).padStart(12)}`,
+      );
+      for (const [variant, message] of Object.entries(errors)) console.log(`  ${variant}: ${message}`);
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
