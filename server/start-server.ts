@@ -15,6 +15,7 @@ import type { ArtifactContentStore } from "./artifacts/artifact-content-store.js
 import { FilesystemArtifactStore } from "./artifacts/filesystem-artifact-store.js";
 import { openDatabase } from "./db/data-source.js";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
+import { authorizeOperation } from "./graphql/auth.js";
 import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
 import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
 import { formatClientError } from "./graphql/errors.js";
@@ -158,7 +159,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           const host = ctx.extra.request.headers.host ?? `${options.host ?? DEFAULT_HOST}`;
           return contextFor(await resolvePrincipal(authorization), `http://${host}`);
         },
-        onSubscribe: (_ctx, _id, payload) => {
+        onSubscribe: async (ctx, _id, payload) => {
           let document;
           try {
             document = parse(payload.query);
@@ -167,6 +168,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           }
           const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
           if (errors.length > 0) return errors;
+          const params = ctx.connectionParams ?? {};
+          const principal = await resolvePrincipal(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization);
+          const refused = authorizeOperation(document, payload.operationName, { principal, settings });
+          if (refused) return [refused];
           try {
             const complexity = operationComplexity(schema, document, payload.variables ?? undefined, payload.operationName);
             if (complexity > limits.maxComplexity) return [complexityError(complexity, limits)];
@@ -182,10 +187,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       wsServer,
     );
 
-    const complexityPlugin: ApolloServerPlugin<GraphQLContext> = {
+    const guardPlugin: ApolloServerPlugin<GraphQLContext> = {
       async requestDidStart() {
         return {
-          async didResolveOperation({ request, document }) {
+          async didResolveOperation({ request, document, contextValue }) {
+            const refused = authorizeOperation(document, request.operationName, contextValue);
+            if (refused) {
+              (refused.extensions as Record<string, unknown>).http = { status: refused.extensions.code === "FORBIDDEN" ? 403 : 401 };
+              throw refused;
+            }
             let error: GraphQLError | null = null;
             try {
               const complexity = operationComplexity(schema, document, request.variables, request.operationName);
@@ -214,7 +224,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         ApolloServerPluginDrainHttpServer({ httpServer }),
         { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
         ApolloServerPluginLandingPageDisabled(),
-        complexityPlugin,
+        guardPlugin,
       ],
     });
     await apollo.start();

@@ -2,6 +2,7 @@ import { ApiTokenRow } from "../entities/api-token.js";
 import { ArtifactRow } from "../entities/artifact.js";
 import { CycleRow } from "../entities/cycle.js";
 import { ExperimentRow } from "../entities/experiment.js";
+import { ExperimentFrontierRow } from "../entities/experiment-frontier.js";
 import { MetricBlockRow } from "../entities/metric-block.js";
 import { MetricPointRow } from "../entities/metric-point.js";
 import { MetricSeriesRow } from "../entities/metric-series.js";
@@ -9,4 +10,4 @@ import { ParticleRow } from "../entities/particle.js";
 import { WorkerRow } from "../entities/worker.js";
 
 /** Every table the server owns; the migrations must produce exactly these. */
-export const ENTITIES = [ExperimentRow, CycleRow, ParticleRow, MetricSeriesRow, MetricPointRow, MetricBlockRow, ArtifactRow, WorkerRow, ApiTokenRow];
+export const ENTITIES = [ExperimentRow, ExperimentFrontierRow, CycleRow, ParticleRow, MetricSeriesRow, MetricPointRow, MetricBlockRow, ArtifactRow, WorkerRow, ApiTokenRow];

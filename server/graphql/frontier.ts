@@ -1,8 +1,9 @@
-import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
+import { GraphQLJSONObject } from "graphql-scalars";
+import { Arg, Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Query, Resolver, Root } from "type-graphql";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { findExperimentIds } from "../services/experiment-list.js";
 import { InvalidInputError } from "../services/errors.js";
-import { MAX_FRONTIER_EXPERIMENTS, readFrontier, type FrontierPointView, type FrontierSeriesView } from "../services/frontier.js";
+import { MAX_FRONTIER_EXPERIMENTS, readFrontier, type FrontierColumns, type FrontierSeriesView } from "../services/frontier.js";
 import { requireIntInRange } from "../services/validation.js";
 import type { GraphQLContext } from "./context.js";
 import { CYCLES_ESTIMATE } from "./cycle.js";
@@ -50,12 +51,32 @@ export class FrontierSeries {
   @Field(() => [String])
   tags!: string[];
 
-  @Field(() => [FrontierPoint], { description: "Completed cycles in order of rising sparsity.", complexity: ({ childComplexity }) => 1 + CYCLES_ESTIMATE * childComplexity })
-  points!: FrontierPointView[];
+  @Field(() => GraphQLJSONObject, {
+    description:
+      "The points as plot columns: { cycle: [Int], sparsity: [Float], accuracy: [Float], loss: [Float], particleAccuracies: [[Float]] }, index i being cycle[i]. One value per experiment, so hundreds of frontiers come back fast.",
+  })
+  plot!: FrontierColumns;
+}
+
+interface FrontierPointView {
+  cycle: number;
+  sparsity: number;
+  accuracy: number;
+  loss: number | null;
+  particleAccuracies: Array<number | null>;
 }
 
 @Resolver(() => FrontierSeries)
 export class FrontierResolver {
+  @FieldResolver(() => [FrontierPoint], {
+    description: "Completed cycles in order of rising sparsity, one object each (for many experiments, `plot` is far cheaper).",
+    complexity: ({ childComplexity }) => 1 + CYCLES_ESTIMATE * childComplexity,
+  })
+  points(@Root() series: FrontierSeriesView): FrontierPointView[] {
+    const { cycle, sparsity, accuracy, loss, particleAccuracies } = series.plot;
+    return cycle.map((index, i) => ({ cycle: index, sparsity: sparsity[i]!, accuracy: accuracy[i]!, loss: loss[i] ?? null, particleAccuracies: particleAccuracies[i] ?? [] }));
+  }
+
   @Query(() => [FrontierSeries], {
     description: `Frontiers of the experiments named, or of those matching a filter (newest first, at most \`limit\`, up to ${MAX_FRONTIER_EXPERIMENTS}).`,
     complexity: ({ args, childComplexity }) => {

@@ -3,7 +3,6 @@ import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
 import { ApiTokenResolver } from "./api-token.js";
 import { ArtifactResolver, ExperimentArtifactsResolver } from "./artifact.js";
-import { rootFieldGuard } from "./auth.js";
 import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
 import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.js";
 import { FrontierResolver } from "./frontier.js";
@@ -45,7 +44,6 @@ export function buildSwampSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...RESOLVERS],
     pubSub: unusedPubSub,
-    globalMiddlewares: [rootFieldGuard],
     validate: false,
   });
 }

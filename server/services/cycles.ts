@@ -121,11 +121,30 @@ export async function recordParticle(tx: Tx, input: RecordParticleInput): Promis
   return saved;
 }
 
+/** Copies the particles' accuracies into their cycle and rebuilds the experiment's frontier. */
 async function copyParticleAccuracies(manager: EntityManager, experimentId: string, cycleIndex: number): Promise<void> {
   await manager.query(
     `UPDATE cycles SET particle_accuracies = (SELECT array_agg(accuracy ORDER BY particle_index) FROM particles WHERE experiment_id = $1 AND cycle_index = $2)
       WHERE experiment_id = $1 AND cycle_index = $2`,
     [experimentId, cycleIndex],
+  );
+  await rebuildFrontier(manager, experimentId);
+}
+
+/** Rebuilds the stored frontier of an experiment from its completed cycles (see ExperimentFrontierRow). */
+export async function rebuildFrontier(manager: EntityManager, experimentId: string): Promise<void> {
+  await manager.query(
+    `INSERT INTO experiment_frontiers (experiment_id, plot, updated_at)
+     SELECT $1, json_build_object(
+              'cycle', coalesce(json_agg(cycle_index ORDER BY cycle_index), '[]'),
+              'sparsity', coalesce(json_agg(sparsity ORDER BY cycle_index), '[]'),
+              'accuracy', coalesce(json_agg(accuracy ORDER BY cycle_index), '[]'),
+              'loss', coalesce(json_agg(loss ORDER BY cycle_index), '[]'),
+              'particleAccuracies', coalesce(json_agg(coalesce(particle_accuracies, '{}') ORDER BY cycle_index), '[]')),
+            clock_timestamp()
+       FROM cycles WHERE experiment_id = $1 AND status = 'completed'
+     ON CONFLICT (experiment_id) DO UPDATE SET plot = EXCLUDED.plot, updated_at = EXCLUDED.updated_at`,
+    [experimentId],
   );
 }
 

