@@ -1,5 +1,7 @@
 #include "conv.h"
 
+#include "direct_conv.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +174,7 @@ int swamp_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scrat
   const int k = (int)swamp_conv_columns(g);
   const int cout = g->out_channels;
   if (rows == 0) return 0;
+  if (swamp_direct_conv_suits(g)) return swamp_direct_conv(g, x, filter, y, epilogue);
   const size_t step = block_rows(g);
   if (!is_pointwise(g) && reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
   for (size_t r0 = 0; r0 < rows; r0 += step) {
@@ -191,9 +194,39 @@ int swamp_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scrat
   return 0;
 }
 
+/* For stride 1 and dilation 1 the input gradient is a forward convolution of dy with the filter
+ * flipped in space and with its channel axes swapped, padded by (filter − 1 − padding): geometry
+ * of that convolution, or 0 when it does not apply. */
+static int transposed_geometry(const swamp_conv_geometry *g, swamp_conv_geometry *t) {
+  if (g->stride_height != 1 || g->stride_width != 1 || g->dilation_height != 1 || g->dilation_width != 1) return 0;
+  const int pad_top = g->filter_height - 1 - g->pad_top;
+  const int pad_left = g->filter_width - 1 - g->pad_left;
+  if (pad_top < 0 || pad_left < 0) return 0;
+  *t = (swamp_conv_geometry){
+      .batch = g->batch, .in_height = g->out_height, .in_width = g->out_width, .in_channels = g->out_channels,
+      .out_height = g->in_height, .out_width = g->in_width, .out_channels = g->in_channels,
+      .filter_height = g->filter_height, .filter_width = g->filter_width,
+      .stride_height = 1, .stride_width = 1, .dilation_height = 1, .dilation_width = 1,
+      .pad_top = pad_top, .pad_left = pad_left};
+  return 1;
+}
+
 int swamp_conv2d_backprop_input(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm,
                                 swamp_scratch *scratch, const float *dy, const float *filter,
                                 float *dx) {
+  swamp_conv_geometry t;
+  if (g->out_height > 0 && g->out_width > 0 && transposed_geometry(g, &t) && swamp_direct_conv_suits(&t)) {
+    const size_t kh = (size_t)g->filter_height, kw = (size_t)g->filter_width;
+    const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+    if (reserve(scratch, swamp_conv_filter_size(g)) != 0) return -1;
+    float *flipped = scratch->data;
+    for (size_t i = 0; i < kh; i++)
+      for (size_t j = 0; j < kw; j++)
+        for (size_t ci = 0; ci < cin; ci++)
+          for (size_t co = 0; co < cout; co++)
+            flipped[((i * kw + j) * cout + co) * cin + ci] = filter[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + ci) * cout + co];
+    return swamp_direct_conv(&t, dy, flipped, dx, NULL);
+  }
   const size_t rows = swamp_conv_rows(g);
   const int k = (int)swamp_conv_columns(g);
   const int cout = g->out_channels;

@@ -1,0 +1,272 @@
+#include "direct_conv.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define SWAMP_HAVE_AVX2_PATH 1
+#else
+#define SWAMP_HAVE_AVX2_PATH 0
+#endif
+
+/* Output channels at or below which the direct kernel beats im2col + GEMM (measured on ResNet-20's
+ * and Conv-4's layers: 16 and 32 channels gain, 64 and more do not). */
+enum { DIRECT_MAX_OUT_CHANNELS = 32 };
+
+#if SWAMP_HAVE_AVX2_PATH
+
+static int cpu_has_avx2_fma(void) {
+  static int cached = -1;
+  if (cached < 0) {
+    __builtin_cpu_init();
+    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return cached;
+}
+
+/* The input rows that one output row reads, one per filter row, copied with their padding (zero
+ * columns) and enough zero columns after them for the last register block to run whole. Every
+ * output pixel then reads its taps from the panel without bounds checks. */
+struct row_panel {
+  float *data;
+  size_t row_floats;   /* floats per panel row */
+  size_t channels;
+  size_t tap_step;     /* floats between horizontal taps: dilation · channels */
+  int filter_width;
+  int i_begin, i_end;  /* filter rows that fall inside the input */
+};
+
+/* One register block: P output pixels (consecutive along the row) × V vectors of 8 output
+ * channels. Written out per (P, V) with one variable per accumulator: as arrays, GCC spilled them
+ * to the stack. x_offset is the block's first pixel's first tap within a panel row. */
+__attribute__((target("avx2,fma"))) static void block_8_1(const struct row_panel *panel, size_t x_offset, size_t pixel_step,
+                                                            const float *w, size_t w_row, float *y, size_t y_step) {
+  __m256 a00 = _mm256_setzero_ps();
+  __m256 a10 = _mm256_setzero_ps();
+  __m256 a20 = _mm256_setzero_ps();
+  __m256 a30 = _mm256_setzero_ps();
+  __m256 a40 = _mm256_setzero_ps();
+  __m256 a50 = _mm256_setzero_ps();
+  __m256 a60 = _mm256_setzero_ps();
+  __m256 a70 = _mm256_setzero_ps();
+  const size_t cin = panel->channels;
+  for (int i = panel->i_begin; i < panel->i_end; i++) {
+    for (int j = 0; j < panel->filter_width; j++) {
+      const float *xt = panel->data + (size_t)i * panel->row_floats + x_offset + (size_t)j * panel->tap_step;
+      const float *wt = w + ((size_t)i * panel->filter_width + j) * cin * w_row;
+      for (size_t c = 0; c < cin; c++, xt++, wt += w_row) {
+        const __m256 w0 = _mm256_loadu_ps(wt + 0);
+        { const __m256 x = _mm256_broadcast_ss(xt + 0 * pixel_step); a00 = _mm256_fmadd_ps(x, w0, a00); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 1 * pixel_step); a10 = _mm256_fmadd_ps(x, w0, a10); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 2 * pixel_step); a20 = _mm256_fmadd_ps(x, w0, a20); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 3 * pixel_step); a30 = _mm256_fmadd_ps(x, w0, a30); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 4 * pixel_step); a40 = _mm256_fmadd_ps(x, w0, a40); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 5 * pixel_step); a50 = _mm256_fmadd_ps(x, w0, a50); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 6 * pixel_step); a60 = _mm256_fmadd_ps(x, w0, a60); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 7 * pixel_step); a70 = _mm256_fmadd_ps(x, w0, a70); }
+      }
+    }
+  }
+  _mm256_storeu_ps(y + 0 * y_step + 0, a00);
+  _mm256_storeu_ps(y + 1 * y_step + 0, a10);
+  _mm256_storeu_ps(y + 2 * y_step + 0, a20);
+  _mm256_storeu_ps(y + 3 * y_step + 0, a30);
+  _mm256_storeu_ps(y + 4 * y_step + 0, a40);
+  _mm256_storeu_ps(y + 5 * y_step + 0, a50);
+  _mm256_storeu_ps(y + 6 * y_step + 0, a60);
+  _mm256_storeu_ps(y + 7 * y_step + 0, a70);
+}
+
+__attribute__((target("avx2,fma"))) static void block_6_2(const struct row_panel *panel, size_t x_offset, size_t pixel_step,
+                                                            const float *w, size_t w_row, float *y, size_t y_step) {
+  __m256 a00 = _mm256_setzero_ps(); __m256 a01 = _mm256_setzero_ps();
+  __m256 a10 = _mm256_setzero_ps(); __m256 a11 = _mm256_setzero_ps();
+  __m256 a20 = _mm256_setzero_ps(); __m256 a21 = _mm256_setzero_ps();
+  __m256 a30 = _mm256_setzero_ps(); __m256 a31 = _mm256_setzero_ps();
+  __m256 a40 = _mm256_setzero_ps(); __m256 a41 = _mm256_setzero_ps();
+  __m256 a50 = _mm256_setzero_ps(); __m256 a51 = _mm256_setzero_ps();
+  const size_t cin = panel->channels;
+  for (int i = panel->i_begin; i < panel->i_end; i++) {
+    for (int j = 0; j < panel->filter_width; j++) {
+      const float *xt = panel->data + (size_t)i * panel->row_floats + x_offset + (size_t)j * panel->tap_step;
+      const float *wt = w + ((size_t)i * panel->filter_width + j) * cin * w_row;
+      for (size_t c = 0; c < cin; c++, xt++, wt += w_row) {
+        const __m256 w0 = _mm256_loadu_ps(wt + 0);
+        const __m256 w1 = _mm256_loadu_ps(wt + 8);
+        { const __m256 x = _mm256_broadcast_ss(xt + 0 * pixel_step); a00 = _mm256_fmadd_ps(x, w0, a00); a01 = _mm256_fmadd_ps(x, w1, a01); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 1 * pixel_step); a10 = _mm256_fmadd_ps(x, w0, a10); a11 = _mm256_fmadd_ps(x, w1, a11); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 2 * pixel_step); a20 = _mm256_fmadd_ps(x, w0, a20); a21 = _mm256_fmadd_ps(x, w1, a21); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 3 * pixel_step); a30 = _mm256_fmadd_ps(x, w0, a30); a31 = _mm256_fmadd_ps(x, w1, a31); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 4 * pixel_step); a40 = _mm256_fmadd_ps(x, w0, a40); a41 = _mm256_fmadd_ps(x, w1, a41); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 5 * pixel_step); a50 = _mm256_fmadd_ps(x, w0, a50); a51 = _mm256_fmadd_ps(x, w1, a51); }
+      }
+    }
+  }
+  _mm256_storeu_ps(y + 0 * y_step + 0, a00); _mm256_storeu_ps(y + 0 * y_step + 8, a01);
+  _mm256_storeu_ps(y + 1 * y_step + 0, a10); _mm256_storeu_ps(y + 1 * y_step + 8, a11);
+  _mm256_storeu_ps(y + 2 * y_step + 0, a20); _mm256_storeu_ps(y + 2 * y_step + 8, a21);
+  _mm256_storeu_ps(y + 3 * y_step + 0, a30); _mm256_storeu_ps(y + 3 * y_step + 8, a31);
+  _mm256_storeu_ps(y + 4 * y_step + 0, a40); _mm256_storeu_ps(y + 4 * y_step + 8, a41);
+  _mm256_storeu_ps(y + 5 * y_step + 0, a50); _mm256_storeu_ps(y + 5 * y_step + 8, a51);
+}
+
+__attribute__((target("avx2,fma"))) static void block_4_3(const struct row_panel *panel, size_t x_offset, size_t pixel_step,
+                                                            const float *w, size_t w_row, float *y, size_t y_step) {
+  __m256 a00 = _mm256_setzero_ps(); __m256 a01 = _mm256_setzero_ps(); __m256 a02 = _mm256_setzero_ps();
+  __m256 a10 = _mm256_setzero_ps(); __m256 a11 = _mm256_setzero_ps(); __m256 a12 = _mm256_setzero_ps();
+  __m256 a20 = _mm256_setzero_ps(); __m256 a21 = _mm256_setzero_ps(); __m256 a22 = _mm256_setzero_ps();
+  __m256 a30 = _mm256_setzero_ps(); __m256 a31 = _mm256_setzero_ps(); __m256 a32 = _mm256_setzero_ps();
+  const size_t cin = panel->channels;
+  for (int i = panel->i_begin; i < panel->i_end; i++) {
+    for (int j = 0; j < panel->filter_width; j++) {
+      const float *xt = panel->data + (size_t)i * panel->row_floats + x_offset + (size_t)j * panel->tap_step;
+      const float *wt = w + ((size_t)i * panel->filter_width + j) * cin * w_row;
+      for (size_t c = 0; c < cin; c++, xt++, wt += w_row) {
+        const __m256 w0 = _mm256_loadu_ps(wt + 0);
+        const __m256 w1 = _mm256_loadu_ps(wt + 8);
+        const __m256 w2 = _mm256_loadu_ps(wt + 16);
+        { const __m256 x = _mm256_broadcast_ss(xt + 0 * pixel_step); a00 = _mm256_fmadd_ps(x, w0, a00); a01 = _mm256_fmadd_ps(x, w1, a01); a02 = _mm256_fmadd_ps(x, w2, a02); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 1 * pixel_step); a10 = _mm256_fmadd_ps(x, w0, a10); a11 = _mm256_fmadd_ps(x, w1, a11); a12 = _mm256_fmadd_ps(x, w2, a12); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 2 * pixel_step); a20 = _mm256_fmadd_ps(x, w0, a20); a21 = _mm256_fmadd_ps(x, w1, a21); a22 = _mm256_fmadd_ps(x, w2, a22); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 3 * pixel_step); a30 = _mm256_fmadd_ps(x, w0, a30); a31 = _mm256_fmadd_ps(x, w1, a31); a32 = _mm256_fmadd_ps(x, w2, a32); }
+      }
+    }
+  }
+  _mm256_storeu_ps(y + 0 * y_step + 0, a00); _mm256_storeu_ps(y + 0 * y_step + 8, a01); _mm256_storeu_ps(y + 0 * y_step + 16, a02);
+  _mm256_storeu_ps(y + 1 * y_step + 0, a10); _mm256_storeu_ps(y + 1 * y_step + 8, a11); _mm256_storeu_ps(y + 1 * y_step + 16, a12);
+  _mm256_storeu_ps(y + 2 * y_step + 0, a20); _mm256_storeu_ps(y + 2 * y_step + 8, a21); _mm256_storeu_ps(y + 2 * y_step + 16, a22);
+  _mm256_storeu_ps(y + 3 * y_step + 0, a30); _mm256_storeu_ps(y + 3 * y_step + 8, a31); _mm256_storeu_ps(y + 3 * y_step + 16, a32);
+}
+
+__attribute__((target("avx2,fma"))) static void block_3_4(const struct row_panel *panel, size_t x_offset, size_t pixel_step,
+                                                            const float *w, size_t w_row, float *y, size_t y_step) {
+  __m256 a00 = _mm256_setzero_ps(); __m256 a01 = _mm256_setzero_ps(); __m256 a02 = _mm256_setzero_ps(); __m256 a03 = _mm256_setzero_ps();
+  __m256 a10 = _mm256_setzero_ps(); __m256 a11 = _mm256_setzero_ps(); __m256 a12 = _mm256_setzero_ps(); __m256 a13 = _mm256_setzero_ps();
+  __m256 a20 = _mm256_setzero_ps(); __m256 a21 = _mm256_setzero_ps(); __m256 a22 = _mm256_setzero_ps(); __m256 a23 = _mm256_setzero_ps();
+  const size_t cin = panel->channels;
+  for (int i = panel->i_begin; i < panel->i_end; i++) {
+    for (int j = 0; j < panel->filter_width; j++) {
+      const float *xt = panel->data + (size_t)i * panel->row_floats + x_offset + (size_t)j * panel->tap_step;
+      const float *wt = w + ((size_t)i * panel->filter_width + j) * cin * w_row;
+      for (size_t c = 0; c < cin; c++, xt++, wt += w_row) {
+        const __m256 w0 = _mm256_loadu_ps(wt + 0);
+        const __m256 w1 = _mm256_loadu_ps(wt + 8);
+        const __m256 w2 = _mm256_loadu_ps(wt + 16);
+        const __m256 w3 = _mm256_loadu_ps(wt + 24);
+        { const __m256 x = _mm256_broadcast_ss(xt + 0 * pixel_step); a00 = _mm256_fmadd_ps(x, w0, a00); a01 = _mm256_fmadd_ps(x, w1, a01); a02 = _mm256_fmadd_ps(x, w2, a02); a03 = _mm256_fmadd_ps(x, w3, a03); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 1 * pixel_step); a10 = _mm256_fmadd_ps(x, w0, a10); a11 = _mm256_fmadd_ps(x, w1, a11); a12 = _mm256_fmadd_ps(x, w2, a12); a13 = _mm256_fmadd_ps(x, w3, a13); }
+        { const __m256 x = _mm256_broadcast_ss(xt + 2 * pixel_step); a20 = _mm256_fmadd_ps(x, w0, a20); a21 = _mm256_fmadd_ps(x, w1, a21); a22 = _mm256_fmadd_ps(x, w2, a22); a23 = _mm256_fmadd_ps(x, w3, a23); }
+      }
+    }
+  }
+  _mm256_storeu_ps(y + 0 * y_step + 0, a00); _mm256_storeu_ps(y + 0 * y_step + 8, a01); _mm256_storeu_ps(y + 0 * y_step + 16, a02); _mm256_storeu_ps(y + 0 * y_step + 24, a03);
+  _mm256_storeu_ps(y + 1 * y_step + 0, a10); _mm256_storeu_ps(y + 1 * y_step + 8, a11); _mm256_storeu_ps(y + 1 * y_step + 16, a12); _mm256_storeu_ps(y + 1 * y_step + 24, a13);
+  _mm256_storeu_ps(y + 2 * y_step + 0, a20); _mm256_storeu_ps(y + 2 * y_step + 8, a21); _mm256_storeu_ps(y + 2 * y_step + 16, a22); _mm256_storeu_ps(y + 2 * y_step + 24, a23);
+}
+
+/* Pixels per register block for V vectors: P·V accumulators out of AVX2's 16 registers. */
+static int block_pixels(int vectors) {
+  static const int pixels[5] = {0, 8, 6, 4, 3};
+  return pixels[vectors];
+}
+
+static void fill_panel(const swamp_conv_geometry *g, const float *x_image, int oh, struct row_panel *panel) {
+  const size_t cin = (size_t)g->in_channels;
+  const int ih0 = oh * g->stride_height - g->pad_top;
+  panel->i_begin = 0;
+  while (panel->i_begin < g->filter_height && ih0 + panel->i_begin * g->dilation_height < 0) panel->i_begin++;
+  panel->i_end = g->filter_height;
+  while (panel->i_end > panel->i_begin && ih0 + (panel->i_end - 1) * g->dilation_height >= g->in_height) panel->i_end--;
+  const size_t columns = panel->row_floats / cin;
+  for (int i = panel->i_begin; i < panel->i_end; i++) {
+    const float *source = x_image + (size_t)(ih0 + i * g->dilation_height) * g->in_width * cin;
+    float *row = panel->data + (size_t)i * panel->row_floats;
+    /* Panel column k holds input column k − pad_left. */
+    const size_t left = (size_t)g->pad_left < columns ? (size_t)g->pad_left : columns;
+    const size_t inside = g->in_width < 0 ? 0 : ((size_t)g->in_width < columns - left ? (size_t)g->in_width : columns - left);
+    memset(row, 0, left * cin * sizeof(float));
+    memcpy(row + left * cin, source, inside * cin * sizeof(float));
+    memset(row + (left + inside) * cin, 0, (columns - left - inside) * cin * sizeof(float));
+  }
+}
+
+int swamp_direct_conv_suits(const swamp_conv_geometry *g) {
+  /* An escape hatch for comparing with the GEMM path (read per call: it is a cheap lookup). */
+  const char *setting = getenv("SWAMP_NATIVE_DIRECT_CONV");
+  if (setting != NULL && setting[0] == '0') return 0;
+  return cpu_has_avx2_fma() && g->out_channels % 8 == 0 && g->out_channels <= DIRECT_MAX_OUT_CHANNELS;
+}
+
+int swamp_direct_conv(const swamp_conv_geometry *g, const float *x, const float *filter, float *y,
+                      const swamp_epilogue *epilogue) {
+  const size_t cin = (size_t)g->in_channels;
+  const size_t cout = (size_t)g->out_channels;
+  const int widest_block = 8;
+  const size_t blocks = ((size_t)g->out_width + widest_block - 1) / widest_block;
+  const size_t columns = (blocks * widest_block - 1) * (size_t)g->stride_width + (size_t)(g->filter_width - 1) * g->dilation_width + 1;
+  struct row_panel panel = {
+      .row_floats = columns * cin, .channels = cin, .tap_step = (size_t)g->dilation_width * cin,
+      .filter_width = g->filter_width, .i_begin = 0, .i_end = 0};
+  panel.data = (float *)malloc((size_t)g->filter_height * panel.row_floats * sizeof(float));
+  float *tail = (float *)malloc((size_t)widest_block * cout * sizeof(float));
+  if (panel.data == NULL || tail == NULL) {
+    free(panel.data);
+    free(tail);
+    return -1;
+  }
+  const size_t pixel_step = (size_t)g->stride_width * cin;
+  for (int n = 0; n < g->batch; n++) {
+    const float *x_image = x + (size_t)n * g->in_height * g->in_width * cin;
+    for (int oh = 0; oh < g->out_height; oh++) {
+      fill_panel(g, x_image, oh, &panel);
+      float *y_row = y + ((size_t)n * g->out_height + oh) * g->out_width * cout;
+      for (int co0 = 0; co0 < g->out_channels; co0 += 32) {
+        const int remaining = (g->out_channels - co0) / 8;
+        const int vectors = remaining < 4 ? remaining : 4;
+        const int block = block_pixels(vectors);
+        const float *w = filter + co0;
+        for (int ow = 0; ow < g->out_width; ow += block) {
+          const int whole = ow + block <= g->out_width;
+          float *out = whole ? y_row + (size_t)ow * cout + co0 : tail;
+          const size_t step = whole ? cout : (size_t)vectors * 8;
+          const size_t x_offset = (size_t)ow * pixel_step;
+          switch (vectors) {
+            case 1: block_8_1(&panel, x_offset, pixel_step, w, cout, out, step); break;
+            case 2: block_6_2(&panel, x_offset, pixel_step, w, cout, out, step); break;
+            case 3: block_4_3(&panel, x_offset, pixel_step, w, cout, out, step); break;
+            default: block_3_4(&panel, x_offset, pixel_step, w, cout, out, step); break;
+          }
+          if (!whole) {
+            for (int p = 0; p < g->out_width - ow; p++)
+              memcpy(y_row + (size_t)(ow + p) * cout + co0, tail + (size_t)p * step, step * sizeof(float));
+          }
+        }
+      }
+      swamp_epilogue_apply(epilogue, y_row, (size_t)g->out_width, cout);
+    }
+  }
+  free(panel.data);
+  free(tail);
+  return 0;
+}
+
+#else
+
+int swamp_direct_conv_suits(const swamp_conv_geometry *g) {
+  (void)g;
+  return 0;
+}
+
+int swamp_direct_conv(const swamp_conv_geometry *g, const float *x, const float *filter, float *y,
+                      const swamp_epilogue *epilogue) {
+  (void)g;
+  (void)x;
+  (void)filter;
+  (void)y;
+  (void)epilogue;
+  return -1;
+}
+
+#endif
