@@ -1,15 +1,14 @@
-/** Shared set-up for engine tests: the cpu backend, a small config and the synthetic data set. */
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+/** Shared set-up for engine tests: the default backend, a small config and the synthetic data set. */
 import { requireExperimentConfig, type ExperimentConfigInput, type ExperimentConfig } from "../../schema/config.js";
 import type { LoadedDataset } from "../../worker/data/dataset.js";
 import { getDataset } from "../../worker/data/registry.js";
 import type { EngineContext } from "../../worker/engine/context.js";
+import { initBackend } from "../../worker/engine/backend.js";
 import { ModelSession } from "../../worker/engine/model-session.js";
 
-export async function useCpuBackend(): Promise<void> {
-  await tf.setBackend("cpu");
-  await tf.ready();
+/** The backend `swamp run` uses here (wasm with the project's kernels), so the tests cover that path. */
+export async function useDefaultBackend(): Promise<void> {
+  await initBackend();
 }
 
 export function smallConfig(overrides: Partial<ExperimentConfigInput> = {}): ExperimentConfig {

@@ -12,9 +12,9 @@ import { exportLayersModel } from "../../worker/formats/tfjs-model.js";
 import { aggregateCycle } from "../../worker/tasks/aggregate-cycle.js";
 import { pretrain } from "../../worker/tasks/pretrain.js";
 import { trainParticle } from "../../worker/tasks/train-particle.js";
-import { engineContext, smallConfig, useCpuBackend } from "../helpers/engine-fixture.js";
+import { engineContext, smallConfig, useDefaultBackend } from "../helpers/engine-fixture.js";
 
-before(useCpuBackend);
+before(useDefaultBackend);
 
 test("pruned weights and their momentum stay exactly zero through training", async () => {
   const config = smallConfig();
