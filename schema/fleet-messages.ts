@@ -279,6 +279,8 @@ export type AggregateCycleSuccess = z.output<typeof aggregateCycleSuccessSchema>
 export type TaskSuccess = z.output<typeof taskSuccessSchema>;
 export type TaskFailure = z.output<typeof taskFailureSchema>;
 export type TaskResult = TaskSuccess | TaskFailure;
+/** What a publisher may pass: `version` (and other defaults) may be left out. */
+export type TaskResultInput = z.input<typeof taskSuccessSchema> | z.input<typeof taskFailureSchema>;
 
 function resultInvariantProblems(result: TaskResult): MessageProblem[] {
   const identity = parseTaskId(result.taskId);
@@ -334,6 +336,7 @@ export const metricBatchSchema = z
     });
   });
 export type MetricBatch = z.output<typeof metricBatchSchema> & { points: MetricPoint[] };
+export type MetricBatchInput = z.input<typeof metricBatchSchema>;
 
 export const workerHeartbeatSchema = z
   .object({
@@ -354,11 +357,13 @@ export const workerHeartbeatSchema = z
   .strict()
   .refine((heartbeat) => heartbeat.busy <= heartbeat.slots, { message: "must not exceed slots", path: ["busy"] });
 export type WorkerHeartbeat = z.output<typeof workerHeartbeatSchema>;
+export type WorkerHeartbeatInput = z.input<typeof workerHeartbeatSchema>;
 
 export const cancelMessageSchema = z
   .object({ version, experimentId, reason: z.string().max(1000).optional(), time: epochMillis })
   .strict();
 export type CancelMessage = z.output<typeof cancelMessageSchema>;
+export type CancelMessageInput = z.input<typeof cancelMessageSchema>;
 
 /** A task that will not be delivered again: it failed, was terminated or was never acknowledged. */
 export const taskExhaustionSchema = z

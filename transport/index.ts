@@ -5,6 +5,10 @@ export type { ControlBus } from "./control-bus.js";
 export { createTransport, transportOptionsFromEnv } from "./create-transport.js";
 export type { TransportLogger } from "./logger.js";
 export { consoleTransportLogger, silentTransportLogger } from "./logger.js";
+export { createEmbeddedTransport } from "./embedded/embedded-transport.js";
+export { FilesystemArtifacts } from "./embedded/filesystem-artifacts.js";
+export { createNatsTransport } from "./nats/nats-transport.js";
+export { deleteFleetResources } from "./nats/fleet-resources.js";
 export type { MetricBatchHandler, MetricBus, MetricSubscriptionOptions } from "./metric-bus.js";
 export {
   DEFAULT_NATS_URL,

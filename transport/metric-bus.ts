@@ -3,7 +3,7 @@
  * carries the numbers that matter). A consumer drops batches whose (taskId, attempt, sequence) it
  * has seen.
  */
-import type { MetricBatch } from "../schema/fleet-messages.js";
+import type { MetricBatch, MetricBatchInput } from "../schema/fleet-messages.js";
 import type { Subscription } from "./subscription.js";
 
 export interface MetricSubscriptionOptions {
@@ -17,7 +17,7 @@ export type MetricBatchHandler = (batch: MetricBatch) => void | Promise<void>;
 
 export interface MetricBus {
   /** Validates (throws InvalidMessageError) and sends without waiting for any receiver. */
-  publish(batch: MetricBatch): Promise<void>;
+  publish(batch: MetricBatchInput): Promise<void>;
   /** Resolves once the subscription is active, so nothing published afterwards is missed. */
   subscribe(options: MetricSubscriptionOptions, handler: MetricBatchHandler): Promise<Subscription>;
 }

@@ -2,7 +2,7 @@
  * Task results, stored durably until the coordinator has recorded them: a result published while
  * no consumer runs (the server is down) waits for one.
  */
-import type { TaskResult } from "../schema/fleet-messages.js";
+import type { TaskResult, TaskResultInput } from "../schema/fleet-messages.js";
 
 export interface ResultDeliveryInfo {
   /** 1 on the first delivery; more when an earlier handler threw or its process died. */
@@ -28,6 +28,6 @@ export interface ResultConsumer {
 
 export interface ResultStream {
   /** Validates (throws InvalidMessageError) and resolves once the result is stored durably. */
-  publish(result: TaskResult): Promise<void>;
+  publish(result: TaskResultInput): Promise<void>;
   consume(handler: ResultHandler, options?: ConsumeResultsOptions): ResultConsumer;
 }

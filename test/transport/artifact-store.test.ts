@@ -19,7 +19,7 @@ function bytesOf(length: number, seed: number): Uint8Array {
 }
 
 for (const implementation of implementations) {
-  describe(`artifact store (${implementation.name})`, () => {
+  describe(`artifact store (${implementation.name})`, { concurrency: true }, () => {
     test("put returns the sha256 reference; get, has, size and delete use it", async () => {
       const deployment = await implementation.deploy();
       try {

@@ -3,12 +3,12 @@
  * server is reported at once, and a transport rides out a server restart. Uses nats-server
  * processes of its own on free ports.
  */
+import { jetstreamManager } from "@nats-io/jetstream";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { TaskResult } from "../../schema/fleet-messages.js";
-import { createTransport, transportOptionsFromEnv } from "../../transport/create-transport.js";
-import { jetstreamManager } from "@nats-io/jetstream";
 import { fleetNames } from "../../schema/subjects.js";
+import { createTransport, transportOptionsFromEnv } from "../../transport/create-transport.js";
 import {
   connectToNats,
   NatsAuthError,

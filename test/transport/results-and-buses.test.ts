@@ -10,7 +10,8 @@ import { implementations } from "./support/implementations.js";
 import { sleep, waitFor } from "./support/waiting.js";
 
 for (const implementation of implementations) {
-  describe(`result stream (${implementation.name})`, () => {
+  // Each test has a deployment of its own (namespace or directory), so they can wait side by side.
+  describe(`result stream (${implementation.name})`, { concurrency: true }, () => {
     test("results published while no consumer runs are delivered in order once one starts, and not again after recording", async () => {
       const deployment = await implementation.deploy();
       try {
@@ -88,7 +89,7 @@ for (const implementation of implementations) {
     });
   });
 
-  describe(`metric and control buses (${implementation.name})`, () => {
+  describe(`metric and control buses (${implementation.name})`, { concurrency: true }, () => {
     test("metric batches reach the experiment's subscribers and the all-experiments subscribers, in order", async () => {
       const deployment = await implementation.deploy();
       try {
@@ -158,9 +159,23 @@ for (const implementation of implementations) {
         const cancel: CancelMessage = { version: 1, experimentId: "exp-c", reason: "cancelled by alice", time: 1_700_000_000_000 };
         await transport.control.cancel(cancel);
         await transport.control.heartbeat(heartbeat("worker-9"));
-        await waitFor("both messages", () => cancels.length === 1 && heartbeats.length === 1);
+        // Publishers may leave out what has a default; subscribers get it filled in.
+        await transport.control.heartbeat({ workerId: "worker-10", host: "h", backend: "cpu", device: "cpu", slots: 1, busy: 0, time: 5 });
+        await waitFor("all three messages", () => cancels.length === 1 && heartbeats.length === 2);
         assert.deepEqual(cancels[0], cancel);
         assert.deepEqual(heartbeats[0], heartbeat("worker-9"));
+        assert.deepEqual(heartbeats[1], {
+          version: 1,
+          workerId: "worker-10",
+          host: "h",
+          backend: "cpu",
+          device: "cpu",
+          slots: 1,
+          busy: 0,
+          runningTaskIds: [],
+          stopping: false,
+          time: 5,
+        });
 
         await assert.rejects(transport.control.heartbeat({ ...heartbeat(), busy: 3 }), /busy: must not exceed slots/);
         await assert.rejects(transport.control.cancel({ version: 1, experimentId: "exp.with.dots", time: 0 }), /experimentId: must be 1-100 letters/);

@@ -18,7 +18,8 @@ interface Exhausted {
 }
 
 for (const implementation of implementations) {
-  describe(`task queue (${implementation.name})`, () => {
+  // Each test has a deployment of its own (namespace or directory), so they can wait side by side.
+  describe(`task queue (${implementation.name})`, { concurrency: true }, () => {
     test("delivers a published task once, and ack removes it", async () => {
       const deployment = await implementation.deploy();
       try {

@@ -5,8 +5,10 @@ import {
   parseWorkerHeartbeat,
   requireMessage,
   type CancelMessage,
-  type MetricBatch,
+  type CancelMessageInput,
+  type MetricBatchInput,
   type WorkerHeartbeat,
+  type WorkerHeartbeatInput,
 } from "../../schema/fleet-messages.js";
 import type { FleetNames } from "../../schema/subjects.js";
 import type { ControlBus } from "../control-bus.js";
@@ -21,7 +23,7 @@ export class EmbeddedMetricBus implements MetricBus {
     private readonly names: FleetNames,
   ) {}
 
-  async publish(batch: MetricBatch): Promise<void> {
+  async publish(batch: MetricBatchInput): Promise<void> {
     const valid = requireMessage("metric batch", parseMetricBatch(batch));
     this.bus.publish(this.names.metricsSubject(valid.experimentId), encodeMessage(valid));
   }
@@ -38,7 +40,7 @@ export class EmbeddedControlBus implements ControlBus {
     private readonly names: FleetNames,
   ) {}
 
-  async cancel(message: CancelMessage): Promise<void> {
+  async cancel(message: CancelMessageInput): Promise<void> {
     this.bus.publish(this.names.cancelSubject, encodeMessage(requireMessage("cancel", parseCancelMessage(message))));
   }
 
@@ -46,7 +48,7 @@ export class EmbeddedControlBus implements ControlBus {
     return this.bus.subscribeValidated(this.names.cancelSubject, undefined, parseCancelMessage, "cancel", handler);
   }
 
-  async heartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
+  async heartbeat(heartbeat: WorkerHeartbeatInput): Promise<void> {
     this.bus.publish(this.names.heartbeatSubject, encodeMessage(requireMessage("heartbeat", parseWorkerHeartbeat(heartbeat))));
   }
 

@@ -2,7 +2,7 @@
  * Results held in memory until a consumer has recorded them: published results wait while no
  * consumer runs, and a handler that throws gets its result again after the retry delay.
  */
-import { parseTaskResult, requireMessage, type TaskResult } from "../../schema/fleet-messages.js";
+import { parseTaskResult, requireMessage, type TaskResultInput } from "../../schema/fleet-messages.js";
 import type { TransportLogger } from "../logger.js";
 import type { ConsumeResultsOptions, ResultConsumer, ResultHandler, ResultStream } from "../result-stream.js";
 
@@ -31,9 +31,9 @@ export class EmbeddedResultStream implements ResultStream {
 
   constructor(private readonly logger: TransportLogger) {}
 
-  async publish(result: TaskResult): Promise<void> {
-    const json = JSON.stringify(result);
-    const valid = requireMessage("result", parseTaskResult(JSON.parse(json)));
+  async publish(result: TaskResultInput): Promise<void> {
+    const valid = requireMessage("result", parseTaskResult(JSON.parse(JSON.stringify(result))));
+    const json = JSON.stringify(valid);
     // As with the NATS message id: the same attempt's result published twice is stored once.
     const key = `${valid.taskId}|${valid.workerId}|${valid.attempt}|${valid.outcome}`;
     if (this.stored.some((entry) => entry.key === key)) return;

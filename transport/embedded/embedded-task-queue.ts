@@ -86,8 +86,8 @@ export class EmbeddedTaskQueue implements TaskQueue {
   ) {}
 
   async publish(task: TaskMessage): Promise<PublishTaskOutcome> {
-    const json = JSON.stringify(task);
-    const valid = requireMessage("task", parseTaskMessage(JSON.parse(json)));
+    const valid = requireMessage("task", parseTaskMessage(JSON.parse(JSON.stringify(task))));
+    const json = JSON.stringify(valid);
     if (this.entries.has(valid.taskId)) return { queued: false, reason: "already-queued" };
     this.entries.set(valid.taskId, { json, task: valid, deliveries: 0, availableAt: Date.now() });
     this.scheduleDispatch();

@@ -4,7 +4,9 @@ import {
   parseWorkerHeartbeat,
   requireMessage,
   type CancelMessage,
+  type CancelMessageInput,
   type WorkerHeartbeat,
+  type WorkerHeartbeatInput,
 } from "../../schema/fleet-messages.js";
 import type { ControlBus } from "../control-bus.js";
 import { encodeMessage } from "../message-codec.js";
@@ -15,7 +17,7 @@ import { subscribeValidated } from "./plain-subscription.js";
 export class NatsControlBus implements ControlBus {
   constructor(private readonly context: NatsContext) {}
 
-  async cancel(message: CancelMessage): Promise<void> {
+  async cancel(message: CancelMessageInput): Promise<void> {
     const valid = requireMessage("cancel", parseCancelMessage(message));
     this.context.connection.publish(this.context.names.cancelSubject, encodeMessage(valid));
     // Cancellation should reach the workers now, not with the next buffered write.
@@ -26,7 +28,7 @@ export class NatsControlBus implements ControlBus {
     return subscribeValidated(this.context, this.context.names.cancelSubject, undefined, parseCancelMessage, "cancel", handler);
   }
 
-  async heartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
+  async heartbeat(heartbeat: WorkerHeartbeatInput): Promise<void> {
     const valid = requireMessage("heartbeat", parseWorkerHeartbeat(heartbeat));
     this.context.connection.publish(this.context.names.heartbeatSubject, encodeMessage(valid));
   }

@@ -1,5 +1,5 @@
 /** Metric batches on plain subjects, one per experiment. */
-import { parseMetricBatch, requireMessage, type MetricBatch } from "../../schema/fleet-messages.js";
+import { parseMetricBatch, requireMessage, type MetricBatchInput } from "../../schema/fleet-messages.js";
 import { encodeMessage } from "../message-codec.js";
 import type { MetricBatchHandler, MetricBus, MetricSubscriptionOptions } from "../metric-bus.js";
 import type { Subscription } from "../subscription.js";
@@ -9,7 +9,7 @@ import { subscribeValidated } from "./plain-subscription.js";
 export class NatsMetricBus implements MetricBus {
   constructor(private readonly context: NatsContext) {}
 
-  async publish(batch: MetricBatch): Promise<void> {
+  async publish(batch: MetricBatchInput): Promise<void> {
     const valid = requireMessage("metric batch", parseMetricBatch(batch));
     this.context.connection.publish(this.context.names.metricsSubject(valid.experimentId), encodeMessage(valid));
   }

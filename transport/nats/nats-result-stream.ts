@@ -2,7 +2,7 @@
  * Results on a WorkQueue stream with one durable consumer (the coordinator's): a result stays
  * stored until a handler has recorded it, however long the server is away.
  */
-import { parseTaskResult, requireMessage, type TaskResult } from "../../schema/fleet-messages.js";
+import { parseTaskResult, requireMessage, type TaskResultInput } from "../../schema/fleet-messages.js";
 import { decodeMessage, encodeMessage } from "../message-codec.js";
 import type { ConsumeResultsOptions, ResultConsumer, ResultHandler, ResultStream } from "../result-stream.js";
 import { publishDurably } from "./durable-publish.js";
@@ -16,7 +16,7 @@ export class NatsResultStream implements ResultStream {
     private readonly consumers: Stoppables,
   ) {}
 
-  async publish(result: TaskResult): Promise<void> {
+  async publish(result: TaskResultInput): Promise<void> {
     const valid = requireMessage("result", parseTaskResult(result));
     await publishDurably(
       this.context.js,

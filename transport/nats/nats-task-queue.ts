@@ -49,7 +49,11 @@ class NatsTaskDelivery extends TaskDeliveryBase {
   }
 
   protected signalWorking(): void {
-    this.message.working();
+    try {
+      this.message.working();
+    } catch {
+      // The connection is closing: the ack wait now decides, as it would for a crashed worker.
+    }
   }
 
   protected async doAck(): Promise<void> {
