@@ -147,45 +147,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.disable("x-powered-by");
     const httpServer: Server = createServer(app);
 
-    // WebSocket subscriptions (graphql-ws) share the HTTP port and path.
-    const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: maxBodyBytes });
     const formatErrors = (errors: readonly GraphQLError[]) => errors.map((error) => formatClientError(error.toJSON(), error, log));
-    const wsCleanup = useServer(
-      {
-        schema,
-        context: async (ctx) => {
-          const params = ctx.connectionParams ?? {};
-          const authorization = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
-          const host = ctx.extra.request.headers.host ?? `${options.host ?? DEFAULT_HOST}`;
-          return contextFor(await resolvePrincipal(authorization), `http://${host}`);
-        },
-        onSubscribe: async (ctx, _id, payload) => {
-          let document;
-          try {
-            document = parse(payload.query);
-          } catch {
-            return; // graphql-ws reports the syntax error itself
-          }
-          const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
-          if (errors.length > 0) return errors;
-          const params = ctx.connectionParams ?? {};
-          const principal = await resolvePrincipal(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization);
-          const refused = authorizeOperation(document, payload.operationName, { principal, settings });
-          if (refused) return [refused];
-          try {
-            const complexity = operationComplexity(schema, document, payload.variables ?? undefined, payload.operationName);
-            if (complexity > limits.maxComplexity) return [complexityError(complexity, limits)];
-          } catch (error) {
-            if (error instanceof GraphQLError) return [error];
-            throw error;
-          }
-          return;
-        },
-        onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
-        onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
-      },
-      wsServer,
-    );
+    // Set once listening (see below); drained with the HTTP server.
+    let wsCleanup: { dispose(): void | Promise<void> } | null = null;
 
     const guardPlugin: ApolloServerPlugin<GraphQLContext> = {
       async requestDidStart() {
@@ -222,7 +186,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       formatError: (formatted, error) => formatClientError(formatted, error, log),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
-        { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
+        { async serverWillStart() { return { async drainServer() { await wsCleanup?.dispose(); } }; } },
         ApolloServerPluginLandingPageDisabled(),
         guardPlugin,
       ],
@@ -261,12 +225,54 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
     const host = options.host ?? DEFAULT_HOST;
     await new Promise<void>((resolve, reject) => {
-      httpServer.once("error", reject);
+      const fail = (error: NodeJS.ErrnoException) =>
+        reject(error.code === "EADDRINUSE" ? new Error(`port ${options.port ?? DEFAULT_PORT} on ${host} is already in use; choose another with PORT`) : error);
+      httpServer.once("error", fail);
       httpServer.listen(options.port ?? DEFAULT_PORT, host, () => {
-        httpServer.off("error", reject);
+        httpServer.off("error", fail);
         resolve();
       });
     });
+    // WebSocket subscriptions (graphql-ws) share the HTTP port and path. Attached only once the
+    // port is ours, so a failed listen is reported once, plainly.
+    const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: maxBodyBytes });
+    wsCleanup = useServer(
+      {
+        schema,
+        context: async (ctx) => {
+          const params = ctx.connectionParams ?? {};
+          const authorization = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
+          const host = ctx.extra.request.headers.host ?? `${options.host ?? DEFAULT_HOST}`;
+          return contextFor(await resolvePrincipal(authorization), `http://${host}`);
+        },
+        onSubscribe: async (ctx, _id, payload) => {
+          let document;
+          try {
+            document = parse(payload.query);
+          } catch {
+            return; // graphql-ws reports the syntax error itself
+          }
+          const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
+          if (errors.length > 0) return errors;
+          const params = ctx.connectionParams ?? {};
+          const principal = await resolvePrincipal(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization);
+          const refused = authorizeOperation(document, payload.operationName, { principal, settings });
+          if (refused) return [refused];
+          try {
+            const complexity = operationComplexity(schema, document, payload.variables ?? undefined, payload.operationName);
+            if (complexity > limits.maxComplexity) return [complexityError(complexity, limits)];
+          } catch (error) {
+            if (error instanceof GraphQLError) return [error];
+            throw error;
+          }
+          return;
+        },
+        onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
+        onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+      },
+      wsServer,
+    );
+
     const address = httpServer.address();
     const port = typeof address === "object" && address ? address.port : (options.port ?? DEFAULT_PORT);
     const urlHost = host.includes(":") ? `[${host}]` : host;

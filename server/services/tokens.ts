@@ -83,7 +83,8 @@ export async function authenticate(manager: EntityManager, secret: string | null
 
 /** `Bearer <secret>` → secret; anything else in the header is a rejection, not anonymity. */
 export function parseAuthorizationHeader(header: string | undefined | null): { secret: string | null } | { error: string } {
-  if (header === undefined || header === null || header === "") return { secret: null };
+  // An empty header, or "Bearer " with nothing after it (the explorer's blank template), is no token.
+  if (header === undefined || header === null || /^\s*(Bearer\s*)?$/i.test(header)) return { secret: null };
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) return { error: "the Authorization header must be `Bearer <token>`" };
   return { secret: match[1]! };

@@ -73,6 +73,8 @@ describe("mutations", () => {
     });
     const body = (await response.json()) as { errors: Array<{ message: string }> };
     assert.match(body.errors[0]!.message, /Authorization header must be `Bearer <token>`/);
+    const blank = await fetch(t.server.url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer " }, body: JSON.stringify({ query: LIST }) });
+    assert.match(((await blank.json()) as { errors: Array<{ message: string }> }).errors[0]!.message, /needs a bearer token/, "a blank Bearer is no token, not a bad one");
     const unknown = await t.gql(LIST, {}, "swamp_not-a-real-token");
     assert.match(unknown.errors![0]!.message, /not known/);
   });
@@ -127,6 +129,28 @@ describe("reads", () => {
     } finally {
       await open.close();
     }
+  });
+
+  it("let anyone introspect the schema (it is published), but nothing more in the same request", async () => {
+    const schema = await t.gql(`{ __schema { queryType { name } } }`, {}, null);
+    assert.equal(schema.errors, undefined);
+    assert.equal(schema.data!.__schema.queryType.name, "Query");
+    const mixed = await t.gql(`{ __typename experiments { totalCount } }`, {}, null);
+    assert.equal(mixed.errors![0]!.extensions?.code, "UNAUTHENTICATED");
+  });
+
+  it("apply over WebSocket too: a read token cannot mutate there, and a revoked token cannot read", async () => {
+    const refused = collect(t.wsClient(readToken), `mutation($c: JSONObject!) { createExperiment(config: $c) { id } }`, { c: sampleConfig() }, 1, 5_000);
+    await assert.rejects(refused.results, /FORBIDDEN|needs write scope/);
+    const countBefore = await experimentCount();
+    const allowed = collect<{ createExperiment: { id: string } }>(t.wsClient(writeToken), `mutation($c: JSONObject!) { createExperiment(config: $c) { id } }`, { c: sampleConfig({ name: "over-ws" }) }, 1, 5_000);
+    assert.ok((await allowed.results)[0]!.createExperiment.id);
+    assert.equal(await experimentCount(), countBefore + 1);
+    const token = await t.token(["read"], "revoked over ws");
+    const id = (await t.server.dataSource.query(`SELECT id FROM api_tokens WHERE name = 'revoked over ws'`))[0].id;
+    await t.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id });
+    const revoked = collect(t.wsClient(token), `{ experiments { totalCount } }`, {}, 1, 5_000);
+    await assert.rejects(revoked.results, /revoked/);
   });
 
   it("refuse subscriptions without a token", async () => {
