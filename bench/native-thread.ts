@@ -4,16 +4,13 @@
  * (SGD with momentum 0.9 and weight decay 1e-4) and reports the median step's examples/s. With
  * SWAMP_NATIVE=0 in its environment it measures the pure-wasm kernels.
  */
-import { dirname } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import * as tf from "@tensorflow/tfjs-core";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { requireExperimentConfig } from "../schema/config.js";
+import { initBackend } from "../worker/engine/backend.js";
 import { ModelSession } from "../worker/engine/model-session.js";
 import { registerNativeKernels } from "../worker/engine/native-kernels/index.js";
 import { Random } from "../worker/engine/rng.js";
 import { train } from "../worker/engine/train.js";
-import { registerProjectWasmKernels } from "../worker/engine/wasm-kernels/index.js";
 
 export interface NativeBenchCase {
   model: string;
@@ -35,10 +32,9 @@ export interface NativeBenchResult {
 }
 
 async function initWasm(): Promise<{ native: boolean; reason?: string; coreType?: string }> {
-  setWasmPaths(`${dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"))}/`);
-  registerProjectWasmKernels();
+  await initBackend("wasm");
+  // Already registered by initBackend (idempotent); asked again for the reason when it did not load.
   const status = registerNativeKernels();
-  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend failed to initialise");
   return { native: status.loaded, reason: status.reason, coreType: status.coreType };
 }
 
