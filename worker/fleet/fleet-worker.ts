@@ -1,0 +1,174 @@
+/**
+ * A fleet worker: pulls as many tasks as it has free slots, runs each on a task thread, streams its
+ * metric batches, stores its outputs, publishes the result and only then acknowledges the task.
+ * It keeps long tasks alive with in-progress signals, heartbeats, obeys cancellations, and on stop
+ * gives its unfinished tasks back to the queue.
+ */
+import { availableParallelism, cpus, hostname } from "node:os";
+import { configHash } from "../../schema/config.js";
+import type { TaskMessage } from "../../schema/fleet-messages.js";
+import type { MetricPoint } from "../../schema/metrics.js";
+import { CorruptArtifactError } from "../../transport/artifact-store.js";
+import type { Subscription } from "../../transport/subscription.js";
+import type { TaskConsumer, TaskDelivery } from "../../transport/task-queue.js";
+import type { Transport } from "../../transport/transport.js";
+import type { ThreadPool } from "../run/thread-pool.js";
+import { executeTask } from "./execute-task.js";
+import { ThreadCache } from "./thread-cache.js";
+
+export interface FleetWorkerOptions {
+  transport: Transport;
+  /** Default: `<host>:<pid>`. */
+  workerId?: string;
+  /** Tasks run at once; default one per core. */
+  slots?: number;
+  backend?: string;
+  heartbeatMs?: number;
+  log?: (line: string) => void;
+}
+
+interface RunningTask {
+  task: TaskMessage;
+  delivery: TaskDelivery;
+  pool?: ThreadPool;
+  /** Why it was asked to stop: the experiment was cancelled, or the worker is shutting down. */
+  stopReason?: "cancelled" | "shutdown";
+}
+
+export class FleetWorker {
+  readonly workerId: string;
+  readonly slots: number;
+  private readonly threads: ThreadCache;
+  private readonly running = new Map<string, RunningTask>();
+  private consumer: TaskConsumer | undefined;
+  private cancelSubscription: Subscription | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private backendName = "wasm";
+  private stopping = false;
+  private readonly log: (line: string) => void;
+
+  constructor(private readonly options: FleetWorkerOptions) {
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
+    this.slots = options.slots ?? availableParallelism();
+    this.threads = new ThreadCache(this.slots, options.backend);
+    this.log = options.log ?? (() => {});
+  }
+
+  get busy(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    const { transport } = this.options;
+    this.cancelSubscription = await transport.control.onCancel((message) => this.cancelExperiment(message.experimentId));
+    await this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((error) => this.log(`heartbeat failed: ${(error as Error).message}`)), this.options.heartbeatMs ?? 5000);
+    this.consumer = transport.tasks.consume((delivery) => this.handle(delivery), { concurrency: this.slots });
+    this.log(`worker ${this.workerId} ready with ${this.slots} slot(s)`);
+  }
+
+  /** Stops taking tasks; running ones are stopped at their next step and given back to the queue. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    for (const running of this.running.values()) {
+      running.stopReason ??= "shutdown";
+      running.pool?.requestStop();
+    }
+    await this.consumer?.stop();
+    await this.cancelSubscription?.unsubscribe();
+    await this.heartbeat().catch(() => {});
+    await this.threads.close();
+  }
+
+  private cancelExperiment(experimentId: string): void {
+    for (const running of this.running.values()) {
+      if (running.task.experimentId !== experimentId) continue;
+      running.stopReason = "cancelled";
+      running.pool?.requestStop();
+      this.log(`cancelled ${running.task.taskId}`);
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    await this.options.transport.control.heartbeat({
+      workerId: this.workerId,
+      host: hostname(),
+      backend: this.backendName,
+      device: `cpu (${cpus().length} cores, ${cpus()[0]?.model.trim() ?? "unknown"})`,
+      slots: this.slots,
+      busy: this.running.size,
+      runningTaskIds: [...this.running.keys()],
+      stopping: this.stopping,
+      time: Date.now(),
+    });
+  }
+
+  private async handle(delivery: TaskDelivery): Promise<void> {
+    const { task } = delivery;
+    if (this.stopping) {
+      await delivery.release();
+      return;
+    }
+    const running: RunningTask = { task, delivery };
+    this.running.set(task.taskId, running);
+    let sequence = 0;
+    const particle = task.kind === "train-particle" ? task.particle : undefined;
+    const cycle = task.kind === "pretrain" ? 0 : task.cycle;
+    const publishes: Array<Promise<void>> = [];
+    const publishMetrics = (points: MetricPoint[]) => {
+      publishes.push(
+        this.options.transport.metrics
+          .publish({ experimentId: task.experimentId, taskId: task.taskId, workerId: this.workerId, attempt: delivery.deliveryCount, cycle, particle, sequence: sequence++, points })
+          .catch((error) => this.log(`metrics of ${task.taskId} not sent: ${(error as Error).message}`)),
+      );
+    };
+    try {
+      if (configHash(task.config) !== task.configHash) throw new Error("task config does not match its hash");
+      const pool = await this.threads.acquire(task.config);
+      running.pool = pool;
+      this.backendName = pool.backend.name;
+      if (running.stopReason) pool.requestStop();
+      try {
+        const result = await executeTask({
+          task,
+          pool,
+          artifacts: this.options.transport.artifacts,
+          workerId: this.workerId,
+          attempt: delivery.deliveryCount,
+          onMetrics: publishMetrics,
+          onProgress: () => delivery.working(),
+        });
+        await Promise.all(publishes);
+        await this.options.transport.results.publish(result);
+        await delivery.ack();
+      } finally {
+        await this.threads.release(pool);
+      }
+    } catch (error) {
+      await this.settleFailure(running, error as Error);
+    } finally {
+      this.running.delete(task.taskId);
+    }
+  }
+
+  private async settleFailure(running: RunningTask, error: Error): Promise<void> {
+    const { delivery, task } = running;
+    if (running.stopReason === "cancelled") {
+      await delivery.ack();
+      return;
+    }
+    if (running.stopReason === "shutdown") {
+      await delivery.release();
+      return;
+    }
+    if (error instanceof CorruptArtifactError) {
+      this.log(`${task.taskId}: ${error.message}`);
+      await delivery.term(error.message);
+      return;
+    }
+    this.log(`${task.taskId} failed on delivery ${delivery.deliveryCount}/${delivery.maxDeliveries}: ${error.message}`);
+    throw error;
+  }
+}
