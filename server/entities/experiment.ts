@@ -12,6 +12,7 @@ import { EXPERIMENT_STATUSES, type ExperimentStatus } from "../../schema/statuse
 @Index("IDX_experiments_status_created", ["status", "createdAt"])
 @Index("IDX_experiments_config_hash", ["configHash"])
 @Index("IDX_experiments_tags", { synchronize: false }) // GIN on tags, created by the migration
+@Index("IDX_experiments_name_trgm", { synchronize: false }) // trigram GIN on name, for nameContains
 @Index("IDX_experiments_best_accuracy", { synchronize: false }) // on (coalesce(best_accuracy, -1), id), by the migration
 export class ExperimentRow {
   @PrimaryGeneratedColumn("uuid")

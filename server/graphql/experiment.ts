@@ -287,7 +287,9 @@ async function experimentUpdates(context: GraphQLContext, rawId: string): Promis
   try {
     const current = await requireExperiment(context.dataSource.manager, id);
     return liveStream({
-      initial: async () => [current],
+      initial: async function* () {
+        yield current;
+      },
       source,
       map: async (event) => {
         if (event.status === "deleted") return END_OF_STREAM;

@@ -4,8 +4,8 @@ import type { TopicSubscription } from "../pubsub/pubsub.js";
 export const END_OF_STREAM = Symbol("end of stream");
 
 export interface LiveStreamOptions<E, T> {
-  /** Emitted first, after the subscription is registered (current state, stored history). */
-  initial?: () => Promise<T[]>;
+  /** Emitted first, after the subscription is registered (current state, stored history), pulled as the client reads. */
+  initial?: () => AsyncIterable<T>;
   source: TopicSubscription<E>;
   /** Turns one event into what to emit (possibly nothing), or ends the stream. */
   map: (event: E) => Promise<T[] | typeof END_OF_STREAM>;
@@ -18,11 +18,14 @@ export interface LiveStreamOptions<E, T> {
  */
 export function liveStream<E, T>(options: LiveStreamOptions<E, T>): AsyncIterableIterator<T> {
   const ready: T[] = [];
-  let initialDone = options.initial === undefined;
+  let initial: AsyncIterator<T> | null = options.initial ? options.initial()[Symbol.asyncIterator]() : null;
   let ended = false;
   const finish = async (): Promise<IteratorResult<T, undefined>> => {
     ended = true;
     ready.length = 0;
+    const pending = initial;
+    initial = null;
+    await pending?.return?.();
     await options.source.return();
     return { value: undefined, done: true };
   };
@@ -31,9 +34,10 @@ export function liveStream<E, T>(options: LiveStreamOptions<E, T>): AsyncIterabl
       try {
         while (!ended) {
           if (ready.length > 0) return { value: ready.shift()!, done: false };
-          if (!initialDone) {
-            initialDone = true;
-            ready.push(...(await options.initial!()));
+          if (initial) {
+            const step = await initial.next();
+            if (!step.done) return { value: step.value, done: false };
+            initial = null;
             continue;
           }
           const event = await options.source.next();

@@ -228,9 +228,9 @@ async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionA
     time: new Date(point.time),
   });
   return liveStream<{ points: MetricPointMessage[] }, MetricBatch>({
-    initial: async () => {
-      const batches: MetricBatch[] = [];
+    initial: async function* () {
       let pending: LiveMetricPoint[] = [];
+      let sent = 0;
       for await (const page of readMetricHistory(context.dataSource.manager, experimentId, { cycle: args.cycle, particle: args.particle, keys: args.keys }, HISTORY_BATCH)) {
         for (const point of page) {
           let steps = replayed.get(seriesOf(point));
@@ -238,13 +238,14 @@ async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionA
           steps.add(point.step);
           pending.push(toLive(point));
           if (pending.length >= HISTORY_BATCH) {
-            batches.push({ experimentId, history: true, points: pending });
+            yield { experimentId, history: true, points: pending };
+            sent++;
             pending = [];
           }
         }
       }
-      if (pending.length > 0 || batches.length === 0) batches.push({ experimentId, history: true, points: pending });
-      return batches;
+      // Always one history batch, possibly empty, so a client knows the replay is over.
+      if (pending.length > 0 || sent === 0) yield { experimentId, history: true, points: pending };
     },
     source,
     map: async (event) => {

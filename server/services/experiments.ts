@@ -136,8 +136,9 @@ export async function deleteExperiment(tx: Tx, experimentId: string): Promise<De
     .where("a.experiment_id = :id", { id })
     .andWhere("NOT EXISTS (SELECT 1 FROM artifacts o WHERE o.location = a.location AND o.experiment_id IS DISTINCT FROM :id)", { id })
     .getRawMany();
-  // Points have no foreign key (it would slow bulk ingest), so they go first, explicitly.
+  // Points and their block summaries have no foreign key (it would slow bulk ingest), so they go first, explicitly.
   await tx.manager.query(`DELETE FROM metric_points WHERE series_id IN (SELECT id FROM metric_series WHERE experiment_id = $1)`, [id]);
+  await tx.manager.query(`DELETE FROM metric_blocks WHERE series_id IN (SELECT id FROM metric_series WHERE experiment_id = $1)`, [id]);
   await tx.manager.query(`DELETE FROM experiments WHERE id = $1`, [id]);
   tx.publishAfterCommit("experiment-updated", id, { experimentId: id, status: "deleted", updatedAt: new Date().toISOString() });
   return { id, artifactLocations: artifacts.map((a) => a.location) };

@@ -37,6 +37,13 @@ export async function inTransaction<T>(deps: ServiceDeps, work: (tx: Tx) => Prom
     };
     return work(tx);
   });
-  for (const action of actions) await action();
+  // Committed: a failing event or clean-up cannot undo the change, so it is reported, not thrown.
+  for (const action of actions) {
+    try {
+      await action();
+    } catch (error) {
+      console.error(`after commit: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return result;
 }

@@ -4,6 +4,7 @@ import { configHash, requireExperimentConfig } from "../../schema/config.js";
 import { registerArtifact } from "../../server/services/artifacts.js";
 import { recordCycle, recordParticle, startCycle } from "../../server/services/cycles.js";
 import { markExperimentStatus } from "../../server/services/experiments.js";
+import { appendMetrics } from "../../server/services/metrics.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { sampleConfig, startTestServer, type GraphQLResponse, type TestServer } from "./support/test-server.js";
 
@@ -293,8 +294,8 @@ describe("cancel, retry, setTags, delete", () => {
       await startCycle(tx, { experimentId: id, cycleIndex: 0, sparsity: 0, aliveWeights: 1, totalWeights: 1, particleSeeds: [1, 2] });
       await registerArtifact(tx, { experimentId: id, kind: "weights", format: "raw", sizeBytes: bytes.sizeBytes, sha256: bytes.sha256, location: bytes.location });
     });
-    await t.server.dataSource.query(`INSERT INTO metric_series (experiment_id, cycle_index, particle_index, key) VALUES ($1, 0, 0, 'train/loss')`, [id]);
-    await t.server.dataSource.query(`INSERT INTO metric_points SELECT id, 1, 0.1, 2.5, now() FROM metric_series WHERE experiment_id = $1`, [id]);
+    await inTransaction(t.server.services, (tx) => appendMetrics(tx, id, [{ cycle: 0, particle: 0, key: "train/loss", step: 1, epoch: 0.1, value: 2.5, time: Date.now() }]));
+    assert.equal((await t.server.dataSource.query(`SELECT count(*)::int AS n FROM metric_blocks`))[0].n > 0, true);
     const deleted = await t.gql(`mutation($id: ID!) { deleteExperiment(id: $id) }`, { id });
     assert.equal(deleted.data!.deleteExperiment, id);
     for (const table of ["experiments", "cycles", "particles", "artifacts", "metric_series"]) {
@@ -302,8 +303,10 @@ describe("cancel, retry, setTags, delete", () => {
       const rows = await t.server.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`, [id]);
       assert.equal(rows[0].n, 0, `${table} emptied`);
     }
-    const orphans = await t.server.dataSource.query(`SELECT count(*)::int AS n FROM metric_points WHERE series_id NOT IN (SELECT id FROM metric_series)`);
-    assert.equal(orphans[0].n, 0, "points removed with their series");
+    for (const table of ["metric_points", "metric_blocks"]) {
+      const orphans = await t.server.dataSource.query(`SELECT count(*)::int AS n FROM ${table} WHERE series_id NOT IN (SELECT id FROM metric_series)`);
+      assert.equal(orphans[0].n, 0, `${table} removed with their series`);
+    }
     await assert.rejects(t.server.artifactStore.read(bytes.location), /missing/);
     const again = await t.gql(`mutation($id: ID!) { deleteExperiment(id: $id) }`, { id });
     assert.equal(again.errors![0]!.extensions?.code, "NOT_FOUND");

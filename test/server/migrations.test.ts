@@ -35,11 +35,12 @@ it("the checked-in migrations produce exactly the entities' schema (no pending d
   );
 });
 
-it("keeps the indexes TypeORM cannot express (GIN on tags, best-accuracy expression)", async () => {
+it("keeps the indexes TypeORM cannot express (GIN on tags and names, best-accuracy expression)", async () => {
   const indexes: Array<{ indexname: string; indexdef: string }> = await dataSource.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'experiments'`);
   const byName = new Map(indexes.map((i) => [i.indexname, i.indexdef]));
   assert.match(byName.get("IDX_experiments_tags") ?? "", /USING gin/);
   assert.match(byName.get("IDX_experiments_best_accuracy") ?? "", /COALESCE\(best_accuracy/);
+  assert.match(byName.get("IDX_experiments_name_trgm") ?? "", /gin \(name gin_trgm_ops\)/);
 });
 
 it("running the migrations again changes nothing, and they can be undone and redone", async () => {
