@@ -17,6 +17,7 @@
 #include "conv.h"
 #include "epilogue.h"
 #include "pool.h"
+#include "reduce.h"
 
 #define MAX_ARGS 24
 
@@ -448,6 +449,20 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* columnSums(x, xOffset, rows, cols, out, outOffset): out[c] = Σ_r x[r, c] */
+static napi_value column_sums(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "columnSums", 6, &c) != 0) return NULL;
+  const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
+  const int64_t cols = arg_int(&c, 3, "cols", 0, INT32_MAX);
+  if (c.failed) return NULL;
+  const float *x = arg_floats(&c, 0, 1, (size_t)rows * (size_t)cols, "x");
+  float *out = arg_floats(&c, 4, 5, (size_t)cols, "out");
+  if (c.failed) return NULL;
+  if (swamp_column_sums(x, (size_t)rows, (size_t)cols, out) != 0) out_of_memory(&c);
+  return NULL;
+}
+
 /* maxPoolGrad(geometry, x, xOffset, dy, dyOffset, dx, dxOffset); geometry's outChannels = inChannels */
 static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
   call c;
@@ -536,6 +551,7 @@ NAPI_MODULE_INIT() {
       {"conv2d", conv2d},
       {"conv2dBackpropInput", conv2d_backprop_input},
       {"conv2dBackpropFilter", conv2d_backprop_filter},
+      {"columnSums", column_sums},
       {"maxPoolGrad", max_pool_grad},
       {"batchNormTraining", batch_norm_training},
       {"batchNormTrainingGrad", batch_norm_training_grad},
@@ -546,7 +562,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 2, &version);
+  napi_create_uint32(env, 3, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

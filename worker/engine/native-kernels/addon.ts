@@ -33,6 +33,7 @@ export interface NativeAddon {
   ): void;
   conv2dBackpropInput(geometry: Int32Array, dy: Float32Array, dyOffset: number, filter: Float32Array, filterOffset: number, dx: Float32Array, dxOffset: number): void;
   conv2dBackpropFilter(geometry: Int32Array, x: Float32Array, xOffset: number, dy: Float32Array, dyOffset: number, dfilter: Float32Array, dfilterOffset: number): void;
+  columnSums(x: Float32Array, xOffset: number, rows: number, cols: number, out: Float32Array, outOffset: number): void;
   maxPoolGrad(geometry: Int32Array, x: Float32Array, xOffset: number, dy: Float32Array, dyOffset: number, dx: Float32Array, dxOffset: number): void;
   batchNormTraining(
     x: Float32Array, xOffset: number, rows: number, channels: number,
@@ -58,7 +59,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 

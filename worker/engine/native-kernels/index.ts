@@ -1,7 +1,7 @@
 /**
  * Native CPU kernels for the `wasm` backend: GEMM from the system BLAS (OpenBLAS, Accelerate)
  * through swamp's own Node-API addon, working in place on the wasm heap. They replace the
- * matrix-product, convolution and max-pool-gradient kernels registered before them
+ * matrix-product, convolution, max-pool-gradient and leading-axis Sum kernels registered before them
  * (tfjs-backend-wasm's own or the project's pure-wasm ones), which stay as the fallback for what
  * the native path does not cover; and BatchNorm in training mode runs as two native kernels.
  */
@@ -12,6 +12,7 @@ import { routeBatchNormalizationToNative } from "./batchnorm-layer.js";
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeFusedConv2D } from "./conv-kernels.js";
 import { nativeBatchMatMul, nativeFusedMatMul } from "./matmul-kernels.js";
 import { nativeMaxPoolGrad } from "./pool-kernels.js";
+import { nativeSum } from "./reduce-kernels.js";
 
 export interface NativeKernelsStatus {
   loaded: boolean;
@@ -35,6 +36,7 @@ const NATIVE_KERNELS: Record<string, (native: NativeAddon, fallback: KernelFunc 
   Conv2DBackpropInput: nativeConv2DBackpropInput,
   Conv2DBackpropFilter: nativeConv2DBackpropFilter,
   MaxPoolGrad: nativeMaxPoolGrad,
+  Sum: nativeSum,
 };
 
 export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS);
