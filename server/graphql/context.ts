@@ -1,5 +1,4 @@
 import type { DataSource } from "typeorm";
-import type { TokenScope } from "../../schema/statuses.js";
 import type { ArtifactRow } from "../entities/artifact.js";
 import type { CycleRow } from "../entities/cycle.js";
 import type { ParticleRow } from "../entities/particle.js";
@@ -55,10 +54,6 @@ export function createLoaders(dataSource: DataSource): Loaders {
     ),
     artifacts: new BatchLoader((ids) => artifactsOfExperiments(manager, ids), () => []),
   };
-}
-
-export function hasScope(context: GraphQLContext, scope: TokenScope): boolean {
-  return context.principal.kind === "token" && context.principal.scopes.has(scope);
 }
 
 export function principalName(context: GraphQLContext): string | null {
