@@ -265,6 +265,7 @@ int swamp_conv2d_backprop_filter(const swamp_conv_geometry *g, swamp_sgemm_fn sg
     memset(dfilter, 0, swamp_conv_filter_size(g) * sizeof(float));
     return 0;
   }
+  if (swamp_direct_conv_filter_suits(g)) return swamp_direct_conv_filter(g, x, dy, dfilter);
   const size_t step = block_rows(g);
   if (!is_pointwise(g) && reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
   for (size_t r0 = 0; r0 < rows; r0 += step) {

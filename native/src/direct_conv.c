@@ -192,6 +192,182 @@ static void fill_panel(const swamp_conv_geometry *g, const float *x_image, int o
   }
 }
 
+/* One register block of the filter gradient: P input channels × V vectors of 8 output channels
+ * of one filter tap, accumulated over `pixels` output pixels into dw (rows dw_row apart). */
+__attribute__((target("avx2,fma"))) static void filter_block_8_1(const float *x_taps, size_t x_step, const float *dy, size_t dy_step,
+                                                                   size_t pixels, float *dw, size_t dw_row) {
+  __m256 a00 = _mm256_loadu_ps(dw + 0 * dw_row + 0);
+  __m256 a10 = _mm256_loadu_ps(dw + 1 * dw_row + 0);
+  __m256 a20 = _mm256_loadu_ps(dw + 2 * dw_row + 0);
+  __m256 a30 = _mm256_loadu_ps(dw + 3 * dw_row + 0);
+  __m256 a40 = _mm256_loadu_ps(dw + 4 * dw_row + 0);
+  __m256 a50 = _mm256_loadu_ps(dw + 5 * dw_row + 0);
+  __m256 a60 = _mm256_loadu_ps(dw + 6 * dw_row + 0);
+  __m256 a70 = _mm256_loadu_ps(dw + 7 * dw_row + 0);
+  for (size_t k = 0; k < pixels; k++, x_taps += x_step, dy += dy_step) {
+    const __m256 g0 = _mm256_loadu_ps(dy + 0);
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 0); a00 = _mm256_fmadd_ps(x, g0, a00); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 1); a10 = _mm256_fmadd_ps(x, g0, a10); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 2); a20 = _mm256_fmadd_ps(x, g0, a20); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 3); a30 = _mm256_fmadd_ps(x, g0, a30); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 4); a40 = _mm256_fmadd_ps(x, g0, a40); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 5); a50 = _mm256_fmadd_ps(x, g0, a50); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 6); a60 = _mm256_fmadd_ps(x, g0, a60); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 7); a70 = _mm256_fmadd_ps(x, g0, a70); }
+  }
+  _mm256_storeu_ps(dw + 0 * dw_row + 0, a00);
+  _mm256_storeu_ps(dw + 1 * dw_row + 0, a10);
+  _mm256_storeu_ps(dw + 2 * dw_row + 0, a20);
+  _mm256_storeu_ps(dw + 3 * dw_row + 0, a30);
+  _mm256_storeu_ps(dw + 4 * dw_row + 0, a40);
+  _mm256_storeu_ps(dw + 5 * dw_row + 0, a50);
+  _mm256_storeu_ps(dw + 6 * dw_row + 0, a60);
+  _mm256_storeu_ps(dw + 7 * dw_row + 0, a70);
+}
+
+__attribute__((target("avx2,fma"))) static void filter_block_6_2(const float *x_taps, size_t x_step, const float *dy, size_t dy_step,
+                                                                   size_t pixels, float *dw, size_t dw_row) {
+  __m256 a00 = _mm256_loadu_ps(dw + 0 * dw_row + 0); __m256 a01 = _mm256_loadu_ps(dw + 0 * dw_row + 8);
+  __m256 a10 = _mm256_loadu_ps(dw + 1 * dw_row + 0); __m256 a11 = _mm256_loadu_ps(dw + 1 * dw_row + 8);
+  __m256 a20 = _mm256_loadu_ps(dw + 2 * dw_row + 0); __m256 a21 = _mm256_loadu_ps(dw + 2 * dw_row + 8);
+  __m256 a30 = _mm256_loadu_ps(dw + 3 * dw_row + 0); __m256 a31 = _mm256_loadu_ps(dw + 3 * dw_row + 8);
+  __m256 a40 = _mm256_loadu_ps(dw + 4 * dw_row + 0); __m256 a41 = _mm256_loadu_ps(dw + 4 * dw_row + 8);
+  __m256 a50 = _mm256_loadu_ps(dw + 5 * dw_row + 0); __m256 a51 = _mm256_loadu_ps(dw + 5 * dw_row + 8);
+  for (size_t k = 0; k < pixels; k++, x_taps += x_step, dy += dy_step) {
+    const __m256 g0 = _mm256_loadu_ps(dy + 0);
+    const __m256 g1 = _mm256_loadu_ps(dy + 8);
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 0); a00 = _mm256_fmadd_ps(x, g0, a00); a01 = _mm256_fmadd_ps(x, g1, a01); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 1); a10 = _mm256_fmadd_ps(x, g0, a10); a11 = _mm256_fmadd_ps(x, g1, a11); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 2); a20 = _mm256_fmadd_ps(x, g0, a20); a21 = _mm256_fmadd_ps(x, g1, a21); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 3); a30 = _mm256_fmadd_ps(x, g0, a30); a31 = _mm256_fmadd_ps(x, g1, a31); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 4); a40 = _mm256_fmadd_ps(x, g0, a40); a41 = _mm256_fmadd_ps(x, g1, a41); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 5); a50 = _mm256_fmadd_ps(x, g0, a50); a51 = _mm256_fmadd_ps(x, g1, a51); }
+  }
+  _mm256_storeu_ps(dw + 0 * dw_row + 0, a00); _mm256_storeu_ps(dw + 0 * dw_row + 8, a01);
+  _mm256_storeu_ps(dw + 1 * dw_row + 0, a10); _mm256_storeu_ps(dw + 1 * dw_row + 8, a11);
+  _mm256_storeu_ps(dw + 2 * dw_row + 0, a20); _mm256_storeu_ps(dw + 2 * dw_row + 8, a21);
+  _mm256_storeu_ps(dw + 3 * dw_row + 0, a30); _mm256_storeu_ps(dw + 3 * dw_row + 8, a31);
+  _mm256_storeu_ps(dw + 4 * dw_row + 0, a40); _mm256_storeu_ps(dw + 4 * dw_row + 8, a41);
+  _mm256_storeu_ps(dw + 5 * dw_row + 0, a50); _mm256_storeu_ps(dw + 5 * dw_row + 8, a51);
+}
+
+__attribute__((target("avx2,fma"))) static void filter_block_4_3(const float *x_taps, size_t x_step, const float *dy, size_t dy_step,
+                                                                   size_t pixels, float *dw, size_t dw_row) {
+  __m256 a00 = _mm256_loadu_ps(dw + 0 * dw_row + 0); __m256 a01 = _mm256_loadu_ps(dw + 0 * dw_row + 8); __m256 a02 = _mm256_loadu_ps(dw + 0 * dw_row + 16);
+  __m256 a10 = _mm256_loadu_ps(dw + 1 * dw_row + 0); __m256 a11 = _mm256_loadu_ps(dw + 1 * dw_row + 8); __m256 a12 = _mm256_loadu_ps(dw + 1 * dw_row + 16);
+  __m256 a20 = _mm256_loadu_ps(dw + 2 * dw_row + 0); __m256 a21 = _mm256_loadu_ps(dw + 2 * dw_row + 8); __m256 a22 = _mm256_loadu_ps(dw + 2 * dw_row + 16);
+  __m256 a30 = _mm256_loadu_ps(dw + 3 * dw_row + 0); __m256 a31 = _mm256_loadu_ps(dw + 3 * dw_row + 8); __m256 a32 = _mm256_loadu_ps(dw + 3 * dw_row + 16);
+  for (size_t k = 0; k < pixels; k++, x_taps += x_step, dy += dy_step) {
+    const __m256 g0 = _mm256_loadu_ps(dy + 0);
+    const __m256 g1 = _mm256_loadu_ps(dy + 8);
+    const __m256 g2 = _mm256_loadu_ps(dy + 16);
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 0); a00 = _mm256_fmadd_ps(x, g0, a00); a01 = _mm256_fmadd_ps(x, g1, a01); a02 = _mm256_fmadd_ps(x, g2, a02); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 1); a10 = _mm256_fmadd_ps(x, g0, a10); a11 = _mm256_fmadd_ps(x, g1, a11); a12 = _mm256_fmadd_ps(x, g2, a12); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 2); a20 = _mm256_fmadd_ps(x, g0, a20); a21 = _mm256_fmadd_ps(x, g1, a21); a22 = _mm256_fmadd_ps(x, g2, a22); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 3); a30 = _mm256_fmadd_ps(x, g0, a30); a31 = _mm256_fmadd_ps(x, g1, a31); a32 = _mm256_fmadd_ps(x, g2, a32); }
+  }
+  _mm256_storeu_ps(dw + 0 * dw_row + 0, a00); _mm256_storeu_ps(dw + 0 * dw_row + 8, a01); _mm256_storeu_ps(dw + 0 * dw_row + 16, a02);
+  _mm256_storeu_ps(dw + 1 * dw_row + 0, a10); _mm256_storeu_ps(dw + 1 * dw_row + 8, a11); _mm256_storeu_ps(dw + 1 * dw_row + 16, a12);
+  _mm256_storeu_ps(dw + 2 * dw_row + 0, a20); _mm256_storeu_ps(dw + 2 * dw_row + 8, a21); _mm256_storeu_ps(dw + 2 * dw_row + 16, a22);
+  _mm256_storeu_ps(dw + 3 * dw_row + 0, a30); _mm256_storeu_ps(dw + 3 * dw_row + 8, a31); _mm256_storeu_ps(dw + 3 * dw_row + 16, a32);
+}
+
+__attribute__((target("avx2,fma"))) static void filter_block_3_4(const float *x_taps, size_t x_step, const float *dy, size_t dy_step,
+                                                                   size_t pixels, float *dw, size_t dw_row) {
+  __m256 a00 = _mm256_loadu_ps(dw + 0 * dw_row + 0); __m256 a01 = _mm256_loadu_ps(dw + 0 * dw_row + 8); __m256 a02 = _mm256_loadu_ps(dw + 0 * dw_row + 16); __m256 a03 = _mm256_loadu_ps(dw + 0 * dw_row + 24);
+  __m256 a10 = _mm256_loadu_ps(dw + 1 * dw_row + 0); __m256 a11 = _mm256_loadu_ps(dw + 1 * dw_row + 8); __m256 a12 = _mm256_loadu_ps(dw + 1 * dw_row + 16); __m256 a13 = _mm256_loadu_ps(dw + 1 * dw_row + 24);
+  __m256 a20 = _mm256_loadu_ps(dw + 2 * dw_row + 0); __m256 a21 = _mm256_loadu_ps(dw + 2 * dw_row + 8); __m256 a22 = _mm256_loadu_ps(dw + 2 * dw_row + 16); __m256 a23 = _mm256_loadu_ps(dw + 2 * dw_row + 24);
+  for (size_t k = 0; k < pixels; k++, x_taps += x_step, dy += dy_step) {
+    const __m256 g0 = _mm256_loadu_ps(dy + 0);
+    const __m256 g1 = _mm256_loadu_ps(dy + 8);
+    const __m256 g2 = _mm256_loadu_ps(dy + 16);
+    const __m256 g3 = _mm256_loadu_ps(dy + 24);
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 0); a00 = _mm256_fmadd_ps(x, g0, a00); a01 = _mm256_fmadd_ps(x, g1, a01); a02 = _mm256_fmadd_ps(x, g2, a02); a03 = _mm256_fmadd_ps(x, g3, a03); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 1); a10 = _mm256_fmadd_ps(x, g0, a10); a11 = _mm256_fmadd_ps(x, g1, a11); a12 = _mm256_fmadd_ps(x, g2, a12); a13 = _mm256_fmadd_ps(x, g3, a13); }
+    { const __m256 x = _mm256_broadcast_ss(x_taps + 2); a20 = _mm256_fmadd_ps(x, g0, a20); a21 = _mm256_fmadd_ps(x, g1, a21); a22 = _mm256_fmadd_ps(x, g2, a22); a23 = _mm256_fmadd_ps(x, g3, a23); }
+  }
+  _mm256_storeu_ps(dw + 0 * dw_row + 0, a00); _mm256_storeu_ps(dw + 0 * dw_row + 8, a01); _mm256_storeu_ps(dw + 0 * dw_row + 16, a02); _mm256_storeu_ps(dw + 0 * dw_row + 24, a03);
+  _mm256_storeu_ps(dw + 1 * dw_row + 0, a10); _mm256_storeu_ps(dw + 1 * dw_row + 8, a11); _mm256_storeu_ps(dw + 1 * dw_row + 16, a12); _mm256_storeu_ps(dw + 1 * dw_row + 24, a13);
+  _mm256_storeu_ps(dw + 2 * dw_row + 0, a20); _mm256_storeu_ps(dw + 2 * dw_row + 8, a21); _mm256_storeu_ps(dw + 2 * dw_row + 16, a22); _mm256_storeu_ps(dw + 2 * dw_row + 24, a23);
+}
+
+/* The filter gradient: dW[i, j, c, :] = Σ over output pixels of x[pixel's tap (i, j), c] · dy[pixel, :].
+ * Input channels are zero-padded to a multiple of the block's P in the panels (and in a padded
+ * copy of dW), so every block runs whole; few input channels would mostly compute padding, so
+ * those layers (a network's first) stay on im2col + GEMM (see swamp_direct_conv_filter_suits). */
+int swamp_direct_conv_filter(const swamp_conv_geometry *g, const float *x, const float *dy, float *dfilter) {
+  const size_t cin = (size_t)g->in_channels;
+  const size_t cout = (size_t)g->out_channels;
+  const size_t taps = (size_t)g->filter_height * g->filter_width;
+  /* swamp_direct_conv_suits keeps cout ≤ 32: one chunk of output channels, one block height. */
+  const int vectors = (int)(cout / 8);
+  const size_t block = (size_t)block_pixels(vectors);
+  const size_t padded = (cin + block - 1) / block * block;
+  const size_t columns = (size_t)(g->out_width - 1) * g->stride_width + (size_t)(g->filter_width - 1) * g->dilation_width + 1;
+  const size_t row_floats = columns * padded;
+  float *panel = (float *)malloc((size_t)g->filter_height * row_floats * sizeof(float));
+  float *dw = (float *)calloc(taps * padded * cout, sizeof(float));
+  if (panel == NULL || dw == NULL) {
+    free(panel);
+    free(dw);
+    return -1;
+  }
+  const size_t x_step = (size_t)g->stride_width * padded;
+  for (int n = 0; n < g->batch; n++) {
+    const float *x_image = x + (size_t)n * g->in_height * g->in_width * cin;
+    for (int oh = 0; oh < g->out_height; oh++) {
+      const int ih0 = oh * g->stride_height - g->pad_top;
+      int i_begin = 0;
+      while (i_begin < g->filter_height && ih0 + i_begin * g->dilation_height < 0) i_begin++;
+      int i_end = g->filter_height;
+      while (i_end > i_begin && ih0 + (i_end - 1) * g->dilation_height >= g->in_height) i_end--;
+      for (int i = i_begin; i < i_end; i++) {
+        const float *source = x_image + (size_t)(ih0 + i * g->dilation_height) * g->in_width * cin;
+        float *row = panel + (size_t)i * row_floats;
+        for (size_t col = 0; col < columns; col++) {
+          const long iw = (long)col - g->pad_left;
+          float *cell = row + col * padded;
+          if (iw >= 0 && iw < g->in_width) {
+            memcpy(cell, source + (size_t)iw * cin, cin * sizeof(float));
+            memset(cell + cin, 0, (padded - cin) * sizeof(float));
+          } else {
+            memset(cell, 0, padded * sizeof(float));
+          }
+        }
+      }
+      const float *dy_row = dy + ((size_t)n * g->out_height + oh) * g->out_width * cout;
+      {
+        const size_t co0 = 0;
+        for (int i = i_begin; i < i_end; i++) {
+          for (int j = 0; j < g->filter_width; j++) {
+            const float *x_tap = panel + (size_t)i * row_floats + (size_t)j * g->dilation_width * padded;
+            float *dw_tap = dw + ((size_t)i * g->filter_width + j) * padded * cout + co0;
+            for (size_t c0 = 0; c0 < padded; c0 += block) {
+              const float *xt = x_tap + c0;
+              float *out = dw_tap + c0 * cout;
+              switch (vectors) {
+                case 1: filter_block_8_1(xt, x_step, dy_row + co0, cout, (size_t)g->out_width, out, cout); break;
+                case 2: filter_block_6_2(xt, x_step, dy_row + co0, cout, (size_t)g->out_width, out, cout); break;
+                case 3: filter_block_4_3(xt, x_step, dy_row + co0, cout, (size_t)g->out_width, out, cout); break;
+                default: filter_block_3_4(xt, x_step, dy_row + co0, cout, (size_t)g->out_width, out, cout); break;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (size_t t = 0; t < taps; t++)
+    memcpy(dfilter + t * cin * cout, dw + t * padded * cout, cin * cout * sizeof(float));
+  free(panel);
+  free(dw);
+  return 0;
+}
+
+int swamp_direct_conv_filter_suits(const swamp_conv_geometry *g) {
+  return swamp_direct_conv_suits(g) && g->in_channels >= 8;
+}
+
 int swamp_direct_conv_suits(const swamp_conv_geometry *g) {
   /* An escape hatch for comparing with the GEMM path (read per call: it is a cheap lookup). */
   const char *setting = getenv("SWAMP_NATIVE_DIRECT_CONV");
@@ -253,6 +429,19 @@ int swamp_direct_conv(const swamp_conv_geometry *g, const float *x, const float 
 }
 
 #else
+
+int swamp_direct_conv_filter_suits(const swamp_conv_geometry *g) {
+  (void)g;
+  return 0;
+}
+
+int swamp_direct_conv_filter(const swamp_conv_geometry *g, const float *x, const float *dy, float *dfilter) {
+  (void)g;
+  (void)x;
+  (void)dy;
+  (void)dfilter;
+  return -1;
+}
 
 int swamp_direct_conv_suits(const swamp_conv_geometry *g) {
   (void)g;

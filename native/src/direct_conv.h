@@ -17,4 +17,11 @@ int swamp_direct_conv_suits(const swamp_conv_geometry *g);
 int swamp_direct_conv(const swamp_conv_geometry *g, const float *x, const float *filter, float *y,
                        const swamp_epilogue *epilogue);
 
+/* Whether swamp_direct_conv_filter can and should compute this geometry's filter gradient. */
+int swamp_direct_conv_filter_suits(const swamp_conv_geometry *g);
+
+/* The filter gradient of the same convolutions (any stride, padding and dilation), for a
+ * geometry swamp_direct_conv_filter_suits accepted. Returns -1 when its buffers could not be allocated. */
+int swamp_direct_conv_filter(const swamp_conv_geometry *g, const float *x, const float *dy, float *dfilter);
+
 #endif

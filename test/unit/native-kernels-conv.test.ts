@@ -57,7 +57,7 @@ function modelCases(side: number, channels: number): ConvCase[] {
 
 const random = Random.derive(4, ["native-conv"]);
 
-function randomCases(count: number): ConvCase[] {
+function randomCases(count: number, channels: { in: readonly number[]; out: readonly number[] } = { in: [1, 2, 3, 4, 5, 6, 7], out: [1, 2, 3, 4, 5, 6, 7, 8, 9] }): ConvCase[] {
   const pick = <T>(options: readonly T[]): T => options[Math.floor(random.next() * options.length)]!;
   const cases: ConvCase[] = [];
   for (let i = 0; i < count; i++) {
@@ -67,7 +67,7 @@ function randomCases(count: number): ConvCase[] {
     const w = fw + Math.floor(random.next() * 9);
     const strides = pick<number | [number, number]>([1, 2, 3, [1, 2], [2, 1]]);
     const pad = pick<Pad>(["same", "valid", 1, [[0, 0], [1, 2], [0, 1], [0, 0]]]);
-    cases.push({ label: `random ${i}`, input: [h, w, 1 + Math.floor(random.next() * 7)], filter: [fh, fw], outChannels: 1 + Math.floor(random.next() * 9), strides, pad });
+    cases.push({ label: `random ${i}`, input: [h, w, pick(channels.in)], filter: [fh, fw], outChannels: pick(channels.out), strides, pad });
   }
   return cases;
 }
@@ -166,9 +166,14 @@ test("random shapes with strides 1-3, same/valid/numeric/explicit padding", asyn
   for (const c of randomCases(24)) await checkCase(c, true);
 });
 
+test("random shapes with 8 to 32 output channels (the direct kernels), strides 1-3, every padding", async () => {
+  for (const c of randomCases(16, { in: [8, 9, 12, 16, 20], out: [8, 16, 24, 32] })) await checkCase(c, true);
+});
+
 test("dilated convolutions (forward only: TF.js has no dilated convolution gradients)", async () => {
   await checkCase({ label: "dilation 2", input: [9, 10, 3], filter: [3, 3], outChannels: 4, strides: 1, pad: "same", dilations: 2 }, false);
   await checkCase({ label: "dilation 2x3", input: [11, 12, 2], filter: [3, 2], outChannels: 3, strides: 1, pad: "valid", dilations: [2, 3] }, false);
+  await checkCase({ label: "dilation 2, 16 channels", input: [10, 9, 8], filter: [3, 3], outChannels: 16, strides: 1, pad: "same", dilations: 2 }, false);
 });
 
 test("a convolution's gradients through tf.grads (BatchNorm-free conv-block) match", async () => {
