@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DatasetSplit } from "../data/dataset.js";
-import type { StopSignal } from "./context.js";
+import type { EngineContext, StopSignal } from "./context.js";
 import type { Mask } from "./mask.js";
 import type { ModelSession } from "./model-session.js";
 import type { Random } from "./rng.js";
@@ -48,6 +48,22 @@ export class TrainingAborted extends Error {
     super("training was stopped");
     this.name = "TrainingAborted";
   }
+}
+
+/** The parts of a training run that come from the experiment: its model, data and optimiser settings. */
+export function experimentTrainingRun(context: EngineContext, epochs: number): Pick<TrainingRun, "session" | "data" | "inputShape" | "numClasses" | "epochs" | "batchSize" | "momentum" | "weightDecay" | "signal"> {
+  const { config, dataset, session } = context;
+  return {
+    session,
+    data: dataset.train,
+    inputShape: dataset.inputShape,
+    numClasses: dataset.numClasses,
+    epochs,
+    batchSize: config.training.batchSize,
+    momentum: config.training.momentum,
+    weightDecay: config.training.weightDecay,
+    signal: context.signal,
+  };
 }
 
 export function train(run: TrainingRun): void {

@@ -1,17 +1,9 @@
 /** What `swamp run` records about each finished particle and cycle. */
 import type { LayerCount } from "../engine/mask.js";
+import type { TrainParticleOutput } from "../tasks/types.js";
 
-export interface ParticleSummary {
-  cycle: number;
-  particle: number;
-  orderSeed: number;
-  accuracy: number;
-  loss: number;
-  epochLosses: number[];
-  swaSnapshots: number;
-  seconds: number;
-  examplesPerSecond: number;
-}
+/** A particle's result without its weights. */
+export type ParticleSummary = Omit<TrainParticleOutput, "kind" | "weights">;
 
 /** One line of `swamp run --json`. */
 export interface CycleSummary {

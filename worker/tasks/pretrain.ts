@@ -3,7 +3,7 @@ import { METRIC_KEYS } from "../../schema/metrics.js";
 import type { EngineContext } from "../engine/context.js";
 import { Random } from "../engine/rng.js";
 import { pretrainLearningRate } from "../engine/schedule.js";
-import { train } from "../engine/train.js";
+import { experimentTrainingRun, train } from "../engine/train.js";
 import { augmenterFor } from "../engine/augmentation.js";
 import type { PretrainInput, PretrainOutput } from "./types.js";
 
@@ -14,20 +14,16 @@ export function pretrain(context: EngineContext, _input: PretrainInput): Pretrai
   const epochs = config.training.rewindEpochs;
   if (epochs > 0) {
     const lr = pretrainLearningRate(config);
+    let examples = 0;
     train({
-      session,
-      data: dataset.train,
-      inputShape: dataset.inputShape,
-      numClasses: dataset.numClasses,
-      epochs,
-      batchSize: config.training.batchSize,
-      momentum: config.training.momentum,
-      weightDecay: config.training.weightDecay,
+      ...experimentTrainingRun(context, epochs),
       learningRate: () => lr,
       order: Random.derive(config.seed, ["pretrain-order"]),
       augment: augmenterFor(context, ["pretrain-augment"]),
-      signal: context.signal,
-      onStep: (step) => context.onProgress?.({ epoch: Math.ceil(step.epochProgress), epochs, examples: step.step * config.training.batchSize, totalExamples: epochs * dataset.train.count, loss: step.loss }),
+      onStep: (step) => {
+        examples += step.examples;
+        context.onProgress?.({ epoch: Math.ceil(step.epochProgress), epochs, examples, totalExamples: epochs * dataset.train.count, loss: step.loss });
+      },
       onEpochEnd: (epoch, loss) => context.emitMetric?.({ cycle: 0, key: METRIC_KEYS.pretrainLoss, step: epoch, epoch, value: loss, time: Date.now() }),
     });
   }

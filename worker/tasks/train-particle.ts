@@ -14,7 +14,7 @@ import { evaluate } from "../engine/evaluate.js";
 import { applyMask } from "../engine/mask.js";
 import { deriveSeed, Random } from "../engine/rng.js";
 import { cycleLearningRate } from "../engine/schedule.js";
-import { train } from "../engine/train.js";
+import { experimentTrainingRun, train } from "../engine/train.js";
 import { cloneWeights } from "../engine/weights.js";
 import type { TrainParticleInput, TrainParticleOutput } from "./types.js";
 
@@ -42,19 +42,11 @@ export function trainParticle(context: EngineContext, input: TrainParticleInput)
     context.emitMetric?.({ cycle, particle, key, step, epoch, value, time: Date.now() });
 
   train({
-    session,
-    data: dataset.train,
-    inputShape: dataset.inputShape,
-    numClasses: dataset.numClasses,
-    epochs,
-    batchSize,
-    momentum: config.training.momentum,
-    weightDecay: config.training.weightDecay,
+    ...experimentTrainingRun(context, epochs),
     learningRate: (progress) => cycleLearningRate(config, progress),
     order: Random.derive(config.seed, ["particle-order", cycle, particle]),
     augment: augmenterFor(context, ["particle-augment", cycle, particle]),
     mask: input.mask,
-    signal: context.signal,
     onStep: (step) => {
       examples += step.examples;
       windowLoss += step.loss;
