@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
-import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 export const BATCH_NORM_TRAINING = "SwampBatchNormTraining";
 export const BATCH_NORM_TRAINING_GRAD = "SwampBatchNormTrainingGrad";
@@ -30,8 +30,8 @@ function forwardKernel(native: NativeAddon): KernelFunc {
     const y = backend.makeOutput(x!.shape, "float32");
     const mean = backend.makeOutput([channels], "float32");
     const variance = backend.makeOutput([channels], "float32");
-    const heap = heapOf(backend);
-    const at = (t: TensorInfo) => elementOffset(backend, t);
+    const heap = heapF32(backend);
+    const at = (t: TensorInfo) => floatOffset(backend, t);
     native.batchNormTraining(heap, at(x!), rows, channels, heap, at(gamma!), heap, at(beta!), epsilon, heap, at(y), heap, at(mean), heap, at(variance));
     return [y, mean, variance];
   };
@@ -46,8 +46,8 @@ function gradKernel(native: NativeAddon): KernelFunc {
     const dx = backend.makeOutput(x!.shape, "float32");
     const dgamma = backend.makeOutput([channels], "float32");
     const dbeta = backend.makeOutput([channels], "float32");
-    const heap = heapOf(backend);
-    const at = (t: TensorInfo) => elementOffset(backend, t);
+    const heap = heapF32(backend);
+    const at = (t: TensorInfo) => floatOffset(backend, t);
     native.batchNormTrainingGrad(
       heap, at(dy!), heap, at(x!), rows, channels, heap, at(gamma!), heap, at(mean!), heap, at(variance!), epsilon,
       dmean ? heap : null, dmean ? at(dmean) : 0, dvariance ? heap : null, dvariance ? at(dvariance) : 0,

@@ -7,7 +7,7 @@ import { backend_util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs
 import type { NativeAddon } from "./addon.js";
 import { prepareEpilogue } from "./epilogue.js";
 import { requireFallback } from "./matmul-kernels.js";
-import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 type Shape4 = [number, number, number, number];
 
@@ -58,9 +58,9 @@ function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name
       : undefined;
     if (fused && !epilogue) return orElse(args);
     const out = backend.makeOutput(info.outShape, "float32");
-    const heap = heapOf(backend);
+    const heap = heapF32(backend);
     native.conv2d(
-      convGeometry(info), heap, elementOffset(backend, x), heap, elementOffset(backend, filter), heap, elementOffset(backend, out),
+      convGeometry(info), heap, floatOffset(backend, x), heap, floatOffset(backend, filter), heap, floatOffset(backend, out),
       ...(epilogue ? epilogue.argumentsFor(heap) : []),
     );
     return out;
@@ -88,8 +88,8 @@ export function nativeConv2DBackpropInput(native: NativeAddon, fallback: KernelF
     if (!sameShape(dy.shape, info.outShape)) return orElse(args);
     const backend = asWasmBackend(args.backend);
     const out = backend.makeOutput(info.inShape, "float32");
-    const heap = heapOf(backend);
-    native.conv2dBackpropInput(convGeometry(info), heap, elementOffset(backend, dy), heap, elementOffset(backend, filter), heap, elementOffset(backend, out));
+    const heap = heapF32(backend);
+    native.conv2dBackpropInput(convGeometry(info), heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), heap, floatOffset(backend, out));
     return out;
   };
 }
@@ -106,8 +106,8 @@ export function nativeConv2DBackpropFilter(native: NativeAddon, fallback: Kernel
     if (!sameShape(dy.shape, info.outShape)) return orElse(args);
     const backend = asWasmBackend(args.backend);
     const out = backend.makeOutput(info.filterShape, "float32");
-    const heap = heapOf(backend);
-    native.conv2dBackpropFilter(convGeometry(info), heap, elementOffset(backend, x), heap, elementOffset(backend, dy), heap, elementOffset(backend, out));
+    const heap = heapF32(backend);
+    native.conv2dBackpropFilter(convGeometry(info), heap, floatOffset(backend, x), heap, floatOffset(backend, dy), heap, floatOffset(backend, out));
     return out;
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { TensorInfo } from "@tensorflow/tfjs-core";
 import type { EpilogueArguments } from "./addon.js";
-import { elementOffset, type WasmBackendInternals } from "./wasm-heap.js";
+import { floatOffset, type WasmBackend } from "../wasm-kernels/wasm-backend.js";
 
 /** tfjs-backend-wasm's FusableActivation numbering, which the addon shares. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, prelu: 3, leakyrelu: 4, sigmoid: 5, elu: 6 };
@@ -35,7 +35,7 @@ export interface PreparedEpilogue {
 }
 
 /** Undefined when the combination cannot run natively. */
-export function prepareEpilogue(backend: WasmBackendInternals, inputs: EpilogueInputs, cols: number): PreparedEpilogue | undefined {
+export function prepareEpilogue(backend: WasmBackend, inputs: EpilogueInputs, cols: number): PreparedEpilogue | undefined {
   const activation = ACTIVATIONS[inputs.activation ?? "linear"];
   if (activation === undefined) return undefined;
   const bias = inputs.bias ?? null;
@@ -47,12 +47,12 @@ export function prepareEpilogue(backend: WasmBackendInternals, inputs: EpilogueI
     argumentsFor(heap) {
       return [
         bias ? heap : null,
-        bias ? elementOffset(backend, bias) : 0,
+        bias ? floatOffset(backend, bias) : 0,
         bias ? size(bias.shape) : 1,
         activation,
         alpha,
         prelu ? heap : null,
-        prelu ? elementOffset(backend, prelu) : 0,
+        prelu ? floatOffset(backend, prelu) : 0,
         prelu ? size(prelu.shape) : 1,
       ];
     },

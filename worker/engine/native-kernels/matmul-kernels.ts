@@ -7,7 +7,7 @@
 import { broadcast_util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
 import { prepareEpilogue, type EpilogueInputs } from "./epilogue.js";
-import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
@@ -71,12 +71,12 @@ function runMatMul(native: NativeAddon, args: KernelArgs, epilogueInputs: Epilog
   const epilogue = epilogueInputs ? prepareEpilogue(backend, epilogueInputs, plan.n) : undefined;
   if (epilogueInputs && !epilogue) return undefined;
   const out = backend.makeOutput(plan.outShape, "float32");
-  const heap = heapOf(backend);
+  const heap = heapF32(backend);
   native.batchMatMul(
     transposeA, transposeB, plan.m, plan.n, plan.k, plan.batch,
-    heap, elementOffset(backend, a), plan.aBatchStride,
-    heap, elementOffset(backend, b), plan.bBatchStride,
-    heap, elementOffset(backend, out),
+    heap, floatOffset(backend, a), plan.aBatchStride,
+    heap, floatOffset(backend, b), plan.bBatchStride,
+    heap, floatOffset(backend, out),
     ...(epilogue ? epilogue.argumentsFor(heap) : []),
   );
   return out;

@@ -6,7 +6,7 @@ import { backend_util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs
 import type { NativeAddon } from "./addon.js";
 import { convGeometry } from "./conv-kernels.js";
 import { requireFallback } from "./matmul-kernels.js";
-import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 interface PoolAttrs {
   filterSize: number | [number, number];
@@ -25,8 +25,8 @@ export function nativeMaxPoolGrad(native: NativeAddon, fallback: KernelFunc | un
     if (dy.shape.join() !== info.outShape.join()) return orElse(args);
     const backend = asWasmBackend(args.backend);
     const dx = backend.makeOutput(input.shape, "float32");
-    const heap = heapOf(backend);
-    native.maxPoolGrad(convGeometry(info), heap, elementOffset(backend, input), heap, elementOffset(backend, dy), heap, elementOffset(backend, dx));
+    const heap = heapF32(backend);
+    native.maxPoolGrad(convGeometry(info), heap, floatOffset(backend, input), heap, floatOffset(backend, dy), heap, floatOffset(backend, dx));
     return dx;
   };
 }

@@ -6,7 +6,7 @@
 import { util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
 import { requireFallback } from "./matmul-kernels.js";
-import { asWasmBackend, elementOffset, heapOf } from "./wasm-heap.js";
+import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 export function nativeSum(native: NativeAddon, fallback: KernelFunc | undefined): KernelFunc {
   const orElse = requireFallback(fallback, "Sum");
@@ -23,8 +23,8 @@ export function nativeSum(native: NativeAddon, fallback: KernelFunc | undefined)
     const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
     const backend = asWasmBackend(args.backend);
     const out = backend.makeOutput(outShape, "float32");
-    const heap = heapOf(backend);
-    native.columnSums(heap, elementOffset(backend, x), rows, cols, heap, elementOffset(backend, out));
+    const heap = heapF32(backend);
+    native.columnSums(heap, floatOffset(backend, x), rows, cols, heap, floatOffset(backend, out));
     return out;
   };
 }
