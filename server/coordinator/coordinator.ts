@@ -1,0 +1,231 @@
+/**
+ * The coordinator: splits experiments into tasks and advances them as results arrive.
+ *
+ * Everything it decides comes from the database (the experiment, its task ledger), never from
+ * memory, so any replica, restarted at any moment, continues where the last one stopped:
+ * - results are consumed from the durable result stream and recorded idempotently by task id, in
+ *   one transaction each, then the task's follow-ups are published;
+ * - exhausted tasks (and failed results) mark the particle and the experiment `failed`;
+ * - metric batches are stored in bulk and relayed to GraphQL subscriptions;
+ * - heartbeats register workers;
+ * - at start-up every unfinished experiment is resumed, publishing only what is missing;
+ * - creating or retrying an experiment schedules it, cancelling (or deleting) one removes its
+ *   queued tasks and tells running workers to stop.
+ */
+import type { MetricBatch, TaskMessage, TaskResult, WorkerHeartbeat } from "../../schema/fleet-messages.js";
+import { parseTaskId, taskIdentityOf } from "../../schema/fleet-messages.js";
+import type { ExhaustionWatch, Subscription, Transport } from "../../transport/index.js";
+import type { ResultConsumer } from "../../transport/result-stream.js";
+import type { ServerHooks } from "../graphql/context.js";
+import type { ServiceDeps } from "../services/transaction.js";
+import { isExperimentId, loadExperimentState, unfinishedExperimentIds } from "./experiment-state.js";
+import { recordHeartbeat } from "./heartbeat-recorder.js";
+import { MetricRecorder } from "./metric-recorder.js";
+import { failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
+import { waitForResultsBacklog } from "./results-backlog.js";
+import { Scheduler, type PublishedTask } from "./scheduler.js";
+
+export interface CoordinatorOptions {
+  services: ServiceDeps;
+  transport: Transport;
+  log?: (line: string) => void;
+  /** At start-up, how long to wait for results still in the stream to be recorded before resuming. Default 10 s. */
+  resumeSettleMs?: number;
+  /** Server replicas in one queue group share the storing of metric batches. */
+  metricQueueGroup?: string;
+}
+
+/** Timings the fleet benchmark reads; kept for the most recent results only. */
+export class CoordinatorStats {
+  /** Milliseconds from a result's arrival to its follow-up tasks being queued (results with follow-ups). */
+  readonly schedulingMs: number[] = [];
+  /** Milliseconds spent recording a result (its transaction). */
+  readonly recordingMs: number[] = [];
+  /** When each task was queued, by task id (epoch milliseconds). */
+  readonly queuedAt = new Map<string, number>();
+  resultsRecorded = 0;
+  resultsDuplicate = 0;
+  resultsIgnored = 0;
+
+  note(list: number[], value: number): void {
+    list.push(value);
+    if (list.length > 10_000) list.splice(0, list.length - 10_000);
+  }
+
+  noteQueued(published: readonly PublishedTask[]): void {
+    for (const entry of published) if (entry.queued) this.queuedAt.set(entry.task.taskId, Date.now());
+    if (this.queuedAt.size > 10_000) this.queuedAt.delete(this.queuedAt.keys().next().value!);
+  }
+}
+
+export class Coordinator {
+  readonly stats = new CoordinatorStats();
+  readonly metrics: MetricRecorder;
+  /** Pass to startServer: the GraphQL mutations tell the coordinator what changed. */
+  readonly hooks: ServerHooks;
+  private readonly scheduler: Scheduler;
+  private readonly log: (line: string) => void;
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private resultConsumer: ResultConsumer | undefined;
+  private exhaustionWatch: ExhaustionWatch | undefined;
+  private subscriptions: Subscription[] = [];
+  private started = false;
+  private stopped = false;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.log = options.log ?? ((line) => console.log(line));
+    this.metrics = new MetricRecorder(options.services, (line) => this.log(`coordinator: ${line}`));
+    this.scheduler = new Scheduler(options.services, options.transport, (experimentId, reason) => this.fail({ experimentId, reason }));
+    this.hooks = {
+      experimentCreated: (id) => this.scheduleQuietly(id),
+      experimentRetried: (id) => this.scheduleQuietly(id),
+      experimentCancelled: (id) => this.stopExperiment(id, "the experiment was cancelled"),
+      experimentDeleted: (id) => this.stopExperiment(id, "the experiment was deleted"),
+    };
+  }
+
+  /** Starts listening, records the results waiting in the stream, then resumes unfinished experiments. */
+  async start(): Promise<void> {
+    if (this.started) throw new Error("the coordinator was already started");
+    this.started = true;
+    const { transport } = this.options;
+    this.subscriptions.push(await transport.control.onHeartbeat((heartbeat) => this.onHeartbeat(heartbeat)));
+    this.subscriptions.push(
+      await transport.metrics.subscribe({ queueGroup: this.options.metricQueueGroup ?? "swamp-metric-recorders" }, (batch: MetricBatch) => {
+        this.metrics.accept(batch);
+      }),
+    );
+    this.exhaustionWatch = await transport.tasks.onExhausted((task, reason) => this.onExhausted(task, reason));
+    this.resultConsumer = transport.results.consume((result) => this.onResult(result));
+    const left = await waitForResultsBacklog(transport, this.options.resumeSettleMs ?? 10_000);
+    if (left > 0) this.log(`coordinator: resuming with ${left} result(s) still to record`);
+    await this.resumeUnfinished();
+  }
+
+  /** Stops consuming (waiting for the result being recorded) and stores the metric points received. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.resultConsumer?.stop();
+    await this.exhaustionWatch?.stop();
+    for (const subscription of this.subscriptions.splice(0)) await subscription.unsubscribe().catch(() => undefined);
+    await this.metrics.flush();
+    await Promise.all([...this.locks.values()].map((pending) => pending.catch(() => undefined)));
+  }
+
+  /** Publishes every unfinished experiment's missing tasks; returns how many were queued. */
+  async resumeUnfinished(): Promise<number> {
+    let queued = 0;
+    const ids = await unfinishedExperimentIds(this.options.services.dataSource.manager);
+    for (const id of ids) queued += await this.schedule(id);
+    if (ids.length > 0) this.log(`coordinator: resumed ${ids.length} unfinished experiment(s), ${queued} task(s) queued`);
+    return queued;
+  }
+
+  /** Publishes what the experiment needs next (nothing twice); returns how many tasks were queued. */
+  async schedule(experimentId: string): Promise<number> {
+    const published = await this.exclusively(experimentId, () => this.scheduler.schedule(experimentId));
+    this.stats.noteQueued(published);
+    return published.filter((entry) => entry.queued).length;
+  }
+
+  /** Removes the experiment's queued tasks and tells workers running its tasks to stop. */
+  async stopExperiment(experimentId: string, reason: string): Promise<void> {
+    const { transport } = this.options;
+    try {
+      const removed = await transport.tasks.removeExperiment(experimentId);
+      await transport.control.cancel({ experimentId, reason, time: Date.now() });
+      this.log(`coordinator: ${reason}: ${experimentId} (${removed} queued task(s) removed, workers told to stop)`);
+    } catch (error) {
+      this.log(`coordinator: could not stop the tasks of ${experimentId}: ${(error as Error).message}`);
+    }
+  }
+
+  private async scheduleQuietly(experimentId: string): Promise<void> {
+    try {
+      await this.schedule(experimentId);
+    } catch (error) {
+      // The mutation succeeded; the experiment stays queued and is resumed at the next start.
+      this.log(`coordinator: could not schedule ${experimentId}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Runs `work` after every earlier piece of work on the same experiment (in this process). */
+  private exclusively<T>(experimentId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(experimentId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(experimentId, next);
+    void next.catch(() => undefined).then(() => {
+      if (this.locks.get(experimentId) === next) this.locks.delete(experimentId);
+    });
+    return next;
+  }
+
+  private async onResult(result: TaskResult): Promise<void> {
+    const arrived = performance.now();
+    if (!isExperimentId(result.experimentId)) {
+      this.stats.resultsIgnored++;
+      this.log(`coordinator: ignored the result of ${result.taskId}: ${JSON.stringify(result.experimentId)} is not an experiment id`);
+      return;
+    }
+    await this.exclusively(result.experimentId, async () => {
+      const state = await loadExperimentState(this.options.services.dataSource.manager, result.experimentId);
+      if (!state) {
+        this.stats.resultsIgnored++;
+        this.log(`coordinator: ignored the result of ${result.taskId}: no such experiment`);
+        return;
+      }
+      const identity = parseTaskId(result.taskId)!;
+      if (result.outcome === "failed") {
+        await this.fail({ experimentId: result.experimentId, task: { taskId: result.taskId, kind: result.kind }, reason: `${result.error} (reported by worker ${result.workerId})` });
+        return;
+      }
+      const verdict = judgeResult(state.config, result);
+      if (verdict.kind === "ignore") {
+        this.stats.resultsIgnored++;
+        this.log(`coordinator: ignored the result of ${result.taskId}: ${verdict.reason}`);
+        return;
+      }
+      const unusable = verdict.kind === "fail" ? verdict.reason : await missingOutputs(this.options.transport.artifacts, result);
+      if (unusable !== undefined) {
+        await this.fail({ experimentId: result.experimentId, task: { taskId: result.taskId, kind: result.kind }, reason: `its result is unusable: ${unusable}` });
+        return;
+      }
+      const recordStarted = performance.now();
+      const outcome = await recordSuccess(this.options.services, this.options.transport.artifacts, state.config, result);
+      this.stats.note(this.stats.recordingMs, performance.now() - recordStarted);
+      if (outcome.kind === "ignored") {
+        this.stats.resultsIgnored++;
+        this.log(`coordinator: ignored the result of ${result.taskId}: ${outcome.reason}`);
+        return;
+      }
+      if (outcome.kind === "duplicate") this.stats.resultsDuplicate++;
+      else this.stats.resultsRecorded++;
+      // Also after a duplicate: the first delivery may have been recorded by a process that died before publishing.
+      const published = await this.scheduler.schedule(result.experimentId, identity);
+      this.stats.noteQueued(published);
+      if (outcome.kind === "recorded" && published.length > 0) this.stats.note(this.stats.schedulingMs, published.at(-1)!.at - arrived);
+    });
+  }
+
+  private async onExhausted(task: TaskMessage, reason: string): Promise<void> {
+    if (!isExperimentId(task.experimentId)) return;
+    const identity = taskIdentityOf(task);
+    await this.exclusively(task.experimentId, () => this.fail({ experimentId: task.experimentId, task: { taskId: task.taskId, kind: identity.kind }, reason }));
+  }
+
+  private async fail(report: FailureReport): Promise<void> {
+    if (!(await recordFailure(this.options.services, report))) return;
+    this.log(`coordinator: experiment ${report.experimentId} failed: ${failureMessage(report)}`);
+    // Nothing more will be recorded for a failed experiment until it is retried: stop its other tasks.
+    await this.stopExperiment(report.experimentId, "the experiment failed");
+  }
+
+  private async onHeartbeat(heartbeat: WorkerHeartbeat): Promise<void> {
+    try {
+      await recordHeartbeat(this.options.services, heartbeat);
+    } catch (error) {
+      this.log(`coordinator: heartbeat of worker ${heartbeat.workerId} not recorded: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Recording a task's result: in ONE transaction, keyed by its task id in the ledger, so a result
+ * delivered twice (a redelivery, a re-run task, a replayed stream) is recorded once. Failures
+ * (a worker's failed result, an exhausted task) mark the particle and the experiment `failed`.
+ */
+import type { ExperimentConfig } from "../../schema/config.js";
+import { parseTaskId, type ArtifactRef, type FleetTaskKind, type TaskIdentity, type TaskSuccess } from "../../schema/fleet-messages.js";
+import { METRIC_KEYS } from "../../schema/metrics.js";
+import type { ExperimentStatus } from "../../schema/statuses.js";
+import type { ArtifactStore } from "../../transport/artifact-store.js";
+import { registerArtifact } from "../services/artifacts.js";
+import { recordCycle, recordParticle } from "../services/cycles.js";
+import { markExperimentStatus } from "../services/experiments.js";
+import { appendMetrics } from "../services/metrics.js";
+import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
+import { denseMaskBits } from "./mask-bits.js";
+
+export const WEIGHTS_FORMAT = "swamp-weights";
+export const MASK_FORMAT = "swamp-mask";
+const ACTIVE_STATUSES: readonly ExperimentStatus[] = ["queued", "running"];
+
+export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kind: "ignored"; reason: string };
+
+/** What makes a result unusable: `ignore` when it cannot belong to the experiment, `fail` when the task went wrong. */
+export type ResultVerdict = { kind: "ok" } | { kind: "ignore"; reason: string } | { kind: "fail"; reason: string };
+
+/** Checks a result against its experiment's config, beyond what the message schema can know. */
+export function judgeResult(config: ExperimentConfig, result: TaskSuccess): ResultVerdict {
+  const lastCycle = config.pruning.cycles;
+  if (result.kind === "pretrain") return { kind: "ok" };
+  if (result.cycle > lastCycle) return { kind: "ignore", reason: `cycle ${result.cycle} is past the experiment's last cycle (${lastCycle})` };
+  if (result.kind === "train-particle") {
+    if (result.particle >= config.method.particles) {
+      return { kind: "ignore", reason: `particle ${result.particle} is past the experiment's ${config.method.particles} particle(s)` };
+    }
+    return { kind: "ok" };
+  }
+  const final = result.cycle === lastCycle;
+  if (final && result.outputs.nextMask !== null) return { kind: "fail", reason: `the aggregate of the last cycle (${result.cycle}) reported a next mask` };
+  if (!final && result.outputs.nextMask === null) return { kind: "fail", reason: `the aggregate of cycle ${result.cycle} reported no next mask` };
+  return { kind: "ok" };
+}
+
+/** Every artifact a successful result names, by output name. */
+export function outputRefs(result: TaskSuccess): Array<[string, ArtifactRef]> {
+  const refs: Array<[string, ArtifactRef]> = [["weights", result.outputs.weights]];
+  if (result.kind === "aggregate-cycle" && result.outputs.nextMask) refs.push(["nextMask", result.outputs.nextMask]);
+  return refs;
+}
+
+/** The reason the result's outputs are not usable (missing, or stored with another length), if any. */
+export async function missingOutputs(store: ArtifactStore, result: TaskSuccess): Promise<string | undefined> {
+  for (const [name, ref] of outputRefs(result)) {
+    const size = await store.size(ref);
+    if (size === undefined) return `its output ${name} (artifact sha256:${ref.sha256}) is not in the artifact store`;
+    if (size !== ref.size) return `its output ${name} (artifact sha256:${ref.sha256}) is stored with ${size} bytes, the result says ${ref.size}`;
+  }
+  return undefined;
+}
+
+export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, config: ExperimentConfig, result: TaskSuccess): Promise<RecordOutcome> {
+  return inTransaction(deps, async (tx) => {
+    const experimentId = result.experimentId;
+    const locked: Array<{ status: ExperimentStatus }> = await tx.manager.query(`SELECT status FROM experiments WHERE id = $1 FOR UPDATE`, [experimentId]);
+    if (locked.length === 0) return { kind: "ignored", reason: "the experiment no longer exists" };
+    if (result.kind !== "pretrain") {
+      const cycle = await tx.manager.query(`SELECT 1 FROM cycles WHERE experiment_id = $1 AND cycle_index = $2`, [experimentId, result.cycle]);
+      // Particles are published only after their cycle was started, and aggregates after their particles.
+      if (cycle.length === 0) return { kind: "ignored", reason: `cycle ${result.cycle} was never started` };
+    }
+    const inserted: unknown[] = await tx.manager.query(
+      `INSERT INTO task_results (task_id, experiment_id, kind, cycle_index, particle_index, worker_id, attempt, outputs, numbers, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10 / 1000.0))
+       ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
+      [
+        result.taskId,
+        experimentId,
+        result.kind,
+        result.kind === "pretrain" ? null : result.cycle,
+        result.kind === "train-particle" ? result.particle : null,
+        result.workerId,
+        result.attempt,
+        JSON.stringify(result.outputs),
+        JSON.stringify(result.numbers),
+        result.finishedAt,
+      ],
+    );
+    if (inserted.length === 0) return { kind: "duplicate" };
+
+    const register = (ref: ArtifactRef, kind: "weights" | "mask", cycleIndex: number | null, particleIndex: number | null) =>
+      registerArtifact(tx, {
+        experimentId,
+        cycleIndex,
+        particleIndex,
+        kind,
+        format: ref.format ?? (kind === "mask" ? MASK_FORMAT : WEIGHTS_FORMAT),
+        sizeBytes: ref.size,
+        sha256: ref.sha256,
+        location: store.location(ref),
+      });
+
+    switch (result.kind) {
+      case "pretrain":
+        await register(result.outputs.weights, "weights", null, null);
+        break;
+      case "train-particle": {
+        const weights = await register(result.outputs.weights, "weights", result.cycle, result.particle);
+        await recordParticle(tx, {
+          experimentId,
+          cycleIndex: result.cycle,
+          particleIndex: result.particle,
+          status: "completed",
+          workerId: result.workerId,
+          accuracy: result.numbers.accuracy,
+          loss: result.numbers.loss,
+          error: null,
+          weightsArtifactId: weights.id,
+        });
+        // The particle's batch-order stream, as the engine derived it from the experiment seed.
+        await tx.manager.query(`UPDATE particles SET seed = $4 WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`, [
+          experimentId,
+          result.cycle,
+          result.particle,
+          result.numbers.orderSeed,
+        ]);
+        break;
+      }
+      case "aggregate-cycle":
+        await recordAggregate(tx, config, result as Extract<TaskSuccess, { kind: "aggregate-cycle" }>, register, locked[0]!.status);
+        break;
+    }
+    return { kind: "recorded" };
+  });
+}
+
+type Register = (ref: ArtifactRef, kind: "weights" | "mask", cycleIndex: number | null, particleIndex: number | null) => Promise<{ id: string }>;
+
+async function recordAggregate(
+  tx: Tx,
+  config: ExperimentConfig,
+  result: Extract<TaskSuccess, { kind: "aggregate-cycle" }>,
+  register: Register,
+  status: ExperimentStatus,
+): Promise<void> {
+  const { experimentId, cycle, numbers } = result;
+  const weights = await register(result.outputs.weights, "weights", cycle, null);
+  if (result.outputs.nextMask) await register(result.outputs.nextMask, "mask", cycle + 1, null);
+  const particleSeconds: Array<{ seconds: number | null }> = await tx.manager.query(
+    `SELECT sum((numbers->>'seconds')::float8) AS seconds FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle' AND cycle_index = $2`,
+    [experimentId, cycle],
+  );
+  await recordCycle(tx, {
+    experimentId,
+    cycleIndex: cycle,
+    accuracy: numbers.accuracy,
+    loss: numbers.loss,
+    sparsity: numbers.sparsity,
+    aliveWeights: numbers.alive,
+    totalWeights: numbers.total,
+    layers: numbers.layers.map((layer) => ({ name: layer.layer, alive: layer.alive, total: layer.total })),
+    // Cycle 0 trains dense: its mask was not known (nor stored) until the model's size was.
+    mask: cycle === 0 ? denseMaskBits(numbers.total) : undefined,
+    weightsArtifactId: weights.id,
+    timings: { train: Math.round((particleSeconds[0]?.seconds ?? 0) * 1000), aggregate: Math.round(numbers.seconds * 1000) },
+  });
+  // The averaged model's numbers as series too, exactly as `swamp run` writes them to metrics.jsonl.
+  const epoch = config.training.epochs;
+  const time = result.finishedAt;
+  await appendMetrics(tx, experimentId, [
+    { cycle, key: METRIC_KEYS.testAccuracy, step: 0, epoch, value: numbers.accuracy, time },
+    { cycle, key: METRIC_KEYS.testLoss, step: 0, epoch, value: numbers.loss, time },
+    { cycle, key: "sparsity", step: 0, epoch, value: numbers.sparsity, time },
+  ]);
+  if (cycle === config.pruning.cycles && ACTIVE_STATUSES.includes(status)) {
+    await markExperimentStatus(tx, experimentId, "completed", { from: ACTIVE_STATUSES });
+  }
+}
+
+/** A task that will not succeed (a worker's failed result, the queue giving up), or, without `task`, an experiment that cannot go on. */
+export interface FailureReport {
+  experimentId: string;
+  task?: { taskId: string; kind: FleetTaskKind };
+  reason: string;
+}
+
+export function describeTask(identity: Pick<TaskIdentity, "kind" | "cycle" | "particle">): string {
+  switch (identity.kind) {
+    case "pretrain":
+      return "pretraining to the rewind point";
+    case "train-particle":
+      return `particle ${identity.particle} of cycle ${identity.cycle}`;
+    case "aggregate-cycle":
+      return `the aggregate of cycle ${identity.cycle}`;
+  }
+}
+
+/** The error an experiment fails with. */
+export function failureMessage(report: FailureReport): string {
+  if (!report.task) return report.reason;
+  const identity = parseTaskId(report.task.taskId) ?? { experimentId: report.experimentId, kind: report.task.kind };
+  return `${describeTask(identity)} failed: ${report.reason}`;
+}
+
+/**
+ * Marks the task's particle (if any) and its experiment `failed` with the reason. Returns false,
+ * changing nothing, when the task's result was recorded meanwhile or the experiment is no longer
+ * queued or running (a stale report).
+ */
+export async function recordFailure(deps: ServiceDeps, report: FailureReport): Promise<boolean> {
+  const { experimentId, task } = report;
+  const identity = task ? parseTaskId(task.taskId) : undefined;
+  return inTransaction(deps, async (tx) => {
+    const locked: Array<{ status: ExperimentStatus }> = await tx.manager.query(`SELECT status FROM experiments WHERE id = $1 FOR UPDATE`, [experimentId]);
+    if (locked.length === 0 || !ACTIVE_STATUSES.includes(locked[0]!.status)) return false;
+    if (task) {
+      const recorded = await tx.manager.query(`SELECT 1 FROM task_results WHERE task_id = $1`, [task.taskId]);
+      if (recorded.length > 0) return false;
+    }
+    if (identity?.kind === "train-particle") {
+      const particle = await tx.manager.query(`SELECT 1 FROM particles WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`, [
+        experimentId,
+        identity.cycle,
+        identity.particle,
+      ]);
+      if (particle.length > 0) {
+        await recordParticle(tx, { experimentId, cycleIndex: identity.cycle!, particleIndex: identity.particle!, status: "failed", error: report.reason });
+      }
+    }
+    await markExperimentStatus(tx, experimentId, "failed", { error: failureMessage(report), from: ACTIVE_STATUSES });
+    return true;
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * An experiment through GraphQL, trained by two `swamp worker` processes over NATS: the same masks,
+ * accuracies and metric series as `swamp run` of the same config, and a subscriber that joins in
+ * the middle sees the stored history, then the live points, with no gap and no duplicate.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { collect } from "../server/support/test-server.js";
+import { waitFor } from "../transport/support/waiting.js";
+import {
+  referenceRun,
+  startFleet,
+  startWorkerProcess,
+  storedAccuracies,
+  storedMasks,
+  storedMetricCounts,
+  tinyConfig,
+  type Fleet,
+  type WorkerProcess,
+} from "./support/fleet.js";
+
+let fleet: Fleet;
+let workers: WorkerProcess[] = [];
+
+before(async () => {
+  fleet = await startFleet({ label: "e2e" });
+  workers = [startWorkerProcess(fleet, "e2e-worker-1"), startWorkerProcess(fleet, "e2e-worker-2")];
+});
+
+after(async () => {
+  await Promise.all(workers.map((worker) => worker.kill("SIGTERM")));
+  await fleet.close();
+});
+
+test("two worker processes give the masks, accuracies and metric series of swamp run", async () => {
+  const config = tinyConfig({ name: "fleet-e2e" });
+  const reference = referenceRun(config);
+  const id = await fleet.submit(config);
+  assert.equal(await fleet.waitForStatus(id, ["completed", "failed"]), "completed", (await fleet.experiment(id)).error ?? "");
+  const expected = await reference;
+
+  const masks = await storedMasks(fleet, id);
+  assert.deepEqual([...masks.keys()], [...expected.masks.keys()]);
+  for (const [cycle, mask] of expected.masks) assert.ok(masks.get(cycle)!.equals(mask), `the mask of cycle ${cycle} equals swamp run's`);
+  assert.deepEqual(await storedAccuracies(fleet, id), expected.accuracies);
+  assert.deepEqual(new Map([...(await storedMetricCounts(fleet, id))].sort()), new Map([...expected.metricsBySeries].sort()));
+
+  // Both workers took part, and each result was recorded once.
+  const particles: Array<{ worker_id: string; status: string }> = await fleet.server.server.dataSource.query(`SELECT worker_id, status FROM particles WHERE experiment_id = $1`, [id]);
+  assert.equal(particles.length, 4);
+  assert.ok(particles.every((p) => p.status === "completed"));
+  const ledger: Array<{ n: number }> = await fleet.server.server.dataSource.query(`SELECT count(*)::int AS n FROM task_results WHERE experiment_id = $1`, [id]);
+  assert.equal(ledger[0]!.n, 1 + 4 + 2, "pretrain, four particles, two aggregates");
+  const artifacts: Array<{ kind: string; n: number }> = await fleet.server.server.dataSource.query(
+    `SELECT kind, count(*)::int AS n FROM artifacts WHERE experiment_id = $1 GROUP BY kind ORDER BY kind::text`,
+    [id],
+  );
+  assert.deepEqual(artifacts, [{ kind: "mask", n: 1 }, { kind: "weights", n: 7 }]);
+
+  const view = await fleet.gql<{ experiment: { status: string; cyclesCompleted: number; finalSparsity: number }; workers: Array<{ id: string; state: string }> }>(
+    `query($id: ID!) { experiment(id: $id) { status cyclesCompleted finalSparsity } workers { id state } }`,
+    { id },
+  );
+  assert.equal(view.errors, undefined);
+  assert.deepEqual(view.data!.experiment, { status: "COMPLETED", cyclesCompleted: 2, finalSparsity: view.data!.experiment.finalSparsity });
+  assert.ok(Math.abs(view.data!.experiment.finalSparsity - 0.2) < 1e-3);
+  assert.deepEqual(view.data!.workers.map((w) => w.id).sort(), ["e2e-worker-1", "e2e-worker-2"]);
+
+  // Masks and weights can be downloaded from the object store the workers wrote them to.
+  const maskArtifact: Array<{ id: string; sha256: string }> = await fleet.server.server.dataSource.query(`SELECT id, sha256 FROM artifacts WHERE experiment_id = $1 AND kind = 'mask'`, [id]);
+  const download = await fetch(`${fleet.server.server.baseUrl}/artifacts/${maskArtifact[0]!.id}`, { headers: { authorization: `Bearer ${fleet.adminToken}` } });
+  assert.equal(download.status, 200);
+  assert.ok(Buffer.from(await download.arrayBuffer()).equals(expected.masks.get(1)!));
+});
+
+test("a subscriber joining mid-run gets the stored history, then live points, with no gap and no duplicate", async () => {
+  const config = tinyConfig({ name: "fleet-late-subscriber", seed: 11, data: { name: "synthetic", trainSubset: 1024, testSubset: 128 }, training: { epochs: 4, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 128 } });
+  const id = await fleet.submit(config);
+  await waitFor("the first particle points to be stored", async () => {
+    const rows: Array<{ n: number }> = await fleet.server.server.dataSource.query(
+      `SELECT count(*)::int AS n FROM metric_series WHERE experiment_id = $1 AND particle_index >= 0 AND point_count > 0`,
+      [id],
+    );
+    return rows[0]!.n > 0;
+  }, 60_000);
+  type Batch = { metrics: { history: boolean; points: Array<{ cycle: number; particle: number | null; key: string; step: number }> } };
+  const subscription = collect<Batch>(fleet.wsClient(), `subscription($id: ID!) { metrics(experimentId: $id) { history points { cycle particle key step } } }`, { id }, 100_000, 120_000);
+  assert.equal(await fleet.waitForStatus(id, ["completed", "failed"]), "completed");
+  // The last live batch travels after the commit that completed the experiment.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  subscription.stop();
+  const batches = await subscription.results;
+
+  assert.ok(batches.length >= 2, "history and at least one live batch");
+  assert.equal(batches[0]!.metrics.history, true, "the history comes first");
+  const historyEnds = batches.findIndex((batch) => !batch.metrics.history);
+  assert.ok(historyEnds > 0, "live batches follow the history");
+  assert.ok(batches.slice(historyEnds).every((batch) => !batch.metrics.history), "no history after the live feed began");
+  const seen = new Set<string>();
+  for (const batch of batches) {
+    for (const point of batch.metrics.points) {
+      const key = `${point.cycle}/${point.particle ?? -1}/${point.key}/${point.step}`;
+      assert.ok(!seen.has(key), `point ${key} arrived twice`);
+      seen.add(key);
+    }
+  }
+  const stored: Array<{ key: string }> = await fleet.server.server.dataSource.query(
+    `SELECT s.cycle_index || '/' || s.particle_index || '/' || s.key || '/' || p.step AS key
+       FROM metric_points p JOIN metric_series s ON s.id = p.series_id WHERE s.experiment_id = $1`,
+    [id],
+  );
+  assert.deepEqual([...seen].sort(), stored.map((row) => row.key).sort(), "every stored point arrived, in the history or live");
+});
