@@ -1,7 +1,7 @@
+import { swampHome } from "../schema/swamp-home.js";
 import "reflect-metadata";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { homedir } from "node:os";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -83,7 +83,7 @@ export const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export function defaultSwampHome(): string {
-  return join(homedir(), ".swamp");
+  return swampHome();
 }
 
 /**

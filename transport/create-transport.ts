@@ -1,6 +1,5 @@
 /** Picks the transport: NATS when asked for (or when NATS_URL is set), the in-process one otherwise. */
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { swampHome } from "../schema/swamp-home.js";
 import { createEmbeddedTransport } from "./embedded/embedded-transport.js";
 import { natsConnectionOptionsFromEnv } from "./nats/connection.js";
 import { createNatsTransport } from "./nats/nats-transport.js";
@@ -22,5 +21,5 @@ export function transportOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): T
   if (env.NATS_URL !== undefined && env.NATS_URL !== "") {
     return { mode: "nats", ...natsConnectionOptionsFromEnv(env), namespace: env.SWAMP_NATS_NAMESPACE || undefined };
   }
-  return { mode: "embedded", home: env.SWAMP_HOME || join(homedir(), ".swamp") };
+  return { mode: "embedded", home: swampHome(env) };
 }
