@@ -1,0 +1,219 @@
+/**
+ * `swamp up` (`npm start`): everything on one machine with one command. The tracking server with
+ * its coordinator, PostgreSQL (embedded in SWAMP_HOME unless DATABASE_URL), the task transport
+ * (in this process unless NATS_URL) and a local worker pool; on a database without experiments it
+ * submits the default Fashion-MNIST SWAMP and IMP experiments, then shows progress until Ctrl-C.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { countExperiments } from "../../server/services/experiment-list.js";
+import { createExperiment } from "../../server/services/experiments.js";
+import { authenticate, createApiToken } from "../../server/services/tokens.js";
+import { inTransaction } from "../../server/services/transaction.js";
+import { experimentProgress, type ExperimentProgress } from "../../server/coordinator/progress.js";
+import { startFleetServer, type RunningFleetServer } from "../../server/fleet-server.js";
+import { serveSettingsFromEnv } from "../../server/serve.js";
+import { redactNatsUrl } from "../../transport/nats/connection.js";
+import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
+import { readConfigFile } from "../config-file.js";
+
+const USAGE = `usage: swamp up [--port N] [--host ADDR] [--home DIR] [--workers N] [--no-defaults] [--public-reads]
+
+Starts the tracking server with its coordinator, a local worker pool, and what they need:
+PostgreSQL embedded in SWAMP_HOME (unless DATABASE_URL) and an in-process task queue (unless
+NATS_URL). On a database without experiments it submits the default Fashion-MNIST experiments
+(configs/fmnist-lenet-swamp-fast.json and configs/fmnist-lenet-imp-fast.json). Ctrl-C stops.
+
+  --workers N     task slots of the local worker pool (default: one per core; 0: none)
+  --no-defaults   do not submit the default experiments
+  --port, --host, --home, --public-reads   as PORT, HOST, SWAMP_HOME, SWAMP_PUBLIC_READS
+
+environment: PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS,
+NATS_URL with NATS_USER/NATS_PASSWORD or NATS_TOKEN, SWAMP_NATS_NAMESPACE`;
+
+export const DEFAULT_EXPERIMENT_CONFIGS = ["fmnist-lenet-swamp-fast.json", "fmnist-lenet-imp-fast.json"];
+const CONFIGS_DIR = resolve(__dirname, "../../../configs");
+const PROGRESS_POLL_MS = 2_000;
+
+interface UpOptions {
+  workers: number;
+  submitDefaults: boolean;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        home: { type: "string" },
+        workers: { type: "string" },
+        "no-defaults": { type: "boolean", default: false },
+        "public-reads": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    process.stderr.write(`swamp up: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const workers = values.workers === undefined ? availableParallelism() : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 0) {
+    process.stderr.write(`swamp up: --workers must be a whole number ≥ 0, got "${values.workers}"\n`);
+    return 2;
+  }
+  const env = { ...process.env };
+  if (values.port !== undefined) env.PORT = values.port;
+  if (values.host !== undefined) env.HOST = values.host;
+  if (values.home !== undefined) env.SWAMP_HOME = values.home;
+  if (values["public-reads"]) env.SWAMP_PUBLIC_READS = "true";
+  try {
+    return await up(env, { workers, submitDefaults: !values["no-defaults"] });
+  } catch (error) {
+    process.stderr.write(`swamp up: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
+  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const settings = serveSettingsFromEnv(env);
+  const transportOptions = transportOptionsFromEnv({ ...env, SWAMP_HOME: settings.swampHome });
+  const transport: Transport =
+    transportOptions.mode === "nats" ? await createTransport({ ...transportOptions, name: "swamp up", waitForServerMs: 30_000 }) : await createTransport(transportOptions);
+  let fleet: RunningFleetServer;
+  try {
+    fleet = await startFleetServer({
+      transport,
+      port: settings.port,
+      host: settings.host,
+      databaseUrl: settings.databaseUrl,
+      swampHome: settings.swampHome,
+      adminToken: settings.adminToken ?? null,
+      publicReads: settings.publicReads,
+      log: print,
+    });
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  const { server, coordinator } = fleet;
+  let pool: { stop(): Promise<void> } | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  const shutdown = async () => {
+    if (progressTimer) clearInterval(progressTimer);
+    await pool?.stop();
+    await fleet.close();
+    await transport.close();
+  };
+  try {
+    const token = await tokenToShow(fleet, settings.swampHome, settings.adminToken);
+    print(`GraphQL:   ${server.url} (subscriptions ${server.wsUrl}; explorer ${server.baseUrl}/explorer)`);
+    print(`token:     ${token.secret} (${token.origin}; send it as "Authorization: Bearer <token>")`);
+    print(`database:  ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}`);
+    print(
+      `tasks:     ${transportOptions.mode === "nats" ? `NATS at ${redactNatsUrl(transportOptions.url ?? "")}${transportOptions.namespace ? ` (namespace ${transportOptions.namespace})` : ""}` : "in this process"}`,
+    );
+
+    if (options.submitDefaults && (await countExperiments(server.dataSource.manager, {})) === 0) {
+      for (const file of DEFAULT_EXPERIMENT_CONFIGS) {
+        const config = await readConfigFile(join(CONFIGS_DIR, file));
+        const row = await inTransaction(server.services, (tx) => createExperiment(tx, { config, owner: "swamp up" }));
+        await coordinator.schedule(row.id);
+        print(`submitted: ${row.name} (${row.id})`);
+      }
+    }
+
+    if (options.workers > 0) {
+      // Loaded only here: a pool-less `swamp up --workers 0` never loads TensorFlow.js.
+      const { FleetWorker } = await import("../../worker/fleet/fleet-worker.js");
+      const worker = new FleetWorker({ transport, slots: options.workers, log: (line) => print(`worker:    ${line}`) });
+      await worker.start();
+      pool = worker;
+    } else {
+      print("workers:   none in this process (--workers 0); start some with `swamp worker`");
+    }
+
+    const watched = new Set<string>();
+    const shown = new Map<string, string>();
+    const showProgress = async () => {
+      for (const row of await experimentProgress(server.dataSource.manager, [...watched])) {
+        watched.add(row.id);
+        const line = describeProgress(row);
+        if (shown.get(row.id) !== line) print(`${new Date().toISOString().slice(11, 19)} ${line}`);
+        shown.set(row.id, line);
+        if (row.status !== "queued" && row.status !== "running") watched.delete(row.id);
+      }
+    };
+    await showProgress();
+    let polling = false;
+    progressTimer = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      void showProgress()
+        .catch((error: unknown) => print(`progress: ${(error as Error).message}`))
+        .finally(() => (polling = false));
+    }, PROGRESS_POLL_MS);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+
+  const signal = await new Promise<string>((resolveSignal) => {
+    process.once("SIGINT", () => resolveSignal("SIGINT"));
+    process.once("SIGTERM", () => resolveSignal("SIGTERM"));
+  });
+  print(`${signal}: stopping (workers give their tasks back; Ctrl-C again to quit at once)`);
+  process.once("SIGINT", () => process.exit(130));
+  await shutdown();
+  print("stopped");
+  return 0;
+}
+
+function describeProgress(row: ExperimentProgress): string {
+  const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+  const parts = [row.name.padEnd(26), row.status.padEnd(9)];
+  if (row.status === "running" || row.status === "queued") {
+    parts.push(`cycle ${Math.min(row.cyclesCompleted, row.cyclesPlanned - 1)}/${row.cyclesPlanned - 1}`);
+    parts.push(`particles ${row.particlesDone}/${row.particlesPerCycle}`);
+  } else {
+    parts.push(`${row.cyclesCompleted}/${row.cyclesPlanned} cycles`);
+  }
+  if (row.accuracy !== null) parts.push(`last cycle: sparsity ${percent(row.sparsity ?? 0)}, accuracy ${percent(row.accuracy)}`);
+  if (row.error) parts.push(`error: ${row.error}`);
+  return parts.join("  ");
+}
+
+/**
+ * A token to use the API with: the first admin token (created at this start), SWAMP_ADMIN_TOKEN,
+ * the one an earlier `swamp up` saved in SWAMP_HOME, or a new one saved there.
+ */
+async function tokenToShow(fleet: RunningFleetServer, home: string, adminToken: string | undefined): Promise<{ secret: string; origin: string }> {
+  const file = join(home, "admin-token");
+  const save = (secret: string) => {
+    mkdirSync(home, { recursive: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  };
+  const { server } = fleet;
+  if (server.firstAdminToken) {
+    save(server.firstAdminToken);
+    return { secret: server.firstAdminToken, origin: `admin token created now, saved in ${file}` };
+  }
+  if (adminToken) return { secret: adminToken, origin: "SWAMP_ADMIN_TOKEN" };
+  if (existsSync(file)) {
+    const saved = readFileSync(file, "utf8").trim();
+    if ((await authenticate(server.dataSource.manager, saved, null)).kind === "token") return { secret: saved, origin: `admin token saved in ${file}` };
+  }
+  const created = await createApiToken(server.dataSource.manager, { name: "swamp up", scopes: ["admin"], createdBy: "swamp up" });
+  save(created.secret);
+  return { secret: created.secret, origin: `admin token created now, saved in ${file}` };
+}
