@@ -1,53 +1,124 @@
 /**
  * Conv2DBackpropFilter for wasm (tfjs-backend-wasm 4.22 has none, so no convolution can train).
  *
- * dW[kh, kw, c, o] = Σ over output pixels p of patch(p)[kh, kw, c] · dy[p, o], i.e. patchesᵀ · dy.
- * The output pixels are taken a chunk at a time: the chunk's patches are written transposed
- * ([patchSize, pixels], JS over the heap), multiplied on XNNPACK by the chunk's rows of dy, and the
- * partial products summed. The chunk is sized to stay in cache and to keep memory bounded (a whole
- * batch of 64-channel 32x32 patches would be 300 MB).
+ * dW[kh, kw, c, o] = Σ over output pixels p of patch(p)[kh, kw, c] · dy[p, o], i.e. patchesᵀ · dy,
+ * computed by the project's wasm routines (heap-routines.ts), two ways:
+ * - stride 1 with a few input channels: products of shifted channel planes (no patch matrix);
+ * - otherwise: the output pixels a chunk at a time, the chunk's patches written transposed
+ *   ([patchSize, pixels]) and multiplied by the chunk's rows of dy, summed in place. The chunk
+ *   stays in cache and keeps memory bounded (a whole batch of 64-channel 32x32 patches is 300 MB).
+ * Both beat XNNPACK here, which must pack dy (pixels x outChannels) at ~250 multiply-adds a float.
  */
 import { backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { callKernel, callStock } from "./kernel-calls.js";
-import { patchGeometry, writePatchColumns } from "./patches.js";
-import { allocate, asWasmBackend, floatOffset, heapF32, release, sizeOf, withShape, type WasmBackend } from "./wasm-backend.js";
+import { callKernel } from "./kernel-calls.js";
+import { patchGeometry } from "./patches.js";
+import { allocate, asWasmBackend, floatOffset, heapF32, release, routinesFor, sizeOf, type WasmBackend } from "./wasm-backend.js";
 
-/** Floats of patch matrix per chunk: measured best between 2^17 and 2^19 on the models' shapes. */
-export const FILTER_GRADIENT_CHUNK_FLOATS = 1 << 18;
+/** Floats of patch matrix per chunk, so that a chunk stays in L2. */
+const PATCH_CHUNK_FLOATS = 1 << 16;
+/** Output rows per product on the shifted-plane path (keeps both operands' rows in L2). */
+const SHIFTED_CHUNK = 512;
+/** Fewer input channels than this make too few product rows for the shifted-plane path. */
+const SHIFTED_MIN_CHANNELS = 4;
 
-function filterGradient(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+function zeros(backend: WasmBackend, shape: number[]): TensorInfo {
+  const out = allocate(backend, shape);
+  const at = floatOffset(backend, out);
+  heapF32(backend).fill(0, at, at + sizeOf(shape));
+  return out;
+}
+
+/** dW = Σ over chunks of patchesᵀ · dy: patches by im2col, products by the SIMD routine, summed in place. */
+function patchGradient(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, filterShape: number[], pixels: number): TensorInfo {
   const g = patchGeometry(info);
-  const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
   const patchSize = info.filterHeight * info.filterWidth * info.inChannels;
   const outChannels = info.outChannels;
-  const pixels = info.batchSize * info.outHeight * info.outWidth;
-  if (pixels === 0 || sizeOf(filterShape) === 0) {
-    const zeros = allocate(backend, filterShape);
-    const at = floatOffset(backend, zeros);
-    heapF32(backend).fill(0, at, at + sizeOf(filterShape));
-    return zeros;
-  }
-  const chunk = Math.max(1, Math.min(pixels, Math.floor(FILTER_GRADIENT_CHUNK_FLOATS / patchSize)));
-  const sum = chunk < pixels ? new Float32Array(patchSize * outChannels) : undefined;
+  const chunk = Math.max(1, Math.min(pixels, Math.floor(PATCH_CHUNK_FLOATS / patchSize)));
+  const out = allocate(backend, filterShape);
+  const columns = allocate(backend, [patchSize * chunk]);
+  const dyColumns = allocate(backend, [outChannels * chunk]);
+  const routines = routinesFor(backend);
+  const xAt = floatOffset(backend, x);
+  const dyAt = floatOffset(backend, dy);
+  const columnsAt = floatOffset(backend, columns);
+  const dyColumnsAt = floatOffset(backend, dyColumns);
+  const outAt = floatOffset(backend, out);
   for (let first = 0; first < pixels; first += chunk) {
     const count = Math.min(chunk, pixels - first);
-    const columns = allocate(backend, [1, patchSize, count]);
-    const dyRows = allocate(backend, [1, count, outChannels]);
-    const heap = heapF32(backend);
-    writePatchColumns(heap, floatOffset(backend, x), g, first, count, floatOffset(backend, columns));
-    const dyFrom = floatOffset(backend, dy) + first * outChannels;
-    heap.copyWithin(floatOffset(backend, dyRows), dyFrom, dyFrom + count * outChannels);
-    const partial = callStock("BatchMatMul", backend, { a: columns, b: dyRows }, { transposeA: false, transposeB: false });
-    release(backend, columns, dyRows);
-    if (!sum) return withShape(partial, filterShape);
-    const after = heapF32(backend);
-    const from = floatOffset(backend, partial);
-    for (let i = 0; i < sum.length; i++) sum[i] += after[from + i]!;
-    release(backend, partial);
+    routines.patchColumns(xAt, columnsAt, first, count, g);
+    routines.transpose(dyAt + first * outChannels, count, outChannels, dyColumnsAt);
+    routines.productNT(columnsAt, count, dyColumnsAt, count, outAt, outChannels, patchSize, outChannels, count, first > 0);
   }
-  const out = allocate(backend, filterShape);
-  heapF32(backend).set(sum!, floatOffset(backend, out));
+  release(backend, columns, dyColumns);
   return out;
+}
+
+/**
+ * Stride 1: no patch matrix at all. With x padded and split into channel planes, and dy placed on
+ * the same padded grid (zeros beyond its edge), filter tap (kh, kw) sees x's planes shifted by
+ * kh·Wp + kw grid cells, so dW[kh, kw] = shifted xᵀ · dy is one product whose left operand rows are
+ * the planes themselves. Grid cells right of dy's edge are wasted (Wp / ow of the work), which the
+ * saved im2col more than repays once there are a few input channels.
+ */
+function shiftedPlanesGradient(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, filterShape: number[]): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const paddedHeight = outHeight + filterHeight - 1;
+  const paddedWidth = outWidth + filterWidth - 1;
+  const cells = paddedHeight * paddedWidth;
+  const plane = batchSize * cells;
+  // The last taps of the last image read up to fw − 1 cells past the planes, against dy's zeros;
+  // they must be finite (0 · NaN is NaN), so the planes get that many zeroed cells more.
+  const xSize = inChannels * plane + filterWidth;
+  const xPlanes = allocate(backend, [xSize]);
+  const dyPlanes = allocate(backend, [outChannels * plane]);
+  const out = allocate(backend, filterShape);
+  const heap = heapF32(backend);
+  const xAt = floatOffset(backend, xPlanes);
+  const dyAt = floatOffset(backend, dyPlanes);
+  const outAt = floatOffset(backend, out);
+  heap.fill(0, xAt, xAt + xSize);
+  heap.fill(0, dyAt, dyAt + outChannels * plane);
+  heap.fill(0, outAt, outAt + sizeOf(filterShape));
+  const routines = routinesFor(backend);
+  // x rows beyond the grid (a 'valid' convolution that never reached them) are left out.
+  const keptHeight = Math.min(inHeight, paddedHeight - info.padInfo.top);
+  const keptWidth = Math.min(inWidth, paddedWidth - info.padInfo.left);
+  if (keptWidth === inWidth) {
+    routines.toPaddedPlanes(floatOffset(backend, x), batchSize, keptHeight, inWidth, inChannels, info.padInfo.top, info.padInfo.left, paddedHeight, paddedWidth, xAt);
+  } else {
+    for (let n = 0; n < batchSize; n++) {
+      for (let y = 0; y < keptHeight; y++) {
+        const source = floatOffset(backend, x) + ((n * inHeight + y) * inWidth) * inChannels;
+        routines.toPaddedPlanes(source, 1, 1, keptWidth, inChannels, 0, 0, 1, paddedWidth, xAt + (n * paddedHeight + y + info.padInfo.top) * paddedWidth + info.padInfo.left);
+      }
+    }
+  }
+  routines.toPaddedPlanes(floatOffset(backend, dy), batchSize, outHeight, outWidth, outChannels, 0, 0, paddedHeight, paddedWidth, dyAt);
+  // Per image, only grid rows above dy's bottom edge carry gradient.
+  const usefulCells = outHeight * paddedWidth;
+  for (let n = 0; n < batchSize; n++) {
+    for (let start = 0; start < usefulCells; start += SHIFTED_CHUNK) {
+      const length = Math.min(SHIFTED_CHUNK, usefulCells - start);
+      const cell = n * cells + start;
+      const accumulate = n > 0 || start > 0;
+      for (let kh = 0; kh < filterHeight; kh++) {
+        for (let kw = 0; kw < filterWidth; kw++) {
+          const tap = (kh * filterWidth + kw) * inChannels * outChannels;
+          routines.productNT(xAt + cell + kh * paddedWidth + kw, plane, dyAt + cell, plane, outAt + tap, outChannels, inChannels, outChannels, length, accumulate);
+        }
+      }
+    }
+  }
+  release(backend, xPlanes, dyPlanes);
+  return out;
+}
+
+function filterGradient(backend: WasmBackend, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const filterShape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  const pixels = info.batchSize * info.outHeight * info.outWidth;
+  if (pixels === 0 || sizeOf(filterShape) === 0) return zeros(backend, filterShape);
+  const shifted = info.strideHeight === 1 && info.strideWidth === 1 && info.inChannels >= SHIFTED_MIN_CHANNELS;
+  return shifted ? shiftedPlanesGradient(backend, x, dy, info, filterShape) : patchGradient(backend, x, dy, info, filterShape, pixels);
 }
 
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {

@@ -4,18 +4,20 @@
  * Stride 1: dx is the forward convolution of dy, padded by (filter − 1 − forward padding), with
  * the filter flipped in both spatial dimensions and its in/out channels swapped; that convolution
  * runs on XNNPACK.
- * Other strides (and paddings the formula above would make negative): each output pixel's patch
- * gradient is dy[p] · Wᵀ, a product on XNNPACK a chunk of pixels at a time, then added back onto
- * the input positions it came from (col2im, JS over the heap).
+ * Other strides, paddings the formula above would make negative, and 'valid' convolutions whose
+ * input is much larger than their output (the transposed convolution would mostly multiply
+ * padding): each output pixel's patch gradient is dy[p] · Wᵀ, a chunk of pixels at a time, then
+ * added back onto the input positions it came from (col2im); both by the project's wasm routines.
  */
 import { backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { callKernel, callStock } from "./kernel-calls.js";
-import { transposeMatrix } from "./matrix-product.js";
-import { addPatchRows, patchGeometry } from "./patches.js";
-import { allocate, asWasmBackend, floatOffset, heapF32, release, sizeOf, withShape, type WasmBackend } from "./wasm-backend.js";
+import { patchGeometry } from "./patches.js";
+import { allocate, asWasmBackend, floatOffset, heapF32, release, routinesFor, sizeOf, type WasmBackend } from "./wasm-backend.js";
 
-/** Floats of patch-gradient matrix per chunk of the col2im path. */
-export const INPUT_GRADIENT_CHUNK_FLOATS = 1 << 18;
+/** Floats of patch-gradient matrix per chunk of the col2im path, so that a chunk stays in L2. */
+const INPUT_GRADIENT_CHUNK_FLOATS = 1 << 16;
+/** Input pixels per output pixel above which the patch path beats the transposed convolution. */
+const MAX_CONVOLUTION_WASTE = 1.3;
 
 /** W[fh, fw, in, out] → W'[kh, kw, out, in] = W[fh − 1 − kh, fw − 1 − kw, in, out]. */
 function flippedSwappedFilter(backend: WasmBackend, filter: TensorInfo): TensorInfo {
@@ -68,21 +70,23 @@ function inputGradientByPatches(backend: WasmBackend, dy: TensorInfo, filter: Te
   const dx = allocate(backend, info.inShape);
   heapF32(backend).fill(0, floatOffset(backend, dx), floatOffset(backend, dx) + sizeOf(info.inShape));
   if (pixels === 0 || patchSize === 0) return dx;
-  // One transposed filter for every chunk: XNNPACK packs it once (its cache is keyed by tensor).
-  const filterT = transposeMatrix(backend, filter, patchSize, outChannels);
   const chunk = Math.max(1, Math.min(pixels, Math.floor(INPUT_GRADIENT_CHUNK_FLOATS / patchSize)));
+  const patchGradients = allocate(backend, [chunk * patchSize]);
+  const filterT = allocate(backend, [outChannels * patchSize]);
+  const routines = routinesFor(backend);
+  const dyAt = floatOffset(backend, dy);
+  const filterTAt = floatOffset(backend, filterT);
+  const patchesAt = floatOffset(backend, patchGradients);
+  const dxAt = floatOffset(backend, dx);
+  routines.transpose(floatOffset(backend, filter), patchSize, outChannels, filterTAt);
   for (let first = 0; first < pixels; first += chunk) {
     const count = Math.min(chunk, pixels - first);
-    const dyRows = allocate(backend, [1, count, outChannels]);
-    let heap = heapF32(backend);
-    const from = floatOffset(backend, dy) + first * outChannels;
-    heap.copyWithin(floatOffset(backend, dyRows), from, from + count * outChannels);
-    const patchGradients = callStock("BatchMatMul", backend, { a: dyRows, b: withShape(filterT, [1, outChannels, patchSize]) }, { transposeA: false, transposeB: false });
-    heap = heapF32(backend);
-    addPatchRows(heap, floatOffset(backend, dx), g, first, count, floatOffset(backend, patchGradients));
-    release(backend, dyRows, patchGradients);
+    // patch gradients [count, patchSize] = dy rows [count, outChannels] · Wᵀ [outChannels, patchSize]
+    routines.productNN(dyAt + first * outChannels, outChannels, filterTAt, patchSize, patchesAt, patchSize, count, patchSize, outChannels, false);
+    routines.addPatchRows(dxAt, patchesAt, first, count, g);
   }
   release(backend, filterT);
+  release(backend, patchGradients);
   return dx;
 }
 
@@ -106,7 +110,10 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
       throw new Error(`Conv2DBackpropInput (wasm): dy has shape [${dyNhwc.shape}] but a convolution of an input [${inShapeNhwc}] with filter [${filter.shape}] gives [${info.outShape}]`);
     }
     const padding = transposedPadding(info);
-    const byConvolution = info.strideHeight === 1 && info.strideWidth === 1 && padding.every((p) => p >= 0) && sizeOf(info.inShape) > 0 && sizeOf(dyNhwc.shape) > 0;
+    // The transposed convolution computes every input position from a full filter window, so it
+    // multiplies (in/out pixels) times more than the patch products: worth it only near 1.
+    const wasted = (info.inHeight * info.inWidth) / Math.max(1, info.outHeight * info.outWidth);
+    const byConvolution = info.strideHeight === 1 && info.strideWidth === 1 && padding.every((p) => p >= 0) && wasted <= MAX_CONVOLUTION_WASTE && sizeOf(info.inShape) > 0 && sizeOf(dyNhwc.shape) > 0;
     dx = byConvolution ? inputGradientByConvolution(wasm, dyNhwc, filter, padding) : inputGradientByPatches(wasm, dyNhwc, filter, info);
   } finally {
     if (channelsFirst) release(wasm, dyNhwc);

@@ -97,23 +97,47 @@ function untransposedProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo,
 }
 
 /**
+ * Relative costs per float, measured on tfjs-backend-wasm 4.22: XNNPACK packs the right-hand
+ * operand of every product it has not seen before (by tensor id) at about 30 times the cost of
+ * moving a float with the Transpose kernel. Training products see fresh operands every step, so
+ * which operand gets packed, and what must be transposed for that, decides most of the time of a
+ * small product beyond its arithmetic.
+ */
+const PACK_COST = 30;
+const MOVE_COST = 1;
+
+/** Right-hand operands already packed by XNNPACK (it caches by tensor id until disposal). */
+const seenAsRightOperand = new WeakSet<object>();
+
+/**
  * One product op(a) · op(b) = [M, N], where a is stored [M, K] or (transposeA) [K, M] and b is
  * stored [K, N] or (transposeB) [N, K]. The epilogue is applied here too.
+ *
+ * Two ways to run it on XNNPACK's untransposed product: directly, packing op(b) [K, N], or as
+ * (op(b)ᵀ · op(a)ᵀ)ᵀ, packing op(a)ᵀ [K, M] and transposing the output. The cheaper one by the
+ * costs above is taken; a b seen before as an untransposed right operand is already packed, so
+ * repeated products with fixed weights (evaluation) keep XNNPACK's cache.
  */
 function matrixProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, m: number, k: number, n: number, epilogue: Epilogue | undefined): TensorInfo {
   const fused = fusesOnXnn(epilogue, n);
-  let product: TensorInfo;
-  if (transposeA && transposeB && !(fused && !isIdentity(epilogue)) && m * n < (m + n) * k) {
-    // aᵀ·bᵀ = (b·a)ᵀ: one untransposed product and one transpose of the output, which is the
-    // smaller move here.
-    const swapped = untransposedProduct(backend, b, a, n, k, m, undefined);
-    product = transposeMatrix(backend, swapped, n, m);
+  const bPacked = !transposeB && seenAsRightOperand.has(b.dataId);
+  const directCost = (bPacked ? 0 : PACK_COST * k * n) + MOVE_COST * ((transposeA ? m * k : 0) + (transposeB ? k * n : 0));
+  const swappedCost = PACK_COST * k * m + MOVE_COST * ((transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n + (isIdentity(epilogue) ? 0 : 2 * m * n));
+  if (!transposeB) seenAsRightOperand.add(b.dataId);
+  if (swappedCost < directCost) {
+    // (op(b)ᵀ · op(a)ᵀ)ᵀ: op(b)ᵀ is b itself when transposeB, op(a)ᵀ is a itself when transposeA.
+    const left = transposeB ? b : transposeMatrix(backend, b, k, n);
+    const right = transposeA ? a : transposeMatrix(backend, a, m, k);
+    const swapped = untransposedProduct(backend, left, right, n, k, m, undefined);
+    if (left !== b) release(backend, left);
+    if (right !== a) release(backend, right);
+    const product = transposeMatrix(backend, swapped, n, m);
     release(backend, swapped);
     return applyEpilogue(backend, product, epilogue);
   }
   const left = transposeA ? transposeMatrix(backend, a, k, m) : a;
   const right = transposeB ? transposeMatrix(backend, b, n, k) : b;
-  product = untransposedProduct(backend, left, right, m, k, n, fused ? epilogue : undefined);
+  const product = untransposedProduct(backend, left, right, m, k, n, fused ? epilogue : undefined);
   if (left !== a) release(backend, left);
   if (right !== b) release(backend, right);
   return fused ? product : applyEpilogue(backend, product, epilogue);

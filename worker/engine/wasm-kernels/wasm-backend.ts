@@ -8,6 +8,7 @@
  * (including every kernel call that allocates its output).
  */
 import type { DataType, TensorInfo } from "@tensorflow/tfjs-core";
+import { heapRoutines, type HeapRoutines, type WasmMemory } from "./heap-routines.js";
 
 interface WasmTensorData {
   id: number;
@@ -17,7 +18,8 @@ interface WasmTensorData {
 }
 
 export interface WasmBackend {
-  wasm: { HEAPF32: Float32Array };
+  /** `asm.memory` is the module's exported WebAssembly.Memory (Emscripten's name for the exports). */
+  wasm: { HEAPF32: Float32Array; asm?: { memory?: WasmMemory } };
   dataIdMap: { get(dataId: object): WasmTensorData | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
@@ -62,4 +64,11 @@ export function sizeOf(shape: readonly number[]): number {
   let size = 1;
   for (const dim of shape) size *= dim;
   return size;
+}
+
+/** The project's wasm routines, instantiated over this backend's memory. */
+export function routinesFor(backend: WasmBackend): HeapRoutines {
+  const memory = backend.wasm.asm?.memory;
+  if (!memory) throw new Error("project wasm kernels: tfjs-backend-wasm does not expose its WebAssembly memory (wasm.asm.memory)");
+  return heapRoutines(memory);
 }
