@@ -49,9 +49,10 @@ static int is_pointwise(const swamp_conv_geometry *g) {
          g->out_height == g->in_height && g->out_width == g->in_width;
 }
 
-/* Calls visit(row, ih, input_offset_of_pixel_or_-1, column_offset) for every filter tap of every
- * row in the range, merging the horizontal taps of one filter row into one contiguous run when
- * the dilation is 1 (NHWC keeps a pixel's neighbours' channels adjacent). */
+/* Runs BODY for every run of im2col columns of every row in the range, with run_col (the run's
+ * first element in the block), run_len (elements), run_valid (whether it lies inside the input)
+ * and run_in (where it starts in x when valid). The horizontal taps of one filter row form one
+ * run when the dilation is 1 (NHWC keeps a pixel's neighbours' channels adjacent). */
 #define FOR_EACH_RUN(g, row_start, row_count, BODY)                                               \
   do {                                                                                            \
     const size_t out_hw = (size_t)(g)->out_height * (g)->out_width;                               \

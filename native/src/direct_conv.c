@@ -380,8 +380,9 @@ int swamp_direct_conv(const swamp_conv_geometry *g, const float *x, const float 
   const size_t cin = (size_t)g->in_channels;
   const size_t cout = (size_t)g->out_channels;
   const int widest_block = 8;
-  const size_t blocks = ((size_t)g->out_width + widest_block - 1) / widest_block;
-  const size_t columns = (blocks * widest_block - 1) * (size_t)g->stride_width + (size_t)(g->filter_width - 1) * g->dilation_width + 1;
+  /* The last block may run up to widest_block − 1 pixels past the row: their columns are zeros. */
+  const size_t pixels = (size_t)g->out_width + widest_block - 1;
+  const size_t columns = (pixels - 1) * (size_t)g->stride_width + (size_t)(g->filter_width - 1) * g->dilation_width + 1;
   struct row_panel panel = {
       .row_floats = columns * cin, .channels = cin, .tap_step = (size_t)g->dilation_width * cin,
       .filter_width = g->filter_width, .i_begin = 0, .i_end = 0};
