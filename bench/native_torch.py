@@ -129,6 +129,7 @@ def main():
         "steps": len(times),
         "medianStepSeconds": median,
         "examplesPerSecond": args.batch / median,
+        "bestExamplesPerSecond": args.batch / times[0],
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "mkldnn": torch.backends.mkldnn.is_available(),
