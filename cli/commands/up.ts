@@ -86,6 +86,15 @@ export async function run(argv: string[]): Promise<number> {
 
 async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
   const print = (line: string) => process.stdout.write(`${line}\n`);
+  // Listening from the start: a Ctrl-C during start-up stops cleanly once everything is up; a second quits at once.
+  const signalled = new Promise<string>((resolveSignal) => {
+    const on = (signal: string) => () => {
+      resolveSignal(signal);
+      process.once("SIGINT", () => process.exit(130));
+    };
+    process.once("SIGINT", on("SIGINT"));
+    process.once("SIGTERM", on("SIGTERM"));
+  });
   const settings = serveSettingsFromEnv(env);
   const transportOptions = transportOptionsFromEnv({ ...env, SWAMP_HOME: settings.swampHome });
   const transport: Transport =
@@ -168,12 +177,8 @@ async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
     throw error;
   }
 
-  const signal = await new Promise<string>((resolveSignal) => {
-    process.once("SIGINT", () => resolveSignal("SIGINT"));
-    process.once("SIGTERM", () => resolveSignal("SIGTERM"));
-  });
+  const signal = await signalled;
   print(`${signal}: stopping (workers give their tasks back; Ctrl-C again to quit at once)`);
-  process.once("SIGINT", () => process.exit(130));
   await shutdown();
   print("stopped");
   return 0;

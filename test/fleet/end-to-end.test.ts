@@ -39,11 +39,11 @@ test("two worker processes give the masks, accuracies and metric series of swamp
   assert.equal(await fleet.waitForStatus(id, ["completed", "failed"]), "completed", (await fleet.experiment(id)).error ?? "");
   const expected = await reference;
 
-  const masks = await storedMasks(fleet, id);
+  const masks = await storedMasks(fleet.server.server.dataSource, id);
   assert.deepEqual([...masks.keys()], [...expected.masks.keys()]);
   for (const [cycle, mask] of expected.masks) assert.ok(masks.get(cycle)!.equals(mask), `the mask of cycle ${cycle} equals swamp run's`);
-  assert.deepEqual(await storedAccuracies(fleet, id), expected.accuracies);
-  assert.deepEqual(new Map([...(await storedMetricCounts(fleet, id))].sort()), new Map([...expected.metricsBySeries].sort()));
+  assert.deepEqual(await storedAccuracies(fleet.server.server.dataSource, id), expected.accuracies);
+  assert.deepEqual(new Map([...(await storedMetricCounts(fleet.server.server.dataSource, id))].sort()), new Map([...expected.metricsBySeries].sort()));
 
   // Both workers took part, and each result was recorded once.
   const particles: Array<{ worker_id: string; status: string }> = await fleet.server.server.dataSource.query(`SELECT worker_id, status FROM particles WHERE experiment_id = $1`, [id]);

@@ -15,6 +15,7 @@ import { sleep, waitFor } from "../transport/support/waiting.js";
 import { waitForWorkerLine, watchMetrics } from "./support/observe.js";
 import {
   referenceRun,
+  slowConfig,
   startFleet,
   startWorkerProcess,
   storedAccuracies,
@@ -25,13 +26,6 @@ import {
 } from "./support/fleet.js";
 
 /** Particles of a few seconds each, long enough to be interrupted in the middle. */
-const slowConfig = (name: string, seed: number) =>
-  tinyConfig({
-    name,
-    seed,
-    data: { name: "synthetic", trainSubset: 4096, testSubset: 256 },
-    training: { epochs: 3, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
-  });
 
 const count = async (fleet: Fleet, sql: string, params: unknown[]): Promise<number> =>
   ((await fleet.server.server.dataSource.query(sql, params)) as Array<{ n: number }>)[0]!.n;
@@ -65,9 +59,9 @@ describe("a worker killed with SIGKILL in the middle of a particle", () => {
     assert.equal(await fleet.waitForStatus(experimentId, ["completed", "failed"], 120_000), "completed", (await fleet.experiment(experimentId)).error ?? "");
     await watch.stop();
     const expected = await reference;
-    const masks = await storedMasks(fleet, experimentId);
+    const masks = await storedMasks(fleet.server.server.dataSource, experimentId);
     for (const [cycle, mask] of expected.masks) assert.ok(masks.get(cycle)?.equals(mask), `the mask of cycle ${cycle} equals swamp run's`);
-    assert.deepEqual(await storedAccuracies(fleet, experimentId), expected.accuracies);
+    assert.deepEqual(await storedAccuracies(fleet.server.server.dataSource, experimentId), expected.accuracies);
     const attempts: Array<{ attempt: number; worker_id: string }> = await fleet.server.server.dataSource.query(
       `SELECT attempt, worker_id FROM task_results WHERE task_id = $1`,
       [victimBatch.taskId],

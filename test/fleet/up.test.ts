@@ -9,51 +9,16 @@ import { chmodSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { createScratchDatabase } from "../../server/db/scratch-database.js";
-import { startSwamp, tempDir, type CliResult } from "../helpers/cli.js";
+import { tempDir } from "../helpers/cli.js";
 import { TEST_ADMIN_DATABASE_URL } from "../server/support/test-server.js";
 import { waitFor } from "../transport/support/waiting.js";
 import { referenceRun, tinyConfig } from "./support/fleet.js";
+import { startUp } from "./support/up-process.js";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-interface Up {
-  url: string;
-  token: string;
-  output: () => string;
-  /** Sends SIGINT (Ctrl-C) and waits for the exit. */
-  interrupt(): Promise<CliResult>;
-  gql<T>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: unknown }>;
-}
-
-async function startUp(args: string[], env: NodeJS.ProcessEnv): Promise<Up> {
-  const { child, done } = startSwamp(["up", ...args], { PORT: "0", NATS_URL: "", ...env });
-  let output = "";
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  await waitFor("swamp up to print its token", () => /^token: /m.test(output) || child.exitCode !== null, 60_000);
-  const url = /^GraphQL:\s+(\S+)/m.exec(output)?.[1];
-  const token = /^token:\s+(\S+)/m.exec(output)?.[1];
-  assert.ok(url && token, `swamp up printed no URL and token:\n${output}`);
-  return {
-    url,
-    token,
-    output: () => output,
-    async interrupt() {
-      child.kill("SIGINT");
-      return done;
-    },
-    async gql(query, variables = {}) {
-      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-      return (await response.json()) as { data?: any; errors?: unknown };
-    },
-  };
-}
 
 test("on a fresh home with embedded PostgreSQL it submits the default Fashion-MNIST experiments, and stops on Ctrl-C", async () => {
   // Embedded PostgreSQL runs as the postgres user when the tests run as root: it must reach the home.
@@ -61,7 +26,7 @@ test("on a fresh home with embedded PostgreSQL it submits the default Fashion-MN
   chmodSync(parent, 0o755);
   const home = join(parent, "home");
   cleanups.push(() => rmSync(parent, { recursive: true, force: true }));
-  const up = await startUp(["--workers", "0"], { SWAMP_HOME: home, DATABASE_URL: "" });
+  const up = await startUp(["--workers", "0"], { SWAMP_HOME: home, DATABASE_URL: "" }, cleanups);
   assert.match(up.output(), /^database:\s+embedded PostgreSQL/m);
   assert.match(up.output(), /^tasks:\s+in this process/m);
   await waitFor("both default experiments to be submitted", () => (up.output().match(/^submitted: /gm) ?? []).length === 2, 30_000);
@@ -86,7 +51,7 @@ test("its worker pool trains in embedded mode with the masks of swamp run, and a
   cleanups.push(() => database.drop());
   cleanups.push(() => rmSync(home, { recursive: true, force: true }));
   const env = { SWAMP_HOME: home, DATABASE_URL: database.url };
-  const first = await startUp(["--workers", "2", "--no-defaults"], env);
+  const first = await startUp(["--workers", "2", "--no-defaults"], env, cleanups);
   assert.match(first.output(), /^database:\s+DATABASE_URL/m);
   assert.doesNotMatch(first.output(), /^submitted: /m);
   const config = tinyConfig({ name: "up-embedded", seed: 5 });
@@ -108,7 +73,7 @@ test("its worker pool trains in embedded mode with the masks of swamp run, and a
   for (const [cycle, mask] of expected.masks) assert.ok(masks.get(cycle)?.equals(mask), `the mask of cycle ${cycle} equals swamp run's`);
   assert.equal((await first.interrupt()).code, 0, first.output());
 
-  const second = await startUp(["--workers", "0", "--no-defaults"], env);
+  const second = await startUp(["--workers", "0", "--no-defaults"], env, cleanups);
   assert.equal(second.token, first.token, "the saved token is shown again");
   assert.match(second.output(), /admin token saved in/);
   assert.equal((await second.interrupt()).code, 0, second.output());

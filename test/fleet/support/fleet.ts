@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { requireExperimentConfig, type ExperimentConfig } from "../../../schema/config.js";
+import { configHash, requireExperimentConfig, type ExperimentConfig } from "../../../schema/config.js";
 import { fleetNames } from "../../../schema/subjects.js";
 import { createScratchDatabase, type ScratchDatabase } from "../../../server/db/scratch-database.js";
 import { startFleetServer, type RunningFleetServer } from "../../../server/fleet-server.js";
@@ -39,6 +39,16 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): Record<stri
     swa: { lr: 0.02, startFraction: 0.5 },
     ...overrides,
   };
+}
+
+/** Particles of a second or two each: long enough to be interrupted in the middle. */
+export function slowConfig(name: string, seed: number): Record<string, unknown> {
+  return tinyConfig({
+    name,
+    seed,
+    data: { name: "synthetic", trainSubset: 2048, testSubset: 256 },
+    training: { epochs: 3, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
+  });
 }
 
 /** Queue settings short enough that a lost delivery is noticed within seconds. */
@@ -215,9 +225,9 @@ export interface ReferenceRun {
 
 const referenceRuns = new Map<string, Promise<ReferenceRun>>();
 
-/** Runs `swamp run --out DIR` once per config (per test process) and reads its masks. */
+/** Runs `swamp run --out DIR` once per config (per test process; names and tags aside) and reads its masks. */
 export function referenceRun(config: Record<string, unknown>): Promise<ReferenceRun> {
-  const key = JSON.stringify(requireExperimentConfig(config));
+  const key = configHash(requireExperimentConfig(config));
   let run = referenceRuns.get(key);
   if (!run) {
     run = (async () => {
@@ -248,17 +258,26 @@ export function referenceRun(config: Record<string, unknown>): Promise<Reference
   return run;
 }
 
+/** Something that runs SQL: a TypeORM DataSource, or `sqlOf(pgClient)`. */
+export interface Sql {
+  query(sql: string, params: unknown[]): Promise<any[]>;
+}
+
+export function sqlOf(client: { query(sql: string, params: unknown[]): Promise<{ rows: any[] }> }): Sql {
+  return { query: async (sql, params) => (await client.query(sql, params)).rows };
+}
+
 /** The masks the fleet stored per cycle, by cycle index. */
-export async function storedMasks(fleet: Fleet, experimentId: string): Promise<Map<number, Buffer>> {
-  const rows: Array<{ cycle_index: number; mask: Buffer | null }> = await fleet.server.server.dataSource.query(
+export async function storedMasks(db: Sql, experimentId: string): Promise<Map<number, Buffer>> {
+  const rows: Array<{ cycle_index: number; mask: Buffer | null }> = await db.query(
     `SELECT cycle_index, mask FROM cycles WHERE experiment_id = $1 ORDER BY cycle_index`,
     [experimentId],
   );
   return new Map(rows.map((row) => [row.cycle_index, row.mask ?? Buffer.alloc(0)]));
 }
 
-export async function storedAccuracies(fleet: Fleet, experimentId: string): Promise<number[]> {
-  const rows: Array<{ accuracy: number }> = await fleet.server.server.dataSource.query(
+export async function storedAccuracies(db: Sql, experimentId: string): Promise<number[]> {
+  const rows: Array<{ accuracy: number }> = await db.query(
     `SELECT accuracy FROM cycles WHERE experiment_id = $1 AND status = 'completed' ORDER BY cycle_index`,
     [experimentId],
   );
@@ -266,9 +285,9 @@ export async function storedAccuracies(fleet: Fleet, experimentId: string): Prom
 }
 
 /** Points stored per series, keyed `cycle/particle/key` (particle -1: the cycle's averaged model). */
-export async function storedMetricCounts(fleet: Fleet, experimentId: string): Promise<Map<string, number>> {
+export async function storedMetricCounts(db: Sql, experimentId: string): Promise<Map<string, number>> {
   const rows: Array<{ cycle_index: number; particle_index: number; key: string; n: number; distinct_steps: number; point_count: number }> =
-    await fleet.server.server.dataSource.query(
+    await db.query(
       `SELECT s.cycle_index, s.particle_index, s.key, s.point_count, count(p.step)::int AS n, count(DISTINCT p.step)::int AS distinct_steps
          FROM metric_series s LEFT JOIN metric_points p ON p.series_id = s.id
         WHERE s.experiment_id = $1 GROUP BY s.id`,
