@@ -14,6 +14,7 @@
  *   transpose      [rows, cols] → [cols, rows]
  *   toPaddedPlanes NHWC image → one plane per channel, [C][N][Hp][Wp], placed at (top, left) of a
  *                  larger grid (the caller zeroes the target)
+ *   columnSums     out[j] = Σ_i x[i][j] for x [rows, cols]
  */
 import { assemble, f32, f32x4, i32, v128, when, WasmFunction, type Code } from "./wasm-assembler.js";
 import type { PatchGeometry } from "./patches.js";
@@ -390,6 +391,60 @@ function productNN(): WasmFunction {
   );
 }
 
+/** Rows summed per partial sum in columnSums: keeps float32 rounding near that of a pairwise sum. */
+const SUM_BLOCK = 64;
+
+/**
+ * out[j] = Σ_i x[i·cols + j]: the reduction over all leading axes (bias gradients, BatchNorm
+ * statistics). Sixteen columns per pass over the rows, in blocks of SUM_BLOCK rows whose partial
+ * sums are added up separately.
+ */
+function columnSums(): WasmFunction {
+  const f = new WasmFunction("columnSums", ["x", "rows", "cols", "out"]);
+  f.locals("i32", "j", "i", "blockEnd", "at", "stride");
+  const WIDTH = 4;
+  for (let v = 0; v < WIDTH; v++) f.locals("v128", `part${v}`, `total${v}`);
+  f.locals("f32", "partScalar", "totalScalar");
+  const { get, set, forRange } = f;
+  const group = (vectors: number): Code[] => {
+    const vs = Array.from({ length: vectors }, (_, v) => v);
+    const load = (v: number) => v128.load(i32.add(get("at"), i32.const(16 * v)));
+    return [
+      ...vs.map((v) => set(`total${v}`, v128.zero())),
+      forRange("i", i32.const(0), get("rows"), [
+        set("blockEnd", i32.minS(get("rows"), i32.add(get("i"), i32.const(SUM_BLOCK)))),
+        ...vs.map((v) => set(`part${v}`, v128.zero())),
+        set("at", bytes(i32.add(get("x"), i32.add(i32.mul(get("i"), get("cols")), get("j"))))),
+        forRange("i", get("i"), get("blockEnd"), [...vs.map((v) => set(`part${v}`, f32x4.add(get(`part${v}`), load(v)))), f.bump("at", get("stride"))]),
+        ...vs.map((v) => set(`total${v}`, f32x4.add(get(`total${v}`), get(`part${v}`)))),
+        // the inner loop left i at blockEnd; the outer one adds 0
+      ], i32.const(0)),
+      ...vs.map((v) => v128.store(bytes(i32.add(get("out"), i32.add(get("j"), i32.const(4 * v)))), get(`total${v}`))),
+      f.bump("j", i32.const(4 * vectors)),
+    ];
+  };
+  const single: Code[] = [
+    set("totalScalar", f32.const(0)),
+    forRange("i", i32.const(0), get("rows"), [
+      set("blockEnd", i32.minS(get("rows"), i32.add(get("i"), i32.const(SUM_BLOCK)))),
+      set("partScalar", f32.const(0)),
+      set("at", bytes(i32.add(get("x"), i32.add(i32.mul(get("i"), get("cols")), get("j"))))),
+      forRange("i", get("i"), get("blockEnd"), [set("partScalar", f32.add(get("partScalar"), f32.load(get("at")))), f.bump("at", get("stride"))]),
+      set("totalScalar", f32.add(get("totalScalar"), get("partScalar"))),
+    ], i32.const(0)),
+    f32.store(bytes(i32.add(get("out"), get("j"))), get("totalScalar")),
+    f.bump("j", i32.const(1)),
+  ];
+  const loopWhile = (condition: Code, body: Code[]): Code => [0x02, 0x40, 0x03, 0x40, ...i32.eqz(condition), 0x0d, 1, ...body.flat(), 0x0c, 0, 0x0b, 0x0b];
+  return f.define(
+    set("stride", bytes(get("cols"))),
+    set("j", i32.const(0)),
+    loopWhile(i32.leS(i32.add(get("j"), i32.const(4 * WIDTH)), get("cols")), group(WIDTH)),
+    loopWhile(i32.leS(i32.add(get("j"), i32.const(4)), get("cols")), group(1)),
+    loopWhile(i32.ltS(get("j"), get("cols")), single),
+  );
+}
+
 function toPaddedPlanes(): WasmFunction {
   const f = new WasmFunction("toPaddedPlanes", ["source", "N", "H", "W", "C", "top", "left", "Hp", "Wp", "target"]);
   f.locals("i32", "n", "y", "x", "c", "from", "to", "plane");
@@ -431,6 +486,7 @@ export interface HeapRoutines {
   productNN(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, n: number, k: number, accumulate: boolean): void;
   transpose(source: number, rows: number, cols: number, target: number): void;
   toPaddedPlanes(source: number, batch: number, height: number, width: number, channels: number, top: number, left: number, paddedHeight: number, paddedWidth: number, target: number): void;
+  columnSums(x: number, rows: number, cols: number, out: number): void;
 }
 
 let compiled: object | undefined;
@@ -447,7 +503,7 @@ export function heapRoutines(memoryOfHeap: WasmMemory): HeapRoutines {
   const existing = instances.get(memoryOfHeap);
   if (existing) return existing;
   if (!(memoryOfHeap instanceof WebAssembly.Memory)) throw new Error("project wasm kernels: the heap is not a WebAssembly.Memory");
-  compiled ??= new WebAssembly.Module(assemble([patchColumns(), addPatchRows(), maxPoolGrad(), maxPoolGrad2x2(), productNT(), productNN(), transpose(), toPaddedPlanes()]));
+  compiled ??= new WebAssembly.Module(assemble([patchColumns(), addPatchRows(), maxPoolGrad(), maxPoolGrad2x2(), productNT(), productNN(), transpose(), toPaddedPlanes(), columnSums()]));
   const exports = new WebAssembly.Instance(compiled, { env: { memory: memoryOfHeap } }).exports as Exported;
   const routines: HeapRoutines = {
     patchColumns: (x, cols, first, count, g) => exports.patchColumns!(x, cols, first, count, ...geometryArgs(g)),
@@ -461,6 +517,7 @@ export function heapRoutines(memoryOfHeap: WasmMemory): HeapRoutines {
     transpose: (source, rows, cols, target) => exports.transpose!(source, rows, cols, target),
     toPaddedPlanes: (source, batch, height, width, channels, top, left, paddedHeight, paddedWidth, target) =>
       exports.toPaddedPlanes!(source, batch, height, width, channels, top, left, paddedHeight, paddedWidth, target),
+    columnSums: (x, rows, cols, out) => exports.columnSums!(x, rows, cols, out),
   };
   instances.set(memoryOfHeap, routines);
   return routines;

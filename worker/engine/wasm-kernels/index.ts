@@ -10,13 +10,26 @@ import { batchMatMulConfig } from "./batch-mat-mul.js";
 import { conv2DBackpropFilterConfig } from "./conv2d-backprop-filter.js";
 import { conv2DBackpropInputConfig } from "./conv2d-backprop-input.js";
 import { fusedMatMulConfig } from "./fused-mat-mul.js";
+import { identityConfig } from "./identity.js";
 import { keepStockKernel } from "./kernel-calls.js";
+import { meanConfig, sumConfig } from "./leading-axes-reduction.js";
 import { maxPoolGradConfig } from "./max-pool-grad.js";
+import { tileConfig } from "./tile.js";
 
 /** The name BackendInfo.kernels reports for this set. */
 export const PROJECT_WASM_KERNEL_SET = "project-wasm";
 
-const PROJECT_KERNELS: readonly KernelConfig[] = [batchMatMulConfig, fusedMatMulConfig, conv2DBackpropFilterConfig, conv2DBackpropInputConfig, maxPoolGradConfig];
+const PROJECT_KERNELS: readonly KernelConfig[] = [
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  maxPoolGradConfig,
+  sumConfig,
+  meanConfig,
+  tileConfig,
+  identityConfig,
+];
 
 export const PROJECT_WASM_KERNEL_NAMES: readonly string[] = PROJECT_KERNELS.map((config) => config.kernelName);
 

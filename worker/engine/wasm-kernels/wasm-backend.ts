@@ -19,10 +19,11 @@ interface WasmTensorData {
 
 export interface WasmBackend {
   /** `asm.memory` is the module's exported WebAssembly.Memory (Emscripten's name for the exports). */
-  wasm: { HEAPF32: Float32Array; asm?: { memory?: WasmMemory } };
+  wasm: { HEAPF32: Float32Array; HEAPU8: Uint8Array; asm?: { memory?: WasmMemory } };
   dataIdMap: { get(dataId: object): WasmTensorData | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
 }
 
 export function asWasmBackend(backend: unknown): WasmBackend {
