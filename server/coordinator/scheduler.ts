@@ -58,9 +58,8 @@ export class Scheduler {
     if (plan.particleCycle) {
       const opened = await this.openCycle(state, plan.particleCycle.cycle, plan.particleCycle.mask, plan.particleCycle.previousTotalWeights);
       if (!opened) return [];
-    } else {
-      await this.moveTo(experimentId, "running");
     }
+    if (state.status === "queued") await this.moveTo(experimentId, "running");
     const published: PublishedTask[] = [];
     for (const draft of plan.tasks) {
       const task = createTaskMessage(draft);
@@ -115,8 +114,6 @@ export class Scheduler {
         [experimentId, cycle],
       );
     });
-    // startCycle moves a queued experiment to running; an open cycle of a retried one needs it here.
-    await this.moveTo(experimentId, "running");
     return true;
   }
 }

@@ -34,7 +34,8 @@ describe("a worker killed with SIGKILL in the middle of a particle", () => {
   let fleet: Fleet;
   let workers: WorkerProcess[];
   before(async () => {
-    fleet = await startFleet({ label: "kill" });
+    // Workers heartbeat every 5 s: one silent for 8 s is lost.
+    fleet = await startFleet({ label: "kill", heartbeatTimeoutMs: 8_000 });
     workers = [startWorkerProcess(fleet, "kill-worker-1"), startWorkerProcess(fleet, "kill-worker-2")];
     await Promise.all(workers.map((worker) => waitForWorkerLine(worker, /ready with 1 slot/)));
   });
@@ -71,6 +72,14 @@ describe("a worker killed with SIGKILL in the middle of a particle", () => {
     assert.notEqual(attempts[0]!.worker_id, victim.id);
     assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM task_results WHERE experiment_id = $1`, [experimentId]), 7);
     assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM artifacts WHERE experiment_id = $1`, [experimentId]), 8);
+
+    type Workers = { workers: Array<{ id: string; state: string }> };
+    let seen: Workers | undefined;
+    await waitFor("the killed worker to show as lost", async () => {
+      seen = (await fleet.gql<Workers>(`{ workers { id state } }`)).data ?? undefined;
+      return seen?.workers.find((w) => w.id === victim.id)?.state === "LOST";
+    }, 20_000);
+    assert.notEqual(seen!.workers.find((w) => w.id !== victim.id)?.state, "LOST", "the live worker keeps heartbeating");
   });
 
   test("a result delivered twice counts once", async () => {
@@ -208,6 +217,14 @@ describe("workers training while things go wrong", () => {
     const next = await fleet.submit(tinyConfig({ name: "fleet-after-cancel" }));
     assert.equal(await fleet.waitForStatus(next, ["completed", "failed"], 60_000), "completed");
     assert.equal((await fleet.experiment(experimentId)).status, "cancelled");
+
+    // Retried, it resumes from what it recorded: the pretrain result is kept, not trained again.
+    const pretrainRecorded = await fleet.server.server.dataSource.query(`SELECT recorded_at FROM task_results WHERE task_id = $1`, [`${experimentId}:pretrain`]);
+    const retried = await fleet.gql<{ retryExperiment: { status: string } }>(`mutation($id: ID!) { retryExperiment(id: $id) { status } }`, { id: experimentId });
+    assert.equal(retried.errors, undefined, JSON.stringify(retried.errors));
+    assert.equal(await fleet.waitForStatus(experimentId, ["completed", "failed"], 90_000), "completed");
+    assert.deepEqual(await fleet.server.server.dataSource.query(`SELECT recorded_at FROM task_results WHERE task_id = $1`, [`${experimentId}:pretrain`]), pretrainRecorded);
+    assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM task_results WHERE experiment_id = $1`, [experimentId]), 7);
   });
 
   test("malformed task, result and metric messages are rejected without effect", async () => {
