@@ -18,6 +18,11 @@ import { allocate, asWasmBackend, floatOffset, heapF32, release, routinesFor, si
 const INPUT_GRADIENT_CHUNK_FLOATS = 1 << 16;
 /** Input pixels per output pixel above which the patch path beats the transposed convolution. */
 const MAX_CONVOLUTION_WASTE = 1.3;
+/**
+ * Fewer input channels than this (the transposed convolution's output channels) leave XNNPACK's
+ * convolution too little to multiply per pixel: measured slower than the patch path below 16.
+ */
+const MIN_CONVOLUTION_CHANNELS = 16;
 
 /** W[fh, fw, in, out] → W'[kh, kw, out, in] = W[fh − 1 − kh, fw − 1 − kw, in, out]. */
 function flippedSwappedFilter(backend: WasmBackend, filter: TensorInfo): TensorInfo {
@@ -113,7 +118,7 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     // The transposed convolution computes every input position from a full filter window, so it
     // multiplies (in/out pixels) times more than the patch products: worth it only near 1.
     const wasted = (info.inHeight * info.inWidth) / Math.max(1, info.outHeight * info.outWidth);
-    const byConvolution = info.strideHeight === 1 && info.strideWidth === 1 && padding.every((p) => p >= 0) && wasted <= MAX_CONVOLUTION_WASTE && sizeOf(info.inShape) > 0 && sizeOf(dyNhwc.shape) > 0;
+    const byConvolution = info.strideHeight === 1 && info.strideWidth === 1 && padding.every((p) => p >= 0) && wasted <= MAX_CONVOLUTION_WASTE && info.inChannels >= MIN_CONVOLUTION_CHANNELS && sizeOf(info.inShape) > 0 && sizeOf(dyNhwc.shape) > 0;
     dx = byConvolution ? inputGradientByConvolution(wasm, dyNhwc, filter, padding) : inputGradientByPatches(wasm, dyNhwc, filter, info);
   } finally {
     if (channelsFirst) release(wasm, dyNhwc);

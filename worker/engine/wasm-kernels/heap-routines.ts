@@ -259,66 +259,71 @@ function maxPoolGrad2x2(): WasmFunction {
   );
 }
 
-const BLOCK_ROWS = 4;
-const BLOCK_COLS = 2;
+/** Loop while `condition` holds (checked before each pass). */
+function loopWhile(condition: Code, body: Code[]): Code {
+  return [0x02, 0x40, 0x03, 0x40, ...i32.eqz(condition), 0x0d, 1, ...body.flat(), 0x0c, 0, 0x0b, 0x0b];
+}
 
+/**
+ * C (+)= A · Bᵀ for A [m, k] and B [n, k], rows contiguous in k: blocks of 4 (then 2, then 1)
+ * rows of A by 2 (then 1) rows of B, each output a SIMD dot product summed across lanes at the end.
+ */
 function productNT(): WasmFunction {
   const f = new WasmFunction("productNT", ["a", "lda", "b", "ldb", "c", "ldc", "m", "n", "k", "accumulate"]);
-  f.locals("i32", "i", "j", "kk", "k4", "rowEnd", "colEnd", "out", "r", "s", "pa", "pb");
-  const rows = Array.from({ length: BLOCK_ROWS }, (_, r) => r);
-  const cols = Array.from({ length: BLOCK_COLS }, (_, s) => s);
-  for (const r of rows) f.locals("i32", `pa${r}`);
-  for (const s of cols) f.locals("i32", `pb${s}`);
-  for (const r of rows) for (const s of cols) f.locals("v128", `acc${r}${s}`);
-  for (const r of rows) f.locals("v128", `va${r}`);
-  for (const s of cols) f.locals("v128", `vb${s}`);
-  f.locals("v128", "acc");
+  f.locals("i32", "i", "j", "kk", "k4", "out");
+  const MAX_ROWS = 4;
+  const MAX_COLS = 2;
+  for (let r = 0; r < MAX_ROWS; r++) f.locals("i32", `pa${r}`);
+  for (let s = 0; s < MAX_COLS; s++) f.locals("i32", `pb${s}`);
+  for (let r = 0; r < MAX_ROWS; r++) for (let s = 0; s < MAX_COLS; s++) f.locals("v128", `acc${r}${s}`);
+  for (let r = 0; r < MAX_ROWS; r++) f.locals("v128", `va${r}`);
+  for (let s = 0; s < MAX_COLS; s++) f.locals("v128", `vb${s}`);
   f.locals("f32", "sum");
   const { get, set, forRange } = f;
   const at = (pointer: string) => i32.add(get(pointer), i32.shl(get("kk"), i32.const(2)));
-  /** sum over kk ≥ k4 of a[pa + kk]·b[pb + kk] (byte pointers), added to the local "sum" */
-  const scalarTail = (pa: string, pb: string): Code => forRange("kk", get("k4"), get("k"), [set("sum", f32.add(get("sum"), f32.mul(f32.load(at(pa)), f32.load(at(pb)))))]);
-  const storeResult = (rowIndex: Code, colIndex: Code): Code => [
-    ...set("out", bytes(i32.add(get("c"), i32.add(i32.mul(rowIndex, get("ldc")), colIndex)))),
-    ...when(get("accumulate"), [set("sum", f32.add(get("sum"), f32.load(get("out"))))]),
-    ...f32.store(get("out"), get("sum")),
-  ];
-  const block: Code[] = [
-    ...rows.map((r) => set(`pa${r}`, bytes(i32.add(get("a"), i32.mul(i32.add(get("i"), i32.const(r)), get("lda")))))),
-    ...cols.map((s) => set(`pb${s}`, bytes(i32.add(get("b"), i32.mul(i32.add(get("j"), i32.const(s)), get("ldb")))))),
-    ...rows.flatMap((r) => cols.map((s) => set(`acc${r}${s}`, v128.zero()))),
-    forRange(
-      "kk",
-      i32.const(0),
-      get("k4"),
-      [
-        ...rows.map((r) => set(`va${r}`, v128.load(at(`pa${r}`)))),
-        ...cols.map((s) => set(`vb${s}`, v128.load(at(`pb${s}`)))),
-        ...rows.flatMap((r) => cols.map((s) => set(`acc${r}${s}`, f32x4.addProduct(get(`acc${r}${s}`), get(`va${r}`), get(`vb${s}`))))),
-      ],
-      i32.const(4),
-    ),
-    ...rows.flatMap((r) =>
-      cols.map((s) => [...set("sum", f32x4.sum(() => get(`acc${r}${s}`))), ...scalarTail(`pa${r}`, `pb${s}`), ...storeResult(i32.add(get("i"), i32.const(r)), i32.add(get("j"), i32.const(s)))].flat()),
-    ),
-  ];
-  /** one output c[r][s] by a single SIMD dot product */
-  const single: Code[] = [
-    set("pa", bytes(i32.add(get("a"), i32.mul(get("r"), get("lda"))))),
-    set("pb", bytes(i32.add(get("b"), i32.mul(get("s"), get("ldb"))))),
-    set("acc", v128.zero()),
-    forRange("kk", i32.const(0), get("k4"), [set("acc", f32x4.addProduct(get("acc"), v128.load(at("pa")), v128.load(at("pb"))))], i32.const(4)),
-    set("sum", f32x4.sum(() => get("acc"))),
-    scalarTail("pa", "pb"),
-    storeResult(get("r"), get("s")),
+  /** rows [i, i + rows) by columns [j, j + cols) of C; advances j */
+  const block = (rows: number, cols: number): Code[] => {
+    const rs = Array.from({ length: rows }, (_, r) => r);
+    const ss = Array.from({ length: cols }, (_, s) => s);
+    const finish = (r: number, s: number): Code[] => [
+      set("sum", f32x4.sum(() => get(`acc${r}${s}`))),
+      forRange("kk", get("k4"), get("k"), [set("sum", f32.add(get("sum"), f32.mul(f32.load(at(`pa${r}`)), f32.load(at(`pb${s}`)))))]),
+      set("out", bytes(i32.add(get("c"), i32.add(i32.mul(i32.add(get("i"), i32.const(r)), get("ldc")), i32.add(get("j"), i32.const(s)))))),
+      when(get("accumulate"), [set("sum", f32.add(get("sum"), f32.load(get("out"))))]),
+      f32.store(get("out"), get("sum")),
+    ];
+    return [
+      ...ss.map((s) => set(`pb${s}`, bytes(i32.add(get("b"), i32.mul(i32.add(get("j"), i32.const(s)), get("ldb")))))),
+      ...rs.flatMap((r) => ss.map((s) => set(`acc${r}${s}`, v128.zero()))),
+      forRange(
+        "kk",
+        i32.const(0),
+        get("k4"),
+        [
+          ...rs.map((r) => set(`va${r}`, v128.load(at(`pa${r}`)))),
+          ...ss.map((s) => set(`vb${s}`, v128.load(at(`pb${s}`)))),
+          ...rs.flatMap((r) => ss.map((s) => set(`acc${r}${s}`, f32x4.addProduct(get(`acc${r}${s}`), get(`va${r}`), get(`vb${s}`))))),
+        ],
+        i32.const(4),
+      ),
+      ...rs.flatMap((r) => ss.flatMap((s) => finish(r, s))),
+      f.bump("j", i32.const(cols)),
+    ];
+  };
+  /** every column of rows [i, i + rows); advances i */
+  const rowsOf = (rows: number): Code[] => [
+    ...Array.from({ length: rows }, (_, r) => set(`pa${r}`, bytes(i32.add(get("a"), i32.mul(i32.add(get("i"), i32.const(r)), get("lda")))))),
+    set("j", i32.const(0)),
+    loopWhile(i32.leS(i32.add(get("j"), i32.const(MAX_COLS)), get("n")), block(rows, MAX_COLS)),
+    when(i32.ltS(get("j"), get("n")), block(rows, 1)),
+    f.bump("i", i32.const(rows)),
   ];
   return f.define(
     set("k4", i32.and(get("k"), i32.const(~3))),
-    set("rowEnd", i32.sub(get("m"), i32.const(BLOCK_ROWS - 1))),
-    set("colEnd", i32.sub(get("n"), i32.const(BLOCK_COLS - 1))),
-    // full 4x2 blocks, then what is left of each block row one output at a time, then the last rows
-    forRange("i", i32.const(0), get("rowEnd"), [forRange("j", i32.const(0), get("colEnd"), block, i32.const(BLOCK_COLS)), forRange("r", get("i"), i32.add(get("i"), i32.const(BLOCK_ROWS)), [forRange("s", get("j"), get("n"), single)])], i32.const(BLOCK_ROWS)),
-    forRange("r", get("i"), get("m"), [forRange("s", i32.const(0), get("n"), single)]),
+    set("i", i32.const(0)),
+    loopWhile(i32.leS(i32.add(get("i"), i32.const(MAX_ROWS)), get("m")), rowsOf(MAX_ROWS)),
+    when(i32.leS(i32.add(get("i"), i32.const(2)), get("m")), rowsOf(2)),
+    when(i32.ltS(get("i"), get("m")), rowsOf(1)),
   );
 }
 
@@ -435,7 +440,6 @@ function columnSums(): WasmFunction {
     f32.store(bytes(i32.add(get("out"), get("j"))), get("totalScalar")),
     f.bump("j", i32.const(1)),
   ];
-  const loopWhile = (condition: Code, body: Code[]): Code => [0x02, 0x40, 0x03, 0x40, ...i32.eqz(condition), 0x0d, 1, ...body.flat(), 0x0c, 0, 0x0b, 0x0b];
   return f.define(
     set("stride", bytes(get("cols"))),
     set("j", i32.const(0)),
