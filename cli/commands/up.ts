@@ -213,7 +213,8 @@ async function tokenToShow(fleet: RunningFleetServer, home: string, adminToken: 
     save(server.firstAdminToken);
     return { secret: server.firstAdminToken, origin: `admin token created now, saved in ${file}` };
   }
-  if (adminToken) return { secret: adminToken, origin: "SWAMP_ADMIN_TOKEN" };
+  // Not echoed: it is in the environment already, and logs are read by more people than secrets.
+  if (adminToken) return { secret: "$SWAMP_ADMIN_TOKEN", origin: "the admin token set in the environment" };
   if (existsSync(file)) {
     const saved = readFileSync(file, "utf8").trim();
     if ((await authenticate(server.dataSource.manager, saved, null)).kind === "token") return { secret: saved, origin: `admin token saved in ${file}` };

@@ -84,7 +84,12 @@ export class MetricRecorder {
       for (let start = 0; start < points.length; start += MAX_POINTS_PER_WRITE) {
         const chunk = points.slice(start, start + MAX_POINTS_PER_WRITE);
         try {
-          const stored = await inTransaction(this.deps, (tx) => appendMetrics(tx, experimentId, chunk));
+          const stored = await inTransaction(this.deps, async (tx) => {
+            // Live metrics are best effort (they are lost anyway while no server listens): committing
+            // without waiting for the WAL flush takes the disk off the path to live subscribers.
+            await tx.manager.query(`SET LOCAL synchronous_commit = off`);
+            return appendMetrics(tx, experimentId, chunk);
+          });
           this.stats.pointsStored += stored.inserted;
           this.stats.writes++;
         } catch (error) {

@@ -50,8 +50,10 @@ export function outputRefs(result: TaskSuccess): Array<[string, ArtifactRef]> {
 
 /** The reason the result's outputs are not usable (missing, or stored with another length), if any. */
 export async function missingOutputs(store: ArtifactStore, result: TaskSuccess): Promise<string | undefined> {
-  for (const [name, ref] of outputRefs(result)) {
-    const size = await store.size(ref);
+  const refs = outputRefs(result);
+  const sizes = await Promise.all(refs.map(([, ref]) => store.size(ref)));
+  for (const [i, [name, ref]] of refs.entries()) {
+    const size = sizes[i];
     if (size === undefined) return `its output ${name} (artifact sha256:${ref.sha256}) is not in the artifact store`;
     if (size !== ref.size) return `its output ${name} (artifact sha256:${ref.sha256}) is stored with ${size} bytes, the result says ${ref.size}`;
   }

@@ -21,6 +21,8 @@ export interface PublishedTask {
   task: TaskMessage;
   /** False when the task id was already queued or being worked on. */
   queued: boolean;
+  /** Date.now() when the publish began. */
+  publishedAt: number;
   /** performance.now() when the queue confirmed the publish. */
   at: number;
 }
@@ -60,13 +62,15 @@ export class Scheduler {
       if (!opened) return [];
     }
     if (state.status === "queued") await this.moveTo(experimentId, "running");
-    const published: PublishedTask[] = [];
-    for (const draft of plan.tasks) {
-      const task = createTaskMessage(draft);
-      const outcome = await this.transport.tasks.publish(task);
-      published.push({ task, queued: outcome.queued, at: performance.now() });
-    }
-    return published;
+    // A cycle's particles are queued together: each publish is idempotent on its own.
+    return Promise.all(
+      plan.tasks.map(async (draft): Promise<PublishedTask> => {
+        const task = createTaskMessage(draft);
+        const publishedAt = Date.now();
+        const outcome = await this.transport.tasks.publish(task);
+        return { task, queued: outcome.queued, publishedAt, at: performance.now() };
+      }),
+    );
   }
 
   private async moveTo(experimentId: string, status: "running" | "completed"): Promise<void> {
