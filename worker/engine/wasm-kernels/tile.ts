@@ -7,7 +7,7 @@
  */
 import { Tile, type KernelConfig, type KernelFunc, type TensorInfo, type TileAttrs } from "@tensorflow/tfjs-core";
 import { callStock } from "./kernel-calls.js";
-import { asWasmBackend, floatOffset, sizeOf } from "./wasm-backend.js";
+import { asWasmBackend, byteOffset, sizeOf } from "./wasm-backend.js";
 
 const ELEMENT_BYTES: Record<string, number | undefined> = { float32: 4, int32: 4, bool: 1 };
 
@@ -52,8 +52,7 @@ const tile: KernelFunc = ({ inputs, backend, attrs }) => {
     }
     repeatBlock(heap, outAt, inShape[axis]! * outBlock[axis + 1]!, reps[axis]!);
   };
-  // (element offsets from floatOffset are in 4-byte units; convert back to bytes)
-  fill(0, floatOffset(wasm, out) * 4, floatOffset(wasm, x) * 4);
+  fill(0, byteOffset(wasm, out), byteOffset(wasm, x));
   return out;
 };
 

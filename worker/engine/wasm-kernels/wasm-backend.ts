@@ -46,6 +46,13 @@ export function floatOffset(backend: WasmBackend, tensor: TensorInfo): number {
   return data.memoryOffset >>> 2;
 }
 
+/** Where a tensor's first byte sits in `wasm.HEAPU8`. */
+export function byteOffset(backend: WasmBackend, tensor: TensorInfo): number {
+  const data = backend.dataIdMap.get(tensor.dataId);
+  if (!data || data.memoryOffset == null) throw new Error("project wasm kernels: tensor has no data in the wasm heap");
+  return data.memoryOffset >>> 0;
+}
+
 /** A new float32 tensor on the heap; its contents are whatever malloc left there. */
 export function allocate(backend: WasmBackend, shape: number[]): TensorInfo {
   return backend.makeOutput(shape, "float32");
