@@ -15,6 +15,7 @@
  *   toPaddedPlanes NHWC image → one plane per channel, [C][N][Hp][Wp], placed at (top, left) of a
  *                  larger grid (the caller zeroes the target)
  *   columnSums     out[j] = Σ_i x[i][j] for x [rows, cols]
+ *   rowVectorOp    out[i][j] = x[i][j] ∘ v[j] for ∘ in +, −, ·
  */
 import { assemble, f32, f32x4, i32, v128, when, WasmFunction, type Code } from "./wasm-assembler.js";
 import type { PatchGeometry } from "./patches.js";
@@ -449,6 +450,40 @@ function columnSums(): WasmFunction {
   );
 }
 
+/**
+ * out[i][j] = x[i][j] ∘ v[j] (or v[j] ∘ x[i][j] when vectorFirst) for ∘ = op: 0 add, 1 subtract,
+ * 2 multiply: a per-channel vector (bias, BatchNorm scale) against every row of an activation.
+ */
+function rowVectorOp(): WasmFunction {
+  const f = new WasmFunction("rowVectorOp", ["x", "rows", "cols", "v", "out", "op", "vectorFirst"]);
+  f.locals("i32", "i", "j", "row", "cols4");
+  f.locals("v128", "a", "b");
+  f.locals("f32", "p", "q");
+  const { get, set, forRange } = f;
+  const xAt = (j: Code) => bytes(i32.add(get("row"), j));
+  const outAt = (j: Code) => bytes(i32.add(i32.sub(get("row"), get("x")), i32.add(get("out"), j)));
+  const vAt = (j: Code) => bytes(i32.add(get("v"), j));
+  const apply = (vector: boolean): Code[] => {
+    const [load, store, add, sub, mul] = vector ? [v128.load, v128.store, f32x4.add, f32x4.sub, f32x4.mul] : [f32.load, f32.store, f32.add, f32.sub, f32.mul];
+    const [first, second] = vector ? ["a", "b"] : ["p", "q"];
+    const result = (x: Code, y: Code): Code =>
+      when(i32.eq(get("op"), i32.const(0)), [store(outAt(get("j")), add(x, y))], [when(i32.eq(get("op"), i32.const(1)), [store(outAt(get("j")), sub(x, y))], [store(outAt(get("j")), mul(x, y))])]);
+    return [
+      set(first, load(xAt(get("j")))),
+      set(second, load(vAt(get("j")))),
+      when(get("vectorFirst"), [result(get(second), get(first))], [result(get(first), get(second))]),
+    ];
+  };
+  return f.define(
+    set("cols4", i32.and(get("cols"), i32.const(~3))),
+    forRange("i", i32.const(0), get("rows"), [
+      set("row", i32.add(get("x"), i32.mul(get("i"), get("cols")))),
+      forRange("j", i32.const(0), get("cols4"), apply(true), i32.const(4)),
+      forRange("j", get("cols4"), get("cols"), apply(false)),
+    ]),
+  );
+}
+
 function toPaddedPlanes(): WasmFunction {
   const f = new WasmFunction("toPaddedPlanes", ["source", "N", "H", "W", "C", "top", "left", "Hp", "Wp", "target"]);
   f.locals("i32", "n", "y", "x", "c", "from", "to", "plane");
@@ -491,7 +526,12 @@ export interface HeapRoutines {
   transpose(source: number, rows: number, cols: number, target: number): void;
   toPaddedPlanes(source: number, batch: number, height: number, width: number, channels: number, top: number, left: number, paddedHeight: number, paddedWidth: number, target: number): void;
   columnSums(x: number, rows: number, cols: number, out: number): void;
+  rowVectorOp(x: number, rows: number, cols: number, vector: number, out: number, op: RowVectorOp, vectorFirst: boolean): void;
 }
+
+/** The operations of rowVectorOp, by the number it takes. */
+export const ROW_VECTOR_OPS = { add: 0, subtract: 1, multiply: 2 } as const;
+export type RowVectorOp = (typeof ROW_VECTOR_OPS)[keyof typeof ROW_VECTOR_OPS];
 
 let compiled: object | undefined;
 const instances = new WeakMap<WasmMemory, HeapRoutines>();
@@ -507,7 +547,7 @@ export function heapRoutines(memoryOfHeap: WasmMemory): HeapRoutines {
   const existing = instances.get(memoryOfHeap);
   if (existing) return existing;
   if (!(memoryOfHeap instanceof WebAssembly.Memory)) throw new Error("project wasm kernels: the heap is not a WebAssembly.Memory");
-  compiled ??= new WebAssembly.Module(assemble([patchColumns(), addPatchRows(), maxPoolGrad(), maxPoolGrad2x2(), productNT(), productNN(), transpose(), toPaddedPlanes(), columnSums()]));
+  compiled ??= new WebAssembly.Module(assemble([patchColumns(), addPatchRows(), maxPoolGrad(), maxPoolGrad2x2(), productNT(), productNN(), transpose(), toPaddedPlanes(), columnSums(), rowVectorOp()]));
   const exports = new WebAssembly.Instance(compiled, { env: { memory: memoryOfHeap } }).exports as Exported;
   const routines: HeapRoutines = {
     patchColumns: (x, cols, first, count, g) => exports.patchColumns!(x, cols, first, count, ...geometryArgs(g)),
@@ -522,6 +562,7 @@ export function heapRoutines(memoryOfHeap: WasmMemory): HeapRoutines {
     toPaddedPlanes: (source, batch, height, width, channels, top, left, paddedHeight, paddedWidth, target) =>
       exports.toPaddedPlanes!(source, batch, height, width, channels, top, left, paddedHeight, paddedWidth, target),
     columnSums: (x, rows, cols, out) => exports.columnSums!(x, rows, cols, out),
+    rowVectorOp: (x, rows, cols, vector, out, op, vectorFirst) => exports.rowVectorOp!(x, rows, cols, vector, out, op, vectorFirst ? 1 : 0),
   };
   instances.set(memoryOfHeap, routines);
   return routines;

@@ -14,6 +14,7 @@ import { identityConfig } from "./identity.js";
 import { keepStockKernel } from "./kernel-calls.js";
 import { meanConfig, sumConfig } from "./leading-axes-reduction.js";
 import { maxPoolGradConfig } from "./max-pool-grad.js";
+import { addConfig, multiplyConfig, subConfig } from "./row-vector-arithmetic.js";
 import { tileConfig } from "./tile.js";
 
 /** The name BackendInfo.kernels reports for this set. */
@@ -29,6 +30,9 @@ const PROJECT_KERNELS: readonly KernelConfig[] = [
   meanConfig,
   tileConfig,
   identityConfig,
+  addConfig,
+  subConfig,
+  multiplyConfig,
 ];
 
 export const PROJECT_WASM_KERNEL_NAMES: readonly string[] = PROJECT_KERNELS.map((config) => config.kernelName);

@@ -85,6 +85,7 @@ export const f32 = {
     return [0x43, ...bytes];
   },
   add: binary(0x92),
+  sub: binary(0x93),
   mul: binary(0x94),
   ne: binary(0x5c),
   gt: binary(0x5e),
@@ -103,6 +104,7 @@ export const f32x4 = {
   splat: (value: Code): Code => join(value, simd(0x13)),
   lane: (vector: Code, lane: number): Code => join(vector, simd(0x1f, lane)),
   add: (a: Code, b: Code): Code => join(a, b, simd(0xe4)),
+  sub: (a: Code, b: Code): Code => join(a, b, simd(0xe5)),
   mul: (a: Code, b: Code): Code => join(a, b, simd(0xe6)),
   /** a + b · c */
   addProduct: (a: Code, b: Code, c: Code): Code => f32x4.add(a, f32x4.mul(b, c)),

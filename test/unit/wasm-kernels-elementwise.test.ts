@@ -1,8 +1,9 @@
 /**
- * The project's Sum and Mean over leading axes, Tile and Identity on wasm against the cpu backend:
- * the shapes BatchNorm and bias gradients produce in the models (NHWC reduced over [0, 1, 2], a
- * per-channel vector tiled to a whole activation), random shapes and axes (the paths the stock
- * kernels keep), every dtype Tile takes, and Identity sharing data without changing it.
+ * The project's element-wise and reduction kernels on wasm against the cpu backend: Sum and Mean
+ * over leading axes, Tile, Add/Sub/Multiply with a per-channel vector, at the shapes BatchNorm and
+ * bias gradients produce in the models (NHWC reduced over [0, 1, 2], a per-channel vector tiled to
+ * or combined with a whole activation), random shapes and axes and other broadcasts (the paths
+ * the stock kernels keep), every dtype Tile takes; and Identity sharing data without changing it.
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
@@ -79,4 +80,22 @@ test("Identity on wasm shares the data, keeps it, and frees it with the last ref
   assert.equal(error, 0);
   const viaKernel = await runKernelOn("wasm", "Identity", { x: { values: new Float32Array([1, 2]), shape: [1, 2] } }, {});
   assert.deepEqual(viaKernel.shape, [1, 2]);
+});
+
+test("Add, Sub and Multiply match cpu for per-channel vectors against activations (either order) and other broadcasts", async () => {
+  const random = Random.derive(23, ["wasm-kernels", "row-vector-arithmetic"]);
+  const pairs: Array<[number[], number[]]> = [
+    [[128, 28, 28, 6], [6]], [[6], [128, 28, 28, 6]], [[1, 1, 1, 16], [64, 32, 32, 16]], [[64, 16, 16, 32], [1, 1, 1, 32]],
+    [[128, 300], [300]], [[7, 5, 3], [5, 3]], [[5, 3], [7, 5, 3]], [[4, 6], [1, 6]],
+    // paths the stock kernels keep: equal shapes, scalars, inner broadcasts
+    [[3, 4], [3, 4]], [[3, 4], []], [[3, 4], [3, 1]], [[2, 1, 4], [1, 3, 4]],
+  ];
+  for (const [shapeA, shapeB] of pairs) {
+    const a = randomTensor(random, shapeA);
+    const b = randomTensor(random, shapeB);
+    for (const kernel of ["Add", "Sub", "Multiply"]) {
+      const error = await compareKernel(kernel, { a, b }, {});
+      assert.ok(error <= TOLERANCE, `${kernel} [${shapeA}] with [${shapeB}]: relative error ${error}`);
+    }
+  }
 });
