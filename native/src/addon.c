@@ -99,6 +99,18 @@ static int64_t arg_int(call *c, size_t index, const char *name, int64_t min, int
   return (int64_t)value;
 }
 
+/* The element count a·b·c, refused when no array could be that long (beyond 2^53 elements), so
+ * the bounds checks that use it cannot be fooled by an overflow. */
+static size_t element_count(call *c, const char *what, int64_t a, int64_t b, int64_t d) {
+  if (c->failed) return 0;
+  const double count = (double)a * (double)b * (double)d;
+  if (count > 9007199254740992.0) {
+    fail(c, 1, what, "is too large");
+    return 0;
+  }
+  return (size_t)a * (size_t)b * (size_t)d;
+}
+
 static float arg_float(call *c, size_t index, const char *name) {
   if (c->failed) return 0.0f;
   double value;
@@ -321,12 +333,12 @@ static napi_value batch_mat_mul(napi_env env, napi_callback_info info) {
   if (c.failed) return NULL;
   if (a_stride != 0 && a_stride != m * k) fail(&c, 1, "aBatchStride", "must be 0 or m*k");
   if (b_stride != 0 && b_stride != k * n) fail(&c, 1, "bBatchStride", "must be 0 or k*n");
-  const size_t last = batch > 0 ? (size_t)(batch - 1) : 0;
-  const size_t a_need = batch == 0 ? 0 : (size_t)a_stride * last + (size_t)(m * k);
-  const size_t b_need = batch == 0 ? 0 : (size_t)b_stride * last + (size_t)(k * n);
+  /* The strides are 0 or one matrix, so an operand spans at most batch matrices. */
+  const size_t a_need = batch == 0 ? 0 : element_count(&c, "a", a_stride == 0 ? 1 : batch, m, k);
+  const size_t b_need = batch == 0 ? 0 : element_count(&c, "b", b_stride == 0 ? 1 : batch, k, n);
   const float *a = arg_floats(&c, 6, 7, a_need, "a");
   const float *b = arg_floats(&c, 9, 10, b_need, "b");
-  float *out = arg_floats(&c, 12, 13, (size_t)(batch * m * n), "c");
+  float *out = arg_floats(&c, 12, 13, element_count(&c, "c", batch, m, n), "c");
   swamp_epilogue epilogue;
   arg_epilogue(&c, 14, (size_t)n, &epilogue);
   swamp_sgemm_fn gemm = require_blas(&c);
@@ -354,7 +366,7 @@ static napi_value bias_activation(napi_env env, napi_callback_info info) {
   if (begin(env, info, "biasActivation", 4, &c) != 0) return NULL;
   const int64_t rows = arg_int(&c, 2, "rows", 0, INT32_MAX);
   const int64_t cols = arg_int(&c, 3, "cols", 0, INT32_MAX);
-  float *out = arg_floats(&c, 0, 1, (size_t)(rows * cols), "c");
+  float *out = arg_floats(&c, 0, 1, element_count(&c, "c", rows, cols, 1), "c");
   swamp_epilogue epilogue;
   arg_epilogue(&c, 4, (size_t)cols, &epilogue);
   if (c.failed) return NULL;
@@ -456,7 +468,7 @@ static napi_value column_sums(napi_env env, napi_callback_info info) {
   const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
   const int64_t cols = arg_int(&c, 3, "cols", 0, INT32_MAX);
   if (c.failed) return NULL;
-  const float *x = arg_floats(&c, 0, 1, (size_t)rows * (size_t)cols, "x");
+  const float *x = arg_floats(&c, 0, 1, element_count(&c, "x", rows, cols, 1), "x");
   float *out = arg_floats(&c, 4, 5, (size_t)cols, "out");
   if (c.failed) return NULL;
   if (swamp_column_sums(x, (size_t)rows, (size_t)cols, out) != 0) out_of_memory(&c);
@@ -488,7 +500,7 @@ static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
   const int64_t channels = arg_int(&c, 3, "channels", 1, INT32_MAX);
   const float epsilon = arg_float(&c, 8, "epsilon");
   if (c.failed) return NULL;
-  const size_t size = (size_t)rows * (size_t)channels;
+  const size_t size = element_count(&c, "x", rows, channels, 1);
   const float *x = arg_floats(&c, 0, 1, size, "x");
   const float *gamma = arg_floats(&c, 4, 5, (size_t)channels, "gamma");
   const float *beta = arg_floats(&c, 6, 7, (size_t)channels, "beta");
@@ -512,7 +524,7 @@ static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info
   const int64_t channels = arg_int(&c, 5, "channels", 1, INT32_MAX);
   const float epsilon = arg_float(&c, 12, "epsilon");
   if (c.failed) return NULL;
-  const size_t size = (size_t)rows * (size_t)channels;
+  const size_t size = element_count(&c, "x", rows, channels, 1);
   const size_t n = (size_t)channels;
   const float *dy = arg_floats(&c, 0, 1, size, "dy");
   const float *x = arg_floats(&c, 2, 3, size, "x");

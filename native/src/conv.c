@@ -21,6 +21,10 @@ const char *swamp_conv_geometry_error(const swamp_conv_geometry *g) {
   if (g->stride_height <= 0 || g->stride_width <= 0) return "strides must be positive";
   if (g->dilation_height <= 0 || g->dilation_width <= 0) return "dilations must be positive";
   if (g->pad_top < 0 || g->pad_left < 0) return "paddings must be >= 0";
+  /* No typed array holds more than 2^53 elements; larger sizes would overflow the bounds checks. */
+  const double limit = 9007199254740992.0;
+  if ((double)g->batch * g->in_height * g->in_width * g->in_channels > limit) return "input is too large";
+  if ((double)g->batch * g->out_height * g->out_width * g->out_channels > limit) return "output is too large";
   const int64_t k = (int64_t)g->filter_height * g->filter_width * g->in_channels;
   if (k > INT32_MAX || (int64_t)g->out_channels * k > INT32_MAX) return "filter is too large for 32-bit BLAS";
   return NULL;

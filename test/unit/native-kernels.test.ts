@@ -92,6 +92,10 @@ test("the addon refuses arrays too short for the shapes it is given, naming the 
   assert.throws(() => native.sgemm(false, false, 2, 2, 2, 1, small, 0, 1, small, 0, 2, 0, small, 0, 2), /lda/);
   assert.throws(() => native.im2col(new Int32Array(3), small, 0, 0, 1, small, 0), /geometry/);
   assert.throws(() => native.conv2d(Int32Array.from([1, 2, 2, 1, 2, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1]), small, 0, small, 0, small, 0), /filter is too short/);
+  // Sizes whose element counts would overflow are refused before any bounds check relies on them.
+  const big = 2 ** 31 - 1;
+  assert.throws(() => native.batchMatMul(false, false, big, big, 0, big, small, 0, 0, small, 0, 0, small, 0), /c is too large/);
+  assert.throws(() => native.conv2d(Int32Array.from([big, big, big, 1, big, big, 1, 1, 1, 1, 1, 1, 1, 0, 0]), small, 0, small, 0, small, 0), /too large/);
 });
 
 /** [batch, inH, inW, inC, outH, outW, outC, fH, fW, sH, sW, dH, dW, padTop, padLeft] */
