@@ -18,7 +18,7 @@ import type { ExhaustionWatch, Subscription, Transport } from "../../transport/i
 import type { ResultConsumer } from "../../transport/result-stream.js";
 import type { ServerHooks } from "../graphql/context.js";
 import type { ServiceDeps } from "../services/transaction.js";
-import { isExperimentId, loadExperimentState, unfinishedExperimentIds } from "./experiment-state.js";
+import { isExperimentId, loadExperiment, unfinishedExperimentIds } from "./experiment-state.js";
 import { recordHeartbeat } from "./heartbeat-recorder.js";
 import { MetricRecorder } from "./metric-recorder.js";
 import { failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
@@ -176,7 +176,7 @@ export class Coordinator {
       return;
     }
     await this.exclusively(result.experimentId, async () => {
-      const state = await loadExperimentState(this.options.services.dataSource.manager, result.experimentId);
+      const state = await loadExperiment(this.options.services.dataSource.manager, result.experimentId);
       if (!state) {
         this.stats.resultsIgnored++;
         this.log(`coordinator: ignored the result of ${result.taskId}: no such experiment`);

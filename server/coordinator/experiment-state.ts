@@ -3,7 +3,6 @@ import type { EntityManager } from "typeorm";
 import { requireExperimentConfig } from "../../schema/config.js";
 import type { ArtifactRef, FleetTaskKind } from "../../schema/fleet-messages.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
-import { ExperimentRow } from "../entities/experiment.js";
 import { TaskResultRow } from "../entities/task-result.js";
 import type { LedgerEntry, PlanInput } from "./plan.js";
 
@@ -18,12 +17,19 @@ export function isExperimentId(value: string): boolean {
   return UUID.test(value);
 }
 
-export async function loadExperimentState(manager: EntityManager, experimentId: string): Promise<ExperimentState | null> {
+/** The experiment's status and config, without its ledger. */
+export async function loadExperiment(manager: EntityManager, experimentId: string): Promise<Omit<ExperimentState, "ledger"> | null> {
   if (!isExperimentId(experimentId)) return null;
-  const row = await manager.getRepository(ExperimentRow).findOneBy({ id: experimentId });
-  if (!row) return null;
+  const rows: Array<{ status: ExperimentStatus; config: unknown }> = await manager.query(`SELECT status, config FROM experiments WHERE id = $1`, [experimentId]);
+  const row = rows[0];
+  return row ? { experimentId, status: row.status, config: requireExperimentConfig(row.config) } : null;
+}
+
+export async function loadExperimentState(manager: EntityManager, experimentId: string): Promise<ExperimentState | null> {
+  const experiment = await loadExperiment(manager, experimentId);
+  if (!experiment) return null;
   const results = await manager.getRepository(TaskResultRow).find({ where: { experimentId }, order: { taskId: "ASC" } });
-  return { experimentId, status: row.status, config: requireExperimentConfig(row.config), ledger: results.map(toLedgerEntry) };
+  return { ...experiment, ledger: results.map(toLedgerEntry) };
 }
 
 export function toLedgerEntry(row: TaskResultRow): LedgerEntry {

@@ -8,7 +8,6 @@ import { parseTaskId, type ArtifactRef, type FleetTaskKind, type TaskIdentity, t
 import { METRIC_KEYS } from "../../schema/metrics.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import type { ArtifactStore } from "../../transport/artifact-store.js";
-import { registerArtifact } from "../services/artifacts.js";
 import { recordCycle, recordParticle } from "../services/cycles.js";
 import { markExperimentStatus } from "../services/experiments.js";
 import { appendMetrics } from "../services/metrics.js";
@@ -60,16 +59,23 @@ export async function missingOutputs(store: ArtifactStore, result: TaskSuccess):
   return undefined;
 }
 
+/**
+ * Records a successful result. The particle results (most of them) take five statements: lock
+ * the experiment (reading its cycle), insert the ledger row, the artifact row and update the
+ * particle; the rarer aggregates go through the cycle services, which also keep the frontier.
+ */
 export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, config: ExperimentConfig, result: TaskSuccess): Promise<RecordOutcome> {
   return inTransaction(deps, async (tx) => {
     const experimentId = result.experimentId;
-    const locked: Array<{ status: ExperimentStatus }> = await tx.manager.query(`SELECT status FROM experiments WHERE id = $1 FOR UPDATE`, [experimentId]);
+    const cycleIndex = result.kind === "pretrain" ? null : result.cycle;
+    const locked: Array<{ status: ExperimentStatus; cycle_started: boolean }> = await tx.manager.query(
+      `SELECT e.status, EXISTS (SELECT 1 FROM cycles c WHERE c.experiment_id = e.id AND c.cycle_index = $2) AS cycle_started
+         FROM experiments e WHERE e.id = $1 FOR UPDATE OF e`,
+      [experimentId, cycleIndex ?? -1],
+    );
     if (locked.length === 0) return { kind: "ignored", reason: "the experiment no longer exists" };
-    if (result.kind !== "pretrain") {
-      const cycle = await tx.manager.query(`SELECT 1 FROM cycles WHERE experiment_id = $1 AND cycle_index = $2`, [experimentId, result.cycle]);
-      // Particles are published only after their cycle was started, and aggregates after their particles.
-      if (cycle.length === 0) return { kind: "ignored", reason: `cycle ${result.cycle} was never started` };
-    }
+    // Particles are published only after their cycle was started, and aggregates after their particles.
+    if (cycleIndex !== null && !locked[0]!.cycle_started) return { kind: "ignored", reason: `cycle ${cycleIndex} was never started` };
     const inserted: unknown[] = await tx.manager.query(
       `INSERT INTO task_results (task_id, experiment_id, kind, cycle_index, particle_index, worker_id, attempt, outputs, numbers, finished_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10 / 1000.0))
@@ -78,7 +84,7 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
         result.taskId,
         experimentId,
         result.kind,
-        result.kind === "pretrain" ? null : result.cycle,
+        cycleIndex,
         result.kind === "train-particle" ? result.particle : null,
         result.workerId,
         result.attempt,
@@ -89,17 +95,14 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
     );
     if (inserted.length === 0) return { kind: "duplicate" };
 
-    const register = (ref: ArtifactRef, kind: "weights" | "mask", cycleIndex: number | null, particleIndex: number | null) =>
-      registerArtifact(tx, {
-        experimentId,
-        cycleIndex,
-        particleIndex,
-        kind,
-        format: ref.format ?? (kind === "mask" ? MASK_FORMAT : WEIGHTS_FORMAT),
-        sizeBytes: ref.size,
-        sha256: ref.sha256,
-        location: store.location(ref),
-      });
+    const register: Register = async (ref, kind, cycle, particle) => {
+      const rows: Array<{ id: string }> = await tx.manager.query(
+        `INSERT INTO artifacts (experiment_id, cycle_index, particle_index, kind, format, size_bytes, sha256, location)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+        [experimentId, cycle, particle, kind, ref.format ?? (kind === "mask" ? MASK_FORMAT : WEIGHTS_FORMAT), ref.size, ref.sha256, store.location(ref)],
+      );
+      return { id: rows[0]!.id };
+    };
 
     switch (result.kind) {
       case "pretrain":
@@ -107,24 +110,15 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
         break;
       case "train-particle": {
         const weights = await register(result.outputs.weights, "weights", result.cycle, result.particle);
-        await recordParticle(tx, {
-          experimentId,
-          cycleIndex: result.cycle,
-          particleIndex: result.particle,
-          status: "completed",
-          workerId: result.workerId,
-          accuracy: result.numbers.accuracy,
-          loss: result.numbers.loss,
-          error: null,
-          weightsArtifactId: weights.id,
-        });
-        // The particle's batch-order stream, as the engine derived it from the experiment seed.
-        await tx.manager.query(`UPDATE particles SET seed = $4 WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`, [
-          experimentId,
-          result.cycle,
-          result.particle,
-          result.numbers.orderSeed,
-        ]);
+        // What recordParticle does for a completed particle, in one statement. The cycle cannot be
+        // complete yet (its aggregate needs this result), so there is no frontier to update.
+        // The seed becomes the particle's batch-order stream, as the engine derived it.
+        await tx.manager.query(
+          `UPDATE particles SET status = 'completed', worker_id = $4, accuracy = $5, loss = $6, error = NULL, weights_artifact_id = $7,
+                  seed = $8, completed_at = coalesce(completed_at, clock_timestamp())
+            WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,
+          [experimentId, result.cycle, result.particle, result.workerId, result.numbers.accuracy, result.numbers.loss, weights.id, result.numbers.orderSeed],
+        );
         break;
       }
       case "aggregate-cycle":
