@@ -177,8 +177,15 @@ async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
     throw error;
   }
 
-  const signal = await signalled;
-  print(`${signal}: stopping (workers give their tasks back; Ctrl-C again to quit at once)`);
+  // Runs until Ctrl-C (or SIGTERM), or until the NATS connection ends for good (e.g. refused credentials).
+  const lost = transport.closed().then((error) => (error ? error : new Promise<never>(() => undefined)));
+  const stop = await Promise.race([signalled.then((signal) => ({ signal })), lost.then((error) => ({ error }))]);
+  if ("error" in stop) {
+    print(`swamp up: the task transport closed: ${stop.error.message}; stopping`);
+    await shutdown().catch(() => undefined);
+    return 1;
+  }
+  print(`${stop.signal}: stopping (workers give their tasks back; Ctrl-C again to quit at once)`);
   await shutdown();
   print("stopped");
   return 0;
