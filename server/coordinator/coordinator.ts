@@ -124,7 +124,14 @@ export class Coordinator {
   async resumeUnfinished(): Promise<number> {
     let queued = 0;
     const ids = await unfinishedExperimentIds(this.options.services.dataSource.manager);
-    for (const id of ids) queued += await this.schedule(id);
+    for (const id of ids) {
+      try {
+        queued += await this.schedule(id);
+      } catch (error) {
+        // One experiment that cannot be scheduled (its stored config, an outage) must not hold up the others.
+        this.log(`coordinator: could not resume ${id}: ${(error as Error).message}`);
+      }
+    }
     if (ids.length > 0) this.log(`coordinator: resumed ${ids.length} unfinished experiment(s), ${queued} task(s) queued`);
     return queued;
   }
