@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -302,7 +302,36 @@ async function probeMetricLatency(bench: Bench, experimentId: string): Promise<L
   };
 }
 
+/** Wall seconds of `swamp run` processes of the config started together. */
+async function swampRunSeconds(config: Record<string, unknown>, processes: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "swamp-bench-run-"));
+  try {
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify(config));
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: processes }, (_, i) =>
+        new Promise<void>((resolveRun, reject) => {
+          const child = spawn(process.execPath, [SWAMP_BIN, "run", "--config", file, "--out", join(dir, `run-${i}`), "--json", "--workers", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+          let stderr = "";
+          child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+          child.once("close", (code) => (code === 0 ? resolveRun() : reject(new Error(`swamp run failed: ${stderr}`))));
+        }),
+      ),
+    );
+    return (performance.now() - started) / 1000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function benchWorkers(bench: Bench, particles: number): Promise<void> {
+  // What this machine gives two processes right now (other work shares the cores): the same
+  // experiment by `swamp run` in one process, then in two at once. The fleet cannot beat this ratio.
+  const alone = await swampRunSeconds(throughputConfig(particles, "bench-machine"), 1);
+  const together = await swampRunSeconds(throughputConfig(particles, "bench-machine"), 2);
+  const machineRatio = (2 * alone) / together;
+
   const phases: ParticlePhase[] = [];
   let latencies: number[] = [];
   for (const count of [1, 2]) {
@@ -332,12 +361,13 @@ async function benchWorkers(bench: Bench, particles: number): Promise<void> {
   const [one, two] = phases as [ParticlePhase, ParticlePhase];
   const ratio = two.perSecond / one.perSecond;
   emit(
-    { section: "throughput", particles, oneWorker: one, twoWorkers: two, ratio, target: 1.8 },
+    { section: "throughput", particles, oneWorker: one, twoWorkers: two, ratio, target: 1.8, machine: { oneProcessSeconds: alone, twoProcessesSeconds: together, ratio: machineRatio } },
     [
       `throughput (${particles} particles of lenet-300-100, 2048 examples × 2 epochs; swamp worker processes with one slot each):`,
       `  1 worker   ${one.perSecond.toFixed(3)} particles/s (${one.seconds.toFixed(1)} s)`,
       `  2 workers  ${two.perSecond.toFixed(3)} particles/s (${two.seconds.toFixed(1)} s)`,
       `  ratio      ${ratio.toFixed(2)} (target ≥ 1.8 on 2 cores)`,
+      `  the machine now: two swamp run processes of the experiment at once do ${machineRatio.toFixed(2)}× the work of one (${alone.toFixed(1)} s alone, ${together.toFixed(1)} s together); the fleet ratio cannot exceed it`,
     ],
   );
   emit(
