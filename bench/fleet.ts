@@ -339,12 +339,15 @@ async function benchWorkers(bench: Bench, particles: number): Promise<void> {
     try {
       await Promise.all(workers.map((worker) => worker.ready));
       // The first run warms the workers (task threads, data, model), as a long-lived fleet is warm.
-      await bench.waitForEnd([await bench.submit(throughputConfig(particles, `bench-warm-${count}`))], 300_000);
-      const id = await bench.submit(throughputConfig(particles, `bench-throughput-${count}`));
-      const probe = count === 2 ? await probeMetricLatency(bench, id) : undefined;
-      await bench.waitForEnd([id], 300_000);
+      // With two workers, metric latency is probed while it trains (not during the timed run, whose
+      // throughput the probe's own traffic would lower).
+      const warm = await bench.submit(throughputConfig(particles, `bench-warm-${count}`));
+      const probe = count === 2 ? await probeMetricLatency(bench, warm) : undefined;
+      await bench.waitForEnd([warm], 300_000);
       await probe?.stop();
       if (probe) latencies = probe.latencies;
+      const id = await bench.submit(throughputConfig(particles, `bench-throughput-${count}`));
+      await bench.waitForEnd([id], 300_000);
       phases.push(await particlePhase(bench, id, particles));
       if (args.verbose) {
         const rows = await bench.fleet.server.dataSource.query(
