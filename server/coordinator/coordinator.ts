@@ -12,6 +12,7 @@
  * - creating or retrying an experiment schedules it, cancelling (or deleting) one removes its
  *   queued tasks and tells running workers to stop.
  */
+import { InvalidConfigError } from "../../schema/config.js";
 import type { MetricBatch, TaskMessage, TaskResult, WorkerHeartbeat } from "../../schema/fleet-messages.js";
 import { parseTaskId, taskIdentityOf } from "../../schema/fleet-messages.js";
 import type { ExhaustionWatch, Subscription, Transport } from "../../transport/index.js";
@@ -183,7 +184,16 @@ export class Coordinator {
       return;
     }
     await this.exclusively(result.experimentId, async () => {
-      const state = await loadExperiment(this.options.services.dataSource.manager, result.experimentId);
+      let state: Awaited<ReturnType<typeof loadExperiment>>;
+      try {
+        state = await loadExperiment(this.options.services.dataSource.manager, result.experimentId);
+      } catch (error) {
+        // A stored config this version cannot read: retrying would never help.
+        if (!(error instanceof InvalidConfigError)) throw error;
+        this.stats.resultsIgnored++;
+        this.log(`coordinator: ignored the result of ${result.taskId}: the experiment's stored config is invalid: ${error.message}`);
+        return;
+      }
       if (!state) {
         this.stats.resultsIgnored++;
         this.log(`coordinator: ignored the result of ${result.taskId}: no such experiment`);
