@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
+import * as tf from "@tensorflow/tfjs-core";
 import { Random } from "../../worker/engine/rng.js";
+import { plan } from "../../worker/engine/wasm-kernels/matrix-product.js";
 import { compareKernel, initProjectWasm, randomTensor, relativeError, runKernelOn, TOLERANCE, type HostTensor } from "./wasm-kernels-harness.js";
 
 const BATCH = 128;
@@ -131,4 +133,35 @@ test("BatchMatMul broadcasts batch dimensions of size 1 against each other as nu
   const actual = await runKernelOn("wasm", "BatchMatMul", { a, b }, { transposeA: false, transposeB: false });
   const error = relativeError(actual, { values: expected, shape: [2, 3, m, n] });
   assert.ok(error <= TOLERANCE, `relative error ${error}`);
+});
+
+test("_FusedMatMul with fixed weights (XNNPACK's cached path, as in evaluation) matches cpu on every call", async () => {
+  const random = Random.derive(7, ["wasm-kernels", "fixed-weights"]);
+  const a = randomTensor(random, [128, 784]);
+  const b = randomTensor(random, [784, 300]);
+  const bias = randomTensor(random, [300]);
+  for (const activation of ["relu", "linear", "sigmoid"]) {
+    const attrs = { transposeA: false, transposeB: false, activation };
+    const expected = await runKernelOn("cpu", "_FusedMatMul", { a, b, bias }, attrs);
+    await tf.setBackend("wasm");
+    const [wa, wb, wbias] = [tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape), tf.tensor(bias.values, bias.shape)];
+    for (let call = 0; call < 3; call++) {
+      const result = tf.engine().runKernel("_FusedMatMul", { a: wa, b: wb, bias: wbias }, attrs) as tf.Tensor;
+      const error = relativeError({ values: (await result.data()) as Float32Array, shape: result.shape }, expected);
+      result.dispose();
+      assert.ok(error <= TOLERANCE, `${activation}, call ${call + 1}: relative error ${error}`);
+    }
+    tf.dispose([wa, wb, wbias]);
+  }
+});
+
+test("every way of computing a product (XNNPACK, XNNPACK swapped, own NN, own NT) is chosen for some dense layer shape above", () => {
+  const chosen = new Set<string>();
+  for (const [inputs, outputs] of DENSE_LAYERS) {
+    const batch = inputs > 1000 ? WIDE_LAYER_BATCH : BATCH;
+    chosen.add(plan(batch, inputs, outputs, false, false, false, undefined));
+    chosen.add(plan(inputs, batch, outputs, true, false, false, undefined));
+    chosen.add(plan(batch, outputs, inputs, false, true, false, undefined));
+  }
+  assert.deepEqual([...chosen].sort(), ["own-nn", "own-nt", "xnn", "xnn-swapped"]);
 });

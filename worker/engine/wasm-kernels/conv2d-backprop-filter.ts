@@ -80,19 +80,8 @@ function shiftedPlanesGradient(backend: WasmBackend, x: TensorInfo, dy: TensorIn
   heap.fill(0, dyAt, dyAt + outChannels * plane);
   heap.fill(0, outAt, outAt + sizeOf(filterShape));
   const routines = routinesFor(backend);
-  // x rows beyond the grid (a 'valid' convolution that never reached them) are left out.
-  const keptHeight = Math.min(inHeight, paddedHeight - info.padInfo.top);
-  const keptWidth = Math.min(inWidth, paddedWidth - info.padInfo.left);
-  if (keptWidth === inWidth) {
-    routines.toPaddedPlanes(floatOffset(backend, x), batchSize, keptHeight, inWidth, inChannels, info.padInfo.top, info.padInfo.left, paddedHeight, paddedWidth, xAt);
-  } else {
-    for (let n = 0; n < batchSize; n++) {
-      for (let y = 0; y < keptHeight; y++) {
-        const source = floatOffset(backend, x) + ((n * inHeight + y) * inWidth) * inChannels;
-        routines.toPaddedPlanes(source, 1, 1, keptWidth, inChannels, 0, 0, 1, paddedWidth, xAt + (n * paddedHeight + y + info.padInfo.top) * paddedWidth + info.padInfo.left);
-      }
-    }
-  }
+  // At stride 1 the padded input is exactly the grid: (oh + fh − 1) x (ow + fw − 1).
+  routines.toPaddedPlanes(floatOffset(backend, x), batchSize, inHeight, inWidth, inChannels, info.padInfo.top, info.padInfo.left, paddedHeight, paddedWidth, xAt);
   routines.toPaddedPlanes(floatOffset(backend, dy), batchSize, outHeight, outWidth, outChannels, 0, 0, paddedHeight, paddedWidth, dyAt);
   // Per image, only grid rows above dy's bottom edge carry gradient.
   const usefulCells = outHeight * paddedWidth;

@@ -3,7 +3,17 @@
  * tfjs-backend-wasm 4.22's own: the kernels a training step needs that the stock backend lacks or
  * runs in scalar loops. Each is checked against the cpu backend in test/unit/wasm-kernels*.test.ts.
  *
- * Later layers (e.g. native BLAS kernels) register after these and may keep them as fallbacks.
+ *   BatchMatMul, _FusedMatMul   every transpose combination on XNNPACK    (matrix-product.ts)
+ *   Conv2DBackpropFilter        missing upstream; project wasm routines   (heap-routines.ts)
+ *   Conv2DBackpropInput         transposed convolution on XNNPACK, or patch products + col2im
+ *   MaxPoolGrad                 project wasm routine
+ *   Sum, Mean                   over leading axes (BatchNorm, bias gradients) by column sums
+ *   Tile                        block copies (BatchNorm's gradient tiles to full activations)
+ *   Identity                    shares data instead of copying it
+ *   Add, Sub, Multiply          activation with a per-channel vector, SIMD rows
+ *
+ * Each falls back to the stock kernel for what it does not speed up. Later layers (e.g. native
+ * BLAS kernels) register after these and may keep them as fallbacks.
  */
 import { getKernel, getKernelsForBackend, registerKernel, unregisterKernel, type KernelConfig } from "@tensorflow/tfjs-core";
 import { batchMatMulConfig } from "./batch-mat-mul.js";

@@ -1,16 +1,17 @@
 /**
- * Matrix products on XNNPACK whatever the transposes.
+ * Matrix products at SIMD speed whatever the transposes.
  *
  * tfjs-backend-wasm 4.22 multiplies on XNNPACK only when neither operand is transposed and there is
  * a single matrix per operand; everything else falls into a scalar loop that is 10-40x slower (and
  * whose fused bias is wrong once the shared dimension exceeds its 48-wide blocks). Every backward
- * pass of a dense layer multiplies by a transpose, so here the transposed operand is first
- * rearranged with the (fast) Transpose kernel and the product then runs untransposed on XNNPACK.
- * Batched products run one matrix at a time on the same path.
+ * pass of a dense layer multiplies by a transpose. Here each product takes the cheapest of: the
+ * transposed operand rearranged with the (fast) Transpose kernel and the product untransposed on
+ * XNNPACK, the same with the operands' roles swapped, or the project's own SIMD products (which
+ * need no packing). Batched products run one matrix at a time on the same paths.
  */
 import { broadcast_util, type TensorInfo } from "@tensorflow/tfjs-core";
 import { callKernel, callStock } from "./kernel-calls.js";
-import { allocate, floatOffset, heapF32, release, sizeOf, withShape, type WasmBackend } from "./wasm-backend.js";
+import { allocate, floatOffset, heapF32, release, routinesFor, sizeOf, withShape, type WasmBackend } from "./wasm-backend.js";
 
 export type FusedActivation = "linear" | "relu" | "relu6" | "prelu" | "leakyrelu" | "sigmoid" | "elu";
 
@@ -97,34 +98,74 @@ function untransposedProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo,
 }
 
 /**
- * Relative costs per float, measured on tfjs-backend-wasm 4.22: XNNPACK packs the right-hand
- * operand of every product it has not seen before (by tensor id) at about 30 times the cost of
- * moving a float with the Transpose kernel. Training products see fresh operands every step, so
- * which operand gets packed, and what must be transposed for that, decides most of the time of a
- * small product beyond its arithmetic.
+ * Costs measured on tfjs-backend-wasm 4.22 and the project's routines (one core, ns): XNNPACK
+ * multiplies fastest, but packs the right-hand operand of every product it has not seen before
+ * (by tensor id) at ~13 ns a float, more than the product itself costs per float at LeNet sizes;
+ * the project's SIMD products need no packing; the Transpose kernel moves a float in ~1.4 ns.
+ * Training sees fresh weights every step, so which operand gets packed, or whether a product
+ * avoids packing altogether, decides much of a small product's time.
  */
-const PACK_COST = 30;
-const MOVE_COST = 1;
+const XNN_NS_PER_FLOP = 1 / 20;
+const NN_NS_PER_FLOP = 1 / 14.5;
+const NT_NS_PER_FLOP = 1 / 17;
+const PACK_NS = 13;
+const MOVE_NS = 1.4;
 
 /** Right-hand operands already packed by XNNPACK (it caches by tensor id until disposal). */
 const seenAsRightOperand = new WeakSet<object>();
 
+export type Plan = "xnn" | "xnn-swapped" | "own-nn" | "own-nt";
+
+/** The cheapest way to compute op(a) · op(b) by the costs above. */
+export function plan(m: number, k: number, n: number, transposeA: boolean, transposeB: boolean, bPacked: boolean, epilogue: Epilogue | undefined): Plan {
+  const flops = 2 * m * k * n;
+  const epilogueCost = isIdentity(epilogue) ? 0 : 2 * m * n * MOVE_NS;
+  const costs: Record<Plan, number> = {
+    // b packed as is; a and b transposed first where they are stored transposed
+    xnn: flops * XNN_NS_PER_FLOP + (bPacked ? 0 : PACK_NS * k * n) + MOVE_NS * ((transposeA ? m * k : 0) + (transposeB ? k * n : 0)) + (fusesOnXnn(epilogue, n) ? 0 : epilogueCost),
+    // (op(b)ᵀ · op(a)ᵀ)ᵀ: op(a)ᵀ packed, the output transposed back
+    "xnn-swapped": flops * XNN_NS_PER_FLOP + PACK_NS * k * m + MOVE_NS * ((transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n) + epilogueCost,
+    // a [M, K] and b [K, N] rows, broadcast-multiply (no horizontal sums)
+    "own-nn": flops * NN_NS_PER_FLOP + MOVE_NS * ((transposeA ? m * k : 0) + (transposeB ? k * n : 0)) + epilogueCost,
+    // a [M, K] and bᵀ [N, K] rows, dot products: a transposed-b product needs no moves at all
+    "own-nt": flops * NT_NS_PER_FLOP + MOVE_NS * ((transposeA ? m * k : 0) + (transposeB ? 0 : k * n)) + epilogueCost,
+  };
+  let best: Plan = "xnn";
+  for (const candidate of Object.keys(costs) as Plan[]) if (costs[candidate] < costs[best]) best = candidate;
+  return best;
+}
+
+/** a [M, K] · b ([K, N] rows, or [N, K] rows when bRowsAreColumns) by the project's SIMD routines. */
+function ownProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, m: number, k: number, n: number, bRowsAreColumns: boolean): TensorInfo {
+  const out = allocate(backend, [m, n]);
+  const routines = routinesFor(backend);
+  const [aAt, bAt, outAt] = [floatOffset(backend, a), floatOffset(backend, b), floatOffset(backend, out)];
+  if (bRowsAreColumns) routines.productNT(aAt, k, bAt, k, outAt, n, m, n, k, false);
+  else routines.productNN(aAt, k, bAt, n, outAt, n, m, n, k, false);
+  return out;
+}
+
 /**
  * One product op(a) · op(b) = [M, N], where a is stored [M, K] or (transposeA) [K, M] and b is
- * stored [K, N] or (transposeB) [N, K]. The epilogue is applied here too.
- *
- * Two ways to run it on XNNPACK's untransposed product: directly, packing op(b) [K, N], or as
- * (op(b)ᵀ · op(a)ᵀ)ᵀ, packing op(a)ᵀ [K, M] and transposing the output. The cheaper one by the
- * costs above is taken; a b seen before as an untransposed right operand is already packed, so
- * repeated products with fixed weights (evaluation) keep XNNPACK's cache.
+ * stored [K, N] or (transposeB) [N, K], by the cheapest plan; the epilogue is applied here too.
+ * A b seen before as an untransposed right operand is already packed, so repeated products with
+ * fixed weights (evaluation) keep XNNPACK's cache.
  */
 function matrixProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, m: number, k: number, n: number, epilogue: Epilogue | undefined): TensorInfo {
-  const fused = fusesOnXnn(epilogue, n);
   const bPacked = !transposeB && seenAsRightOperand.has(b.dataId);
-  const directCost = (bPacked ? 0 : PACK_COST * k * n) + MOVE_COST * ((transposeA ? m * k : 0) + (transposeB ? k * n : 0));
-  const swappedCost = PACK_COST * k * m + MOVE_COST * ((transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n + (isIdentity(epilogue) ? 0 : 2 * m * n));
+  const chosen = plan(m, k, n, transposeA, transposeB, bPacked, epilogue);
+  if (chosen === "own-nn" || chosen === "own-nt") {
+    const left = transposeA ? transposeMatrix(backend, a, k, m) : a;
+    const wantRows = chosen === "own-nt";
+    // own-nt wants b as [N, K] rows (stored so when transposeB), own-nn as [K, N] rows
+    const right = wantRows === transposeB ? b : transposeMatrix(backend, b, transposeB ? n : k, transposeB ? k : n);
+    const product = ownProduct(backend, left, right, m, k, n, wantRows);
+    if (left !== a) release(backend, left);
+    if (right !== b) release(backend, right);
+    return applyEpilogue(backend, product, epilogue);
+  }
   if (!transposeB) seenAsRightOperand.add(b.dataId);
-  if (swappedCost < directCost) {
+  if (chosen === "xnn-swapped") {
     // (op(b)ᵀ · op(a)ᵀ)ᵀ: op(b)ᵀ is b itself when transposeB, op(a)ᵀ is a itself when transposeA.
     const left = transposeB ? b : transposeMatrix(backend, b, k, n);
     const right = transposeA ? a : transposeMatrix(backend, a, m, k);
@@ -135,6 +176,7 @@ function matrixProduct(backend: WasmBackend, a: TensorInfo, b: TensorInfo, trans
     release(backend, swapped);
     return applyEpilogue(backend, product, epilogue);
   }
+  const fused = fusesOnXnn(epilogue, n);
   const left = transposeA ? transposeMatrix(backend, a, k, m) : a;
   const right = transposeB ? transposeMatrix(backend, b, n, k) : b;
   const product = untransposedProduct(backend, left, right, m, k, n, fused ? epilogue : undefined);
