@@ -200,7 +200,8 @@ describe("workers training while things go wrong", () => {
   });
 
   test("cancelling an experiment removes its queued tasks and stops the workers' running ones within seconds", async () => {
-    const experimentId = await fleet.submit(slowConfig("fleet-cancelled", 9));
+    // Particles long enough (12 epochs) that none finishes between "both are training" and the cancel, even on an idle machine.
+    const experimentId = await fleet.submit({ ...slowConfig("fleet-cancelled", 9), training: { epochs: 12, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 } });
     const watch = await watchMetrics(fleet.transport, experimentId);
     await waitFor("both particles to train", () => new Set(watch.batches.filter((b) => b.particle !== undefined).map((b) => b.particle)).size === 2, 60_000);
     const cancelled = await fleet.gql<{ cancelExperiment: { status: string } }>(`mutation($id: ID!) { cancelExperiment(id: $id) { status } }`, { id: experimentId });
