@@ -47,7 +47,8 @@ describe("a worker killed with SIGKILL in the middle of a particle", () => {
   let experimentId: string;
 
   test("its task is delivered again and the experiment completes with the masks of an undisturbed run", async () => {
-    const config = slowConfig("fleet-kill", 7);
+    // Particles long enough (10 epochs) that the one interrupted cannot finish before the kill lands, even on an idle machine.
+    const config = { ...slowConfig("fleet-kill", 7), training: { epochs: 10, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 } };
     const reference = referenceRun(config);
     experimentId = await fleet.submit(config);
     const watch = await watchMetrics(fleet.transport, experimentId);
