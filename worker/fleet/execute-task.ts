@@ -9,7 +9,7 @@ import type { ArtifactStore } from "../../transport/artifact-store.js";
 import type { TaskProgress } from "../engine/context.js";
 import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights } from "../formats/weights-file.js";
+import { decodeWeights, encodeWeights, weightsHeader } from "../formats/weights-file.js";
 import type { ThreadPool } from "../run/thread-pool.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
@@ -57,17 +57,13 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
   }
 }
 
-function headerOf(layout: WeightLayout): Array<{ name: string; shape: number[] }> {
-  return layout.entries.map((e) => ({ name: e.name, shape: e.shape }));
-}
-
 async function putWeights(artifacts: ArtifactStore, values: WeightValues, layout: WeightLayout): Promise<ArtifactRef> {
-  return artifacts.put(encodeWeights(values, headerOf(layout)), { format: WEIGHTS_FORMAT });
+  return artifacts.put(encodeWeights(values, weightsHeader(layout)), { format: WEIGHTS_FORMAT });
 }
 
 async function getWeights(artifacts: ArtifactStore, ref: ArtifactRef, layout: WeightLayout): Promise<WeightValues> {
   const { values, entries } = decodeWeights(Buffer.from(await artifacts.get(ref)), `artifact sha256:${ref.sha256}`);
-  const expected = headerOf(layout);
+  const expected = weightsHeader(layout);
   if (entries.length !== expected.length || entries.some((e, i) => e.shape.join("x") !== expected[i]!.shape.join("x"))) {
     throw new Error(`artifact sha256:${ref.sha256} holds weights of another model`);
   }

@@ -5,13 +5,18 @@
  *   "SWT1" | u32 header length | header JSON {entries: [{name, shape}]} | float32 values… | sha256 (32 bytes)
  */
 import { createHash } from "node:crypto";
-import type { WeightValues } from "../engine/weights.js";
+import type { WeightLayout, WeightValues } from "../engine/weights.js";
 
 const MAGIC = "SWT1";
 
 export interface WeightsHeaderEntry {
   name: string;
   shape: number[];
+}
+
+/** The header entries of a model's weights: each tensor's name and shape, in layout order. */
+export function weightsHeader(layout: WeightLayout): WeightsHeaderEntry[] {
+  return layout.entries.map((e) => ({ name: e.name, shape: e.shape }));
 }
 
 export function encodeWeights(values: WeightValues, entries: WeightsHeaderEntry[]): Buffer {

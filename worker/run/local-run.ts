@@ -15,7 +15,7 @@ import type { BackendInfo } from "../engine/backend.js";
 import type { TaskProgress } from "../engine/context.js";
 import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights } from "../formats/weights-file.js";
+import { decodeWeights, encodeWeights, weightsHeader } from "../formats/weights-file.js";
 import { encodeSparse } from "../formats/sparse-file.js";
 import type { AggregateCycleOutput, TrainParticleOutput } from "../tasks/types.js";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";
@@ -177,7 +177,7 @@ export class LocalRun {
       { onMetrics: (points) => metrics.push(...points), onProgress: (progress) => this.emit({ type: "pretrain-progress", progress }) },
     );
     await this.appendMetrics("pretrain", metrics);
-    await writeFileAtomic(this.layout.rewindWeights, encodeWeights(output.weights, headerOf(pool.layout)));
+    await writeFileAtomic(this.layout.rewindWeights, encodeWeights(output.weights, weightsHeader(pool.layout)));
     this.emit({ type: "pretrain-done", seconds: output.seconds, reused: false });
     return output.weights;
   }
@@ -219,7 +219,7 @@ export class LocalRun {
     );
     const { weights, kind: _kind, ...rest } = output;
     const summary: ParticleSummary = rest;
-    await writeFileAtomic(weightsPath, encodeWeights(weights, headerOf(pool.layout)));
+    await writeFileAtomic(weightsPath, encodeWeights(weights, weightsHeader(pool.layout)));
     await this.appendMetrics(`cycle-${cycle}/particle-${particle}`, metrics);
     await writeJsonAtomic(summaryPath, summary);
     this.emit({ type: "particle-done", cycle, particle, summary, reused: false });
@@ -228,7 +228,7 @@ export class LocalRun {
 
   private async writeCycleOutputs(pool: ThreadPool, layout: WeightLayout, aggregate: AggregateCycleOutput, mask: Mask): Promise<void> {
     const { cycle } = aggregate;
-    await writeFileAtomic(this.layout.averageWeights(cycle), encodeWeights(aggregate.weights, headerOf(layout)));
+    await writeFileAtomic(this.layout.averageWeights(cycle), encodeWeights(aggregate.weights, weightsHeader(layout)));
     await writeFileAtomic(this.layout.sparseModel(cycle), encodeSparse(aggregate.weights, mask, layout, { configHash: this.hash, cycle }));
     const model = await pool.exportModel(aggregate.weights);
     await writeFileAtomic(this.layout.tfjsWeights(cycle), model.weightsBin);
@@ -258,10 +258,6 @@ export class LocalRun {
       tfjsModel: rel(this.layout.tfjsModelJson(cycle)),
     };
   }
-}
-
-function headerOf(layout: WeightLayout): Array<{ name: string; shape: number[] }> {
-  return layout.entries.map((e) => ({ name: e.name, shape: e.shape }));
 }
 
 export async function loadDataset(config: ExperimentConfig): Promise<LoadedDataset> {
