@@ -7,6 +7,7 @@ import type { DatasetSplit } from "../data/dataset.js";
 import type { EngineContext, StopSignal } from "./context.js";
 import type { Mask } from "./mask.js";
 import type { ModelSession } from "./model-session.js";
+import { meanSoftmaxCrossEntropy } from "./loss.js";
 import type { Random } from "./rng.js";
 import { MaskedSgd } from "./sgd.js";
 
@@ -92,11 +93,8 @@ export function train(run: TrainingRun): void {
         const learningRate = run.learningRate(epoch + batch / stepsPerEpoch);
         const loss = tf.tidy(() => {
           const x = tf.tensor(batchImages.subarray(0, count * example), [count, ...inputShape], "float32");
-          const y = tf.oneHot(tf.tensor1d(batchLabels.subarray(0, count), "int32"), numClasses);
-          const { value, grads } = tf.variableGrads(
-            () => tf.losses.softmaxCrossEntropy(y, session.model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-            variables,
-          );
+          const labels = tf.tensor1d(batchLabels.subarray(0, count), "int32");
+          const { value, grads } = tf.variableGrads(() => meanSoftmaxCrossEntropy(labels, session.model.apply(x, { training: true }) as tf.Tensor2D), variables);
           optimizer.step(variables.map((v) => grads[v.name]!), learningRate);
           return value.dataSync()[0]!;
         });

@@ -11,6 +11,7 @@
  *   Tile                        block copies (BatchNorm's gradient tiles to full activations)
  *   Identity                    shares data instead of copying it
  *   Add, Sub, Multiply          activation with a per-channel vector, SIMD rows
+ *   SwampSoftmaxCrossEntropy    the training loss and its gradient in one call (../loss.ts)
  *
  * Each falls back to the stock kernel for what it does not speed up. Later layers (e.g. native
  * BLAS kernels) register after these and may keep them as fallbacks.
@@ -25,6 +26,7 @@ import { keepStockKernel } from "./kernel-calls.js";
 import { meanConfig, sumConfig } from "./leading-axes-reduction.js";
 import { maxPoolGradConfig } from "./max-pool-grad.js";
 import { addConfig, multiplyConfig, subConfig } from "./row-vector-arithmetic.js";
+import { softmaxCrossEntropyConfig } from "./softmax-cross-entropy.js";
 import { tileConfig } from "./tile.js";
 
 /** The name BackendInfo.kernels reports for this set. */
@@ -43,6 +45,7 @@ const PROJECT_KERNELS: readonly KernelConfig[] = [
   addConfig,
   subConfig,
   multiplyConfig,
+  softmaxCrossEntropyConfig,
 ];
 
 export const PROJECT_WASM_KERNEL_NAMES: readonly string[] = PROJECT_KERNELS.map((config) => config.kernelName);
