@@ -15,6 +15,7 @@
 #include "batchnorm.h"
 #include "blas.h"
 #include "conv.h"
+#include "elementwise.h"
 #include "epilogue.h"
 #include "pool.h"
 #include "reduce.h"
@@ -543,6 +544,41 @@ static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info
   return NULL;
 }
 
+/* maskedSgd(n, w, wOffset, g, gOffset, v, vOffset, mask | null, maskOffset, lr, momentum, decay,
+ *           wOut, wOutOffset, vOut, vOutOffset) */
+static napi_value masked_sgd(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "maskedSgd", 16, &c) != 0) return NULL;
+  const int64_t n = arg_int(&c, 0, "n", 0, INT64_MAX / 2);
+  const float lr = arg_float(&c, 9, "lr");
+  const float momentum = arg_float(&c, 10, "momentum");
+  const float decay = arg_float(&c, 11, "decay");
+  if (c.failed) return NULL;
+  const float *w = arg_floats(&c, 1, 2, (size_t)n, "w");
+  const float *g = arg_floats(&c, 3, 4, (size_t)n, "g");
+  const float *v = arg_floats(&c, 5, 6, (size_t)n, "v");
+  const float *mask = arg_is_nullish(&c, 7) ? NULL : arg_floats(&c, 7, 8, (size_t)n, "mask");
+  float *w_out = arg_floats(&c, 12, 13, (size_t)n, "wOut");
+  float *v_out = arg_floats(&c, 14, 15, (size_t)n, "vOut");
+  if (c.failed) return NULL;
+  swamp_masked_sgd((size_t)n, w, g, v, mask, lr, momentum, decay, w_out, v_out);
+  return NULL;
+}
+
+/* reluGrad(n, dy, dyOffset, x, xOffset, dx, dxOffset) */
+static napi_value relu_grad(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "reluGrad", 7, &c) != 0) return NULL;
+  const int64_t n = arg_int(&c, 0, "n", 0, INT64_MAX / 2);
+  if (c.failed) return NULL;
+  const float *dy = arg_floats(&c, 1, 2, (size_t)n, "dy");
+  const float *x = arg_floats(&c, 3, 4, (size_t)n, "x");
+  float *dx = arg_floats(&c, 5, 6, (size_t)n, "dx");
+  if (c.failed) return NULL;
+  swamp_relu_grad((size_t)n, dy, x, dx);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   instance_state *state = (instance_state *)calloc(1, sizeof(instance_state));
   if (state == NULL || napi_set_instance_data(env, state, finalize_instance, NULL) != napi_ok) {
@@ -567,6 +603,8 @@ NAPI_MODULE_INIT() {
       {"maxPoolGrad", max_pool_grad},
       {"batchNormTraining", batch_norm_training},
       {"batchNormTrainingGrad", batch_norm_training_grad},
+      {"maskedSgd", masked_sgd},
+      {"reluGrad", relu_grad},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
@@ -574,7 +612,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 3, &version);
+  napi_create_uint32(env, 4, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

@@ -1,11 +1,22 @@
 /**
  * SGD with momentum and coupled weight decay, as PyTorch formulates it (v ← μv + g + λw,
  * w ← w − ηv), with a mask multiplied into both the weights and their momentum after every step so
- * pruned weights, and the velocity that would revive them, stay exactly zero.
+ * pruned weights, and the velocity that would revive them, stay exactly zero. Where the backend
+ * has the fused kernel (the native kernels register it for wasm) each variable's step is one pass;
+ * elsewhere the same float32 operations run one by one, in the same order, to the same values.
  */
 import * as tf from "@tensorflow/tfjs-core";
 
 export interface SgdSettings {
+  momentum: number;
+  weightDecay: number;
+}
+
+/** Kernel inputs: variable, gradient, velocity and optionally mask; outputs: [variable, velocity]. */
+export const MASKED_SGD_KERNEL = "SwampMaskedSgd";
+
+export interface MaskedSgdAttrs {
+  learningRate: number;
   momentum: number;
   weightDecay: number;
 }
@@ -28,23 +39,36 @@ export class MaskedSgd {
 
   /** Applies one update; `gradients[i]` belongs to `variables[i]`. */
   step(gradients: tf.Tensor[], learningRate: number): void {
+    const fused = tf.getKernel(MASKED_SGD_KERNEL, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       const lr = tf.scalar(learningRate);
       this.variables.forEach((variable, i) => {
         const gradient = gradients[i]!;
-        const decayed = this.settings.weightDecay > 0 ? tf.add(gradient, tf.mul(variable, this.decay)) : gradient;
-        let velocity = tf.add(tf.mul(this.velocities[i]!, this.momentum), decayed);
-        let updated = tf.sub(variable, tf.mul(velocity, lr));
         const mask = this.masks[i];
-        if (mask) {
-          velocity = tf.mul(velocity, mask);
-          updated = tf.mul(updated, mask);
-        }
-        variable.assign(updated);
+        const [updated, velocity] = fused && variable.dtype === "float32" ? this.fusedStep(variable, gradient, i, learningRate) : this.composedStep(variable, gradient, i, lr, mask);
+        variable.assign(updated!);
         this.velocities[i]!.dispose();
-        this.velocities[i] = tf.keep(velocity);
+        this.velocities[i] = tf.keep(velocity!);
       });
     });
+  }
+
+  private fusedStep(variable: tf.Variable, gradient: tf.Tensor, i: number, learningRate: number): tf.Tensor[] {
+    const mask = this.masks[i];
+    const inputs: tf.NamedTensorMap = { variable, gradient, velocity: this.velocities[i]!, ...(mask ? { mask } : {}) };
+    const attrs: MaskedSgdAttrs = { learningRate, momentum: this.settings.momentum, weightDecay: this.settings.weightDecay };
+    return tf.engine().runKernel(MASKED_SGD_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  }
+
+  private composedStep(variable: tf.Variable, gradient: tf.Tensor, i: number, lr: tf.Scalar, mask: tf.Tensor | undefined): tf.Tensor[] {
+    const decayed = this.settings.weightDecay > 0 ? tf.add(gradient, tf.mul(variable, this.decay)) : gradient;
+    let velocity = tf.add(tf.mul(this.velocities[i]!, this.momentum), decayed);
+    let updated = tf.sub(variable, tf.mul(velocity, lr));
+    if (mask) {
+      velocity = tf.mul(velocity, mask);
+      updated = tf.mul(updated, mask);
+    }
+    return [updated, velocity];
   }
 
   /** The momentum buffers' values, for inspection. */

@@ -9,6 +9,8 @@ import { getGradient, getKernel, registerGradient, registerKernel, unregisterKer
 import { loadNative, type NativeAddon } from "./addon.js";
 import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAINING } from "./batchnorm-kernels.js";
 import { routeBatchNormalizationToNative } from "./batchnorm-layer.js";
+import { elementwiseKernelConfigs } from "./elementwise-kernels.js";
+import { registerReluGradient } from "../relu-gradient.js";
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeFusedConv2D } from "./conv-kernels.js";
 import { nativeBatchMatMul, nativeFusedMatMul } from "./matmul-kernels.js";
 import { nativeMaxPoolGrad } from "./pool-kernels.js";
@@ -82,6 +84,11 @@ export function registerNativeKernels(): NativeKernelsStatus {
   }
   const kernels = [...NATIVE_KERNEL_NAMES];
   if (!getKernel(BATCH_NORM_TRAINING, BACKEND)) batchNormKernelConfigs(addon).forEach((config) => registerKernel(config));
+  for (const config of elementwiseKernelConfigs(addon)) {
+    if (!getKernel(config.kernelName, BACKEND)) registerKernel(config);
+    kernels.push(config.kernelName);
+  }
+  registerReluGradient();
   if (getGradient(BATCH_NORM_TRAINING) !== batchNormTrainingGradConfig) registerGradient(batchNormTrainingGradConfig);
   batchNormEnabled = routeBatchNormalizationToNative(() => batchNormEnabled);
   if (batchNormEnabled) kernels.push("BatchNormalization(training)");

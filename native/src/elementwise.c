@@ -1,0 +1,27 @@
+#include "elementwise.h"
+
+#include <math.h>
+
+void swamp_masked_sgd(size_t n, const float *w, const float *g, const float *v, const float *mask,
+                      float lr, float momentum, float decay, float *w_out, float *v_out) {
+  if (mask == NULL) {
+    for (size_t i = 0; i < n; i++) {
+      const float velocity = v[i] * momentum + (g[i] + w[i] * decay);
+      w_out[i] = w[i] - velocity * lr;
+      v_out[i] = velocity;
+    }
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const float velocity = v[i] * momentum + (g[i] + w[i] * decay);
+    w_out[i] = (w[i] - velocity * lr) * mask[i];
+    v_out[i] = velocity * mask[i];
+  }
+}
+
+void swamp_relu_grad(size_t n, const float *dy, const float *x, float *dx) {
+  for (size_t i = 0; i < n; i++) {
+    const float step = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? NAN : 0.0f);
+    dx[i] = dy[i] * step;
+  }
+}
