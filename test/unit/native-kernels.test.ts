@@ -10,6 +10,7 @@ import { loadNative, type NativeAddon } from "../../worker/engine/native-kernels
 import { openBlasCoreTypeFor } from "../../worker/engine/native-kernels/openblas-core-type.js";
 import { isNativeKernelRegistered, NATIVE_KERNEL_NAMES, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { Random } from "../../worker/engine/rng.js";
+import { DENSE_RELU } from "../../worker/engine/native-kernels/dense-layer.js";
 import { MASKED_SGD_KERNEL } from "../../worker/engine/sgd.js";
 import { RELU_GRAD_KERNEL } from "../../worker/engine/relu-gradient.js";
 import { initBackends, randomValues, relativeError, TOLERANCE } from "./native-kernels-harness.js";
@@ -164,7 +165,7 @@ test("registerNativeKernels replaces every product and convolution kernel for wa
   await initBackends();
   const first = registerNativeKernels();
   assert.equal(first.loaded, true, first.reason);
-  assert.deepEqual(first.kernels, [...NATIVE_KERNEL_NAMES, MASKED_SGD_KERNEL, RELU_GRAD_KERNEL, "BatchNormalization(training)"]);
+  assert.deepEqual(first.kernels, [...NATIVE_KERNEL_NAMES, MASKED_SGD_KERNEL, RELU_GRAD_KERNEL, `Dense+ReLU(${DENSE_RELU})`, "BatchNormalization(training)"]);
   const before = NATIVE_KERNEL_NAMES.map((name) => getKernel(name, "wasm")?.kernelFunc);
   const second = registerNativeKernels();
   assert.equal(second.loaded, true);

@@ -9,6 +9,7 @@ import { getGradient, getKernel, registerGradient, registerKernel, unregisterKer
 import { loadNative, type NativeAddon } from "./addon.js";
 import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAINING } from "./batchnorm-kernels.js";
 import { routeBatchNormalizationToNative } from "./batchnorm-layer.js";
+import { denseReluGradConfig, denseReluKernelConfig, DENSE_RELU, routeDenseReluToNative } from "./dense-layer.js";
 import { elementwiseKernelConfigs } from "./elementwise-kernels.js";
 import { registerReluGradient } from "../relu-gradient.js";
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeFusedConv2D } from "./conv-kernels.js";
@@ -45,6 +46,8 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS
 
 /** Whether tfjs-layers' BatchNormalization may use the native kernels (this thread). */
 let batchNormEnabled = false;
+/** Whether tfjs-layers' Dense with a ReLU may use the native kernel (this thread). */
+let denseReluEnabled = false;
 
 /** Kernel functions made here, so that registering twice does not wrap a native kernel in another. */
 const ownKernels = new WeakSet<KernelFunc>();
@@ -89,6 +92,10 @@ export function registerNativeKernels(): NativeKernelsStatus {
     kernels.push(config.kernelName);
   }
   registerReluGradient();
+  if (!getKernel(DENSE_RELU, BACKEND)) registerKernel(denseReluKernelConfig(addon));
+  if (getGradient(DENSE_RELU) !== denseReluGradConfig) registerGradient(denseReluGradConfig);
+  denseReluEnabled = routeDenseReluToNative(() => denseReluEnabled);
+  if (denseReluEnabled) kernels.push("Dense+ReLU(" + DENSE_RELU + ")");
   if (getGradient(BATCH_NORM_TRAINING) !== batchNormTrainingGradConfig) registerGradient(batchNormTrainingGradConfig);
   batchNormEnabled = routeBatchNormalizationToNative(() => batchNormEnabled);
   if (batchNormEnabled) kernels.push("BatchNormalization(training)");

@@ -1,0 +1,79 @@
+/**
+ * tfjs-layers' Dense with a ReLU, as one kernel forward (product, bias and ReLU in the native
+ * GEMM's epilogue) and a short backward (one ReLU-gradient pass, two products, one column sum).
+ * TF.js fuses these only outside gradient recording, so during training every hidden layer of a
+ * LeNet ran as product, bias add and ReLU, and a backward of about a dozen operations. Routed on
+ * the wasm backend for rank-2 float32 inputs with a bias; everything else runs tfjs-layers' own code.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-layers";
+import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+import type { NativeAddon } from "./addon.js";
+import { nativeFusedMatMul } from "./matmul-kernels.js";
+import { reluGradient } from "../relu-gradient.js";
+
+export const DENSE_RELU = "SwampDenseRelu";
+
+export function denseReluKernelConfig(native: NativeAddon): KernelConfig {
+  const fused = nativeFusedMatMul(native, undefined);
+  const kernelFunc: KernelFunc = ({ inputs, backend }) => {
+    const { x, kernel, bias } = inputs as Record<string, TensorInfo>;
+    return fused({ inputs: { a: x!, b: kernel!, bias: bias! }, attrs: { transposeA: false, transposeB: false, activation: "relu" }, backend });
+  };
+  return { kernelName: DENSE_RELU, backendName: "wasm", kernelFunc };
+}
+
+export const denseReluGradConfig: tf.GradConfig = {
+  kernelName: DENSE_RELU,
+  inputsToSave: ["x", "kernel"],
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [x, kernel, y] = saved;
+    // ReLU(z) > 0 exactly where z > 0, so the output stands in for the pre-activation.
+    const dz = reluGradient(dy as tf.Tensor, y!);
+    return {
+      x: () => tf.matMul(dz, kernel!, false, true),
+      kernel: () => tf.matMul(x!, dz, true, false),
+      bias: () => tf.sum(dz, 0),
+    };
+  },
+};
+
+interface DenseLike {
+  kernel: { read(): tf.Tensor } | null;
+  bias: { read(): tf.Tensor } | null;
+  activation: { getClassName(): string } | null;
+  invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): void;
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[];
+}
+
+const ROUTED = Symbol.for("swamp.nativeDenseRelu");
+
+function densePrototype(): (DenseLike & { [ROUTED]?: DenseLike["call"] }) | undefined {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap.Dense;
+  return entry?.[0]?.prototype as (DenseLike & { [ROUTED]?: DenseLike["call"] }) | undefined;
+}
+
+/**
+ * Installs the routing once per thread; `enabled()` is asked at every call. Returns false when
+ * tfjs-layers' class was not found.
+ */
+export function routeDenseReluToNative(enabled: () => boolean): boolean {
+  const proto = densePrototype();
+  if (!proto) return false;
+  if (proto[ROUTED]) return true;
+  const original = proto.call;
+  proto[ROUTED] = original;
+  proto.call = function (this: DenseLike, inputs, kwargs) {
+    const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+    const routable =
+      input !== undefined && input.rank === 2 && input.dtype === "float32" && this.kernel !== null && this.bias !== null &&
+      this.activation?.getClassName() === "relu" && tf.getBackend() === "wasm" && enabled();
+    if (!routable) return original.call(this, inputs, kwargs);
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      return tf.engine().runKernel(DENSE_RELU, { x: input, kernel: this.kernel!.read(), bias: this.bias!.read() }) as tf.Tensor;
+    });
+  };
+  return true;
+}
