@@ -216,21 +216,32 @@ static int transposed_geometry(const swamp_conv_geometry *g, swamp_conv_geometry
   return 1;
 }
 
+/* The filter flipped in space with its channel axes swapped: the filter of the transposed
+ * convolution (transposed_geometry). */
+static void flip_filter(const swamp_conv_geometry *g, const float *filter, float *flipped) {
+  const size_t kh = (size_t)g->filter_height, kw = (size_t)g->filter_width;
+  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+  for (size_t i = 0; i < kh; i++)
+    for (size_t j = 0; j < kw; j++)
+      for (size_t ci = 0; ci < cin; ci++)
+        for (size_t co = 0; co < cout; co++)
+          flipped[((i * kw + j) * cout + co) * cin + ci] = filter[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + ci) * cout + co];
+}
+
 int swamp_conv2d_backprop_input(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm,
                                 swamp_scratch *scratch, const float *dy, const float *filter,
                                 float *dx) {
   swamp_conv_geometry t;
-  if (g->out_height > 0 && g->out_width > 0 && transposed_geometry(g, &t) && swamp_direct_conv_suits(&t)) {
-    const size_t kh = (size_t)g->filter_height, kw = (size_t)g->filter_width;
-    const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
-    if (reserve(scratch, swamp_conv_filter_size(g)) != 0) return -1;
-    float *flipped = scratch->data;
-    for (size_t i = 0; i < kh; i++)
-      for (size_t j = 0; j < kw; j++)
-        for (size_t ci = 0; ci < cin; ci++)
-          for (size_t co = 0; co < cout; co++)
-            flipped[((i * kw + j) * cout + co) * cin + ci] = filter[(((kh - 1 - i) * kw + (kw - 1 - j)) * cin + ci) * cout + co];
-    return swamp_direct_conv(&t, dy, flipped, dx, NULL);
+  /* Stride 1: a forward convolution of dy, which gathers (im2col or the direct kernel) where the
+   * general path below scatters every product back with col2im; measured faster for every layer
+   * of Conv-4 and ResNet-20. Pointwise layers keep their single GEMM. */
+  if (g->out_height > 0 && g->out_width > 0 && !is_pointwise(g) && transposed_geometry(g, &t)) {
+    float *flipped = (float *)malloc(swamp_conv_filter_size(g) * sizeof(float));
+    if (flipped == NULL) return -1;
+    flip_filter(g, filter, flipped);
+    const int status = swamp_conv2d(&t, sgemm, scratch, dy, flipped, dx, NULL);
+    free(flipped);
+    return status;
   }
   const size_t rows = swamp_conv_rows(g);
   const int k = (int)swamp_conv_columns(g);
