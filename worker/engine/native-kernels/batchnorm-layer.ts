@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
 import { BATCH_NORM_TRAINING } from "./batchnorm-kernels.js";
+import { routeLayerCall } from "./layer-routing.js";
 
 interface LayerVariableLike {
   read(): tf.Tensor;
@@ -24,17 +25,6 @@ interface BatchNormalizationLike {
   beta: LayerVariableLike;
   movingMean: LayerVariableLike;
   movingVariance: LayerVariableLike;
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[];
-}
-
-type CallFunction = BatchNormalizationLike["call"];
-
-const ROUTED = Symbol.for("swamp.nativeBatchNormalization");
-
-/** tfjs-layers' class, found through the serialization registry (it is not exported by name). */
-function batchNormalizationPrototype(): (BatchNormalizationLike & { [ROUTED]?: CallFunction }) | undefined {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization;
-  return entry?.[0]?.prototype as (BatchNormalizationLike & { [ROUTED]?: CallFunction }) | undefined;
 }
 
 /** As tfjs-layers' BatchNormalization does it: moving ← moving − (moving − value)·(1 − momentum). */
@@ -56,25 +46,21 @@ function routable(layer: BatchNormalizationLike, input: tf.Tensor): boolean {
  * be switched off without reinstalling. Returns false when tfjs-layers' class was not found.
  */
 export function routeBatchNormalizationToNative(enabled: () => boolean): boolean {
-  const proto = batchNormalizationPrototype();
-  if (!proto) return false;
-  if (proto[ROUTED]) return true;
-  const original = proto.call;
-  proto[ROUTED] = original;
-  proto.call = function (this: BatchNormalizationLike, inputs, kwargs) {
-    const input = Array.isArray(inputs) ? inputs[0] : inputs;
-    const single = !Array.isArray(inputs) || inputs.length === 1;
-    if (!kwargs?.training || !single || !input || !enabled() || !routable(this, input)) return original.call(this, inputs, kwargs);
-    return tf.tidy(() => {
-      const [y, mean, variance] = tf.engine().runKernel(
-        BATCH_NORM_TRAINING,
-        { x: input, gamma: this.gamma.read(), beta: this.beta.read() },
-        { epsilon: this.epsilon },
-      ) as tf.Tensor[];
-      updateMovingAverage(this.movingMean, mean!, this.momentum);
-      updateMovingAverage(this.movingVariance, variance!, this.momentum);
-      return y!;
-    });
-  };
-  return true;
+  return routeLayerCall("BatchNormalization", Symbol.for("swamp.nativeBatchNormalization"), (original) =>
+    function (this: BatchNormalizationLike, inputs, kwargs: { training?: boolean } | undefined) {
+      const input = Array.isArray(inputs) ? inputs[0] : inputs;
+      const single = !Array.isArray(inputs) || inputs.length === 1;
+      if (!kwargs?.training || !single || !input || !enabled() || !routable(this, input)) return original.call(this, inputs, kwargs);
+      return tf.tidy(() => {
+        const [y, mean, variance] = tf.engine().runKernel(
+          BATCH_NORM_TRAINING,
+          { x: input, gamma: this.gamma.read(), beta: this.beta.read() },
+          { epsilon: this.epsilon },
+        ) as tf.Tensor[];
+        updateMovingAverage(this.movingMean, mean!, this.momentum);
+        updateMovingAverage(this.movingVariance, variance!, this.momentum);
+        return y!;
+      });
+    },
+  );
 }

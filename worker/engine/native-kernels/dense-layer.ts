@@ -10,6 +10,7 @@ import "@tensorflow/tfjs-layers";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
 import { nativeFusedMatMul } from "./matmul-kernels.js";
+import { routeLayerCall } from "./layer-routing.js";
 import { reluGradient } from "../relu-gradient.js";
 
 export const DENSE_RELU = "SwampDenseRelu";
@@ -44,14 +45,6 @@ interface DenseLike {
   bias: { read(): tf.Tensor } | null;
   activation: { getClassName(): string } | null;
   invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): void;
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: unknown): tf.Tensor | tf.Tensor[];
-}
-
-const ROUTED = Symbol.for("swamp.nativeDenseRelu");
-
-function densePrototype(): (DenseLike & { [ROUTED]?: DenseLike["call"] }) | undefined {
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap.Dense;
-  return entry?.[0]?.prototype as (DenseLike & { [ROUTED]?: DenseLike["call"] }) | undefined;
 }
 
 /**
@@ -59,21 +52,17 @@ function densePrototype(): (DenseLike & { [ROUTED]?: DenseLike["call"] }) | unde
  * tfjs-layers' class was not found.
  */
 export function routeDenseReluToNative(enabled: () => boolean): boolean {
-  const proto = densePrototype();
-  if (!proto) return false;
-  if (proto[ROUTED]) return true;
-  const original = proto.call;
-  proto[ROUTED] = original;
-  proto.call = function (this: DenseLike, inputs, kwargs) {
-    const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
-    const routable =
-      input !== undefined && input.rank === 2 && input.dtype === "float32" && this.kernel !== null && this.bias !== null &&
-      this.activation?.getClassName() === "relu" && tf.getBackend() === "wasm" && enabled();
-    if (!routable) return original.call(this, inputs, kwargs);
-    return tf.tidy(() => {
-      this.invokeCallHook(inputs, kwargs);
-      return tf.engine().runKernel(DENSE_RELU, { x: input, kernel: this.kernel!.read(), bias: this.bias!.read() }) as tf.Tensor;
-    });
-  };
-  return true;
+  return routeLayerCall("Dense", Symbol.for("swamp.nativeDenseRelu"), (original) =>
+    function (this: DenseLike, inputs, kwargs) {
+      const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+      const routable =
+        input !== undefined && input.rank === 2 && input.dtype === "float32" && this.kernel !== null && this.bias !== null &&
+        this.activation?.getClassName() === "relu" && tf.getBackend() === "wasm" && enabled();
+      if (!routable) return original.call(this, inputs, kwargs);
+      return tf.tidy(() => {
+        this.invokeCallHook(inputs, kwargs);
+        return tf.engine().runKernel(DENSE_RELU, { x: input, kernel: this.kernel!.read(), bias: this.bias!.read() }) as tf.Tensor;
+      });
+    },
+  );
 }
