@@ -170,6 +170,25 @@ test("random shapes with 8 to 32 output channels (the direct kernels), strides 1
   for (const c of randomCases(16, { in: [8, 9, 12, 16, 20], out: [8, 16, 24, 32] })) await checkCase(c, true);
 });
 
+test("random shapes with 40 to 64 output channels (AVX-512 forward kernel in chunks, masked last vector), strides 1-3", async () => {
+  for (const c of randomCases(8, { in: [8, 16, 32], out: [40, 48, 56, 64] })) await checkCase(c, true);
+});
+
+// The direct kernels pick AVX-512 or AVX2 blocks per call; SWAMP_NATIVE_AVX512=0 (read per call,
+// through the process environment) forces the AVX2 ones, so on an AVX-512 machine both are checked.
+// Without AVX-512 this repeats the AVX2 checks above.
+test("the AVX2 blocks (SWAMP_NATIVE_AVX512=0): ResNet-20's convolutions and random direct-kernel shapes", async () => {
+  const saved = process.env.SWAMP_NATIVE_AVX512;
+  process.env.SWAMP_NATIVE_AVX512 = "0";
+  try {
+    for (const c of modelCases(28, 1).filter((m) => m.label.startsWith("resnet-20"))) await checkCase(c, true);
+    for (const c of randomCases(10, { in: [8, 9, 16, 20], out: [8, 16, 24, 32] })) await checkCase(c, true);
+  } finally {
+    if (saved === undefined) delete process.env.SWAMP_NATIVE_AVX512;
+    else process.env.SWAMP_NATIVE_AVX512 = saved;
+  }
+});
+
 test("dilated convolutions (forward only: TF.js has no dilated convolution gradients)", async () => {
   await checkCase({ label: "dilation 2", input: [9, 10, 3], filter: [3, 3], outChannels: 4, strides: 1, pad: "same", dilations: 2 }, false);
   await checkCase({ label: "dilation 2x3", input: [11, 12, 2], filter: [3, 2], outChannels: 3, strides: 1, pad: "valid", dilations: [2, 3] }, false);
