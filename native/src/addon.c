@@ -19,6 +19,7 @@
 #include "epilogue.h"
 #include "pool.h"
 #include "reduce.h"
+#include "sparse_conv.h"
 
 #define MAX_ARGS 24
 
@@ -462,6 +463,67 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* The geometry, and a refusal naming why, when the sparse kernels cannot compute it. */
+static void arg_sparse_geometry(call *c, size_t index, swamp_conv_geometry *g) {
+  arg_geometry(c, index, g);
+  if (!c->failed && !swamp_sparse_conv_suits(g))
+    fail(c, 1, "geometry:", "the sparse kernels need stride 1, dilation 1 and padding within the filter");
+}
+
+/* sparseConv2d(geometry, x, xOffset, filter, filterOffset, mask, maskOffset, y, yOffset, [epilogue...]) */
+static napi_value sparse_conv2d(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sparseConv2d", 9, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_sparse_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
+  const float *filter = arg_floats(&c, 3, 4, swamp_conv_filter_size(&g), "filter");
+  const float *mask = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "mask");
+  float *y = arg_floats(&c, 7, 8, swamp_conv_output_size(&g), "y");
+  swamp_epilogue epilogue;
+  arg_epilogue(&c, 9, (size_t)g.out_channels, &epilogue);
+  if (c.failed) return NULL;
+  if (swamp_sparse_conv2d(&g, x, filter, mask, y) != 0) {
+    out_of_memory(&c);
+    return NULL;
+  }
+  swamp_epilogue_apply(&epilogue, y, swamp_conv_rows(&g), (size_t)g.out_channels);
+  return NULL;
+}
+
+/* sparseConv2dBackpropInput(geometry, dy, dyOffset, filter, filterOffset, mask, maskOffset, dx, dxOffset) */
+static napi_value sparse_conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sparseConv2dBackpropInput", 9, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_sparse_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const float *dy = arg_floats(&c, 1, 2, swamp_conv_output_size(&g), "dy");
+  const float *filter = arg_floats(&c, 3, 4, swamp_conv_filter_size(&g), "filter");
+  const float *mask = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "mask");
+  float *dx = arg_floats(&c, 7, 8, swamp_conv_input_size(&g), "dx");
+  if (c.failed) return NULL;
+  if (swamp_sparse_conv2d_backprop_input(&g, dy, filter, mask, dx) != 0) out_of_memory(&c);
+  return NULL;
+}
+
+/* sparseConv2dBackpropFilter(geometry, x, xOffset, dy, dyOffset, mask, maskOffset, dfilter, dfilterOffset) */
+static napi_value sparse_conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sparseConv2dBackpropFilter", 9, &c) != 0) return NULL;
+  swamp_conv_geometry g;
+  arg_sparse_geometry(&c, 0, &g);
+  if (c.failed) return NULL;
+  const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
+  const float *dy = arg_floats(&c, 3, 4, swamp_conv_output_size(&g), "dy");
+  const float *mask = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "mask");
+  float *dfilter = arg_floats(&c, 7, 8, swamp_conv_filter_size(&g), "dfilter");
+  if (c.failed) return NULL;
+  if (swamp_sparse_conv2d_backprop_filter(&g, x, dy, mask, dfilter) != 0) out_of_memory(&c);
+  return NULL;
+}
+
 /* columnSums(x, xOffset, rows, cols, out, outOffset): out[c] = Σ_r x[r, c] */
 static napi_value column_sums(napi_env env, napi_callback_info info) {
   call c;
@@ -605,6 +667,9 @@ NAPI_MODULE_INIT() {
       {"batchNormTrainingGrad", batch_norm_training_grad},
       {"maskedSgd", masked_sgd},
       {"reluGrad", relu_grad},
+      {"sparseConv2d", sparse_conv2d},
+      {"sparseConv2dBackpropInput", sparse_conv2d_backprop_input},
+      {"sparseConv2dBackpropFilter", sparse_conv2d_backprop_filter},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
@@ -612,7 +677,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 4, &version);
+  napi_create_uint32(env, 5, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

@@ -6,6 +6,7 @@
  * elsewhere the same float32 operations run one by one, in the same order, to the same values.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { attachMask } from "./weight-masks.js";
 
 export interface SgdSettings {
   momentum: number;
@@ -33,6 +34,12 @@ export class MaskedSgd {
     private readonly settings: SgdSettings,
   ) {
     this.velocities = variables.map((v) => tf.keep(tf.zerosLike(v)));
+    variables.forEach((variable, i) => {
+      const mask = masks[i];
+      // The invariant every step keeps (pruned weights are exactly 0) holds from the start.
+      if (mask) tf.tidy(() => variable.assign(tf.mul(variable, mask)));
+      this.attachMaskTo(variable, i);
+    });
     this.momentum = tf.keep(tf.scalar(settings.momentum));
     this.decay = tf.keep(tf.scalar(settings.weightDecay));
   }
@@ -47,6 +54,7 @@ export class MaskedSgd {
         const mask = this.masks[i];
         const [updated, velocity] = fused && variable.dtype === "float32" ? this.fusedStep(variable, gradient, i, learningRate) : this.composedStep(variable, gradient, i, lr, mask);
         variable.assign(updated!);
+        this.attachMaskTo(variable, i);
         this.velocities[i]!.dispose();
         this.velocities[i] = tf.keep(velocity!);
       });
@@ -69,6 +77,12 @@ export class MaskedSgd {
       updated = tf.mul(updated, mask);
     }
     return [updated, velocity];
+  }
+
+  /** Kernels that skip pruned weights find the mask from the variable's current data. */
+  private attachMaskTo(variable: tf.Variable, i: number): void {
+    const mask = this.masks[i];
+    if (mask) attachMask(variable, mask);
   }
 
   /** The momentum buffers' values, for inspection. */

@@ -52,6 +52,18 @@ export interface NativeAddon {
     mask: Float32Array | null, maskOffset: number, lr: number, momentum: number, decay: number,
     wOut: Float32Array, wOutOffset: number, vOut: Float32Array, vOutOffset: number,
   ): void;
+  sparseConv2d(
+    geometry: Int32Array, x: Float32Array, xOffset: number, filter: Float32Array, filterOffset: number,
+    mask: Float32Array, maskOffset: number, y: Float32Array, yOffset: number, ...epilogue: EpilogueArguments
+  ): void;
+  sparseConv2dBackpropInput(
+    geometry: Int32Array, dy: Float32Array, dyOffset: number, filter: Float32Array, filterOffset: number,
+    mask: Float32Array, maskOffset: number, dx: Float32Array, dxOffset: number,
+  ): void;
+  sparseConv2dBackpropFilter(
+    geometry: Int32Array, x: Float32Array, xOffset: number, dy: Float32Array, dyOffset: number,
+    mask: Float32Array, maskOffset: number, dfilter: Float32Array, dfilterOffset: number,
+  ): void;
   reluGrad(n: number, dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, dx: Float32Array, dxOffset: number): void;
 }
 
@@ -65,7 +77,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 

@@ -3,10 +3,11 @@
  * + GEMM path, for any stride, padding (same, valid, explicit) and dilation, NHWC only (TF.js's
  * layers use NHWC; NCHW goes to the replaced kernel).
  */
-import { backend_util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import type { NativeAddon } from "./addon.js";
+import { backend_util, type KernelFunc, type Tensor, type TensorInfo } from "@tensorflow/tfjs-core";
+import type { EpilogueArguments, NativeAddon } from "./addon.js";
 import { prepareEpilogue } from "./epilogue.js";
 import { requireFallback } from "./matmul-kernels.js";
+import { keptFraction, maskOf } from "../weight-masks.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 type Shape4 = [number, number, number, number];
@@ -43,6 +44,52 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((dim, i) => dim === b[i]);
 }
 
+/**
+ * The kept fraction of a filter below which the sparse kernels (native/src/sparse_conv.c) beat
+ * im2col + GEMM, measured on a Conv-4 layer (64 → 64 channels, 28×28, batch 128) on an AVX-512
+ * core: the forward pass and the input gradient from about a third, the filter gradient (two
+ * loads per multiply-add where the dense GEMM reuses its tiles) from about a tenth.
+ * SWAMP_SPARSE_BELOW sets one threshold for all three (0 turns the sparse kernels off).
+ */
+const SPARSE_BELOW = { forward: 0.35, filterGradient: 0.12 };
+
+function sparseBelow(pass: keyof typeof SPARSE_BELOW): number {
+  const setting = process.env.SWAMP_SPARSE_BELOW;
+  const value = setting === undefined || setting === "" ? Number.NaN : Number(setting);
+  return Number.isFinite(value) ? value : SPARSE_BELOW[pass];
+}
+
+/** As swamp_sparse_conv_suits: stride 1, dilation 1, and every side padded by 0 to filter − 1. */
+function sparseKernelsSuit(info: backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right } = info.padInfo;
+  const within = (pad: number, filter: number) => pad >= 0 && pad <= filter - 1;
+  return (
+    info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    info.outHeight > 0 && info.outWidth > 0 && info.batchSize > 0 &&
+    within(top, info.filterHeight) && within(bottom, info.filterHeight) && within(left, info.filterWidth) && within(right, info.filterWidth)
+  );
+}
+
+/** The filter's mask when the sparse kernels can compute this convolution, else undefined. */
+function usableMask(info: backend_util.Conv2DInfo, filter: TensorInfo): Tensor | undefined {
+  const mask = maskOf(filter);
+  if (!mask || mask.dtype !== "float32" || !sameShape(mask.shape, filter.shape) || !sparseKernelsSuit(info)) return undefined;
+  return mask;
+}
+
+function worthIt(mask: Tensor | undefined, pass: keyof typeof SPARSE_BELOW): Tensor | undefined {
+  return mask && keptFraction(mask) < sparseBelow(pass) ? mask : undefined;
+}
+
+/**
+ * The filter mask known at a forward convolution, by its input's data: the filter gradient's
+ * kernel receives that input but not the filter. The engine saves the input through Identity,
+ * which the project's wasm kernel (wasm-kernels/identity.ts) makes share the data; with a copying
+ * Identity the lookup misses and the dense filter gradient runs, slower but as correct. A forward
+ * pass without a mask clears the entry, so a stale mask is never applied.
+ */
+const masksByForwardInput = new WeakMap<object, { mask: Tensor | undefined; filterShape: number[] }>();
+
 function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name: string, fused: boolean): KernelFunc {
   const orElse = requireFallback(fallback, name);
   return (args) => {
@@ -57,12 +104,18 @@ function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name
       ? prepareEpilogue(backend, { bias, preluActivationWeights, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha }, info.outChannels)
       : undefined;
     if (fused && !epilogue) return orElse(args);
+    const geometry = convGeometry(info);
+    const known = usableMask(info, filter);
+    masksByForwardInput.set(x.dataId, { mask: known, filterShape: filter.shape });
+    const mask = worthIt(known, "forward");
     const out = backend.makeOutput(info.outShape, "float32");
     const heap = heapF32(backend);
-    native.conv2d(
-      convGeometry(info), heap, floatOffset(backend, x), heap, floatOffset(backend, filter), heap, floatOffset(backend, out),
-      ...(epilogue ? epilogue.argumentsFor(heap) : []),
-    );
+    const epilogueArguments: EpilogueArguments = epilogue ? epilogue.argumentsFor(heap) : [];
+    if (mask) {
+      native.sparseConv2d(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, filter), heap, floatOffset(backend, mask), heap, floatOffset(backend, out), ...epilogueArguments);
+    } else {
+      native.conv2d(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, filter), heap, floatOffset(backend, out), ...epilogueArguments);
+    }
     return out;
   };
 }
@@ -87,9 +140,15 @@ export function nativeConv2DBackpropInput(native: NativeAddon, fallback: KernelF
     // A dy that does not fit the geometry is reported by the replaced kernel (or TF.js's op).
     if (!sameShape(dy.shape, info.outShape)) return orElse(args);
     const backend = asWasmBackend(args.backend);
+    const geometry = convGeometry(info);
+    const mask = worthIt(usableMask(info, filter), "forward");
     const out = backend.makeOutput(info.inShape, "float32");
     const heap = heapF32(backend);
-    native.conv2dBackpropInput(convGeometry(info), heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), heap, floatOffset(backend, out));
+    if (mask) {
+      native.sparseConv2dBackpropInput(geometry, heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), heap, floatOffset(backend, mask), heap, floatOffset(backend, out));
+    } else {
+      native.conv2dBackpropInput(geometry, heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), heap, floatOffset(backend, out));
+    }
     return out;
   };
 }
@@ -105,9 +164,17 @@ export function nativeConv2DBackpropFilter(native: NativeAddon, fallback: Kernel
     );
     if (!sameShape(dy.shape, info.outShape)) return orElse(args);
     const backend = asWasmBackend(args.backend);
+    const geometry = convGeometry(info);
+    const forward = masksByForwardInput.get(x.dataId);
+    const known = forward && sameShape(forward.filterShape, info.filterShape) && !forward.mask?.isDisposed && sparseKernelsSuit(info) ? forward.mask : undefined;
+    const mask = worthIt(known, "filterGradient");
     const out = backend.makeOutput(info.filterShape, "float32");
     const heap = heapF32(backend);
-    native.conv2dBackpropFilter(convGeometry(info), heap, floatOffset(backend, x), heap, floatOffset(backend, dy), heap, floatOffset(backend, out));
+    if (mask) {
+      native.sparseConv2dBackpropFilter(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, dy), heap, floatOffset(backend, mask), heap, floatOffset(backend, out));
+    } else {
+      native.conv2dBackpropFilter(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, dy), heap, floatOffset(backend, out));
+    }
     return out;
   };
 }

@@ -1,0 +1,333 @@
+#include "sparse_conv.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+/* Output floats computed at a time per plane: sixteen AVX2 or four AVX-512 accumulators. */
+enum { CHUNK = 64 };
+/* Channels moved together between NHWC and planes: one cache line of a pixel. */
+enum { TRANSPOSE_BAND = 16 };
+
+
+static int pad_bottom(const swamp_conv_geometry *g) {
+  return g->out_height - 1 + g->filter_height - g->pad_top - g->in_height;
+}
+static int pad_right(const swamp_conv_geometry *g) {
+  return g->out_width - 1 + g->filter_width - g->pad_left - g->in_width;
+}
+
+int swamp_sparse_conv_suits(const swamp_conv_geometry *g) {
+  if (g->stride_height != 1 || g->stride_width != 1 || g->dilation_height != 1 || g->dilation_width != 1) return 0;
+  if (g->out_height <= 0 || g->out_width <= 0 || g->batch <= 0) return 0;
+  /* Both this convolution and its transpose must pad by between 0 and filter − 1 on every side. */
+  const int ph = g->filter_height - 1, pw = g->filter_width - 1;
+  return g->pad_top <= ph && g->pad_left <= pw && pad_bottom(g) >= 0 && pad_bottom(g) <= ph && pad_right(g) >= 0 &&
+         pad_right(g) <= pw;
+}
+
+/* Planes of one image: channel c's padded row r, column k at planes[c·plane_stride + r·row_stride + k]. */
+typedef struct {
+  size_t row_stride, plane_stride;
+} plane_layout;
+
+/* Moves a height × width × channels NHWC image to and from planes. to_planes: planes (zeroed
+ * first) get pixel (h, w) at row h + pad_top, column w + pad_left; from_planes reads row h,
+ * column w. Blocks of 4 pixels × 4 channels are transposed in SSE registers; a scalar loop takes
+ * the edges. */
+static void move_image(float *image, int height, int width, size_t channels, int pad_top, int pad_left,
+                       plane_layout layout, float *planes, int to_planes) {
+  if (to_planes) memset(planes, 0, channels * layout.plane_stride * sizeof(float));
+  const size_t ps = layout.plane_stride;
+  for (int h = 0; h < height; h++) {
+    float *row = image + (size_t)h * width * channels;
+    float *first = planes + (size_t)(h + pad_top) * layout.row_stride + (size_t)pad_left;
+    size_t w = 0;
+#if defined(__SSE2__)
+    const size_t blocked_channels = channels & ~(size_t)3;
+    for (; w + 4 <= (size_t)width; w += 4) {
+      for (size_t c = 0; c < blocked_channels; c += 4) {
+        float *pixels = row + w * channels + c;
+        float *plane = first + c * ps + w;
+        if (to_planes) {
+          __m128 r0 = _mm_loadu_ps(pixels), r1 = _mm_loadu_ps(pixels + channels);
+          __m128 r2 = _mm_loadu_ps(pixels + 2 * channels), r3 = _mm_loadu_ps(pixels + 3 * channels);
+          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+          _mm_storeu_ps(plane, r0);
+          _mm_storeu_ps(plane + ps, r1);
+          _mm_storeu_ps(plane + 2 * ps, r2);
+          _mm_storeu_ps(plane + 3 * ps, r3);
+        } else {
+          __m128 r0 = _mm_loadu_ps(plane), r1 = _mm_loadu_ps(plane + ps);
+          __m128 r2 = _mm_loadu_ps(plane + 2 * ps), r3 = _mm_loadu_ps(plane + 3 * ps);
+          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+          _mm_storeu_ps(pixels, r0);
+          _mm_storeu_ps(pixels + channels, r1);
+          _mm_storeu_ps(pixels + 2 * channels, r2);
+          _mm_storeu_ps(pixels + 3 * channels, r3);
+        }
+      }
+      for (size_t c = blocked_channels; c < channels; c++) {
+        for (size_t v = w; v < w + 4; v++) {
+          if (to_planes) first[c * ps + v] = row[v * channels + c];
+          else row[v * channels + c] = first[c * ps + v];
+        }
+      }
+    }
+#endif
+    for (; w < (size_t)width; w++) {
+      for (size_t c = 0; c < channels; c++) {
+        if (to_planes) first[c * ps + w] = row[w * channels + c];
+        else row[w * channels + c] = first[c * ps + w];
+      }
+    }
+  }
+}
+
+static void to_planes(const float *image, int height, int width, size_t channels, int pad_top, int pad_left,
+                      plane_layout layout, float *planes) {
+  move_image((float *)image, height, width, channels, pad_top, pad_left, layout, planes, 1);
+}
+
+static void from_planes(const float *planes, size_t channels, int height, int width, plane_layout layout, float *image) {
+  move_image(image, height, width, channels, 0, 0, layout, (float *)planes, 0);
+}
+
+/* The kept weights grouped by output plane: entries [start[o], start[o+1]) feed plane o, each a
+ * weight and where its shifted source run begins (plane · stride + shift). */
+typedef struct {
+  size_t *start;
+  size_t *source;
+  float *weight;
+  size_t *filter_index;
+} kept_weights;
+
+static void free_kept(kept_weights *k) {
+  free(k->start);
+  free(k->source);
+  free(k->weight);
+  free(k->filter_index);
+}
+
+/* by_output: group by output channel (forward, filter gradient) or by input channel (input
+ * gradient, whose shifts are mirrored). */
+static int collect_kept(const swamp_conv_geometry *g, const float *filter, const float *mask, int by_output,
+                        size_t row_stride, size_t plane_stride, kept_weights *k) {
+  const size_t fh = (size_t)g->filter_height, fw = (size_t)g->filter_width;
+  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+  const size_t groups = by_output ? cout : cin;
+  const size_t total = fh * fw * cin * cout;
+  size_t kept = 0;
+  for (size_t e = 0; e < total; e++) kept += mask[e] != 0.0f;
+  k->start = (size_t *)calloc(groups + 1, sizeof(size_t));
+  k->source = (size_t *)malloc((kept ? kept : 1) * sizeof(size_t));
+  k->weight = (float *)malloc((kept ? kept : 1) * sizeof(float));
+  k->filter_index = (size_t *)malloc((kept ? kept : 1) * sizeof(size_t));
+  if (!k->start || !k->source || !k->weight || !k->filter_index) {
+    free_kept(k);
+    return -1;
+  }
+  for (size_t e = 0; e < total; e++) {
+    if (mask[e] != 0.0f) k->start[(by_output ? e % cout : (e / cout) % cin) + 1]++;
+  }
+  for (size_t o = 0; o < groups; o++) k->start[o + 1] += k->start[o];
+  size_t *fill = (size_t *)malloc((groups ? groups : 1) * sizeof(size_t));
+  if (!fill) {
+    free_kept(k);
+    return -1;
+  }
+  memcpy(fill, k->start, groups * sizeof(size_t));
+  for (size_t e = 0; e < total; e++) {
+    if (mask[e] == 0.0f) continue;
+    const size_t co = e % cout, ci = (e / cout) % cin, j = (e / cout / cin) % fw, i = e / cout / cin / fw;
+    const size_t group = by_output ? co : ci;
+    const size_t plane = by_output ? ci : co;
+    const size_t shift = by_output ? i * row_stride + j : (fh - 1 - i) * row_stride + (fw - 1 - j);
+    const size_t slot = fill[group]++;
+    k->source[slot] = plane * plane_stride + shift;
+    k->weight[slot] = filter[e];
+    k->filter_index[slot] = e;
+  }
+  free(fill);
+  return 0;
+}
+
+/* The two inner loops, compiled once per instruction set (sparse_conv_loops.inc) and chosen at run
+ * time: AVX-512 or AVX2 with FMA where the CPU has them, the baseline otherwise. */
+#define SPARSE_LOOP(name) name##_baseline
+#define SPARSE_LOOP_TARGET
+#include "sparse_conv_loops.inc"
+#undef SPARSE_LOOP
+#undef SPARSE_LOOP_TARGET
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SPARSE_HAVE_X86_CLONES 1
+#define SPARSE_LOOP(name) name##_avx2
+#define SPARSE_LOOP_TARGET __attribute__((target("avx2,fma")))
+#include "sparse_conv_loops.inc"
+#undef SPARSE_LOOP
+#undef SPARSE_LOOP_TARGET
+#define SPARSE_LOOP(name) name##_avx512
+#define SPARSE_LOOP_TARGET __attribute__((target("avx512f,fma")))
+#include "sparse_conv_loops.inc"
+#undef SPARSE_LOOP
+#undef SPARSE_LOOP_TARGET
+#else
+#define SPARSE_HAVE_X86_CLONES 0
+#endif
+
+typedef void (*planes_loop)(const kept_weights *, size_t, size_t, const float *, float *, size_t);
+typedef void (*filter_loop)(const kept_weights *, size_t, size_t, const float *, const float *, size_t, float *);
+
+static int instruction_set(void) {
+  static int chosen = -1;
+  if (chosen < 0) {
+    chosen = 0;
+#if SPARSE_HAVE_X86_CLONES
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) chosen = 1;
+    if (chosen == 1 && __builtin_cpu_supports("avx512f")) chosen = 2;
+#endif
+  }
+  return chosen;
+}
+
+static void accumulate_planes(const kept_weights *k, size_t groups, size_t chunks, const float *planes, float *out,
+                              size_t out_stride) {
+  planes_loop loop = accumulate_planes_baseline;
+#if SPARSE_HAVE_X86_CLONES
+  if (instruction_set() == 2) loop = accumulate_planes_avx512;
+  else if (instruction_set() == 1) loop = accumulate_planes_avx2;
+#endif
+  loop(k, groups, chunks, planes, out, out_stride);
+}
+
+static void accumulate_filter(const kept_weights *k, size_t groups, size_t chunks, const float *sources,
+                              const float *gradients, size_t gradient_stride, float *dfilter) {
+  filter_loop loop = accumulate_filter_baseline;
+#if SPARSE_HAVE_X86_CLONES
+  if (instruction_set() == 2) loop = accumulate_filter_avx512;
+  else if (instruction_set() == 1) loop = accumulate_filter_avx2;
+#endif
+  loop(k, groups, chunks, sources, gradients, gradient_stride, dfilter);
+}
+
+static size_t chunks_for(size_t floats) {
+  return (floats + CHUNK - 1) / CHUNK;
+}
+
+/* A plane long enough for rows × row_stride floats, the computed tail up to a whole chunk and the
+ * longest shift read past it. */
+static plane_layout layout_for(size_t rows, size_t row_stride, size_t outputs, size_t max_shift) {
+  plane_layout layout = {row_stride, 0};
+  const size_t computed = chunks_for(outputs) * CHUNK + max_shift;
+  layout.plane_stride = rows * row_stride > computed ? rows * row_stride : computed;
+  return layout;
+}
+
+/* The shared plan of the forward pass and the filter gradient: input planes with the forward
+ * padding, outputs on the same row stride. */
+static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
+  const size_t row_stride = (size_t)g->out_width + g->filter_width - 1;
+  const size_t rows = (size_t)g->out_height + g->filter_height - 1;
+  const size_t max_shift = (size_t)(g->filter_height - 1) * row_stride + (size_t)(g->filter_width - 1);
+  return layout_for(rows, row_stride, (size_t)g->out_height * row_stride, max_shift);
+}
+
+int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter, const float *mask,
+                        float *y) {
+  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+  const plane_layout in = forward_input_layout(g);
+  const size_t outputs = (size_t)g->out_height * in.row_stride;
+  const plane_layout out = {in.row_stride, chunks_for(outputs) * CHUNK};
+  kept_weights k;
+  if (collect_kept(g, filter, mask, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
+  float *planes = (float *)malloc(cin * in.plane_stride * sizeof(float));
+  float *result = (float *)malloc(cout * out.plane_stride * sizeof(float));
+  if (!planes || !result) {
+    free(planes);
+    free(result);
+    free_kept(&k);
+    return -1;
+  }
+  const size_t x_image = (size_t)g->in_height * g->in_width * cin;
+  const size_t y_image = (size_t)g->out_height * g->out_width * cout;
+  for (int n = 0; n < g->batch; n++) {
+    to_planes(x + n * x_image, g->in_height, g->in_width, cin, g->pad_top, g->pad_left, in, planes);
+    accumulate_planes(&k, cout, chunks_for(outputs), planes, result, out.plane_stride);
+    from_planes(result, cout, g->out_height, g->out_width, out, y + n * y_image);
+  }
+  free(planes);
+  free(result);
+  free_kept(&k);
+  return 0;
+}
+
+int swamp_sparse_conv2d_backprop_input(const swamp_conv_geometry *g, const float *dy, const float *filter,
+                                       const float *mask, float *dx) {
+  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+  /* The transposed convolution: dy padded by filter − 1 − padding, the filter mirrored. */
+  const size_t row_stride = (size_t)g->in_width + g->filter_width - 1;
+  const size_t rows = (size_t)g->in_height + g->filter_height - 1;
+  const size_t outputs = (size_t)g->in_height * row_stride;
+  const size_t max_shift = (size_t)(g->filter_height - 1) * row_stride + (size_t)(g->filter_width - 1);
+  const plane_layout in = layout_for(rows, row_stride, outputs, max_shift);
+  const plane_layout out = {row_stride, chunks_for(outputs) * CHUNK};
+  kept_weights k;
+  if (collect_kept(g, filter, mask, 0, in.row_stride, in.plane_stride, &k) != 0) return -1;
+  float *planes = (float *)malloc(cout * in.plane_stride * sizeof(float));
+  float *result = (float *)malloc(cin * out.plane_stride * sizeof(float));
+  if (!planes || !result) {
+    free(planes);
+    free(result);
+    free_kept(&k);
+    return -1;
+  }
+  const size_t dy_image = (size_t)g->out_height * g->out_width * cout;
+  const size_t dx_image = (size_t)g->in_height * g->in_width * cin;
+  for (int n = 0; n < g->batch; n++) {
+    to_planes(dy + n * dy_image, g->out_height, g->out_width, cout, g->filter_height - 1 - g->pad_top,
+              g->filter_width - 1 - g->pad_left, in, planes);
+    accumulate_planes(&k, cin, chunks_for(outputs), planes, result, out.plane_stride);
+    from_planes(result, cin, g->in_height, g->in_width, out, dx + n * dx_image);
+  }
+  free(planes);
+  free(result);
+  free_kept(&k);
+  return 0;
+}
+
+int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const float *x, const float *dy,
+                                        const float *mask, float *dfilter) {
+  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+  const plane_layout in = forward_input_layout(g);
+  const size_t outputs = (size_t)g->out_height * in.row_stride;
+  /* dy on the forward output's row stride, zero in the columns past out_width and up to a whole chunk. */
+  const plane_layout grad = {in.row_stride, chunks_for(outputs) * CHUNK};
+  kept_weights k;
+  /* The kept weights' values are not needed here, only where they are: the mask stands in. */
+  if (collect_kept(g, mask, mask, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
+  float *planes = (float *)malloc(cin * in.plane_stride * sizeof(float));
+  float *gradients = (float *)malloc(cout * grad.plane_stride * sizeof(float));
+  if (!planes || !gradients) {
+    free(planes);
+    free(gradients);
+    free_kept(&k);
+    return -1;
+  }
+  memset(dfilter, 0, swamp_conv_filter_size(g) * sizeof(float));
+  const size_t x_image = (size_t)g->in_height * g->in_width * cin;
+  const size_t dy_image = (size_t)g->out_height * g->out_width * cout;
+  for (int n = 0; n < g->batch; n++) {
+    to_planes(x + n * x_image, g->in_height, g->in_width, cin, g->pad_top, g->pad_left, in, planes);
+    to_planes(dy + n * dy_image, g->out_height, g->out_width, cout, 0, 0, grad, gradients);
+    accumulate_filter(&k, cout, chunks_for(outputs), planes, gradients, grad.plane_stride, dfilter);
+  }
+  free(planes);
+  free(gradients);
+  free_kept(&k);
+  return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * Convolutions with a pruned filter, in time proportional to the weights the mask keeps rather than
+ * to the filter's size: what makes the later cycles of iterative pruning cheaper than the first.
+ * Each kept weight adds a shifted input plane, scaled, into an output plane (the "direct sparse
+ * convolution" of Park et al., ICLR 2017); planes are rows of one image's channel, padded so every
+ * shift is a contiguous run. Stride 1 and dilation 1 only (every convolution of Conv-2/4/6 and all
+ * but two of ResNet-20's); the caller keeps the dense path for the rest.
+ */
+#ifndef SWAMP_SPARSE_CONV_H
+#define SWAMP_SPARSE_CONV_H
+
+#include "conv.h"
+
+/* Whether these kernels can compute this geometry. */
+int swamp_sparse_conv_suits(const swamp_conv_geometry *g);
+
+/* y = conv(x, filter) where only the weights with mask != 0 count (the others must be zero in
+ * filter for the result to equal the dense convolution). Each returns -1 when its buffers could
+ * not be allocated. */
+int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter,
+                        const float *mask, float *y);
+/* dx of the same convolution. */
+int swamp_sparse_conv2d_backprop_input(const swamp_conv_geometry *g, const float *dy, const float *filter,
+                                       const float *mask, float *dx);
+/* The filter gradient at the kept weights; 0 where mask is 0 (the masked optimiser discards
+ * those entries anyway). */
+int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const float *x, const float *dy,
+                                        const float *mask, float *dfilter);
+
+#endif
