@@ -7,6 +7,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { requireExperimentConfig } from "../schema/config.js";
 import { initBackend } from "../worker/engine/backend.js";
+import { applyMask, type Mask } from "../worker/engine/mask.js";
 import { ModelSession } from "../worker/engine/model-session.js";
 import { registerNativeKernels } from "../worker/engine/native-kernels/index.js";
 import { Random } from "../worker/engine/rng.js";
@@ -18,6 +19,8 @@ export interface NativeBenchCase {
   inputShape: [number, number, number];
   batchSize: number;
   warmupSteps: number;
+  /** When below 1: every prunable weight is kept with this probability (seeded), and training is masked. */
+  keptFraction?: number;
   /** Steps are measured until this many seconds have passed (and at least minSteps). */
   seconds: number;
   minSteps: number;
@@ -51,7 +54,10 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
     training: { batchSize: c.batchSize },
   });
   const session = ModelSession.build(config, c.inputShape, 10);
-  session.writeWeights(session.initialWeights(0));
+  const weights = session.initialWeights(0);
+  const mask = c.keptFraction !== undefined && c.keptFraction < 1 ? uniformMask(session, c.keptFraction) : undefined;
+  if (mask) applyMask(weights, mask, session.layout);
+  session.writeWeights(weights);
   // Enough distinct batches for the warm-up and a generous number of measured steps; the loop
   // stops itself once the time budget is spent.
   const batches = c.warmupSteps + Math.max(c.minSteps, 400);
@@ -77,6 +83,7 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
       weightDecay: 1e-4,
       learningRate: () => 0.01,
       order: Random.derive(0, ["bench-native-order"]),
+      mask,
       signal: stop,
       onStep: () => {
         const now = performance.now();
@@ -93,6 +100,12 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
   const measured = stepMilliseconds.slice(c.warmupSteps).sort((a, b) => a - b);
   const median = measured[Math.floor(measured.length / 2)]!;
   return { ...backend, examplesPerSecond: (c.batchSize * 1000) / median, bestExamplesPerSecond: (c.batchSize * 1000) / measured[0]!, steps: measured.length };
+}
+
+/** Each prunable weight kept with probability `kept`: every layer at the same sparsity. */
+function uniformMask(session: ModelSession, kept: number): Mask {
+  const random = Random.derive(0, ["bench-native-mask"]);
+  return session.layout.prunable.map((position) => Uint8Array.from({ length: session.layout.entries[position]!.size }, () => (random.next() < kept ? 1 : 0)));
 }
 
 measure(workerData as NativeBenchCase).then(
