@@ -7,7 +7,7 @@ import { backend_util, type KernelFunc, type Tensor, type TensorInfo } from "@te
 import type { EpilogueArguments, NativeAddon } from "./addon.js";
 import { prepareEpilogue } from "./epilogue.js";
 import { requireFallback } from "./matmul-kernels.js";
-import { keptFraction, maskOf } from "../weight-masks.js";
+import { forwardMask, recordForwardMask, usableMask, worthSparse } from "./sparse-routing.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 type Shape4 = [number, number, number, number];
@@ -44,21 +44,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((dim, i) => dim === b[i]);
 }
 
-/**
- * The kept fraction of a filter below which the sparse kernels (native/src/sparse_conv.c) beat
- * im2col + GEMM, measured on a Conv-4 layer (64 → 64 channels, 28×28, batch 128) on an AVX-512
- * core: the forward pass and the input gradient from about a third, the filter gradient (two
- * loads per multiply-add where the dense GEMM reuses its tiles) from about a tenth.
- * SWAMP_SPARSE_BELOW sets one threshold for all three (0 turns the sparse kernels off).
- */
-const SPARSE_BELOW = { forward: 0.35, filterGradient: 0.12 };
-
-function sparseBelow(pass: keyof typeof SPARSE_BELOW): number {
-  const setting = process.env.SWAMP_SPARSE_BELOW;
-  const value = setting === undefined || setting === "" ? Number.NaN : Number(setting);
-  return Number.isFinite(value) ? value : SPARSE_BELOW[pass];
-}
-
 /** As swamp_sparse_conv_suits: stride 1, dilation 1, and every side padded by 0 to filter − 1. */
 function sparseKernelsSuit(info: backend_util.Conv2DInfo): boolean {
   const { top, bottom, left, right } = info.padInfo;
@@ -71,24 +56,9 @@ function sparseKernelsSuit(info: backend_util.Conv2DInfo): boolean {
 }
 
 /** The filter's mask when the sparse kernels can compute this convolution, else undefined. */
-function usableMask(info: backend_util.Conv2DInfo, filter: TensorInfo): Tensor | undefined {
-  const mask = maskOf(filter);
-  if (!mask || mask.dtype !== "float32" || !sameShape(mask.shape, filter.shape) || !sparseKernelsSuit(info)) return undefined;
-  return mask;
+function convMask(info: backend_util.Conv2DInfo, filter: TensorInfo): Tensor | undefined {
+  return sparseKernelsSuit(info) ? usableMask(filter) : undefined;
 }
-
-function worthIt(mask: Tensor | undefined, pass: keyof typeof SPARSE_BELOW): Tensor | undefined {
-  return mask && keptFraction(mask) < sparseBelow(pass) ? mask : undefined;
-}
-
-/**
- * The filter mask known at a forward convolution, by its input's data: the filter gradient's
- * kernel receives that input but not the filter. The engine saves the input through Identity,
- * which the project's wasm kernel (wasm-kernels/identity.ts) makes share the data; with a copying
- * Identity the lookup misses and the dense filter gradient runs, slower but as correct. A forward
- * pass without a mask clears the entry, so a stale mask is never applied.
- */
-const masksByForwardInput = new WeakMap<object, { mask: Tensor | undefined; filterShape: number[] }>();
 
 function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name: string, fused: boolean): KernelFunc {
   const orElse = requireFallback(fallback, name);
@@ -105,9 +75,9 @@ function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name
       : undefined;
     if (fused && !epilogue) return orElse(args);
     const geometry = convGeometry(info);
-    const known = usableMask(info, filter);
-    masksByForwardInput.set(x.dataId, { mask: known, filterShape: filter.shape });
-    const mask = worthIt(known, "forward");
+    const known = convMask(info, filter);
+    recordForwardMask(x, filter.shape, known);
+    const mask = worthSparse(known, "forward");
     const out = backend.makeOutput(info.outShape, "float32");
     const heap = heapF32(backend);
     const epilogueArguments: EpilogueArguments = epilogue ? epilogue.argumentsFor(heap) : [];
@@ -141,7 +111,7 @@ export function nativeConv2DBackpropInput(native: NativeAddon, fallback: KernelF
     if (!sameShape(dy.shape, info.outShape)) return orElse(args);
     const backend = asWasmBackend(args.backend);
     const geometry = convGeometry(info);
-    const mask = worthIt(usableMask(info, filter), "forward");
+    const mask = worthSparse(convMask(info, filter), "forward");
     const out = backend.makeOutput(info.inShape, "float32");
     const heap = heapF32(backend);
     if (mask) {
@@ -165,9 +135,7 @@ export function nativeConv2DBackpropFilter(native: NativeAddon, fallback: Kernel
     if (!sameShape(dy.shape, info.outShape)) return orElse(args);
     const backend = asWasmBackend(args.backend);
     const geometry = convGeometry(info);
-    const forward = masksByForwardInput.get(x.dataId);
-    const known = forward && sameShape(forward.filterShape, info.filterShape) && !forward.mask?.isDisposed && sparseKernelsSuit(info) ? forward.mask : undefined;
-    const mask = worthIt(known, "filterGradient");
+    const mask = sparseKernelsSuit(info) ? worthSparse(forwardMask(x, info.filterShape), "filterGradient") : undefined;
     const out = backend.makeOutput(info.filterShape, "float32");
     const heap = heapF32(backend);
     if (mask) {

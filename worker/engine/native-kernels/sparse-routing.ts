@@ -1,0 +1,64 @@
+/**
+ * When a convolution runs on the sparse kernels (native/src/sparse_conv.c): its weight
+ * operand carries a pruning mask (weight-masks.ts) that keeps few enough weights. The filter
+ * gradient's kernel never sees the weights, only the forward pass's input, so each forward pass
+ * records its mask under that input's data.
+ */
+import type { Tensor, TensorInfo } from "@tensorflow/tfjs-core";
+import { keptFraction, maskOf } from "../weight-masks.js";
+
+/**
+ * The kept fraction below which the sparse kernels beat the dense ones, measured on a Conv-4 layer
+ * (64 → 64 channels, 28×28, batch 128) on an AVX-512 core: the forward pass and the input gradient
+ * from about a third, the filter gradient (two loads per multiply-add where the dense GEMM reuses
+ * its tiles) from about a tenth. SWAMP_SPARSE_BELOW sets one threshold for all (0 turns the sparse
+ * kernels off).
+ */
+const SPARSE_BELOW = { forward: 0.35, filterGradient: 0.12 };
+
+export type SparsePass = keyof typeof SPARSE_BELOW;
+
+function sparseBelow(pass: SparsePass): number {
+  const setting = process.env.SWAMP_SPARSE_BELOW;
+  const value = setting === undefined || setting === "" ? Number.NaN : Number(setting);
+  return Number.isFinite(value) ? value : SPARSE_BELOW[pass];
+}
+
+/** Equal up to leading 1s: a weight reshaped by an op keeps its data, and so its mask. */
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  const strip = (shape: readonly number[]) => {
+    const first = shape.findIndex((dim) => dim !== 1);
+    return first < 0 ? [] : shape.slice(first);
+  };
+  const x = strip(a);
+  const y = strip(b);
+  return x.length === y.length && x.every((dim, i) => dim === y[i]);
+}
+
+/** The weights' float32 mask of the same shape, if one is attached and alive. */
+export function usableMask(weights: TensorInfo): Tensor | undefined {
+  const mask = maskOf(weights);
+  return mask && mask.dtype === "float32" && sameShape(mask.shape, weights.shape) ? mask : undefined;
+}
+
+export function worthSparse(mask: Tensor | undefined, pass: SparsePass): Tensor | undefined {
+  return mask && keptFraction(mask) < sparseBelow(pass) ? mask : undefined;
+}
+
+/**
+ * The mask known at a forward pass, by its input's data. The engine saves that input through
+ * Identity, which the project's wasm kernel (wasm-kernels/identity.ts) makes share the data; with
+ * a copying Identity the lookup misses and the dense filter gradient runs, slower but as correct.
+ * A forward pass without a mask clears the entry, so a stale mask is never applied.
+ */
+const masksByForwardInput = new WeakMap<object, { mask: Tensor | undefined; weightShape: readonly number[] }>();
+
+export function recordForwardMask(input: TensorInfo, weightShape: readonly number[], mask: Tensor | undefined): void {
+  masksByForwardInput.set(input.dataId, { mask, weightShape });
+}
+
+/** The mask the forward pass with this input and a weight of this shape knew, if any and alive. */
+export function forwardMask(input: TensorInfo, weightShape: readonly number[]): Tensor | undefined {
+  const entry = masksByForwardInput.get(input.dataId);
+  return entry?.mask && !entry.mask.isDisposed && sameShape(entry.weightShape, weightShape) ? entry.mask : undefined;
+}
