@@ -154,8 +154,13 @@ async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
 
     const watched = new Set<string>();
     const shown = new Map<string, string>();
+    // An experiment can be created and finish between two polls: each poll also reads those
+    // created since the previous one began (a second earlier, against clock steps).
+    let previousPoll = new Date();
     const showProgress = async () => {
-      for (const row of await experimentProgress(server.dataSource.manager, [...watched])) {
+      const since = new Date(previousPoll.getTime() - 1000);
+      previousPoll = new Date();
+      for (const row of await experimentProgress(server.dataSource.manager, [...watched], since)) {
         watched.add(row.id);
         const line = describeProgress(row);
         if (shown.get(row.id) !== line) print(`${new Date().toISOString().slice(11, 19)} ${line}`);

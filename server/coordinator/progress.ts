@@ -17,8 +17,12 @@ export interface ExperimentProgress {
   error: string | null;
 }
 
-/** Queued and running experiments, and those named in `alsoIds` whatever their state, oldest first. */
-export async function experimentProgress(manager: EntityManager, alsoIds: readonly string[] = []): Promise<ExperimentProgress[]> {
+/**
+ * Queued and running experiments, and whatever their state those named in `alsoIds` and those
+ * created at or after `createdSince` (so one that ran from start to end between two polls is
+ * still seen), oldest first.
+ */
+export async function experimentProgress(manager: EntityManager, alsoIds: readonly string[] = [], createdSince?: Date): Promise<ExperimentProgress[]> {
   const rows: Array<Record<string, unknown>> = await manager.query(
     `SELECT e.id, e.name, e.status, e.cycles_completed, e.cycles_planned, e.particles_per_cycle, e.error,
             (SELECT count(*)::int FROM particles p
@@ -27,9 +31,9 @@ export async function experimentProgress(manager: EntityManager, alsoIds: readon
        FROM experiments e
        LEFT JOIN LATERAL (SELECT sparsity, accuracy FROM cycles
                            WHERE experiment_id = e.id AND status = 'completed' ORDER BY cycle_index DESC LIMIT 1) c ON true
-      WHERE e.status IN ('queued', 'running') OR e.id = ANY($1::uuid[])
+      WHERE e.status IN ('queued', 'running') OR e.id = ANY($1::uuid[]) OR e.created_at >= $2
       ORDER BY e.created_at, e.id`,
-    [alsoIds],
+    [alsoIds, createdSince ?? null],
   );
   return rows.map((row) => ({
     id: row.id as string,
