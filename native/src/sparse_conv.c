@@ -228,8 +228,8 @@ static plane_layout layout_for(size_t rows, size_t row_stride, size_t outputs, s
   return layout;
 }
 
-/* The shared plan of the forward pass and the filter gradient: input planes with the forward
- * padding, outputs on the same row stride. */
+/* The forward pass's input planes (padded as the convolution pads), whose row stride the output and
+ * the filter gradient's dy planes share. */
 static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
   const size_t row_stride = (size_t)g->out_width + g->filter_width - 1;
   const size_t rows = (size_t)g->out_height + g->filter_height - 1;
@@ -237,28 +237,34 @@ static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
   return layout_for(rows, row_stride, (size_t)g->out_height * row_stride, max_shift);
 }
 
-int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter, const float *mask,
-                        float *y) {
-  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
-  const plane_layout in = forward_input_layout(g);
-  const size_t outputs = (size_t)g->out_height * in.row_stride;
-  const plane_layout out = {in.row_stride, chunks_for(outputs) * CHUNK};
+/* The forward pass (by_output) or the input gradient: one image at a time, the source (NHWC,
+ * src_h × src_w × src_c) into planes padded by pad_top/pad_left with the given row stride, every
+ * destination plane accumulated from its kept weights, and the planes back out as NHWC
+ * (dst_h × dst_w × dst_c). */
+static int planar_convolution(const swamp_conv_geometry *g, const float *filter, const float *mask, int by_output,
+                              const float *src, int src_h, int src_w, size_t src_c, int pad_top, int pad_left,
+                              float *dst, int dst_h, int dst_w, size_t dst_c, size_t row_stride) {
+  const size_t rows = (size_t)dst_h + g->filter_height - 1;
+  const size_t outputs = (size_t)dst_h * row_stride;
+  const size_t max_shift = (size_t)(g->filter_height - 1) * row_stride + (size_t)(g->filter_width - 1);
+  const plane_layout in = layout_for(rows, row_stride, outputs, max_shift);
+  const plane_layout out = {row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
-  if (collect_kept(g, filter, mask, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
-  float *planes = (float *)malloc(cin * in.plane_stride * sizeof(float));
-  float *result = (float *)malloc(cout * out.plane_stride * sizeof(float));
+  if (collect_kept(g, filter, mask, by_output, in.row_stride, in.plane_stride, &k) != 0) return -1;
+  float *planes = (float *)malloc(src_c * in.plane_stride * sizeof(float));
+  float *result = (float *)malloc(dst_c * out.plane_stride * sizeof(float));
   if (!planes || !result) {
     free(planes);
     free(result);
     free_kept(&k);
     return -1;
   }
-  const size_t x_image = (size_t)g->in_height * g->in_width * cin;
-  const size_t y_image = (size_t)g->out_height * g->out_width * cout;
+  const size_t src_image = (size_t)src_h * src_w * src_c;
+  const size_t dst_image = (size_t)dst_h * dst_w * dst_c;
   for (int n = 0; n < g->batch; n++) {
-    to_planes(x + n * x_image, g->in_height, g->in_width, cin, g->pad_top, g->pad_left, in, planes);
-    accumulate_planes(&k, cout, chunks_for(outputs), planes, result, out.plane_stride);
-    from_planes(result, cout, g->out_height, g->out_width, out, y + n * y_image);
+    to_planes(src + n * src_image, src_h, src_w, src_c, pad_top, pad_left, in, planes);
+    accumulate_planes(&k, dst_c, chunks_for(outputs), planes, result, out.plane_stride);
+    from_planes(result, dst_c, dst_h, dst_w, out, dst + n * dst_image);
   }
   free(planes);
   free(result);
@@ -266,38 +272,19 @@ int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const floa
   return 0;
 }
 
+int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter, const float *mask,
+                        float *y) {
+  return planar_convolution(g, filter, mask, 1, x, g->in_height, g->in_width, (size_t)g->in_channels, g->pad_top,
+                            g->pad_left, y, g->out_height, g->out_width, (size_t)g->out_channels,
+                            (size_t)g->out_width + g->filter_width - 1);
+}
+
 int swamp_sparse_conv2d_backprop_input(const swamp_conv_geometry *g, const float *dy, const float *filter,
                                        const float *mask, float *dx) {
-  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
   /* The transposed convolution: dy padded by filter − 1 − padding, the filter mirrored. */
-  const size_t row_stride = (size_t)g->in_width + g->filter_width - 1;
-  const size_t rows = (size_t)g->in_height + g->filter_height - 1;
-  const size_t outputs = (size_t)g->in_height * row_stride;
-  const size_t max_shift = (size_t)(g->filter_height - 1) * row_stride + (size_t)(g->filter_width - 1);
-  const plane_layout in = layout_for(rows, row_stride, outputs, max_shift);
-  const plane_layout out = {row_stride, chunks_for(outputs) * CHUNK};
-  kept_weights k;
-  if (collect_kept(g, filter, mask, 0, in.row_stride, in.plane_stride, &k) != 0) return -1;
-  float *planes = (float *)malloc(cout * in.plane_stride * sizeof(float));
-  float *result = (float *)malloc(cin * out.plane_stride * sizeof(float));
-  if (!planes || !result) {
-    free(planes);
-    free(result);
-    free_kept(&k);
-    return -1;
-  }
-  const size_t dy_image = (size_t)g->out_height * g->out_width * cout;
-  const size_t dx_image = (size_t)g->in_height * g->in_width * cin;
-  for (int n = 0; n < g->batch; n++) {
-    to_planes(dy + n * dy_image, g->out_height, g->out_width, cout, g->filter_height - 1 - g->pad_top,
-              g->filter_width - 1 - g->pad_left, in, planes);
-    accumulate_planes(&k, cin, chunks_for(outputs), planes, result, out.plane_stride);
-    from_planes(result, cin, g->in_height, g->in_width, out, dx + n * dx_image);
-  }
-  free(planes);
-  free(result);
-  free_kept(&k);
-  return 0;
+  return planar_convolution(g, filter, mask, 0, dy, g->out_height, g->out_width, (size_t)g->out_channels,
+                            g->filter_height - 1 - g->pad_top, g->filter_width - 1 - g->pad_left, dx, g->in_height,
+                            g->in_width, (size_t)g->in_channels, (size_t)g->in_width + g->filter_width - 1);
 }
 
 int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const float *x, const float *dy,
