@@ -13,9 +13,9 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { loadNative } from "../worker/engine/native-kernels/addon.js";
 import { chooseOpenBlasCoreType } from "../worker/engine/native-kernels/openblas-core-type.js";
+import { measureInThread } from "./native-case.js";
 import type { NativeBenchCase, NativeBenchResult } from "./native-thread.js";
 
 const { values: args } = parseArgs({
@@ -45,15 +45,7 @@ function measureTfjs(model: string, variant: "wasm" | "native", seconds: number)
   const settings = MODEL_SETTINGS[model]!;
   const c: NativeBenchCase = { model, batchNorm: settings.batchNorm, inputShape: [28, 28, 1], batchSize: BATCH, warmupSteps: settings.warmupSteps, minSteps: settings.minSteps, seconds };
   const env = { ...process.env, SWAMP_NATIVE: variant === "wasm" ? "0" : (process.env.SWAMP_NATIVE ?? "1") };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(join(__dirname, "native-thread.js"), { workerData: c, env });
-    worker.once("message", (message: { ok: boolean; result?: NativeBenchResult; error?: string }) => {
-      void worker.terminate();
-      if (message.ok) resolve(message.result!);
-      else reject(new Error(message.error));
-    });
-    worker.once("error", reject);
-  });
+  return measureInThread(c, env);
 }
 
 /** The first Python that imports torch: --python, SWAMP_PYTHON, python3 on PATH, Debian's. */

@@ -11,9 +11,8 @@
  * rewinding epoch) on two cores, interpolating throughput between measured fractions: training
  * steps only (evaluation, BatchNorm recalibration and data handling come on top).
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
+import { measureInThread } from "./native-case.js";
 import type { NativeBenchCase, NativeBenchResult } from "./native-thread.js";
 
 const { values: args } = parseArgs({
@@ -31,15 +30,7 @@ const PROTOCOL = { trainImages: 20_000, particles: 4, epochs: 5, cycles: 26, rew
 function measure(model: string, keptFraction: number, sparse: boolean, seconds: number): Promise<NativeBenchResult> {
   const c: NativeBenchCase = { model, batchNorm: model !== "lenet-300-100", inputShape: [28, 28, 1], batchSize: 128, warmupSteps: 2, minSteps: 5, seconds, keptFraction };
   const env = { ...process.env, SWAMP_SPARSE_BELOW: sparse ? (process.env.SWAMP_SPARSE_BELOW ?? "") : "0" };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(join(__dirname, "native-thread.js"), { workerData: c, env });
-    worker.once("message", (message: { ok: boolean; result?: NativeBenchResult; error?: string }) => {
-      void worker.terminate();
-      if (message.ok) resolve(message.result!);
-      else reject(new Error(message.error));
-    });
-    worker.once("error", reject);
-  });
+  return measureInThread(c, env);
 }
 
 function median(values: number[]): number {
