@@ -16,9 +16,9 @@ import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backen
 export const BATCH_NORM_TRAINING = "SwampBatchNormTraining";
 export const BATCH_NORM_TRAINING_GRAD = "SwampBatchNormTrainingGrad";
 
-function rowsAndChannels(shape: readonly number[]): [number, number] {
+function rowsAndChannels(shape: number[]): [number, number] {
   const channels = shape[shape.length - 1]!;
-  return [shape.reduce((a, b) => a * b, 1) / channels, channels];
+  return [tf.util.sizeFromShape(shape) / channels, channels];
 }
 
 function forwardKernel(native: NativeAddon): KernelFunc {

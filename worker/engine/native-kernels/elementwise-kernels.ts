@@ -4,15 +4,11 @@
  * second from Step, Cast and Multiply; in a LeNet-300-100 step those chains cost as much as every
  * matrix product together.
  */
-import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
 import { MASKED_SGD_KERNEL, type MaskedSgdAttrs } from "../sgd.js";
 import { RELU_GRAD_KERNEL } from "../relu-gradient.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
-
-function elementCount(shape: readonly number[]): number {
-  return shape.reduce((product, dim) => product * dim, 1);
-}
 
 function maskedSgdKernel(native: NativeAddon): KernelFunc {
   return (args) => {
@@ -24,7 +20,7 @@ function maskedSgdKernel(native: NativeAddon): KernelFunc {
     const heap = heapF32(backend);
     const at = (t: TensorInfo) => floatOffset(backend, t);
     native.maskedSgd(
-      elementCount(variable!.shape),
+      util.sizeFromShape(variable!.shape),
       heap, at(variable!), heap, at(gradient!), heap, at(velocity!),
       mask ? heap : null, mask ? at(mask) : 0,
       attrs.learningRate, attrs.momentum, attrs.weightDecay,
@@ -40,7 +36,7 @@ function reluGradKernel(native: NativeAddon): KernelFunc {
     const backend = asWasmBackend(args.backend);
     const dx = backend.makeOutput(x!.shape, "float32");
     const heap = heapF32(backend);
-    native.reluGrad(elementCount(x!.shape), heap, floatOffset(backend, dy!), heap, floatOffset(backend, x!), heap, floatOffset(backend, dx));
+    native.reluGrad(util.sizeFromShape(x!.shape), heap, floatOffset(backend, dy!), heap, floatOffset(backend, x!), heap, floatOffset(backend, dx));
     return dx;
   };
 }

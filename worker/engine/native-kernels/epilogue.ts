@@ -3,7 +3,7 @@
  * addon's epilogue arguments. Only what is a per-column (per-channel) vector or a scalar is
  * supported natively; anything else is left to the kernel the native one replaced.
  */
-import type { TensorInfo } from "@tensorflow/tfjs-core";
+import { util, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { EpilogueArguments } from "./addon.js";
 import { floatOffset, type WasmBackend } from "../wasm-kernels/wasm-backend.js";
 
@@ -17,14 +17,10 @@ export interface EpilogueInputs {
   leakyreluAlpha?: number | null;
 }
 
-function size(shape: readonly number[]): number {
-  return shape.reduce((product, dim) => product * dim, 1);
-}
-
 /** A vector that broadcasts along the last axis: shape [..., 1, cols] or a single value. */
 function isColumnVector(tensor: TensorInfo, cols: number): boolean {
   if (tensor.dtype !== "float32") return false;
-  const n = size(tensor.shape);
+  const n = util.sizeFromShape(tensor.shape);
   if (n === 1) return true;
   return n === cols && tensor.shape[tensor.shape.length - 1] === cols;
 }
@@ -48,12 +44,12 @@ export function prepareEpilogue(backend: WasmBackend, inputs: EpilogueInputs, co
       return [
         bias ? heap : null,
         bias ? floatOffset(backend, bias) : 0,
-        bias ? size(bias.shape) : 1,
+        bias ? util.sizeFromShape(bias.shape) : 1,
         activation,
         alpha,
         prelu ? heap : null,
         prelu ? floatOffset(backend, prelu) : 0,
-        prelu ? size(prelu.shape) : 1,
+        prelu ? util.sizeFromShape(prelu.shape) : 1,
       ];
     },
   };

@@ -4,16 +4,12 @@
  * Shapes the native path does not cover (non-float32, batch dimensions that broadcast in both
  * operands at once, bias or PReLU weights that are not per-column) go to the replaced kernel.
  */
-import { broadcast_util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import { broadcast_util, util, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
 import { prepareEpilogue, type EpilogueInputs } from "./epilogue.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 type KernelArgs = Parameters<KernelFunc>[0];
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((product, dim) => product * dim, 1);
-}
 
 interface MatMulPlan {
   m: number;
@@ -45,9 +41,9 @@ export function planMatMul(a: TensorInfo, b: TensorInfo, transposeA: boolean, tr
   } catch {
     return undefined;
   }
-  const batchA = size(outerA);
-  const batchB = size(outerB);
-  const batch = size(outer);
+  const batchA = util.sizeFromShape(outerA);
+  const batchB = util.sizeFromShape(outerB);
+  const batch = util.sizeFromShape(outer);
   // Each operand either matches the output's batch layout or is a single matrix reused for all.
   if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return undefined;
   return {

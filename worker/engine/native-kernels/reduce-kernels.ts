@@ -17,9 +17,9 @@ export function nativeSum(native: NativeAddon, fallback: KernelFunc | undefined)
     const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
     // Only a prefix of the axes: the rest of each row is contiguous.
     if (axes.length === 0 || axes.some((a, i) => a !== i)) return orElse(args);
-    const rows = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+    const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
     const kept = x.shape.slice(axes.length);
-    const cols = kept.reduce((a, b) => a * b, 1);
+    const cols = util.sizeFromShape(kept);
     const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
     const backend = asWasmBackend(args.backend);
     const out = backend.makeOutput(outShape, "float32");
