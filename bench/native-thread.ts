@@ -76,7 +76,6 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
       session,
       data: { images, labels, count },
       inputShape: c.inputShape,
-      numClasses: 10,
       epochs,
       batchSize: c.batchSize,
       momentum: 0.9,

@@ -51,7 +51,6 @@ async function measure(c: ThroughputCase): Promise<ThroughputResult> {
     session,
     data: { images, labels, count },
     inputShape: c.inputShape,
-    numClasses: 10,
     epochs: 1,
     batchSize: c.batchSize,
     momentum: 0.9,

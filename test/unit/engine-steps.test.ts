@@ -29,7 +29,6 @@ test("pruned weights and their momentum stay exactly zero through training", asy
     session,
     data: context.dataset.train,
     inputShape: context.dataset.inputShape,
-    numClasses: context.dataset.numClasses,
     epochs: 2,
     batchSize: 64,
     momentum: 0.9,

@@ -15,7 +15,6 @@ export interface TrainingRun {
   session: ModelSession;
   data: DatasetSplit;
   inputShape: [number, number, number];
-  numClasses: number;
   epochs: number;
   batchSize: number;
   momentum: number;
@@ -52,13 +51,12 @@ export class TrainingAborted extends Error {
 }
 
 /** The parts of a training run that come from the experiment: its model, data and optimiser settings. */
-export function experimentTrainingRun(context: EngineContext, epochs: number): Pick<TrainingRun, "session" | "data" | "inputShape" | "numClasses" | "epochs" | "batchSize" | "momentum" | "weightDecay" | "signal"> {
+export function experimentTrainingRun(context: EngineContext, epochs: number): Pick<TrainingRun, "session" | "data" | "inputShape" | "epochs" | "batchSize" | "momentum" | "weightDecay" | "signal"> {
   const { config, dataset, session } = context;
   return {
     session,
     data: dataset.train,
     inputShape: dataset.inputShape,
-    numClasses: dataset.numClasses,
     epochs,
     batchSize: config.training.batchSize,
     momentum: config.training.momentum,
@@ -68,7 +66,7 @@ export function experimentTrainingRun(context: EngineContext, epochs: number): P
 }
 
 export function train(run: TrainingRun): void {
-  const { session, data, batchSize, inputShape, numClasses } = run;
+  const { session, data, batchSize, inputShape } = run;
   const example = inputShape[0] * inputShape[1] * inputShape[2];
   const variables = session.trainableVariables();
   const optimizer = new MaskedSgd(variables, maskTensorsByTrainableIndex(session, run.mask), { momentum: run.momentum, weightDecay: run.weightDecay });
