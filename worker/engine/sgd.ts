@@ -51,8 +51,7 @@ export class MaskedSgd {
       const lr = tf.scalar(learningRate);
       this.variables.forEach((variable, i) => {
         const gradient = gradients[i]!;
-        const mask = this.masks[i];
-        const [updated, velocity] = fused && variable.dtype === "float32" ? this.fusedStep(variable, gradient, i, learningRate) : this.composedStep(variable, gradient, i, lr, mask);
+        const [updated, velocity] = fused && variable.dtype === "float32" ? this.fusedStep(variable, gradient, i, learningRate) : this.composedStep(variable, gradient, i, lr);
         variable.assign(updated!);
         this.attachMaskTo(variable, i);
         this.velocities[i]!.dispose();
@@ -68,7 +67,8 @@ export class MaskedSgd {
     return tf.engine().runKernel(MASKED_SGD_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
   }
 
-  private composedStep(variable: tf.Variable, gradient: tf.Tensor, i: number, lr: tf.Scalar, mask: tf.Tensor | undefined): tf.Tensor[] {
+  private composedStep(variable: tf.Variable, gradient: tf.Tensor, i: number, lr: tf.Scalar): tf.Tensor[] {
+    const mask = this.masks[i];
     const decayed = this.settings.weightDecay > 0 ? tf.add(gradient, tf.mul(variable, this.decay)) : gradient;
     let velocity = tf.add(tf.mul(this.velocities[i]!, this.momentum), decayed);
     let updated = tf.sub(variable, tf.mul(velocity, lr));
