@@ -34,6 +34,19 @@ typedef struct {
   size_t row_stride, plane_stride;
 } plane_layout;
 
+#if defined(__SSE2__)
+/* Four rows of four floats, src_stride apart, stored transposed as four rows dst_stride apart. */
+static void transpose4(const float *src, size_t src_stride, float *dst, size_t dst_stride) {
+  __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + src_stride);
+  __m128 r2 = _mm_loadu_ps(src + 2 * src_stride), r3 = _mm_loadu_ps(src + 3 * src_stride);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(dst, r0);
+  _mm_storeu_ps(dst + dst_stride, r1);
+  _mm_storeu_ps(dst + 2 * dst_stride, r2);
+  _mm_storeu_ps(dst + 3 * dst_stride, r3);
+}
+#endif
+
 /* Moves a height × width × channels NHWC image to and from planes. to_planes: planes (zeroed
  * first) get pixel (h, w) at row h + pad_top, column w + pad_left; from_planes reads row h,
  * column w. Blocks of 4 pixels × 4 channels are transposed in SSE registers; a scalar loop takes
@@ -52,23 +65,8 @@ static void move_image(float *image, int height, int width, size_t channels, int
       for (size_t c = 0; c < blocked_channels; c += 4) {
         float *pixels = row + w * channels + c;
         float *plane = first + c * ps + w;
-        if (to_planes) {
-          __m128 r0 = _mm_loadu_ps(pixels), r1 = _mm_loadu_ps(pixels + channels);
-          __m128 r2 = _mm_loadu_ps(pixels + 2 * channels), r3 = _mm_loadu_ps(pixels + 3 * channels);
-          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-          _mm_storeu_ps(plane, r0);
-          _mm_storeu_ps(plane + ps, r1);
-          _mm_storeu_ps(plane + 2 * ps, r2);
-          _mm_storeu_ps(plane + 3 * ps, r3);
-        } else {
-          __m128 r0 = _mm_loadu_ps(plane), r1 = _mm_loadu_ps(plane + ps);
-          __m128 r2 = _mm_loadu_ps(plane + 2 * ps), r3 = _mm_loadu_ps(plane + 3 * ps);
-          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-          _mm_storeu_ps(pixels, r0);
-          _mm_storeu_ps(pixels + channels, r1);
-          _mm_storeu_ps(pixels + 2 * channels, r2);
-          _mm_storeu_ps(pixels + 3 * channels, r3);
-        }
+        if (to_planes) transpose4(pixels, channels, plane, ps);
+        else transpose4(plane, ps, pixels, channels);
       }
       for (size_t c = blocked_channels; c < channels; c++) {
         for (size_t v = w; v < w + 4; v++) {
