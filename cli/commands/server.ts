@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { serveSettingsFromEnv, serveUntilSignalled } from "../../server/serve.js";
+import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const HELP = `usage: swamp server [--port N] [--host ADDR] [--public-reads] [--home DIR]
 
@@ -21,10 +22,7 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        port: { type: "string" },
-        host: { type: "string" },
-        home: { type: "string" },
-        "public-reads": { type: "boolean" },
+        ...SERVER_FLAG_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -37,14 +35,9 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const env = { ...process.env };
-  if (values.port !== undefined) env.PORT = values.port;
-  if (values.host !== undefined) env.HOST = values.host;
-  if (values.home !== undefined) env.SWAMP_HOME = values.home;
-  if (values["public-reads"]) env.SWAMP_PUBLIC_READS = "true";
   let settings;
   try {
-    settings = serveSettingsFromEnv(env);
+    settings = serveSettingsFromEnv(environmentWithServerFlags(process.env, values));
   } catch (error) {
     process.stderr.write(`swamp server: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;

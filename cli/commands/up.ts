@@ -18,6 +18,7 @@ import { serveSettingsFromEnv } from "../../server/serve.js";
 import { redactNatsUrl } from "../../transport/nats/connection.js";
 import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
 import { readConfigFile } from "../config-file.js";
+import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const USAGE = `usage: swamp up [--port N] [--host ADDR] [--home DIR] [--workers N] [--no-defaults] [--public-reads]
 
@@ -48,12 +49,9 @@ export async function run(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        port: { type: "string" },
-        host: { type: "string" },
-        home: { type: "string" },
+        ...SERVER_FLAG_OPTIONS,
         workers: { type: "string" },
         "no-defaults": { type: "boolean", default: false },
-        "public-reads": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -71,13 +69,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`swamp up: --workers must be a whole number ≥ 0, got "${values.workers}"\n`);
     return 2;
   }
-  const env = { ...process.env };
-  if (values.port !== undefined) env.PORT = values.port;
-  if (values.host !== undefined) env.HOST = values.host;
-  if (values.home !== undefined) env.SWAMP_HOME = values.home;
-  if (values["public-reads"]) env.SWAMP_PUBLIC_READS = "true";
   try {
-    return await up(env, { workers, submitDefaults: !values["no-defaults"] });
+    return await up(environmentWithServerFlags(process.env, values), { workers, submitDefaults: !values["no-defaults"] });
   } catch (error) {
     process.stderr.write(`swamp up: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
