@@ -35,21 +35,25 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
   };
 }
 
-/**
- * Starts the server, prints where it is (and the first admin token, once), and runs until SIGINT
- * or SIGTERM, then closes everything (the embedded PostgreSQL included) and resolves.
- */
-export async function serveUntilSignalled(settings: ServeSettings, extra: Partial<StartServerOptions> = {}, print: (line: string) => void = (line) => console.log(line)): Promise<void> {
-  const server: RunningServer = await startServer({
+/** The server start options these settings stand for. */
+export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<StartServerOptions, "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "log"> {
+  return {
     port: settings.port,
     host: settings.host,
     databaseUrl: settings.databaseUrl,
     swampHome: settings.swampHome,
     adminToken: settings.adminToken ?? null,
     publicReads: settings.publicReads,
-    log: print,
-    ...extra,
-  });
+    log,
+  };
+}
+
+/**
+ * Starts the server, prints where it is (and the first admin token, once), and runs until SIGINT
+ * or SIGTERM, then closes everything (the embedded PostgreSQL included) and resolves.
+ */
+export async function serveUntilSignalled(settings: ServeSettings, extra: Partial<StartServerOptions> = {}, print: (line: string) => void = (line) => console.log(line)): Promise<void> {
+  const server: RunningServer = await startServer({ ...serverStartOptions(settings, print), ...extra });
   print(`swamp server listening on ${server.url} (subscriptions: ${server.wsUrl})`);
   print(`explorer: ${server.baseUrl}/explorer`);
   print(`database: ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}; reads ${settings.publicReads ? "are public" : "need a token"}`);

@@ -14,7 +14,7 @@ import { authenticate, createApiToken } from "../../server/services/tokens.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { experimentProgress, type ExperimentProgress } from "../../server/coordinator/progress.js";
 import { startFleetServer, type RunningFleetServer } from "../../server/fleet-server.js";
-import { serveSettingsFromEnv } from "../../server/serve.js";
+import { serverStartOptions, serveSettingsFromEnv } from "../../server/serve.js";
 import { redactNatsUrl } from "../../transport/nats/connection.js";
 import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
 import { readConfigFile } from "../config-file.js";
@@ -94,16 +94,7 @@ async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
     transportOptions.mode === "nats" ? await createTransport({ ...transportOptions, name: "swamp up", waitForServerMs: 30_000 }) : await createTransport(transportOptions);
   let fleet: RunningFleetServer;
   try {
-    fleet = await startFleetServer({
-      transport,
-      port: settings.port,
-      host: settings.host,
-      databaseUrl: settings.databaseUrl,
-      swampHome: settings.swampHome,
-      adminToken: settings.adminToken ?? null,
-      publicReads: settings.publicReads,
-      log: print,
-    });
+    fleet = await startFleetServer({ transport, ...serverStartOptions(settings, print) });
   } catch (error) {
     await transport.close();
     throw error;
