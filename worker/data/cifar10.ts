@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { stat } from "node:fs/promises";
 import { DatasetFileError, DatasetOptionError, type DatasetDefinition, type DatasetLoadOptions, type LoadedDataset } from "./dataset.js";
 import { toLoadedDataset, type ByteImageSplit } from "./byte-images.js";
-import { findFile, readMaybeGzipped, requireDirectory } from "./data-files.js";
+import { allInOrder, findFile, readMaybeGzipped, requireDirectory } from "./data-files.js";
 
 export const CIFAR10_SIDE = 32;
 export const CIFAR10_CHANNELS = 3;
@@ -64,9 +64,12 @@ async function resolveDirectory(options: DatasetLoadOptions): Promise<string> {
   return options.dir;
 }
 
-async function loadBatches(dir: string, names: readonly string[]): Promise<ByteImageSplit> {
-  const paths = await Promise.all(names.map((name) => findFile(dir, [name])));
-  const batches = await Promise.all(paths.map(async (path) => parseCifarBatch(await readMaybeGzipped(path), path)));
+function findBatches(dir: string, names: readonly string[]): Promise<string[]> {
+  return allInOrder(names.map((name) => findFile(dir, [name])));
+}
+
+async function readBatches(paths: readonly string[]): Promise<ByteImageSplit> {
+  const batches = await allInOrder(paths.map(async (path) => parseCifarBatch(await readMaybeGzipped(path), path)));
   return concatenate(batches);
 }
 
@@ -88,7 +91,9 @@ function concatenate(batches: ByteImageSplit[]): ByteImageSplit {
 
 async function load(options: DatasetLoadOptions): Promise<LoadedDataset> {
   const dir = await resolveDirectory(options);
-  const [train, test] = await Promise.all([loadBatches(dir, CIFAR10_TRAIN_FILES), loadBatches(dir, CIFAR10_TEST_FILES)]);
+  // Every file is found before any is read, so a missing file is reported before a broken one.
+  const [trainPaths, testPaths] = await allInOrder([findBatches(dir, CIFAR10_TRAIN_FILES), findBatches(dir, CIFAR10_TEST_FILES)]);
+  const [train, test] = await allInOrder([readBatches(trainPaths), readBatches(testPaths)]);
   return toLoadedDataset(
     { name: "cifar10", inputShape: [CIFAR10_SIDE, CIFAR10_SIDE, CIFAR10_CHANNELS], numClasses: CIFAR10_CLASSES, train, test },
     options,

@@ -51,3 +51,14 @@ export async function readMaybeGzipped(path: string): Promise<Uint8Array> {
     throw new DatasetFileError(path, `bad gzip: ${(error as Error).message}`);
   }
 }
+
+/**
+ * Promise.all, except that when several fail the error reported is the first in the list's order,
+ * not whichever failed first in time: a directory missing every file always names the same one.
+ */
+export async function allInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}

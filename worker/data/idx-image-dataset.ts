@@ -5,7 +5,7 @@
 import type { DatasetName } from "../../schema/config.js";
 import { DatasetFileError, type DatasetLoadOptions, type LoadedDataset } from "./dataset.js";
 import { toLoadedDataset, type ByteImageSplit } from "./byte-images.js";
-import { findFile, requireDirectory } from "./data-files.js";
+import { allInOrder, findFile, requireDirectory } from "./data-files.js";
 import { readIdxFile } from "./idx.js";
 
 export interface IdxImageDatasetSpec {
@@ -33,16 +33,16 @@ function candidates(name: string): string[] {
 export async function loadIdxImageDataset(spec: IdxImageDatasetSpec, options: DatasetLoadOptions): Promise<LoadedDataset> {
   const dir = options.dir ?? spec.defaultDir;
   await requireDirectory(dir, options.dir === undefined ? `the default directory of ${spec.name}; set data.dir to where its IDX files are` : "from data.dir");
-  const [train, test] = await Promise.all([
-    loadSplit(spec, dir, IDX_FILES.trainImages, IDX_FILES.trainLabels),
-    loadSplit(spec, dir, IDX_FILES.testImages, IDX_FILES.testLabels),
-  ]);
+  // Every file is found before any is read, so a missing file is reported before a broken one.
+  const [trainImages, trainLabels, testImages, testLabels] = await allInOrder(
+    [IDX_FILES.trainImages, IDX_FILES.trainLabels, IDX_FILES.testImages, IDX_FILES.testLabels].map((name) => findFile(dir, candidates(name))),
+  );
+  const [train, test] = await allInOrder([loadSplit(spec, trainImages!, trainLabels!), loadSplit(spec, testImages!, testLabels!)]);
   return toLoadedDataset({ name: spec.name, inputShape: [spec.height, spec.width, 1], numClasses: spec.numClasses, train, test }, options);
 }
 
-async function loadSplit(spec: IdxImageDatasetSpec, dir: string, imagesName: string, labelsName: string): Promise<ByteImageSplit> {
-  const [imagesPath, labelsPath] = await Promise.all([findFile(dir, candidates(imagesName)), findFile(dir, candidates(labelsName))]);
-  const [images, labels] = await Promise.all([readIdxFile(imagesPath, 3), readIdxFile(labelsPath, 1)]);
+async function loadSplit(spec: IdxImageDatasetSpec, imagesPath: string, labelsPath: string): Promise<ByteImageSplit> {
+  const [images, labels] = await allInOrder([readIdxFile(imagesPath, 3), readIdxFile(labelsPath, 1)]);
   const [count, height, width] = images.dims as [number, number, number];
   if (height !== spec.height || width !== spec.width) {
     throw new DatasetFileError(imagesPath, `images are ${height}×${width}, expected ${spec.height}×${spec.width} for ${spec.name}`);
