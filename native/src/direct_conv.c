@@ -1,5 +1,7 @@
 #include "direct_conv.h"
 
+#include "cpu_features.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +23,6 @@ enum { DIRECT_MAX_OUT_CHANNELS = 32 };
 enum { DIRECT_MAX_OUT_CHANNELS_AVX512 = 64 };
 
 #if SWAMP_HAVE_AVX2_PATH
-
-static int cpu_has_avx2_fma(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return cached;
-}
 
 /* The input rows that one output row reads, one per filter row, copied with their padding (zero
  * columns) and enough zero columns after them for the last register block to run whole. Every
@@ -301,21 +294,8 @@ __attribute__((target("avx2,fma"))) static void filter_block_3_4(const float *x_
  * pixels instead of 8). Output channels that are a multiple of 8 but not of 16 run their last
  * vector masked. */
 
-static int cpu_has_avx512f(void) {
-  static int cached = -1;
-  if (cached < 0) {
-    __builtin_cpu_init();
-    cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-  }
-  return cached;
-}
-
-/* SWAMP_NATIVE_AVX512=0 keeps the AVX2 blocks on an AVX-512 CPU, so both stay testable on one
- * machine (read per call, like SWAMP_NATIVE_DIRECT_CONV). */
 static int use_avx512(void) {
-  const char *setting = getenv("SWAMP_NATIVE_AVX512");
-  if (setting != NULL && setting[0] == '0') return 0;
-  return cpu_has_avx512f();
+  return swamp_simd_level_in_use() == SWAMP_SIMD_AVX512;
 }
 
 #define AVX512_TARGET __attribute__((target("avx512f,fma")))
@@ -606,7 +586,7 @@ int swamp_direct_conv_suits(const swamp_conv_geometry *g) {
   const char *setting = getenv("SWAMP_NATIVE_DIRECT_CONV");
   if (setting != NULL && setting[0] == '0') return 0;
   const int max_out_channels = use_avx512() ? DIRECT_MAX_OUT_CHANNELS_AVX512 : DIRECT_MAX_OUT_CHANNELS;
-  return cpu_has_avx2_fma() && g->out_channels % 8 == 0 && g->out_channels <= max_out_channels;
+  return swamp_simd_level_in_use() >= SWAMP_SIMD_AVX2 && g->out_channels % 8 == 0 && g->out_channels <= max_out_channels;
 }
 
 int swamp_direct_conv(const swamp_conv_geometry *g, const float *x, const float *filter, float *y,

@@ -1,5 +1,7 @@
 #include "sparse_conv.h"
 
+#include "cpu_features.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +9,7 @@
 #include <xmmintrin.h>
 #endif
 
-/* Output floats computed at a time per plane: sixteen AVX2 or four AVX-512 accumulators. */
+/* Output floats per plane the loops' steps tile: four AVX-512 steps (16 floats × 4) or more of narrower ones. */
 enum { CHUNK = 64 };
 /* Channels moved together between NHWC and planes: one cache line of a pixel. */
 enum { TRANSPOSE_BAND = 16 };
@@ -157,22 +159,33 @@ static int collect_kept(const swamp_conv_geometry *g, const float *filter, const
  * time: AVX-512 or AVX2 with FMA where the CPU has them, the baseline otherwise. */
 #define SPARSE_LOOP(name) name##_baseline
 #define SPARSE_LOOP_TARGET
+#define SPARSE_VEC_FLOATS 4
 #include "sparse_conv_loops.inc"
 #undef SPARSE_LOOP
 #undef SPARSE_LOOP_TARGET
+#undef SPARSE_VEC_FLOATS
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SPARSE_HAVE_X86_CLONES 1
+/* ISO C mode (-std=c11) keeps a * b + c as two roundings; these sums have no bit-exact twin to
+ * match, so the clones may fuse them into one FMA instruction. */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
 #define SPARSE_LOOP(name) name##_avx2
 #define SPARSE_LOOP_TARGET __attribute__((target("avx2,fma")))
+#define SPARSE_VEC_FLOATS 8
 #include "sparse_conv_loops.inc"
 #undef SPARSE_LOOP
 #undef SPARSE_LOOP_TARGET
+#undef SPARSE_VEC_FLOATS
 #define SPARSE_LOOP(name) name##_avx512
 #define SPARSE_LOOP_TARGET __attribute__((target("avx512f,fma")))
+#define SPARSE_VEC_FLOATS 16
 #include "sparse_conv_loops.inc"
 #undef SPARSE_LOOP
 #undef SPARSE_LOOP_TARGET
+#undef SPARSE_VEC_FLOATS
+#pragma GCC pop_options
 #else
 #define SPARSE_HAVE_X86_CLONES 0
 #endif
@@ -180,25 +193,13 @@ static int collect_kept(const swamp_conv_geometry *g, const float *filter, const
 typedef void (*planes_loop)(const kept_weights *, size_t, size_t, const float *, float *, size_t);
 typedef void (*filter_loop)(const kept_weights *, size_t, size_t, const float *, const float *, size_t, float *);
 
-static int instruction_set(void) {
-  static int chosen = -1;
-  if (chosen < 0) {
-    chosen = 0;
-#if SPARSE_HAVE_X86_CLONES
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) chosen = 1;
-    if (chosen == 1 && __builtin_cpu_supports("avx512f")) chosen = 2;
-#endif
-  }
-  return chosen;
-}
-
 static void accumulate_planes(const kept_weights *k, size_t groups, size_t chunks, const float *planes, float *out,
                               size_t out_stride) {
   planes_loop loop = accumulate_planes_baseline;
 #if SPARSE_HAVE_X86_CLONES
-  if (instruction_set() == 2) loop = accumulate_planes_avx512;
-  else if (instruction_set() == 1) loop = accumulate_planes_avx2;
+  const swamp_simd_level level = swamp_simd_level_in_use();
+  if (level == SWAMP_SIMD_AVX512) loop = accumulate_planes_avx512;
+  else if (level == SWAMP_SIMD_AVX2) loop = accumulate_planes_avx2;
 #endif
   loop(k, groups, chunks, planes, out, out_stride);
 }
@@ -207,8 +208,9 @@ static void accumulate_filter(const kept_weights *k, size_t groups, size_t chunk
                               const float *gradients, size_t gradient_stride, float *dfilter) {
   filter_loop loop = accumulate_filter_baseline;
 #if SPARSE_HAVE_X86_CLONES
-  if (instruction_set() == 2) loop = accumulate_filter_avx512;
-  else if (instruction_set() == 1) loop = accumulate_filter_avx2;
+  const swamp_simd_level level = swamp_simd_level_in_use();
+  if (level == SWAMP_SIMD_AVX512) loop = accumulate_filter_avx512;
+  else if (level == SWAMP_SIMD_AVX2) loop = accumulate_filter_avx2;
 #endif
   loop(k, groups, chunks, sources, gradients, gradient_stride, dfilter);
 }

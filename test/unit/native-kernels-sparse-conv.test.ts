@@ -107,6 +107,20 @@ test("random shapes, filter sizes 1-5 and same/valid/explicit padding", async ()
   for (const c of randomCases(30)) await checkCase(c, 0.4);
 });
 
+// The inner loops are compiled per instruction set and chosen per call; these settings cap the
+// choice, so the narrower loops are checked on any machine (a cap above the CPU changes nothing).
+for (const [label, setting] of [["AVX2", "SWAMP_NATIVE_AVX512"], ["baseline (SSE)", "SWAMP_NATIVE_AVX2"]] as const) {
+  test(`the ${label} loops (${setting}=0): every model's convolutions and random shapes`, async () => {
+    process.env[setting] = "0";
+    try {
+      for (const c of MODEL_CASES) await checkCase({ ...c, batch: 1 }, 0.3);
+      for (const c of randomCases(10)) await checkCase(c, 0.4);
+    } finally {
+      delete process.env[setting];
+    }
+  });
+}
+
 test("weights outside the mask are ignored: the sparse kernels really ran", async () => {
   const c = MODEL_CASES[3]!;
   const filterShape: [number, number, number, number] = [3, 3, 16, 16];
