@@ -1,6 +1,7 @@
 #include "conv.h"
 
 #include "direct_conv.h"
+#include "winograd.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -155,7 +156,7 @@ void swamp_col2im(const swamp_conv_geometry *g, const float *col, size_t row_sta
   });
 }
 
-static int reserve(swamp_scratch *scratch, size_t floats) {
+int swamp_scratch_reserve(swamp_scratch *scratch, size_t floats) {
   if (scratch->capacity >= floats) return 0;
   float *grown = (float *)realloc(scratch->data, floats * sizeof(float));
   if (grown == NULL) return -1;
@@ -180,8 +181,9 @@ int swamp_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scrat
   const int cout = g->out_channels;
   if (rows == 0) return 0;
   if (swamp_direct_conv_suits(g)) return swamp_direct_conv(g, x, filter, y, epilogue);
+  if (swamp_winograd_suits(g)) return swamp_winograd_conv2d(g, sgemm, scratch, x, filter, y, epilogue);
   const size_t step = block_rows(g);
-  if (!is_pointwise(g) && reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
+  if (!is_pointwise(g) && swamp_scratch_reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
   for (size_t r0 = 0; r0 < rows; r0 += step) {
     const size_t count = rows - r0 < step ? rows - r0 : step;
     const float *a;
@@ -261,7 +263,7 @@ int swamp_conv2d_backprop_input(const swamp_conv_geometry *g, swamp_sgemm_fn sge
   memset(dx, 0, swamp_conv_input_size(g) * sizeof(float));
   if (rows == 0) return 0;
   const size_t step = block_rows(g);
-  if (reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
+  if (swamp_scratch_reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
   for (size_t r0 = 0; r0 < rows; r0 += step) {
     const size_t count = rows - r0 < step ? rows - r0 : step;
     sgemm(SWAMP_CBLAS_ROW_MAJOR, SWAMP_CBLAS_NO_TRANS, SWAMP_CBLAS_TRANS, (int)count, k, cout,
@@ -282,8 +284,9 @@ int swamp_conv2d_backprop_filter(const swamp_conv_geometry *g, swamp_sgemm_fn sg
     return 0;
   }
   if (swamp_direct_conv_filter_suits(g)) return swamp_direct_conv_filter(g, x, dy, dfilter);
+  if (swamp_winograd_suits(g)) return swamp_winograd_conv2d_filter(g, sgemm, scratch, x, dy, dfilter);
   const size_t step = block_rows(g);
-  if (!is_pointwise(g) && reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
+  if (!is_pointwise(g) && swamp_scratch_reserve(scratch, (step < rows ? step : rows) * (size_t)k) != 0) return -1;
   for (size_t r0 = 0; r0 < rows; r0 += step) {
     const size_t count = rows - r0 < step ? rows - r0 : step;
     const float *a;

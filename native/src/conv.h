@@ -42,6 +42,9 @@ typedef struct {
   size_t capacity;
 } swamp_scratch;
 
+/* Grows scratch to at least `floats`. Returns 0, or -1 when it could not be allocated. */
+int swamp_scratch_reserve(swamp_scratch *scratch, size_t floats);
+
 /* Returns 0, or -1 when scratch memory could not be allocated. */
 int swamp_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scratch *scratch,
                  const float *x, const float *filter, float *y, const swamp_epilogue *epilogue);

@@ -2,7 +2,8 @@
  * Native Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter against the cpu
  * backend, on the convolution shapes of every model (LeNet-5, Conv-2/4/6, ResNet-20, on 28×28×1
  * and 32×32×3 inputs: 3×3 and 5×5, same and valid, stride 1 and 2, 1×1 stride-2 shortcuts) and on
- * random shapes with other strides, paddings and dilations.
+ * random shapes with other strides, paddings and dilations; each path (im2col + GEMM, the direct
+ * kernels, Winograd) on shapes of its own.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -186,6 +187,34 @@ test("the AVX2 blocks (SWAMP_NATIVE_AVX512=0): ResNet-20's convolutions and rand
   } finally {
     if (saved === undefined) delete process.env.SWAMP_NATIVE_AVX512;
     else process.env.SWAMP_NATIVE_AVX512 = saved;
+  }
+});
+
+/** 3×3 stride-1 convolutions wide enough for the Winograd kernels (native/src/winograd.c): sizes
+ * that leave partial 4×4 tiles on either edge, and every padding. */
+function winogradCases(count: number): ConvCase[] {
+  const pick = <T>(options: readonly T[]): T => options[Math.floor(random.next() * options.length)]!;
+  return Array.from({ length: count }, (_, i) => ({
+    label: `winograd ${i}`,
+    input: [3 + Math.floor(random.next() * 12), 3 + Math.floor(random.next() * 12), pick([16, 24, 40, 64])] as [number, number, number],
+    filter: [3, 3] as [number, number],
+    outChannels: pick([16, 20, 48, 72]),
+    strides: 1,
+    pad: pick<Pad>(["same", "valid", 2, [[0, 0], [0, 2], [1, 0], [0, 0]]]),
+  }));
+}
+
+test("Winograd F(4x4, 3x3): random 3x3 stride-1 shapes with partial edge tiles, 16 to 72 channels, every padding", async () => {
+  for (const c of winogradCases(16)) await checkCase(c, true);
+});
+
+// With the Winograd kernels off, Conv-4's wide layers take im2col + GEMM again: that path stays checked.
+test("SWAMP_NATIVE_WINOGRAD=0: Conv-4's layers on im2col + GEMM", async () => {
+  process.env.SWAMP_NATIVE_WINOGRAD = "0";
+  try {
+    for (const c of modelCases(28, 1).filter((m) => m.label.startsWith("conv-n conv") && m.input[2] >= 64)) await checkCase(c, true);
+  } finally {
+    delete process.env.SWAMP_NATIVE_WINOGRAD;
   }
 });
 
