@@ -19,8 +19,11 @@ export interface NativeBenchCase {
   inputShape: [number, number, number];
   batchSize: number;
   warmupSteps: number;
-  /** When below 1: every prunable weight is kept with this probability (seeded), and training is masked. */
-  keptFraction?: number;
+  /**
+   * Masked training: every prunable weight is kept with this probability (seeded), one for all
+   * layers or one per prunable layer in layout order. Absent (or all 1): dense training.
+   */
+  kept?: number | readonly number[];
   /** Steps are measured until this many seconds have passed (and at least minSteps). */
   seconds: number;
   minSteps: number;
@@ -55,7 +58,7 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
   });
   const session = ModelSession.build(config, c.inputShape, 10);
   const weights = session.initialWeights(0);
-  const mask = c.keptFraction !== undefined && c.keptFraction < 1 ? uniformMask(session, c.keptFraction) : undefined;
+  const mask = c.kept !== undefined ? randomMask(session, c.kept) : undefined;
   if (mask) applyMask(weights, mask, session.layout);
   session.writeWeights(weights);
   // Enough distinct batches for the warm-up and a generous number of measured steps; the loop
@@ -101,10 +104,14 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
   return { ...backend, examplesPerSecond: (c.batchSize * 1000) / median, bestExamplesPerSecond: (c.batchSize * 1000) / measured[0]!, steps: measured.length };
 }
 
-/** Each prunable weight kept with probability `kept`: every layer at the same sparsity. */
-function uniformMask(session: ModelSession, kept: number): Mask {
+/** Each prunable weight kept with its layer's probability; undefined when every layer keeps all. */
+function randomMask(session: ModelSession, kept: number | readonly number[]): Mask | undefined {
+  const prunable = session.layout.prunable;
+  const byLayer = typeof kept === "number" ? prunable.map(() => kept) : kept;
+  if (byLayer.length !== prunable.length) throw new Error(`kept: ${byLayer.length} fractions for ${prunable.length} prunable layers`);
+  if (byLayer.every((k) => k >= 1)) return undefined;
   const random = Random.derive(0, ["bench-native-mask"]);
-  return session.layout.prunable.map((position) => Uint8Array.from({ length: session.layout.entries[position]!.size }, () => (random.next() < kept ? 1 : 0)));
+  return prunable.map((position, layer) => Uint8Array.from({ length: session.layout.entries[position]!.size }, () => (random.next() < byLayer[layer]! ? 1 : 0)));
 }
 
 measure(workerData as NativeBenchCase).then(
