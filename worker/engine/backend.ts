@@ -20,6 +20,7 @@ import { version_cpu } from "@tensorflow/tfjs-backend-cpu";
 import { getThreadsCount, setWasmPaths, version_wasm } from "@tensorflow/tfjs-backend-wasm";
 // tfjs-core's CommonJS bundle registers no gradients; tfjs-layers registers all of them.
 import { version_layers } from "@tensorflow/tfjs-layers";
+import { routeUnbiasedConv2D } from "./conv-layer.js";
 import { registerNativeKernels } from "./native-kernels/index.js";
 import { PROJECT_WASM_KERNEL_SET, registerProjectWasmKernels } from "./wasm-kernels/index.js";
 
@@ -167,6 +168,7 @@ async function useWasm(forced: string): Promise<BackendInfo> {
   }
   // Before the backend initialises, so that every kernel's setup runs with it.
   registerProjectWasmKernels();
+  routeUnbiasedConv2D(() => tf.getBackend() === "wasm");
   const native = registerNativeKernels();
   if (!(await tf.setBackend("wasm"))) {
     throw new Error(`${forced}: the wasm backend failed to initialise (its .wasm files are looked for in ${dirname(require.resolve("@tensorflow/tfjs-backend-wasm"))})`);
