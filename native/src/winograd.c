@@ -255,33 +255,63 @@ VECTOR_CLONES static void untransform_filter_gradient(const float *du, size_t ci
   }
 }
 
+/* The scratch both passes lay out: the filter-domain matrices (36 × C × K), one block's transformed
+ * inputs (36 × T × C) and outputs or output gradients (36 × T × K), a transform's working rows, a
+ * zero pixel for reads outside the image and a slot per tile pixel past the output's edge (zero;
+ * the forward pass writes its discarded values there). */
+typedef struct {
+  tiling t;
+  size_t block;
+  float *filter_domain, *inputs, *outputs, *work, *zeros, *edge;
+} workspace;
+
+static int prepare_workspace(const swamp_conv_geometry *g, swamp_scratch *scratch, workspace *w) {
+  const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
+  const size_t wide = cin > cout ? cin : cout;
+  w->t = tiling_of(g);
+  w->block = block_tiles(&w->t, cin, cout);
+  const size_t filter_size = POINTS * cin * cout, inputs_size = POINTS * w->block * cin, outputs_size = POINTS * w->block * cout;
+  const size_t edge_size = (1 + TILE * TILE) * wide;
+  if (swamp_scratch_reserve(scratch, filter_size + inputs_size + outputs_size + POINTS * wide + edge_size) != 0) return -1;
+  w->filter_domain = scratch->data;
+  w->inputs = w->filter_domain + filter_size;
+  w->outputs = w->inputs + inputs_size;
+  w->work = w->outputs + outputs_size;
+  w->zeros = w->work + POINTS * wide;
+  w->edge = w->zeros + wide;
+  memset(w->zeros, 0, edge_size * sizeof(float));
+  return 0;
+}
+
+/* Transforms tiles [first, first + count) of x into the block's inputs. */
+static void transform_input_block(const swamp_conv_geometry *g, const workspace *w, const float *x, size_t first,
+                                  size_t count) {
+  const size_t cin = (size_t)g->in_channels;
+  for (size_t tile = 0; tile < count; tile++) {
+    const float *pixels[POINTS];
+    input_tile_pixels(g, &w->t, first + tile, x, w->zeros, pixels);
+    transform_input_tile(pixels, cin, w->work, w->inputs + tile * cin, count * cin);
+  }
+}
+
 int swamp_winograd_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scratch *scratch,
                           const float *x, const float *filter, float *y, const swamp_epilogue *epilogue) {
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
-  const tiling t = tiling_of(g);
-  const size_t block = block_tiles(&t, cin, cout);
-  const size_t wide = cin > cout ? cin : cout;
-  const size_t u_size = POINTS * cin * cout, v_size = POINTS * block * cin, m_size = POINTS * block * cout;
-  if (swamp_scratch_reserve(scratch, u_size + v_size + m_size + POINTS * wide + cin + TILE * TILE * cout) != 0) return -1;
-  float *u = scratch->data, *v = u + u_size, *m = v + v_size, *work = m + m_size;
-  float *zeros = work + POINTS * wide, *discard = zeros + cin;
-  memset(zeros, 0, cin * sizeof(float));
-  transform_filter(filter, cin, cout, u);
-  for (size_t first = 0; first < t.total; first += block) {
-    const size_t count = t.total - first < block ? t.total - first : block;
-    for (size_t tile = 0; tile < count; tile++) {
-      const float *pixels[POINTS];
-      input_tile_pixels(g, &t, first + tile, x, zeros, pixels);
-      transform_input_tile(pixels, cin, work, v + tile * cin, count * cin);
-    }
+  workspace w;
+  if (prepare_workspace(g, scratch, &w) != 0) return -1;
+  transform_filter(filter, cin, cout, w.filter_domain);
+  for (size_t first = 0; first < w.t.total; first += w.block) {
+    const size_t count = w.t.total - first < w.block ? w.t.total - first : w.block;
+    transform_input_block(g, &w, x, first, count);
     for (int p = 0; p < POINTS; p++) {
       sgemm(SWAMP_CBLAS_ROW_MAJOR, SWAMP_CBLAS_NO_TRANS, SWAMP_CBLAS_NO_TRANS, (int)count, (int)cout, (int)cin, 1.0f,
-            v + p * count * cin, (int)cin, u + p * cin * cout, (int)cout, 0.0f, m + p * count * cout, (int)cout);
+            w.inputs + p * count * cin, (int)cin, w.filter_domain + p * cin * cout, (int)cout, 0.0f,
+            w.outputs + p * count * cout, (int)cout);
     }
     for (size_t tile = 0; tile < count; tile++) {
       float *pixels[TILE * TILE];
-      output_tile_pixels(g, &t, first + tile, y, discard, pixels);
-      transform_output_tile(m + tile * cout, count * cout, cout, work, pixels);
+      output_tile_pixels(g, &w.t, first + tile, y, w.edge, pixels);
+      transform_output_tile(w.outputs + tile * cout, count * cout, cout, w.work, pixels);
     }
   }
   swamp_epilogue_apply(epilogue, y, swamp_conv_rows(g), cout);
@@ -291,31 +321,23 @@ int swamp_winograd_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, sw
 int swamp_winograd_conv2d_filter(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scratch *scratch,
                                  const float *x, const float *dy, float *dfilter) {
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
-  const tiling t = tiling_of(g);
-  const size_t block = block_tiles(&t, cin, cout);
-  const size_t wide = cin > cout ? cin : cout;
-  const size_t du_size = POINTS * cin * cout, v_size = POINTS * block * cin, d_size = POINTS * block * cout;
-  if (swamp_scratch_reserve(scratch, du_size + v_size + d_size + POINTS * wide + TILE * TILE * wide) != 0) return -1;
-  float *du = scratch->data, *v = du + du_size, *d = v + v_size, *work = d + d_size;
-  float *zeros = work + POINTS * wide;
-  memset(zeros, 0, TILE * TILE * wide * sizeof(float));
-  for (size_t first = 0; first < t.total; first += block) {
-    const size_t count = t.total - first < block ? t.total - first : block;
+  workspace w;
+  if (prepare_workspace(g, scratch, &w) != 0) return -1;
+  for (size_t first = 0; first < w.t.total; first += w.block) {
+    const size_t count = w.t.total - first < w.block ? w.t.total - first : w.block;
+    transform_input_block(g, &w, x, first, count);
     for (size_t tile = 0; tile < count; tile++) {
-      const float *pixels[POINTS];
-      input_tile_pixels(g, &t, first + tile, x, zeros, pixels);
-      transform_input_tile(pixels, cin, work, v + tile * cin, count * cin);
       float *outputs[TILE * TILE];
-      /* The gradient tile reads dy where the forward pass wrote y; past the edge it reads zeros. */
-      output_tile_pixels(g, &t, first + tile, (float *)dy, zeros, outputs);
-      transform_gradient_tile((const float *const *)outputs, cout, work, d + tile * cout, count * cout);
+      /* The gradient tile reads dy where the forward pass wrote y; past the edge, the zero slots. */
+      output_tile_pixels(g, &w.t, first + tile, (float *)dy, w.edge, outputs);
+      transform_gradient_tile((const float *const *)outputs, cout, w.work, w.outputs + tile * cout, count * cout);
     }
     for (int p = 0; p < POINTS; p++) {
       sgemm(SWAMP_CBLAS_ROW_MAJOR, SWAMP_CBLAS_TRANS, SWAMP_CBLAS_NO_TRANS, (int)cin, (int)cout, (int)count, 1.0f,
-            v + p * count * cin, (int)cin, d + p * count * cout, (int)cout, first == 0 ? 0.0f : 1.0f,
-            du + p * cin * cout, (int)cout);
+            w.inputs + p * count * cin, (int)cin, w.outputs + p * count * cout, (int)cout, first == 0 ? 0.0f : 1.0f,
+            w.filter_domain + p * cin * cout, (int)cout);
     }
   }
-  untransform_filter_gradient(du, cin, cout, dfilter);
+  untransform_filter_gradient(w.filter_domain, cin, cout, dfilter);
   return 0;
 }
