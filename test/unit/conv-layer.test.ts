@@ -12,7 +12,7 @@ import { routeUnbiasedConv2D } from "../../worker/engine/conv-layer.js";
 import { registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { registerProjectWasmKernels } from "../../worker/engine/wasm-kernels/index.js";
 import { Random } from "../../worker/engine/rng.js";
-import { initBackends, randomValues, relativeError, TOLERANCE } from "./native-kernels-harness.js";
+import { initBackends, randomValues, relativeError, TOLERANCE, trainingPassOn } from "./native-kernels-harness.js";
 
 before(async () => {
   await initBackends();
@@ -41,27 +41,8 @@ function convNet(): tfl.LayersModel {
   });
 }
 
-async function lossAndGradients(backend: "cpu" | "wasm", initial: Float32Array[], images: Float32Array) {
-  await tf.setBackend(backend);
-  const model = convNet();
-  if (initial.length === 0) model.getWeights().forEach((w) => initial.push(w.dataSync().slice() as Float32Array));
-  model.setWeights(model.getWeights().map((w, i) => tf.tensor(initial[i]!, w.shape)));
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const profile = await tf.profile(() => {
-    const { value, grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 1, 2, 1], "int32"), 3), model.apply(tf.tensor(images, [4, 6, 6, 2]), { training: true }) as tf.Tensor) as tf.Scalar,
-      variables,
-    );
-    const flat = [value.dataSync().slice(), ...variables.map((v) => grads[v.name]!.dataSync().slice())].flatMap((a) => Array.from(a));
-    tf.dispose([value, ...Object.values(grads)]);
-    return tf.tensor1d(flat);
-  });
-  const result = profile.result as tf.Tensor;
-  const values = result.dataSync().slice() as Float32Array;
-  result.dispose();
-  model.dispose();
-  await tf.setBackend("wasm");
-  return { values, kernels: profile.kernels.map((k) => k.name) };
+function lossAndGradients(backend: "cpu" | "wasm", initial: Float32Array[], images: Float32Array) {
+  return trainingPassOn(backend, convNet, initial, { values: images, shape: [4, 6, 6, 2] }, { classes: [0, 1, 2, 1], count: 3 });
 }
 
 test("a BatchNorm conv net: the same loss and gradients as tfjs-layers on cpu, and no input gradient for the first layer", async () => {

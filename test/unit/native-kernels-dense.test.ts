@@ -10,7 +10,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { DENSE_RELU } from "../../worker/engine/native-kernels/dense-layer.js";
 import { Random } from "../../worker/engine/rng.js";
-import { initBackends, randomValues, relativeError, TOLERANCE } from "./native-kernels-harness.js";
+import { initBackends, randomValues, relativeError, TOLERANCE, trainingPassOn } from "./native-kernels-harness.js";
 
 before(async () => {
   await initBackends();
@@ -32,28 +32,8 @@ function multilayerNet(hiddenActivation: "relu" | "tanh"): tfl.LayersModel {
   });
 }
 
-/** Loss and gradients of every trainable weight after one forward/backward pass, and the kernels it ran. */
-async function lossAndGradients(backend: "cpu" | "wasm", hiddenActivation: "relu" | "tanh", initial: Float32Array[], images: Float32Array) {
-  await tf.setBackend(backend);
-  const model = multilayerNet(hiddenActivation);
-  if (initial.length === 0) model.getWeights().forEach((w) => initial.push(w.dataSync().slice() as Float32Array));
-  model.setWeights(model.getWeights().map((w, i) => tf.tensor(initial[i]!, w.shape)));
-  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const profile = await tf.profile(() => {
-    const { value, grads } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 2], "int32"), 3), model.apply(tf.tensor(images, [6, 4, 4, 2]), { training: true }) as tf.Tensor) as tf.Scalar,
-      variables,
-    );
-    const flat = [value.dataSync().slice(), ...variables.map((v) => grads[v.name]!.dataSync().slice())].flatMap((a) => Array.from(a));
-    tf.dispose([value, ...Object.values(grads)]);
-    return tf.tensor1d(flat);
-  });
-  const result = profile.result as tf.Tensor;
-  const values = result.dataSync().slice() as Float32Array;
-  result.dispose();
-  model.dispose();
-  await tf.setBackend("wasm");
-  return { values, kernels: profile.kernels.map((k) => k.name) };
+function lossAndGradients(backend: "cpu" | "wasm", hiddenActivation: "relu" | "tanh", initial: Float32Array[], images: Float32Array) {
+  return trainingPassOn(backend, () => multilayerNet(hiddenActivation), initial, { values: images, shape: [6, 4, 4, 2] }, { classes: [0, 1, 2, 1, 0, 2], count: 3 });
 }
 
 test("a training pass through Dense+ReLU layers: the same loss and gradients as tfjs-layers on cpu", async () => {

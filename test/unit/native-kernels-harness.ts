@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 // tfjs-layers registers the gradients (tfjs-core's CommonJS bundle does not).
 import "@tensorflow/tfjs-layers";
+import type * as tfl from "@tensorflow/tfjs-layers";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { Random } from "../../worker/engine/rng.js";
 
@@ -61,4 +62,38 @@ export async function compareWithCpu(compute: () => tf.Tensor): Promise<number> 
     throw new Error(`shape differs: cpu [${expected.shape.join(", ")}], wasm [${actual.shape.join(", ")}]`);
   }
   return relativeError(actual.values, expected.values);
+}
+
+/**
+ * One training pass of a freshly built model on a backend: the loss and every trainable weight's
+ * gradient, flattened, and the kernels it ran. The weights come from `initial`, which the first
+ * call fills, so both backends start from the same model.
+ */
+export async function trainingPassOn(
+  backend: "cpu" | "wasm",
+  build: () => tfl.LayersModel,
+  initial: Float32Array[],
+  images: { values: Float32Array; shape: number[] },
+  labels: { classes: number[]; count: number },
+): Promise<{ values: Float32Array; kernels: string[] }> {
+  await tf.setBackend(backend);
+  const model = build();
+  if (initial.length === 0) model.getWeights().forEach((w) => initial.push(w.dataSync().slice() as Float32Array));
+  model.setWeights(model.getWeights().map((w, i) => tf.tensor(initial[i]!, w.shape)));
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const profile = await tf.profile(() => {
+    const { value, grads } = tf.variableGrads(() => {
+      const onehot = tf.oneHot(tf.tensor1d(labels.classes, "int32"), labels.count);
+      return tf.losses.softmaxCrossEntropy(onehot, model.apply(tf.tensor(images.values, images.shape), { training: true }) as tf.Tensor) as tf.Scalar;
+    }, variables);
+    const flat = [value.dataSync().slice(), ...variables.map((v) => grads[v.name]!.dataSync().slice())].flatMap((a) => Array.from(a));
+    tf.dispose([value, ...Object.values(grads)]);
+    return tf.tensor1d(flat);
+  });
+  const result = profile.result as tf.Tensor;
+  const values = result.dataSync().slice() as Float32Array;
+  result.dispose();
+  model.dispose();
+  await tf.setBackend("wasm");
+  return { values, kernels: profile.kernels.map((k) => k.name) };
 }
