@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
-import { routeLayerCall } from "./native-kernels/layer-routing.js";
+import { routeLayerCall, singleInput } from "./native-kernels/layer-routing.js";
 
 interface Conv2DLike {
   rank: number;
@@ -25,7 +25,7 @@ interface Conv2DLike {
 export function routeUnbiasedConv2D(enabled: () => boolean): boolean {
   return routeLayerCall("Conv2D", Symbol.for("swamp.unbiasedConv2D"), (original) =>
     function (this: Conv2DLike, inputs, kwargs) {
-      const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+      const input = singleInput(inputs);
       const routable =
         input !== undefined && input.rank === 4 && this.rank === 2 && this.kernel !== null && this.bias === null &&
         (this.activation === null || this.activation.getClassName() === "linear") && this.dataFormat === "channelsLast" &&

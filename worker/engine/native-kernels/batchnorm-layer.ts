@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
 import { BATCH_NORM_TRAINING } from "./batchnorm-kernels.js";
-import { routeLayerCall } from "./layer-routing.js";
+import { routeLayerCall, singleInput } from "./layer-routing.js";
 
 interface LayerVariableLike {
   read(): tf.Tensor;
@@ -48,9 +48,8 @@ function routable(layer: BatchNormalizationLike, input: tf.Tensor): boolean {
 export function routeBatchNormalizationToNative(enabled: () => boolean): boolean {
   return routeLayerCall("BatchNormalization", Symbol.for("swamp.nativeBatchNormalization"), (original) =>
     function (this: BatchNormalizationLike, inputs, kwargs: { training?: boolean } | undefined) {
-      const input = Array.isArray(inputs) ? inputs[0] : inputs;
-      const single = !Array.isArray(inputs) || inputs.length === 1;
-      if (!kwargs?.training || !single || !input || !enabled() || !routable(this, input)) return original.call(this, inputs, kwargs);
+      const input = singleInput(inputs);
+      if (!kwargs?.training || !input || !enabled() || !routable(this, input)) return original.call(this, inputs, kwargs);
       return tf.tidy(() => {
         const [y, mean, variance] = tf.engine().runKernel(
           BATCH_NORM_TRAINING,

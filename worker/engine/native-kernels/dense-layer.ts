@@ -10,7 +10,7 @@ import "@tensorflow/tfjs-layers";
 import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
 import type { NativeAddon } from "./addon.js";
 import { nativeFusedMatMul } from "./matmul-kernels.js";
-import { routeLayerCall } from "./layer-routing.js";
+import { routeLayerCall, singleInput } from "./layer-routing.js";
 import { reluGradient } from "../relu-gradient.js";
 
 export const DENSE_RELU = "SwampDenseRelu";
@@ -54,7 +54,7 @@ interface DenseLike {
 export function routeDenseReluToNative(enabled: () => boolean): boolean {
   return routeLayerCall("Dense", Symbol.for("swamp.nativeDenseRelu"), (original) =>
     function (this: DenseLike, inputs, kwargs) {
-      const input = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+      const input = singleInput(inputs);
       const routable =
         input !== undefined && input.rank === 2 && input.dtype === "float32" && this.kernel !== null && this.bias !== null &&
         this.activation?.getClassName() === "relu" && tf.getBackend() === "wasm" && enabled();

@@ -20,3 +20,8 @@ export function routeLayerCall(className: string, marker: symbol, route: (origin
   proto.call = route(original);
   return true;
 }
+
+/** The one tensor a layer was called with, or undefined when it got several. */
+export function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | undefined {
+  return Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+}
