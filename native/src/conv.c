@@ -12,6 +12,11 @@
  * GEMM runs at full speed. Measured on an AVX2 EPYC; see bench/native.ts. */
 static const size_t target_block_bytes = 1u << 20;
 
+/* Winograd does a quarter of the multiplications, but its 36 GEMMs are thin for few channels: the
+ * direct kernels win at 16 and 32 output channels (ResNet-20 stage 1 on AVX2: 49 against 84 ms),
+ * Winograd from 64, where the AVX-512 direct kernel would otherwise take the layer. */
+static const int winograd_before_direct_from = 64;
+
 const char *swamp_conv_geometry_error(const swamp_conv_geometry *g) {
   if (g->batch < 0) return "batch must be >= 0";
   if (g->in_height <= 0 || g->in_width <= 0 || g->in_channels <= 0)
@@ -180,11 +185,8 @@ int swamp_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, swamp_scrat
   const int k = (int)swamp_conv_columns(g);
   const int cout = g->out_channels;
   if (rows == 0) return 0;
-  /* Winograd does a quarter of the multiplications, but its 36 GEMMs are thin for few channels:
-   * the direct kernels win at 16 and 32 output channels (ResNet-20 stage 1 on AVX2: 49 against
-   * 84 ms), Winograd from 64, where the AVX-512 direct kernel would otherwise take the layer. */
   const int winograd = swamp_winograd_suits(g);
-  if (winograd && g->out_channels >= 64) return swamp_winograd_conv2d(g, sgemm, scratch, x, filter, y, epilogue);
+  if (winograd && g->out_channels >= winograd_before_direct_from) return swamp_winograd_conv2d(g, sgemm, scratch, x, filter, y, epilogue);
   if (swamp_direct_conv_suits(g)) return swamp_direct_conv(g, x, filter, y, epilogue);
   if (winograd) return swamp_winograd_conv2d(g, sgemm, scratch, x, filter, y, epilogue);
   const size_t step = block_rows(g);

@@ -16,14 +16,14 @@ static swamp_simd_level cpu_level(void) {
   return (swamp_simd_level)cached;
 }
 
-static int turned_off(const char *name) {
+int swamp_native_switched_off(const char *name) {
   const char *setting = getenv(name);
   return setting != NULL && setting[0] == '0';
 }
 
 swamp_simd_level swamp_simd_level_in_use(void) {
   swamp_simd_level level = cpu_level();
-  if (level > SWAMP_SIMD_AVX2 && turned_off("SWAMP_NATIVE_AVX512")) level = SWAMP_SIMD_AVX2;
-  if (level > SWAMP_SIMD_BASELINE && turned_off("SWAMP_NATIVE_AVX2")) level = SWAMP_SIMD_BASELINE;
+  if (level > SWAMP_SIMD_AVX2 && swamp_native_switched_off("SWAMP_NATIVE_AVX512")) level = SWAMP_SIMD_AVX2;
+  if (level > SWAMP_SIMD_BASELINE && swamp_native_switched_off("SWAMP_NATIVE_AVX2")) level = SWAMP_SIMD_BASELINE;
   return level;
 }

@@ -9,4 +9,7 @@ typedef enum { SWAMP_SIMD_BASELINE = 0, SWAMP_SIMD_AVX2 = 1, SWAMP_SIMD_AVX512 =
 /* AVX2 means AVX2 with FMA, AVX-512 means AVX-512F with FMA. */
 swamp_simd_level swamp_simd_level_in_use(void);
 
+/* Whether the environment switch `name` (one of the SWAMP_NATIVE_* settings) is set to 0. */
+int swamp_native_switched_off(const char *name);
+
 #endif

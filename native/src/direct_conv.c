@@ -583,8 +583,7 @@ int swamp_direct_conv_filter_suits(const swamp_conv_geometry *g) {
 
 int swamp_direct_conv_suits(const swamp_conv_geometry *g) {
   /* An escape hatch for comparing with the GEMM path (read per call: it is a cheap lookup). */
-  const char *setting = getenv("SWAMP_NATIVE_DIRECT_CONV");
-  if (setting != NULL && setting[0] == '0') return 0;
+  if (swamp_native_switched_off("SWAMP_NATIVE_DIRECT_CONV")) return 0;
   const int max_out_channels = use_avx512() ? DIRECT_MAX_OUT_CHANNELS_AVX512 : DIRECT_MAX_OUT_CHANNELS;
   return swamp_simd_level_in_use() >= SWAMP_SIMD_AVX2 && g->out_channels % 8 == 0 && g->out_channels <= max_out_channels;
 }

@@ -1,7 +1,8 @@
 #include "winograd.h"
 
+#include "cpu_features.h"
+
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Output tile side, input tile side, and transformed points per tile. */
@@ -33,8 +34,7 @@ static const float G[ALPHA][3] = {
 };
 
 int swamp_winograd_suits(const swamp_conv_geometry *g) {
-  const char *setting = getenv("SWAMP_NATIVE_WINOGRAD");
-  if (setting != NULL && setting[0] == '0') return 0;
+  if (swamp_native_switched_off("SWAMP_NATIVE_WINOGRAD")) return 0;
   return g->filter_height == 3 && g->filter_width == 3 && g->stride_height == 1 && g->stride_width == 1 &&
          g->dilation_height == 1 && g->dilation_width == 1 && g->in_channels >= WINOGRAD_MIN_CHANNELS &&
          g->out_channels >= WINOGRAD_MIN_CHANNELS && g->batch > 0 && g->out_height > 0 && g->out_width > 0;
