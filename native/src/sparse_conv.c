@@ -228,6 +228,18 @@ static plane_layout layout_for(size_t rows, size_t row_stride, size_t outputs, s
   return layout;
 }
 
+/* The two plane buffers of a pass. When either cannot be allocated, frees both and the kept
+ * weights and returns -1. */
+static int allocate_planes(kept_weights *k, float **first, size_t first_floats, float **second, size_t second_floats) {
+  *first = (float *)malloc(first_floats * sizeof(float));
+  *second = (float *)malloc(second_floats * sizeof(float));
+  if (*first && *second) return 0;
+  free(*first);
+  free(*second);
+  free_kept(k);
+  return -1;
+}
+
 /* The forward pass's input planes (padded as the convolution pads), whose row stride the output and
  * the filter gradient's dy planes share. */
 static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
@@ -250,15 +262,9 @@ static int planar_convolution(const swamp_conv_geometry *g, const float *filter,
   const plane_layout in = layout_for(rows, row_stride, outputs, max_shift);
   const plane_layout out = {row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
+  float *planes, *result;
   if (collect_kept(g, filter, mask, by_output, in.row_stride, in.plane_stride, &k) != 0) return -1;
-  float *planes = (float *)malloc(src_c * in.plane_stride * sizeof(float));
-  float *result = (float *)malloc(dst_c * out.plane_stride * sizeof(float));
-  if (!planes || !result) {
-    free(planes);
-    free(result);
-    free_kept(&k);
-    return -1;
-  }
+  if (allocate_planes(&k, &planes, src_c * in.plane_stride, &result, dst_c * out.plane_stride) != 0) return -1;
   const size_t src_image = (size_t)src_h * src_w * src_c;
   const size_t dst_image = (size_t)dst_h * dst_w * dst_c;
   for (int n = 0; n < g->batch; n++) {
@@ -295,16 +301,10 @@ int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const floa
   /* dy on the forward output's row stride, zero in the columns past out_width and up to a whole chunk. */
   const plane_layout grad = {in.row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
+  float *planes, *gradients;
   /* The kept weights' values are not needed here, only where they are: the mask stands in. */
   if (collect_kept(g, mask, mask, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
-  float *planes = (float *)malloc(cin * in.plane_stride * sizeof(float));
-  float *gradients = (float *)malloc(cout * grad.plane_stride * sizeof(float));
-  if (!planes || !gradients) {
-    free(planes);
-    free(gradients);
-    free_kept(&k);
-    return -1;
-  }
+  if (allocate_planes(&k, &planes, cin * in.plane_stride, &gradients, cout * grad.plane_stride) != 0) return -1;
   memset(dfilter, 0, swamp_conv_filter_size(g) * sizeof(float));
   const size_t x_image = (size_t)g->in_height * g->in_width * cin;
   const size_t dy_image = (size_t)g->out_height * g->out_width * cout;
