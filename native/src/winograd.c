@@ -290,7 +290,7 @@ static void transform_input_block(const swamp_conv_geometry *g, const workspace 
   for (size_t tile = 0; tile < count; tile++) {
     const float *pixels[POINTS];
     input_tile_pixels(g, &w->t, first + tile, x, w->zeros, pixels);
-    transform_input_tile(pixels, cin, w->work, w->inputs + tile * cin, count * cin);
+    transform_input_tile(pixels, cin, w->work, w->inputs + tile * POINTS * cin, cin);
   }
 }
 
@@ -305,13 +305,13 @@ int swamp_winograd_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, sw
     transform_input_block(g, &w, x, first, count);
     for (int p = 0; p < POINTS; p++) {
       sgemm(SWAMP_CBLAS_ROW_MAJOR, SWAMP_CBLAS_NO_TRANS, SWAMP_CBLAS_NO_TRANS, (int)count, (int)cout, (int)cin, 1.0f,
-            w.inputs + p * count * cin, (int)cin, w.filter_domain + p * cin * cout, (int)cout, 0.0f,
-            w.outputs + p * count * cout, (int)cout);
+            w.inputs + p * cin, (int)(POINTS * cin), w.filter_domain + p * cin * cout, (int)cout, 0.0f,
+            w.outputs + p * cout, (int)(POINTS * cout));
     }
     for (size_t tile = 0; tile < count; tile++) {
       float *pixels[TILE * TILE];
       output_tile_pixels(g, &w.t, first + tile, y, w.edge, pixels);
-      transform_output_tile(w.outputs + tile * cout, count * cout, cout, w.work, pixels);
+      transform_output_tile(w.outputs + tile * POINTS * cout, cout, cout, w.work, pixels);
     }
   }
   swamp_epilogue_apply(epilogue, y, swamp_conv_rows(g), cout);
@@ -330,11 +330,11 @@ int swamp_winograd_conv2d_filter(const swamp_conv_geometry *g, swamp_sgemm_fn sg
       float *outputs[TILE * TILE];
       /* The gradient tile reads dy where the forward pass wrote y; past the edge, the zero slots. */
       output_tile_pixels(g, &w.t, first + tile, (float *)dy, w.edge, outputs);
-      transform_gradient_tile((const float *const *)outputs, cout, w.work, w.outputs + tile * cout, count * cout);
+      transform_gradient_tile((const float *const *)outputs, cout, w.work, w.outputs + tile * POINTS * cout, cout);
     }
     for (int p = 0; p < POINTS; p++) {
       sgemm(SWAMP_CBLAS_ROW_MAJOR, SWAMP_CBLAS_TRANS, SWAMP_CBLAS_NO_TRANS, (int)cin, (int)cout, (int)count, 1.0f,
-            w.inputs + p * count * cin, (int)cin, w.outputs + p * count * cout, (int)cout, first == 0 ? 0.0f : 1.0f,
+            w.inputs + p * cin, (int)(POINTS * cin), w.outputs + p * cout, (int)(POINTS * cout), first == 0 ? 0.0f : 1.0f,
             w.filter_domain + p * cin * cout, (int)cout);
     }
   }
