@@ -606,6 +606,30 @@ static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info
   return NULL;
 }
 
+/* batchNormInference(x, xOffset, rows, channels, mean, meanOffset, variance, varianceOffset,
+ *                    offset | null, offsetOffset, scale | null, scaleOffset, epsilon, y, yOffset) */
+static napi_value batch_norm_inference(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "batchNormInference", 15, &c) != 0) return NULL;
+  const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
+  const int64_t channels = arg_int(&c, 3, "channels", 1, INT32_MAX);
+  const float epsilon = arg_float(&c, 12, "epsilon");
+  if (c.failed) return NULL;
+  const size_t size = element_count(&c, "x", rows, channels, 1);
+  const size_t n = (size_t)channels;
+  const float *x = arg_floats(&c, 0, 1, size, "x");
+  const float *mean = arg_floats(&c, 4, 5, n, "mean");
+  const float *variance = arg_floats(&c, 6, 7, n, "variance");
+  const float *offset = arg_is_nullish(&c, 8) ? NULL : arg_floats(&c, 8, 9, n, "offset");
+  const float *scale = arg_is_nullish(&c, 10) ? NULL : arg_floats(&c, 10, 11, n, "scale");
+  float *y = arg_floats(&c, 13, 14, size, "y");
+  if (c.failed) return NULL;
+  if (swamp_batchnorm_inference(x, (size_t)rows, n, mean, variance, offset, scale, epsilon, y) != 0) {
+    napi_throw_error(env, NULL, "swamp native: out of memory in batchNormInference");
+  }
+  return NULL;
+}
+
 /* maskedSgd(n, w, wOffset, g, gOffset, v, vOffset, mask | null, maskOffset, lr, momentum, decay,
  *           wOut, wOutOffset, vOut, vOutOffset) */
 static napi_value masked_sgd(napi_env env, napi_callback_info info) {
@@ -665,6 +689,7 @@ NAPI_MODULE_INIT() {
       {"maxPoolGrad", max_pool_grad},
       {"batchNormTraining", batch_norm_training},
       {"batchNormTrainingGrad", batch_norm_training_grad},
+      {"batchNormInference", batch_norm_inference},
       {"maskedSgd", masked_sgd},
       {"reluGrad", relu_grad},
       {"sparseConv2d", sparse_conv2d},
@@ -677,7 +702,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 5, &version);
+  napi_create_uint32(env, 6, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

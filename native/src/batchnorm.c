@@ -114,3 +114,24 @@ int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_
   free(block);
   return 0;
 }
+
+int swamp_batchnorm_inference(const float *x, size_t rows, size_t channels, const float *mean,
+                              const float *variance, const float *offset, const float *scale,
+                              float epsilon, float *y) {
+  float *factor = (float *)malloc(2 * channels * sizeof(float));
+  if (factor == NULL) return -1;
+  /* y = x·factor + shift per channel: one multiply-add per element. */
+  float *shift = factor + channels;
+  for (size_t c = 0; c < channels; c++) {
+    const double f = (scale != NULL ? (double)scale[c] : 1.0) / sqrt((double)variance[c] + (double)epsilon);
+    factor[c] = (float)f;
+    shift[c] = (float)((offset != NULL ? (double)offset[c] : 0.0) - (double)mean[c] * f);
+  }
+  for (size_t r = 0; r < rows; r++) {
+    const float *restrict row = x + r * channels;
+    float *restrict out = y + r * channels;
+    for (size_t c = 0; c < channels; c++) out[c] = row[c] * factor[c] + shift[c];
+  }
+  free(factor);
+  return 0;
+}

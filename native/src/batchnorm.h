@@ -1,7 +1,7 @@
 /*
- * Batch normalisation in training mode over the rows of a [rows, channels] matrix (an NHWC tensor
- * with every axis but the last flattened): forward and backward in two passes each, where TF.js
- * composes them from about twenty full-size operations.
+ * Batch normalisation over the rows of a [rows, channels] matrix (an NHWC tensor
+ * with every axis but the last flattened). In training mode, forward and backward in two passes
+ * each, where TF.js composes them from about twenty full-size operations; in inference, one pass.
  */
 #ifndef SWAMP_BATCHNORM_H
 #define SWAMP_BATCHNORM_H
@@ -19,5 +19,12 @@ int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_
                              const float *gamma, const float *mean, const float *variance,
                              float epsilon, const float *dmean, const float *dvariance, float *dx,
                              float *dgamma, float *dbeta);
+
+/* Inference: y = scale·(x − mean)/√(variance + epsilon) + offset with given per-channel
+ * statistics; scale and offset may be NULL (1 and 0). One pass. Returns -1 when scratch memory
+ * could not be allocated. */
+int swamp_batchnorm_inference(const float *x, size_t rows, size_t channels, const float *mean,
+                              const float *variance, const float *offset, const float *scale,
+                              float epsilon, float *y);
 
 #endif

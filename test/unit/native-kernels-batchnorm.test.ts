@@ -2,13 +2,15 @@
  * BatchNorm in training mode on the native kernels against TF.js's own composition on the cpu
  * backend (tf.moments + tf.batchNorm, and tfjs-layers' BatchNormalization): outputs, batch
  * statistics, gradients with respect to x, γ and β, and the moving averages, on every model's
- * BatchNorm shapes; and MaxPoolGrad against cpu on every model's pooling shapes, ties included.
+ * BatchNorm shapes; inference with given statistics (FusedBatchNorm) against cpu, including the
+ * shapes the native kernel leaves to the wasm one; and MaxPoolGrad against cpu on every model's
+ * pooling shapes, ties included.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
+import { isNativeKernelRegistered, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { BATCH_NORM_TRAINING } from "../../worker/engine/native-kernels/batchnorm-kernels.js";
 import { Random } from "../../worker/engine/rng.js";
 import { compareWithCpu, initBackends, randomValues, relativeError, TOLERANCE, valuesOn } from "./native-kernels-harness.js";
@@ -137,6 +139,32 @@ test("tfjs-layers' BatchNormalization: a training step gives the same loss, grad
   assert.ok(moving < TOLERANCE, `weights and moving statistics after the step: relative error ${moving}`);
   const inference = relativeError(wasm.inference, cpu.inference);
   assert.ok(inference < TOLERANCE, `inference after the step: relative error ${inference}`);
+});
+
+test("inference with given statistics (FusedBatchNorm) matches cpu, with and without scale and offset", async () => {
+  assert.ok(isNativeKernelRegistered("FusedBatchNorm"), "FusedBatchNorm is not the native kernel on wasm");
+  for (const shape of SHAPES) {
+    const channels = shape.at(-1)!;
+    const x = shiftedValues(shape);
+    const mean = randomValues(random, [channels]).map((v) => v + 10);
+    const variance = randomValues(random, [channels]).map((v) => v * v + 0.5);
+    const scale = randomValues(random, [channels]);
+    const offset = randomValues(random, [channels]);
+    for (const [label, withScale, withOffset] of [["scale and offset", true, true], ["neither", false, false], ["scale only", true, false]] as const) {
+      const error = await compareWithCpu(() =>
+        tf.batchNorm(tf.tensor(x, shape), tf.tensor1d(mean), tf.tensor1d(variance), withOffset ? tf.tensor1d(offset) : undefined, withScale ? tf.tensor1d(scale) : undefined, EPSILON),
+      );
+      assert.ok(error < TOLERANCE, `[${shape}] ${label}: relative error ${error}`);
+    }
+  }
+  // Statistics broadcast from one value, or shaped like x: the wasm backend's own kernel computes them.
+  const shape = [2, 5, 5, 3];
+  const x = randomValues(random, shape);
+  const full = randomValues(random, shape).map((v) => v * v + 0.5);
+  for (const [label, statistics] of [["scalar", () => tf.tensor1d([0.7])], ["shaped like x", () => tf.tensor(full, shape)]] as const) {
+    const error = await compareWithCpu(() => tf.batchNorm(tf.tensor(x, shape), statistics(), statistics(), undefined, undefined, EPSILON));
+    assert.ok(error < TOLERANCE, `${label} statistics: relative error ${error}`);
+  }
 });
 
 test("MaxPoolGrad matches cpu on every model's pooling shapes, including ties after ReLU", async () => {

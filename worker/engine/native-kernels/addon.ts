@@ -47,6 +47,12 @@ export interface NativeAddon {
     dmean: Float32Array | null, dmeanOffset: number, dvariance: Float32Array | null, dvarianceOffset: number,
     dx: Float32Array, dxOffset: number, dgamma: Float32Array, dgammaOffset: number, dbeta: Float32Array, dbetaOffset: number,
   ): void;
+  batchNormInference(
+    x: Float32Array, xOffset: number, rows: number, channels: number,
+    mean: Float32Array, meanOffset: number, variance: Float32Array, varianceOffset: number,
+    offset: Float32Array | null, offsetOffset: number, scale: Float32Array | null, scaleOffset: number, epsilon: number,
+    y: Float32Array, yOffset: number,
+  ): void;
   maskedSgd(
     n: number, w: Float32Array, wOffset: number, g: Float32Array, gOffset: number, v: Float32Array, vOffset: number,
     mask: Float32Array | null, maskOffset: number, lr: number, momentum: number, decay: number,
@@ -77,7 +83,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 

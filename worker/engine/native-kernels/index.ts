@@ -1,13 +1,13 @@
 /**
  * Native CPU kernels for the `wasm` backend: GEMM from the system BLAS (OpenBLAS, Accelerate)
  * through swamp's own Node-API addon, working in place on the wasm heap. They replace the
- * matrix-product, convolution, max-pool-gradient and leading-axis Sum kernels registered before them
- * (tfjs-backend-wasm's own or the project's pure-wasm ones), which stay as the fallback for what
- * the native path does not cover; and BatchNorm in training mode runs as two native kernels.
+ * matrix-product, convolution, max-pool-gradient, leading-axis Sum and inference BatchNorm kernels
+ * registered before them (tfjs-backend-wasm's own or the project's pure-wasm ones), which stay as
+ * the fallback for what the native path does not cover; and BatchNorm in training mode runs as two native kernels.
  */
 import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from "@tensorflow/tfjs-core";
 import { loadNative, type NativeAddon } from "./addon.js";
-import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAINING } from "./batchnorm-kernels.js";
+import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAINING, nativeFusedBatchNorm } from "./batchnorm-kernels.js";
 import { routeBatchNormalizationToNative } from "./batchnorm-layer.js";
 import { denseReluGradConfig, denseReluKernelConfig, DENSE_RELU, routeDenseReluToNative } from "./dense-layer.js";
 import { elementwiseKernelConfigs } from "./elementwise-kernels.js";
@@ -40,6 +40,7 @@ const NATIVE_KERNELS: Record<string, (native: NativeAddon, fallback: KernelFunc 
   Conv2DBackpropFilter: nativeConv2DBackpropFilter,
   MaxPoolGrad: nativeMaxPoolGrad,
   Sum: nativeSum,
+  FusedBatchNorm: nativeFusedBatchNorm,
 };
 
 export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS);
