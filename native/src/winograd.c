@@ -118,9 +118,8 @@ VECTOR_CLONES static void input_transform_axis(const float *restrict x0, const f
   }
 }
 
-/* V[ξ] row `row` (point ξ, point_stride floats apart) = Bᵀ d B of a tile's pixels, per channel. */
-static void transform_input_tile(const float *const pixels[POINTS], size_t channels, float *work, float *v,
-                                 size_t point_stride) {
+/* The tile's 36 transformed points V[ξ] = Bᵀ d B of its pixels, per channel, side by side in v. */
+static void transform_input_tile(const float *const pixels[POINTS], size_t channels, float *work, float *v) {
   for (int s = 0; s < ALPHA; s++) {
     const float *column[ALPHA];
     float *out[ALPHA];
@@ -136,7 +135,7 @@ static void transform_input_tile(const float *const pixels[POINTS], size_t chann
     float *out[ALPHA];
     for (int s = 0; s < ALPHA; s++) {
       row[s] = work + (size_t)(r * ALPHA + s) * channels;
-      out[s] = v + (size_t)(r * ALPHA + s) * point_stride;
+      out[s] = v + (size_t)(r * ALPHA + s) * channels;
     }
     input_transform_axis(row[0], row[1], row[2], row[3], row[4], row[5], out[0], out[1], out[2], out[3], out[4],
                          out[5], channels);
@@ -159,13 +158,13 @@ VECTOR_CLONES static void output_transform_axis(const float *restrict x0, const 
   }
 }
 
-/* The tile's output pixels = Aᵀ M A, from its row of the products M[ξ] (point_stride apart). */
-static void transform_output_tile(const float *m, size_t point_stride, size_t channels, float *work,
+/* The tile's output pixels = Aᵀ M A, from its 36 products M[ξ] side by side in m. */
+static void transform_output_tile(const float *m, size_t channels, float *work,
                                   float *const pixels[TILE * TILE]) {
   for (int s = 0; s < ALPHA; s++) {
     const float *column[ALPHA];
     float *out[TILE];
-    for (int r = 0; r < ALPHA; r++) column[r] = m + (size_t)(r * ALPHA + s) * point_stride;
+    for (int r = 0; r < ALPHA; r++) column[r] = m + (size_t)(r * ALPHA + s) * channels;
     for (int i = 0; i < TILE; i++) out[i] = work + (size_t)(i * ALPHA + s) * channels;
     output_transform_axis(column[0], column[1], column[2], column[3], column[4], column[5], out[0], out[1], out[2],
                           out[3], channels);
@@ -196,9 +195,9 @@ VECTOR_CLONES static void gradient_transform_axis(const float *restrict x0, cons
   }
 }
 
-/* D[ξ] row of a tile = A dy Aᵀ of its 4×4 output gradients (zero past the edge). */
-static void transform_gradient_tile(const float *const pixels[TILE * TILE], size_t channels, float *work, float *d,
-                                    size_t point_stride) {
+/* The tile's 36 points D[ξ] = A dy Aᵀ of its 4×4 output gradients (zero past the edge), side by
+ * side in d. */
+static void transform_gradient_tile(const float *const pixels[TILE * TILE], size_t channels, float *work, float *d) {
   for (int j = 0; j < TILE; j++) {
     const float *column[TILE];
     float *out[ALPHA];
@@ -211,7 +210,7 @@ static void transform_gradient_tile(const float *const pixels[TILE * TILE], size
     const float *row[TILE];
     float *out[ALPHA];
     for (int j = 0; j < TILE; j++) row[j] = work + (size_t)(a * TILE + j) * channels;
-    for (int b = 0; b < ALPHA; b++) out[b] = d + (size_t)(a * ALPHA + b) * point_stride;
+    for (int b = 0; b < ALPHA; b++) out[b] = d + (size_t)(a * ALPHA + b) * channels;
     gradient_transform_axis(row[0], row[1], row[2], row[3], out[0], out[1], out[2], out[3], out[4], out[5],
                             channels);
   }
@@ -256,7 +255,8 @@ VECTOR_CLONES static void untransform_filter_gradient(const float *du, size_t ci
 }
 
 /* The scratch both passes lay out: the filter-domain matrices (36 × C × K), one block's transformed
- * inputs (36 × T × C) and outputs or output gradients (36 × T × K), a transform's working rows, a
+ * inputs (T × 36 × C) and outputs or output gradients (T × 36 × K; each point's GEMM strides over
+ * the tiles, so a transform writes or reads one run per tile), a transform's working rows, a
  * zero pixel for reads outside the image and a slot per tile pixel past the output's edge (zero;
  * the forward pass writes its discarded values there). */
 typedef struct {
@@ -290,7 +290,7 @@ static void transform_input_block(const swamp_conv_geometry *g, const workspace 
   for (size_t tile = 0; tile < count; tile++) {
     const float *pixels[POINTS];
     input_tile_pixels(g, &w->t, first + tile, x, w->zeros, pixels);
-    transform_input_tile(pixels, cin, w->work, w->inputs + tile * POINTS * cin, cin);
+    transform_input_tile(pixels, cin, w->work, w->inputs + tile * POINTS * cin);
   }
 }
 
@@ -311,7 +311,7 @@ int swamp_winograd_conv2d(const swamp_conv_geometry *g, swamp_sgemm_fn sgemm, sw
     for (size_t tile = 0; tile < count; tile++) {
       float *pixels[TILE * TILE];
       output_tile_pixels(g, &w.t, first + tile, y, w.edge, pixels);
-      transform_output_tile(w.outputs + tile * POINTS * cout, cout, cout, w.work, pixels);
+      transform_output_tile(w.outputs + tile * POINTS * cout, cout, w.work, pixels);
     }
   }
   swamp_epilogue_apply(epilogue, y, swamp_conv_rows(g), cout);
@@ -330,7 +330,7 @@ int swamp_winograd_conv2d_filter(const swamp_conv_geometry *g, swamp_sgemm_fn sg
       float *outputs[TILE * TILE];
       /* The gradient tile reads dy where the forward pass wrote y; past the edge, the zero slots. */
       output_tile_pixels(g, &w.t, first + tile, (float *)dy, w.edge, outputs);
-      transform_gradient_tile((const float *const *)outputs, cout, w.work, w.outputs + tile * POINTS * cout, cout);
+      transform_gradient_tile((const float *const *)outputs, cout, w.work, w.outputs + tile * POINTS * cout);
     }
     for (int p = 0; p < POINTS; p++) {
       sgemm(SWAMP_CBLAS_ROW_MAJOR, SWAMP_CBLAS_TRANS, SWAMP_CBLAS_NO_TRANS, (int)cin, (int)cout, (int)count, 1.0f,
