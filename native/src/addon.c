@@ -21,7 +21,7 @@
 #include "reduce.h"
 #include "sparse_conv.h"
 
-#define MAX_ARGS 24
+#define MAX_ARGS 26
 
 typedef struct {
   swamp_scratch scratch;
@@ -555,13 +555,14 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
 }
 
 /* batchNormTraining(x, xOffset, rows, channels, gamma, gammaOffset, beta, betaOffset, epsilon,
- *                   y, yOffset, mean, meanOffset, variance, varianceOffset) */
+ *                   y, yOffset, mean, meanOffset, variance, varianceOffset, relu 0 | 1) */
 static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
   call c;
-  if (begin(env, info, "batchNormTraining", 15, &c) != 0) return NULL;
+  if (begin(env, info, "batchNormTraining", 16, &c) != 0) return NULL;
   const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
   const int64_t channels = arg_int(&c, 3, "channels", 1, INT32_MAX);
   const float epsilon = arg_float(&c, 8, "epsilon");
+  const int relu = (int)arg_int(&c, 15, "relu", 0, 1);
   if (c.failed) return NULL;
   const size_t size = element_count(&c, "x", rows, channels, 1);
   const float *x = arg_floats(&c, 0, 1, size, "x");
@@ -571,7 +572,7 @@ static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
   float *mean = arg_floats(&c, 11, 12, (size_t)channels, "mean");
   float *variance = arg_floats(&c, 13, 14, (size_t)channels, "variance");
   if (c.failed) return NULL;
-  if (swamp_batchnorm_forward(x, (size_t)rows, (size_t)channels, gamma, beta, epsilon, y, mean, variance) != 0) {
+  if (swamp_batchnorm_forward(x, (size_t)rows, (size_t)channels, gamma, beta, epsilon, relu, y, mean, variance) != 0) {
     napi_throw_error(env, NULL, "swamp native: out of memory in batchNormTraining");
   }
   return NULL;
@@ -579,10 +580,12 @@ static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
 
 /* batchNormTrainingGrad(dy, dyOffset, x, xOffset, rows, channels, gamma, gammaOffset, mean,
  *   meanOffset, variance, varianceOffset, epsilon, dmean | null, dmeanOffset, dvariance | null,
- *   dvarianceOffset, dx, dxOffset, dgamma, dgammaOffset, dbeta, dbetaOffset) */
+ *   dvarianceOffset, dx, dxOffset, dgamma, dgammaOffset, dbeta, dbetaOffset, beta, betaOffset,
+ *   relu 0 | 1) */
 static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info) {
   call c;
-  if (begin(env, info, "batchNormTrainingGrad", 23, &c) != 0) return NULL;
+  if (begin(env, info, "batchNormTrainingGrad", 26, &c) != 0) return NULL;
+  const int relu = (int)arg_int(&c, 25, "relu", 0, 1);
   const int64_t rows = arg_int(&c, 4, "rows", 0, INT64_MAX / 2);
   const int64_t channels = arg_int(&c, 5, "channels", 1, INT32_MAX);
   const float epsilon = arg_float(&c, 12, "epsilon");
@@ -599,8 +602,9 @@ static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info
   float *dx = arg_floats(&c, 17, 18, size, "dx");
   float *dgamma = arg_floats(&c, 19, 20, n, "dgamma");
   float *dbeta = arg_floats(&c, 21, 22, n, "dbeta");
+  const float *beta = arg_floats(&c, 23, 24, n, "beta");
   if (c.failed) return NULL;
-  if (swamp_batchnorm_backward(dy, x, (size_t)rows, n, gamma, mean, variance, epsilon, dmean, dvariance, dx, dgamma, dbeta) != 0) {
+  if (swamp_batchnorm_backward(dy, x, (size_t)rows, n, gamma, beta, mean, variance, epsilon, relu, dmean, dvariance, dx, dgamma, dbeta) != 0) {
     napi_throw_error(env, NULL, "swamp native: out of memory in batchNormTrainingGrad");
   }
   return NULL;

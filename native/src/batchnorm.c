@@ -1,5 +1,7 @@
 #include "batchnorm.h"
 
+#include "cpu_features.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +10,20 @@
  * over contiguous channels in float (vectorised) and each block's partial sum is exact enough. */
 enum { BLOCK_ROWS = 64 };
 
-int swamp_batchnorm_forward(const float *x, size_t rows, size_t channels, const float *gamma,
-                            const float *beta, float epsilon, float *y, float *mean, float *variance) {
+/* γ/√(variance + ε) per channel, from the stored (float) variance, so that the backward pass
+ * recomputes exactly the forward pass's normalised values (and so the same ReLU decisions). */
+static void normalising_scale(const float *gamma, const float *variance, size_t channels, float epsilon,
+                              float *scale) {
+  for (size_t c = 0; c < channels; c++) scale[c] = (float)((double)gamma[c] / sqrt((double)variance[c] + (double)epsilon));
+}
+
+/* dy through the ReLU at its input: dy where positive, NaN where NaN (TF.js's dy·step(x)), else 0. */
+static inline float relu_passes(float normalised, float dy) {
+  return normalised > 0.0f ? dy : (normalised == normalised ? 0.0f : NAN);
+}
+
+VECTOR_CLONES int swamp_batchnorm_forward(const float *x, size_t rows, size_t channels, const float *gamma,
+                            const float *beta, float epsilon, int relu, float *y, float *mean, float *variance) {
   double *sums = (double *)calloc(2 * channels, sizeof(double));
   float *block = (float *)malloc(2 * channels * sizeof(float));
   if (sums == NULL || block == NULL) {
@@ -44,25 +58,31 @@ int swamp_batchnorm_forward(const float *x, size_t rows, size_t channels, const 
     if (v < 0.0) v = 0.0;
     mean[c] = (float)(m + (rows > 0 ? shift[c] : 0.0f));
     variance[c] = (float)v;
-    const double inv_std = 1.0 / sqrt(v + (double)epsilon);
-    scale[c] = (float)((double)gamma[c] * inv_std);
   }
+  normalising_scale(gamma, variance, channels, epsilon, scale);
   for (size_t r = 0; r < rows; r++) {
     const float *restrict row = x + r * channels;
     float *restrict out = y + r * channels;
-    for (size_t c = 0; c < channels; c++) out[c] = (row[c] - mean[c]) * scale[c] + beta[c];
+    if (relu) {
+      for (size_t c = 0; c < channels; c++) {
+        const float normalised = (row[c] - mean[c]) * scale[c] + beta[c];
+        out[c] = normalised < 0.0f ? 0.0f : normalised; /* NaN passes, as TF.js's Relu lets it */
+      }
+    } else {
+      for (size_t c = 0; c < channels; c++) out[c] = (row[c] - mean[c]) * scale[c] + beta[c];
+    }
   }
   free(sums);
   free(block);
   return 0;
 }
 
-int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_t channels,
-                             const float *gamma, const float *mean, const float *variance,
-                             float epsilon, const float *dmean, const float *dvariance, float *dx,
+VECTOR_CLONES int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_t channels,
+                             const float *gamma, const float *beta, const float *mean, const float *variance,
+                             float epsilon, int relu, const float *dmean, const float *dvariance, float *dx,
                              float *dgamma, float *dbeta) {
   double *sums = (double *)calloc(2 * channels, sizeof(double));
-  float *block = (float *)malloc(3 * channels * sizeof(float));
+  float *block = (float *)malloc(4 * channels * sizeof(float));
   if (sums == NULL || block == NULL) {
     free(sums);
     free(block);
@@ -70,15 +90,27 @@ int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_
   }
   double *sum_dy = sums, *sum_dy_xc = sums + channels;
   float *block_dy = block, *block_dy_xc = block + channels;
+  /* With the ReLU, dy reaches the normalisation only where its output was positive. */
+  float *scale = block + 3 * channels;
+  if (relu) normalising_scale(gamma, variance, channels, epsilon, scale);
   for (size_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
     const size_t r1 = r0 + BLOCK_ROWS < rows ? r0 + BLOCK_ROWS : rows;
     memset(block, 0, 2 * channels * sizeof(float));
     for (size_t r = r0; r < r1; r++) {
       const float *g = dy + r * channels;
       const float *row = x + r * channels;
-      for (size_t c = 0; c < channels; c++) {
-        block_dy[c] += g[c];
-        block_dy_xc[c] += g[c] * (row[c] - mean[c]);
+      if (relu) {
+        for (size_t c = 0; c < channels; c++) {
+          const float xc = row[c] - mean[c];
+          const float passed = relu_passes(xc * scale[c] + beta[c], g[c]);
+          block_dy[c] += passed;
+          block_dy_xc[c] += passed * xc;
+        }
+      } else {
+        for (size_t c = 0; c < channels; c++) {
+          block_dy[c] += g[c];
+          block_dy_xc[c] += g[c] * (row[c] - mean[c]);
+        }
       }
     }
     for (size_t c = 0; c < channels; c++) {
@@ -108,14 +140,22 @@ int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_
     const float *restrict g = dy + r * channels;
     const float *restrict row = x + r * channels;
     float *restrict out = dx + r * channels;
-    for (size_t c = 0; c < channels; c++) out[c] = k_dy[c] * g[c] + k_x[c] * (row[c] - mean[c]) + k_1[c];
+    if (relu) {
+      for (size_t c = 0; c < channels; c++) {
+        const float xc = row[c] - mean[c];
+        const float passed = relu_passes(xc * scale[c] + beta[c], g[c]);
+        out[c] = k_dy[c] * passed + k_x[c] * xc + k_1[c];
+      }
+    } else {
+      for (size_t c = 0; c < channels; c++) out[c] = k_dy[c] * g[c] + k_x[c] * (row[c] - mean[c]) + k_1[c];
+    }
   }
   free(sums);
   free(block);
   return 0;
 }
 
-int swamp_batchnorm_inference(const float *x, size_t rows, size_t channels, const float *mean,
+VECTOR_CLONES int swamp_batchnorm_inference(const float *x, size_t rows, size_t channels, const float *mean,
                               const float *variance, const float *offset, const float *scale,
                               float epsilon, float *y) {
   float *factor = (float *)malloc(2 * channels * sizeof(float));

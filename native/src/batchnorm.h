@@ -8,16 +8,19 @@
 
 #include <stddef.h>
 
-/* mean and (biased) variance per channel, and y = gamma·(x − mean)/√(variance + epsilon) + beta.
- * Returns -1 when scratch memory could not be allocated. */
+/* mean and (biased) variance per channel, and y = gamma·(x − mean)/√(variance + epsilon) + beta,
+ * or max(0, y) when relu is set (the ReLU that follows every BatchNorm in the Conv-N blocks, in
+ * the same pass). Returns -1 when scratch memory could not be allocated. */
 int swamp_batchnorm_forward(const float *x, size_t rows, size_t channels, const float *gamma,
-                            const float *beta, float epsilon, float *y, float *mean, float *variance);
+                            const float *beta, float epsilon, int relu, float *y, float *mean, float *variance);
 
-/* The gradient of the forward pass with respect to x, gamma and beta, given dy and, when they are
- * not NULL, gradients dmean and dvariance arriving at the mean and variance outputs. */
+/* The gradient of the forward pass (with the same relu setting) with respect to x, gamma and beta,
+ * given dy and, when they are not NULL, gradients dmean and dvariance arriving at the mean and
+ * variance outputs. With relu, the ReLU's decisions are recomputed from x, mean, variance, gamma
+ * and beta exactly as the forward pass made them. */
 int swamp_batchnorm_backward(const float *dy, const float *x, size_t rows, size_t channels,
-                             const float *gamma, const float *mean, const float *variance,
-                             float epsilon, const float *dmean, const float *dvariance, float *dx,
+                             const float *gamma, const float *beta, const float *mean, const float *variance,
+                             float epsilon, int relu, const float *dmean, const float *dvariance, float *dx,
                              float *dgamma, float *dbeta);
 
 /* Inference: y = scale·(x − mean)/√(variance + epsilon) + offset with given per-channel

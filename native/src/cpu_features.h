@@ -12,4 +12,12 @@ swamp_simd_level swamp_simd_level_in_use(void);
 /* Whether the environment switch `name` (one of the SWAMP_NATIVE_* settings) is set to 0. */
 int swamp_native_switched_off(const char *name);
 
+/* For loops over channels that the compiler vectorises: on x86 Linux they are also compiled for
+ * AVX2, and the loader picks that copy when the CPU has it (not subject to the caps above). */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 #endif

@@ -15,13 +15,6 @@ enum { WINOGRAD_MIN_CHANNELS = 16 };
  * cache between the transforms and the GEMMs, large enough for the GEMMs to run at full speed. */
 static const size_t target_block_bytes = 2u << 20;
 
-/* The transforms are loops over channels, vectorised by the compiler; on x86 Linux they are also
- * compiled for AVX2 and chosen when the CPU has it. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 /* G (6×3): the filter transform U = G g Gᵀ. Its transpose is the filter gradient's last step. */
 static const float G[ALPHA][3] = {

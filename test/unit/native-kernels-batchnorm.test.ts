@@ -11,6 +11,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { isNativeKernelRegistered, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
+import { fuseBatchNormRelu } from "../../worker/engine/native-kernels/batchnorm-layer.js";
+import { RELU_GRAD_KERNEL } from "../../worker/engine/relu-gradient.js";
+import { getModel } from "../../worker/models/registry.js";
 import { BATCH_NORM_TRAINING } from "../../worker/engine/native-kernels/batchnorm-kernels.js";
 import { Random } from "../../worker/engine/rng.js";
 import { compareWithCpu, initBackends, randomValues, relativeError, TOLERANCE, valuesOn } from "./native-kernels-harness.js";
@@ -90,6 +93,10 @@ test("backward: gradients arriving at the batch mean and variance are included",
   assert.ok(error < TOLERANCE, `relative error ${error}`);
 });
 
+function buildModel(name: string): tfl.LayersModel {
+  return getModel(name).build({ inputShape: [28, 28, 1], numClasses: 10, batchNorm: true });
+}
+
 /** conv → BatchNorm → ReLU → dense, the shape of a Conv-N block, with fixed weights. */
 function smallNet(): tfl.LayersModel {
   const input = tfl.input({ shape: [8, 8, 3] });
@@ -101,13 +108,14 @@ function smallNet(): tfl.LayersModel {
   return tfl.model({ inputs: input, outputs: out });
 }
 
-test("tfjs-layers' BatchNormalization: a training step gives the same loss, gradients and moving statistics", async () => {
+test("tfjs-layers' BatchNormalization: a training step gives the same loss, gradients and moving statistics, with the ReLU fused or not", async () => {
   const images = randomValues(random, [5, 8, 8, 3]);
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 1, 2, 3, 1], "int32"), 4).dataSync().slice());
   const initial: Float32Array[] = [];
-  const run = async (backend: "cpu" | "wasm") => {
+  const run = async (backend: "cpu" | "wasm", fuse = false) => {
     await tf.setBackend(backend);
     const model = smallNet();
+    if (fuse) assert.equal(fuseBatchNormRelu(model), 1);
     if (initial.length === 0) model.getWeights().forEach((w) => initial.push(w.dataSync().slice() as Float32Array));
     model.setWeights(model.getWeights().map((w, i) => tf.tensor(initial[i]!, w.shape)));
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -130,15 +138,38 @@ test("tfjs-layers' BatchNormalization: a training step gives the same loss, grad
     return { flat, moving: Float32Array.from(weightsAfter), inference, kernels: profile.kernelNames };
   };
   const cpu = await run("cpu");
-  const wasm = await run("wasm");
-  assert.ok(wasm.kernels.includes(BATCH_NORM_TRAINING), "the wasm run did not use the native batch-norm kernel");
   assert.ok(!cpu.kernels.includes(BATCH_NORM_TRAINING));
-  const lossAndGrads = relativeError(wasm.flat, cpu.flat);
-  assert.ok(lossAndGrads < TOLERANCE, `loss and gradients: relative error ${lossAndGrads}`);
-  const moving = relativeError(wasm.moving, cpu.moving);
-  assert.ok(moving < TOLERANCE, `weights and moving statistics after the step: relative error ${moving}`);
-  const inference = relativeError(wasm.inference, cpu.inference);
-  assert.ok(inference < TOLERANCE, `inference after the step: relative error ${inference}`);
+  for (const fuse of [false, true]) {
+    const wasm = await run("wasm", fuse);
+    const label = fuse ? "ReLU fused" : "ReLU apart";
+    assert.ok(wasm.kernels.includes(BATCH_NORM_TRAINING), `${label}: the wasm run did not use the native batch-norm kernel`);
+    assert.equal(wasm.kernels.includes("Relu"), !fuse, `${label}: Relu kernel ran: ${wasm.kernels.includes("Relu")}`);
+    assert.equal(wasm.kernels.includes(RELU_GRAD_KERNEL), !fuse, `${label}: ReLU gradient kernel ran: ${wasm.kernels.includes(RELU_GRAD_KERNEL)}`);
+    const lossAndGrads = relativeError(wasm.flat, cpu.flat);
+    assert.ok(lossAndGrads < TOLERANCE, `${label}: loss and gradients: relative error ${lossAndGrads}`);
+    const moving = relativeError(wasm.moving, cpu.moving);
+    assert.ok(moving < TOLERANCE, `${label}: weights and moving statistics after the step: relative error ${moving}`);
+    const inference = relativeError(wasm.inference, cpu.inference);
+    assert.ok(inference < TOLERANCE, `${label}: inference after the step: relative error ${inference}`);
+  }
+});
+
+test("the ReLU is fused only into a BatchNorm whose output nothing else reads", () => {
+  const input = tfl.input({ shape: [4, 4, 2] });
+  const bn = (x: tfl.SymbolicTensor) => tfl.layers.batchNormalization({ axis: -1 }).apply(x) as tfl.SymbolicTensor;
+  const relu = (x: tfl.SymbolicTensor) => tfl.layers.activation({ activation: "relu" }).apply(x) as tfl.SymbolicTensor;
+  const shared = bn(input);
+  const sum = tfl.layers.add().apply([relu(shared), shared]) as tfl.SymbolicTensor;
+  const sigmoid = tfl.layers.activation({ activation: "sigmoid" }).apply(bn(sum)) as tfl.SymbolicTensor;
+  const fused = relu(bn(sigmoid));
+  const asOutput = bn(fused);
+  const model = tfl.model({ inputs: input, outputs: [relu(asOutput), asOutput] });
+  // Of the four: read twice, followed by a sigmoid, fused, and a model output (also read by a ReLU).
+  assert.equal(fuseBatchNormRelu(model), 1);
+  const conv4 = buildModel("conv-4");
+  assert.equal(fuseBatchNormRelu(conv4), 4);
+  // ResNet-20: the stem's BatchNorm and each block's first; the second meets the shortcut first.
+  assert.equal(fuseBatchNormRelu(buildModel("resnet-20")), 10);
 });
 
 test("inference with given statistics (FusedBatchNorm) matches cpu, with and without scale and offset", async () => {

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import type { ExperimentConfig } from "../../schema/config.js";
 import { describeWeights } from "../models/inspect.js";
+import { fuseBatchNormRelu } from "./native-kernels/batchnorm-layer.js";
 import { getModel } from "../models/registry.js";
 import { Random } from "./rng.js";
 import type { WeightEntry, WeightLayout, WeightValues } from "./weights.js";
@@ -49,6 +50,7 @@ export class ModelSession {
     this.trainablePositions = entries.flatMap((e, i) => (e.trainable ? [i] : []));
     this.batchNormLayers = model.layers.filter((l) => l.getClassName() === "BatchNormalization") as Array<tfl.layers.Layer & { momentum: number }>;
     for (const layer of this.batchNormLayers) layer.momentum = BATCH_NORM_MOMENTUM;
+    fuseBatchNormRelu(model);
   }
 
   static build(config: ExperimentConfig, inputShape: [number, number, number], numClasses: number): ModelSession {

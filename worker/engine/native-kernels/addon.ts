@@ -39,6 +39,7 @@ export interface NativeAddon {
     x: Float32Array, xOffset: number, rows: number, channels: number,
     gamma: Float32Array, gammaOffset: number, beta: Float32Array, betaOffset: number, epsilon: number,
     y: Float32Array, yOffset: number, mean: Float32Array, meanOffset: number, variance: Float32Array, varianceOffset: number,
+    relu: 0 | 1,
   ): void;
   batchNormTrainingGrad(
     dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, rows: number, channels: number,
@@ -46,6 +47,7 @@ export interface NativeAddon {
     variance: Float32Array, varianceOffset: number, epsilon: number,
     dmean: Float32Array | null, dmeanOffset: number, dvariance: Float32Array | null, dvarianceOffset: number,
     dx: Float32Array, dxOffset: number, dgamma: Float32Array, dgammaOffset: number, dbeta: Float32Array, dbetaOffset: number,
+    beta: Float32Array, betaOffset: number, relu: 0 | 1,
   ): void;
   batchNormInference(
     x: Float32Array, xOffset: number, rows: number, channels: number,

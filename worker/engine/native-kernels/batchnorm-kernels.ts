@@ -19,6 +19,16 @@ import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backen
 export const BATCH_NORM_TRAINING = "SwampBatchNormTraining";
 export const BATCH_NORM_TRAINING_GRAD = "SwampBatchNormTrainingGrad";
 
+/**
+ * Both training kernels' attributes. With `relu`, the forward kernel's output is max(0, y), the
+ * ReLU that follows a BatchNorm in the Conv-N and ResNet blocks computed in the same pass, and the
+ * gradient kernel takes dy at that ReLU's output.
+ */
+export interface BatchNormTrainingAttrs {
+  epsilon: number;
+  relu?: boolean;
+}
+
 function rowsAndChannels(shape: number[]): [number, number] {
   const channels = shape[shape.length - 1]!;
   return [tf.util.sizeFromShape(shape) / channels, channels];
@@ -27,7 +37,7 @@ function rowsAndChannels(shape: number[]): [number, number] {
 function forwardKernel(native: NativeAddon): KernelFunc {
   return (args) => {
     const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
-    const epsilon = (args.attrs as { epsilon: number }).epsilon;
+    const { epsilon, relu } = args.attrs as unknown as BatchNormTrainingAttrs;
     const [rows, channels] = rowsAndChannels(x!.shape);
     const backend = asWasmBackend(args.backend);
     const y = backend.makeOutput(x!.shape, "float32");
@@ -35,15 +45,15 @@ function forwardKernel(native: NativeAddon): KernelFunc {
     const variance = backend.makeOutput([channels], "float32");
     const heap = heapF32(backend);
     const at = (t: TensorInfo) => floatOffset(backend, t);
-    native.batchNormTraining(heap, at(x!), rows, channels, heap, at(gamma!), heap, at(beta!), epsilon, heap, at(y), heap, at(mean), heap, at(variance));
+    native.batchNormTraining(heap, at(x!), rows, channels, heap, at(gamma!), heap, at(beta!), epsilon, heap, at(y), heap, at(mean), heap, at(variance), relu ? 1 : 0);
     return [y, mean, variance];
   };
 }
 
 function gradKernel(native: NativeAddon): KernelFunc {
   return (args) => {
-    const { dy, x, gamma, mean, variance, dmean, dvariance } = args.inputs as Record<string, TensorInfo | undefined>;
-    const epsilon = (args.attrs as { epsilon: number }).epsilon;
+    const { dy, x, gamma, beta, mean, variance, dmean, dvariance } = args.inputs as Record<string, TensorInfo | undefined>;
+    const { epsilon, relu } = args.attrs as unknown as BatchNormTrainingAttrs;
     const [rows, channels] = rowsAndChannels(x!.shape);
     const backend = asWasmBackend(args.backend);
     const dx = backend.makeOutput(x!.shape, "float32");
@@ -54,7 +64,7 @@ function gradKernel(native: NativeAddon): KernelFunc {
     native.batchNormTrainingGrad(
       heap, at(dy!), heap, at(x!), rows, channels, heap, at(gamma!), heap, at(mean!), heap, at(variance!), epsilon,
       dmean ? heap : null, dmean ? at(dmean) : 0, dvariance ? heap : null, dvariance ? at(dvariance) : 0,
-      heap, at(dx), heap, at(dgamma), heap, at(dbeta),
+      heap, at(dx), heap, at(dgamma), heap, at(dbeta), heap, at(beta!), relu ? 1 : 0,
     );
     return [dx, dgamma, dbeta];
   };
@@ -101,14 +111,14 @@ export function batchNormKernelConfigs(native: NativeAddon): KernelConfig[] {
  */
 export const batchNormTrainingGradConfig: tf.GradConfig = {
   kernelName: BATCH_NORM_TRAINING,
-  inputsToSave: ["x", "gamma"],
+  inputsToSave: ["x", "gamma", "beta"],
   outputsToSave: [false, true, true],
   gradFunc: (dys, saved, attrs) => {
     const [dy, dmean, dvariance] = dys as tf.Tensor[];
-    const [x, gamma, mean, variance] = saved;
+    const [x, gamma, beta, mean, variance] = saved;
     const [dx, dgamma, dbeta] = tf.engine().runKernel(
       BATCH_NORM_TRAINING_GRAD,
-      { dy: dy!, x: x!, gamma: gamma!, mean: mean!, variance: variance!, dmean: dmean!, dvariance: dvariance! },
+      { dy: dy!, x: x!, gamma: gamma!, beta: beta!, mean: mean!, variance: variance!, dmean: dmean!, dvariance: dvariance! },
       attrs as NamedAttrMap,
     ) as tf.Tensor[];
     return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };

@@ -8,7 +8,7 @@
 import { getGradient, getKernel, registerGradient, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from "@tensorflow/tfjs-core";
 import { loadNative, type NativeAddon } from "./addon.js";
 import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAINING, nativeFusedBatchNorm } from "./batchnorm-kernels.js";
-import { routeBatchNormalizationToNative } from "./batchnorm-layer.js";
+import { routeBatchNormalizationToNative, routeReluAfterBatchNorm } from "./batchnorm-layer.js";
 import { denseReluGradConfig, denseReluKernelConfig, DENSE_RELU, routeDenseReluToNative } from "./dense-layer.js";
 import { elementwiseKernelConfigs } from "./elementwise-kernels.js";
 import { registerReluGradient } from "../relu-gradient.js";
@@ -98,7 +98,7 @@ export function registerNativeKernels(): NativeKernelsStatus {
   denseReluEnabled = routeDenseReluToNative(() => denseReluEnabled);
   if (denseReluEnabled) kernels.push("Dense+ReLU(" + DENSE_RELU + ")");
   if (getGradient(BATCH_NORM_TRAINING) !== batchNormTrainingGradConfig) registerGradient(batchNormTrainingGradConfig);
-  batchNormEnabled = routeBatchNormalizationToNative(() => batchNormEnabled);
+  batchNormEnabled = routeBatchNormalizationToNative(() => batchNormEnabled) && routeReluAfterBatchNorm();
   if (batchNormEnabled) kernels.push("BatchNormalization(training)");
   return { loaded: true, coreType, library, kernels };
 }
