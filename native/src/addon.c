@@ -554,26 +554,46 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The [rows, channels] shape every batch-norm binding takes (rows at `at`, channels after it),
+ * with the element count of its full-size operands. */
+typedef struct {
+  size_t rows, channels, size;
+} matrix_shape;
+
+static matrix_shape arg_matrix_shape(call *c, size_t at) {
+  matrix_shape m = {0, 0, 0};
+  const int64_t rows = arg_int(c, at, "rows", 0, INT64_MAX / 2);
+  const int64_t channels = arg_int(c, at + 1, "channels", 1, INT32_MAX);
+  if (c->failed) return m;
+  m.rows = (size_t)rows;
+  m.channels = (size_t)channels;
+  m.size = element_count(c, "x", rows, channels, 1);
+  return m;
+}
+
+static void out_of_memory_in(call *c, const char *function) {
+  char message[128];
+  snprintf(message, sizeof message, "swamp native: out of memory in %s", function);
+  napi_throw_error(c->env, NULL, message);
+}
+
 /* batchNormTraining(x, xOffset, rows, channels, gamma, gammaOffset, beta, betaOffset, epsilon,
  *                   y, yOffset, mean, meanOffset, variance, varianceOffset, relu 0 | 1) */
 static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
   call c;
   if (begin(env, info, "batchNormTraining", 16, &c) != 0) return NULL;
-  const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
-  const int64_t channels = arg_int(&c, 3, "channels", 1, INT32_MAX);
+  const matrix_shape m = arg_matrix_shape(&c, 2);
   const float epsilon = arg_float(&c, 8, "epsilon");
   const int relu = (int)arg_int(&c, 15, "relu", 0, 1);
+  const float *x = arg_floats(&c, 0, 1, m.size, "x");
+  const float *gamma = arg_floats(&c, 4, 5, m.channels, "gamma");
+  const float *beta = arg_floats(&c, 6, 7, m.channels, "beta");
+  float *y = arg_floats(&c, 9, 10, m.size, "y");
+  float *mean = arg_floats(&c, 11, 12, m.channels, "mean");
+  float *variance = arg_floats(&c, 13, 14, m.channels, "variance");
   if (c.failed) return NULL;
-  const size_t size = element_count(&c, "x", rows, channels, 1);
-  const float *x = arg_floats(&c, 0, 1, size, "x");
-  const float *gamma = arg_floats(&c, 4, 5, (size_t)channels, "gamma");
-  const float *beta = arg_floats(&c, 6, 7, (size_t)channels, "beta");
-  float *y = arg_floats(&c, 9, 10, size, "y");
-  float *mean = arg_floats(&c, 11, 12, (size_t)channels, "mean");
-  float *variance = arg_floats(&c, 13, 14, (size_t)channels, "variance");
-  if (c.failed) return NULL;
-  if (swamp_batchnorm_forward(x, (size_t)rows, (size_t)channels, gamma, beta, epsilon, relu, y, mean, variance) != 0) {
-    napi_throw_error(env, NULL, "swamp native: out of memory in batchNormTraining");
+  if (swamp_batchnorm_forward(x, m.rows, m.channels, gamma, beta, epsilon, relu, y, mean, variance) != 0) {
+    out_of_memory_in(&c, "batchNormTraining");
   }
   return NULL;
 }
@@ -585,27 +605,24 @@ static napi_value batch_norm_training(napi_env env, napi_callback_info info) {
 static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info) {
   call c;
   if (begin(env, info, "batchNormTrainingGrad", 26, &c) != 0) return NULL;
-  const int relu = (int)arg_int(&c, 25, "relu", 0, 1);
-  const int64_t rows = arg_int(&c, 4, "rows", 0, INT64_MAX / 2);
-  const int64_t channels = arg_int(&c, 5, "channels", 1, INT32_MAX);
+  const matrix_shape m = arg_matrix_shape(&c, 4);
   const float epsilon = arg_float(&c, 12, "epsilon");
-  if (c.failed) return NULL;
-  const size_t size = element_count(&c, "x", rows, channels, 1);
-  const size_t n = (size_t)channels;
-  const float *dy = arg_floats(&c, 0, 1, size, "dy");
-  const float *x = arg_floats(&c, 2, 3, size, "x");
+  const int relu = (int)arg_int(&c, 25, "relu", 0, 1);
+  const size_t n = m.channels;
+  const float *dy = arg_floats(&c, 0, 1, m.size, "dy");
+  const float *x = arg_floats(&c, 2, 3, m.size, "x");
   const float *gamma = arg_floats(&c, 6, 7, n, "gamma");
   const float *mean = arg_floats(&c, 8, 9, n, "mean");
   const float *variance = arg_floats(&c, 10, 11, n, "variance");
   const float *dmean = arg_is_nullish(&c, 13) ? NULL : arg_floats(&c, 13, 14, n, "dmean");
   const float *dvariance = arg_is_nullish(&c, 15) ? NULL : arg_floats(&c, 15, 16, n, "dvariance");
-  float *dx = arg_floats(&c, 17, 18, size, "dx");
+  float *dx = arg_floats(&c, 17, 18, m.size, "dx");
   float *dgamma = arg_floats(&c, 19, 20, n, "dgamma");
   float *dbeta = arg_floats(&c, 21, 22, n, "dbeta");
   const float *beta = arg_floats(&c, 23, 24, n, "beta");
   if (c.failed) return NULL;
-  if (swamp_batchnorm_backward(dy, x, (size_t)rows, n, gamma, beta, mean, variance, epsilon, relu, dmean, dvariance, dx, dgamma, dbeta) != 0) {
-    napi_throw_error(env, NULL, "swamp native: out of memory in batchNormTrainingGrad");
+  if (swamp_batchnorm_backward(dy, x, m.rows, n, gamma, beta, mean, variance, epsilon, relu, dmean, dvariance, dx, dgamma, dbeta) != 0) {
+    out_of_memory_in(&c, "batchNormTrainingGrad");
   }
   return NULL;
 }
@@ -615,21 +632,18 @@ static napi_value batch_norm_training_grad(napi_env env, napi_callback_info info
 static napi_value batch_norm_inference(napi_env env, napi_callback_info info) {
   call c;
   if (begin(env, info, "batchNormInference", 15, &c) != 0) return NULL;
-  const int64_t rows = arg_int(&c, 2, "rows", 0, INT64_MAX / 2);
-  const int64_t channels = arg_int(&c, 3, "channels", 1, INT32_MAX);
+  const matrix_shape m = arg_matrix_shape(&c, 2);
   const float epsilon = arg_float(&c, 12, "epsilon");
-  if (c.failed) return NULL;
-  const size_t size = element_count(&c, "x", rows, channels, 1);
-  const size_t n = (size_t)channels;
-  const float *x = arg_floats(&c, 0, 1, size, "x");
+  const size_t n = m.channels;
+  const float *x = arg_floats(&c, 0, 1, m.size, "x");
   const float *mean = arg_floats(&c, 4, 5, n, "mean");
   const float *variance = arg_floats(&c, 6, 7, n, "variance");
   const float *offset = arg_is_nullish(&c, 8) ? NULL : arg_floats(&c, 8, 9, n, "offset");
   const float *scale = arg_is_nullish(&c, 10) ? NULL : arg_floats(&c, 10, 11, n, "scale");
-  float *y = arg_floats(&c, 13, 14, size, "y");
+  float *y = arg_floats(&c, 13, 14, m.size, "y");
   if (c.failed) return NULL;
-  if (swamp_batchnorm_inference(x, (size_t)rows, n, mean, variance, offset, scale, epsilon, y) != 0) {
-    napi_throw_error(env, NULL, "swamp native: out of memory in batchNormInference");
+  if (swamp_batchnorm_inference(x, m.rows, n, mean, variance, offset, scale, epsilon, y) != 0) {
+    out_of_memory_in(&c, "batchNormInference");
   }
   return NULL;
 }
