@@ -20,7 +20,7 @@
 import { parseArgs } from "node:util";
 import { requireExperimentConfig } from "../schema/config.js";
 import { initBackend } from "../worker/engine/backend.js";
-import type { Mask } from "../worker/engine/mask.js";
+import { aliveCount, denseMask, layerCounts, totalCount } from "../worker/engine/mask.js";
 import { ModelSession } from "../worker/engine/model-session.js";
 import { pruneByMagnitude } from "../worker/engine/prune.js";
 import { measureInThread } from "./native-case.js";
@@ -59,18 +59,15 @@ async function globalSettings(model: string, cycles: number[]): Promise<{ settin
   const session = ModelSession.build(config, [28, 28, 1], 10);
   const layout = session.layout;
   const weights = session.initialWeights(0);
-  const sizes = layout.prunable.map((position) => layout.entries[position]!.size);
-  const total = sizes.reduce((a, b) => a + b, 0);
-  let mask: Mask = sizes.map((size) => new Uint8Array(size).fill(1));
+  let mask = denseMask(layout);
   const settings: Setting[] = [];
   for (let cycle = 0; cycle <= Math.max(...cycles); cycle++) {
     if (cycle > 0) mask = pruneByMagnitude(weights, mask, layout, { rate: PROTOCOL.rate, scope: "global", exclude: [] });
     if (!cycles.includes(cycle)) continue;
-    const keptCounts = mask.map((layer) => layer.reduce((a, b) => a + b, 0));
-    settings.push({ cycle, overall: keptCounts.reduce((a, b) => a + b, 0) / total, byLayer: keptCounts.map((k, i) => k / sizes[i]!) });
+    settings.push({ cycle, overall: aliveCount(mask) / totalCount(mask), byLayer: layerCounts(mask, layout).map((c) => c.alive / c.total) });
   }
   session.dispose();
-  return { settings, layers: layout.prunable.map((position) => layout.entries[position]!.layer) };
+  return { settings, layers: layerCounts(mask, layout).map((c) => c.layer) };
 }
 
 function uniformSettings(kept: number[]): Setting[] {
