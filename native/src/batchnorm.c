@@ -1,6 +1,7 @@
 #include "batchnorm.h"
 
 #include "cpu_features.h"
+#include "elementwise.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,11 +16,6 @@ enum { BLOCK_ROWS = 64 };
 static void normalising_scale(const float *gamma, const float *variance, size_t channels, float epsilon,
                               float *scale) {
   for (size_t c = 0; c < channels; c++) scale[c] = (float)((double)gamma[c] / sqrt((double)variance[c] + (double)epsilon));
-}
-
-/* dy through the ReLU at its input: dy where positive, NaN where NaN (TF.js's dy·step(x)), else 0. */
-static inline float relu_passes(float normalised, float dy) {
-  return normalised > 0.0f ? dy : (normalised == normalised ? 0.0f : NAN);
 }
 
 VECTOR_CLONES int swamp_batchnorm_forward(const float *x, size_t rows, size_t channels, const float *gamma,
@@ -102,7 +98,8 @@ VECTOR_CLONES int swamp_batchnorm_backward(const float *dy, const float *x, size
       if (relu) {
         for (size_t c = 0; c < channels; c++) {
           const float xc = row[c] - mean[c];
-          const float passed = relu_passes(xc * scale[c] + beta[c], g[c]);
+          const float step = swamp_relu_step(xc * scale[c] + beta[c]);
+          const float passed = g[c] * step;
           block_dy[c] += passed;
           block_dy_xc[c] += passed * xc;
         }
@@ -143,7 +140,8 @@ VECTOR_CLONES int swamp_batchnorm_backward(const float *dy, const float *x, size
     if (relu) {
       for (size_t c = 0; c < channels; c++) {
         const float xc = row[c] - mean[c];
-        const float passed = relu_passes(xc * scale[c] + beta[c], g[c]);
+        const float step = swamp_relu_step(xc * scale[c] + beta[c]);
+        const float passed = g[c] * step;
         out[c] = k_dy[c] * passed + k_x[c] * xc + k_1[c];
       }
     } else {

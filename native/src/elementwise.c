@@ -21,7 +21,7 @@ void swamp_masked_sgd(size_t n, const float *w, const float *g, const float *v, 
 
 void swamp_relu_grad(size_t n, const float *dy, const float *x, float *dx) {
   for (size_t i = 0; i < n; i++) {
-    const float step = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? NAN : 0.0f);
+    const float step = swamp_relu_step(x[i]);
     dx[i] = dy[i] * step;
   }
 }

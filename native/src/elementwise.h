@@ -4,6 +4,7 @@
 #ifndef SWAMP_ELEMENTWISE_H
 #define SWAMP_ELEMENTWISE_H
 
+#include <math.h>
 #include <stddef.h>
 
 /* One SGD step with momentum and coupled weight decay (PyTorch's formulation), masked:
@@ -12,8 +13,16 @@
 void swamp_masked_sgd(size_t n, const float *w, const float *g, const float *v, const float *mask,
                       float lr, float momentum, float decay, float *w_out, float *v_out);
 
-/* The ReLU gradient as TF.js defines it: dy · step(x), where step is 1 for x > 0, NaN for NaN and
- * 0 otherwise. */
+/* step(x) of TF.js's ReLU gradient dy · step(x): 1 for x > 0, NaN for NaN, 0 otherwise. Shared by
+ * the ReLU gradient kernel and the BatchNorm gradient that takes its ReLU in. Take it into a named
+ * local before multiplying: GCC 12 vectorises the loop then, but not with the call (or the same
+ * conditional) inside the product. */
+static inline float swamp_relu_step(float x) {
+  const float otherwise = x != x ? NAN : 0.0f;
+  return x > 0.0f ? 1.0f : otherwise;
+}
+
+/* The ReLU gradient as TF.js defines it: dy · step(x). */
 void swamp_relu_grad(size_t n, const float *dy, const float *x, float *dx);
 
 #endif
