@@ -81,8 +81,10 @@ export function routeBatchNormalizationToNative(enabled: () => boolean): boolean
   );
 }
 
+/** Asked on every activation layer's call in training, so it reads the activation object (as the Conv2D routing does) rather than building the layer's config. */
 function isReluActivation(layer: tfl.layers.Layer): boolean {
-  return layer.getClassName() === "Activation" && layer.getConfig().activation === "relu";
+  const activation = (layer as unknown as { activation?: { getClassName(): string } }).activation;
+  return layer.getClassName() === "Activation" && activation?.getClassName() === "relu";
 }
 
 /**
