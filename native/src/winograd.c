@@ -15,7 +15,6 @@ enum { WINOGRAD_MIN_CHANNELS = 16 };
  * cache between the transforms and the GEMMs, large enough for the GEMMs to run at full speed. */
 static const size_t target_block_bytes = 2u << 20;
 
-
 /* G (6×3): the filter transform U = G g Gᵀ. Its transpose is the filter gradient's last step. */
 static const float G[ALPHA][3] = {
     {1.0f / 4, 0, 0},
