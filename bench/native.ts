@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadNative } from "../worker/engine/native-kernels/addon.js";
 import { chooseOpenBlasCoreType } from "../worker/engine/native-kernels/openblas-core-type.js";
+import { warnAboutOlderCoreType } from "../cli/core-type-warning.js";
 import { measureInThread } from "./native-case.js";
 import type { NativeBenchCase, NativeBenchResult } from "./native-thread.js";
 
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   const rounds = Number(args.rounds);
   if (!(seconds > 0)) throw new Error(`--seconds must be a positive number, got ${args.seconds}`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${args.rounds}`);
+  warnAboutOlderCoreType("bench:native");
   const native = loadNative();
   const coreType = native.ok ? native.native.coreType || undefined : chooseOpenBlasCoreType();
   const python = findTorchPython();

@@ -5,6 +5,7 @@ import { configHash, InvalidConfigError } from "../../schema/config.js";
 import { DatasetFileError, DatasetOptionError } from "../../worker/data/dataset.js";
 import { LocalRun, RunDirectoryError, RunStopped } from "../../worker/run/local-run.js";
 import { ConfigFileError, readConfigFile } from "../config-file.js";
+import { warnAboutOlderCoreType } from "../core-type-warning.js";
 import { ProgressDisplay } from "../progress.js";
 import { formatResultsTable } from "../results-table.js";
 
@@ -63,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const outDir = values.out ?? join("runs", `${config.name}-${configHash(config).slice(0, 12)}`);
   const progress = process.stderr.isTTY ? new ProgressDisplay(process.stderr) : undefined;
   const json = values.json;
+  warnAboutOlderCoreType("swamp run");
   const localRun = new LocalRun({
     config,
     outDir,

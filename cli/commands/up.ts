@@ -18,6 +18,7 @@ import { serverStartOptions, serveSettingsFromEnv } from "../../server/serve.js"
 import { redactNatsUrl } from "../../transport/nats/connection.js";
 import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
 import { readConfigFile } from "../config-file.js";
+import { warnAboutOlderCoreType } from "../core-type-warning.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const USAGE = `usage: swamp up [--port N] [--host ADDR] [--home DIR] [--workers N] [--no-defaults] [--public-reads]
@@ -129,6 +130,7 @@ async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
     if (options.workers > 0) {
       // Loaded only here: a pool-less `swamp up --workers 0` never loads TensorFlow.js.
       const { FleetWorker } = await import("../../worker/fleet/fleet-worker.js");
+      warnAboutOlderCoreType("swamp up");
       const worker = new FleetWorker({ transport, slots: options.workers, log: (line) => print(`worker:    ${line}`) });
       await worker.start();
       pool = worker;

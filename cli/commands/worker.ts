@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { createTransport, transportOptionsFromEnv } from "../../transport/index.js";
 import { FleetWorker } from "../../worker/fleet/fleet-worker.js";
+import { warnAboutOlderCoreType } from "../core-type-warning.js";
 
 const USAGE = `usage: swamp worker [--slots N] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--id ID]
   connects to NATS_URL (with NATS_USER/NATS_PASSWORD or NATS_TOKEN; SWAMP_NATS_NAMESPACE)
@@ -39,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  warnAboutOlderCoreType("swamp worker");
   const worker = new FleetWorker({ transport, slots, backend: values.backend, workerId: values.id, log });
   await worker.start();
   const stopped = new Promise<number>((resolve) => {

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { getKernel } from "@tensorflow/tfjs-core";
 import { loadNative, type NativeAddon } from "../../worker/engine/native-kernels/addon.js";
-import { openBlasCoreTypeFor } from "../../worker/engine/native-kernels/openblas-core-type.js";
+import { olderCoreTypeWarning, openBlasCoreTypeFor } from "../../worker/engine/native-kernels/openblas-core-type.js";
 import { isNativeKernelRegistered, NATIVE_KERNEL_NAMES, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { Random } from "../../worker/engine/rng.js";
 import { DENSE_RELU } from "../../worker/engine/native-kernels/dense-layer.js";
@@ -37,6 +37,19 @@ test("OpenBLAS core type follows the CPU's flags", () => {
   assert.equal(openBlasCoreTypeFor(cpuinfo("GenuineIntel", "fpu sse sse2"), "x64"), undefined);
   assert.equal(openBlasCoreTypeFor(cpuinfo("AuthenticAMD", `${base} avx avx2 fma`), "arm64"), undefined);
   assert.equal(openBlasCoreTypeFor("no flags here", "x64"), undefined);
+});
+
+test("a user's OPENBLAS_CORETYPE older than the CPU allows is warned about, and only then", () => {
+  const warning = olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell" }, () => "SkylakeX");
+  assert.match(warning ?? "", /OPENBLAS_CORETYPE=Haswell is set.*SkylakeX/);
+  assert.ok(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "sandybridge" }, () => "Haswell"), "case is OpenBLAS's: ignored");
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "SkylakeX" }, () => "SkylakeX"), undefined);
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Cooperlake" }, () => "SkylakeX"), undefined, "as new is not older");
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell" }, () => "Zen"), undefined, "both AVX2");
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "SkylakeX" }, () => "Haswell"), undefined, "newer than the flags: the user's business");
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Neoversen1" }, () => "Haswell"), undefined, "unknown names are not judged");
+  assert.equal(olderCoreTypeWarning({}, () => "SkylakeX"), undefined, "nothing set: swamp chooses");
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell" }, () => undefined), undefined);
 });
 
 test("the addon loads with a BLAS and reports its core type", () => {
