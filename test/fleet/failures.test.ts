@@ -201,10 +201,17 @@ describe("workers training while things go wrong", () => {
   });
 
   test("cancelling an experiment removes its queued tasks and stops the workers' running ones within seconds", async () => {
-    // Particles long enough (12 epochs) that none finishes between "both are training" and the cancel, even on an idle machine.
-    const experimentId = await fleet.submit({ ...slowConfig("fleet-cancelled", 9), training: { epochs: 12, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 } });
+    // Particles long enough (24 epochs of 8192 examples, seconds each with the native kernels) that the one on the
+    // worker still warm from pretraining does not finish before the other worker's has started.
+    const experimentId = await fleet.submit({
+      ...slowConfig("fleet-cancelled", 9),
+      data: { name: "synthetic", trainSubset: 8192, testSubset: 256 },
+      training: { epochs: 24, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
+    });
     const watch = await watchMetrics(fleet.transport, experimentId);
     await waitFor("both particles to train", () => new Set(watch.batches.filter((b) => b.particle !== undefined).map((b) => b.particle)).size === 2, 60_000);
+    const particlesFinished = await count(fleet, `SELECT count(*)::int AS n FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle'`, [experimentId]);
+    assert.equal(particlesFinished, 0, "a particle finished before the cancellation: this test's particles are too short for this machine");
     const cancelled = await fleet.gql<{ cancelExperiment: { status: string } }>(`mutation($id: ID!) { cancelExperiment(id: $id) { status } }`, { id: experimentId });
     assert.deepEqual(cancelled.data, { cancelExperiment: { status: "CANCELLED" } });
     const cancelledAt = Date.now();
@@ -232,8 +239,9 @@ describe("workers training while things go wrong", () => {
   test("malformed task, result and metric messages are rejected without effect", async () => {
     const { names, connection } = fleet.transport;
     const js = jetstream(connection);
-    const completed: Array<{ id: string }> = await fleet.server.server.dataSource.query(`SELECT id FROM experiments WHERE status = 'completed' LIMIT 1`);
-    const experimentId = completed[0]!.id;
+    // An experiment of its own, so that this test does not depend on the ones before it.
+    const experimentId = await fleet.submit(tinyConfig({ name: "fleet-malformed-target" }));
+    assert.equal(await fleet.waitForStatus(experimentId, ["completed", "failed"], 60_000), "completed");
     const ledgerBefore = await count(fleet, `SELECT count(*)::int AS n FROM task_results`, []);
     const seriesBefore = await count(fleet, `SELECT count(*)::int AS n FROM metric_series`, []);
 
