@@ -64,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const outDir = values.out ?? join("runs", `${config.name}-${configHash(config).slice(0, 12)}`);
   const progress = process.stderr.isTTY ? new ProgressDisplay(process.stderr) : undefined;
   const json = values.json;
-  warnAboutOlderCoreType("swamp run");
+  warnAboutOlderCoreType("swamp run", values.backend);
   const localRun = new LocalRun({
     config,
     outDir,

@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  warnAboutOlderCoreType("swamp worker");
+  warnAboutOlderCoreType("swamp worker", values.backend);
   const worker = new FleetWorker({ transport, slots, backend: values.backend, workerId: values.id, log });
   await worker.start();
   const stopped = new Promise<number>((resolve) => {

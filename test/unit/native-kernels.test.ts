@@ -50,6 +50,7 @@ test("a user's OPENBLAS_CORETYPE older than the CPU allows is warned about, and 
   assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Neoversen1" }, () => "Haswell"), undefined, "unknown names are not judged");
   assert.equal(olderCoreTypeWarning({}, () => "SkylakeX"), undefined, "nothing set: swamp chooses");
   assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell" }, () => undefined), undefined);
+  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell", SWAMP_NATIVE: "0" }, () => "SkylakeX"), undefined, "native kernels off: OpenBLAS unused");
 });
 
 test("the addon loads with a BLAS and reports its core type", () => {
