@@ -47,8 +47,13 @@ describe("a worker killed with SIGKILL in the middle of a particle", () => {
   let experimentId: string;
 
   test("its task is delivered again and the experiment completes with the masks of an undisturbed run", async () => {
-    // Particles long enough (10 epochs) that the one interrupted cannot finish before the kill lands, even on an idle machine.
-    const config = { ...slowConfig("fleet-kill", 7), training: { epochs: 10, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 } };
+    // Particles long enough (10 epochs of 4096 examples) that the one interrupted cannot finish before the kill lands,
+    // even with the native kernels on an idle machine: the first metric batch comes half a second into a particle.
+    const config = {
+      ...slowConfig("fleet-kill", 7),
+      data: { name: "synthetic", trainSubset: 4096, testSubset: 256 },
+      training: { epochs: 10, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
+    };
     const reference = referenceRun(config);
     experimentId = await fleet.submit(config);
     const watch = await watchMetrics(fleet.transport, experimentId);
