@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { getKernel } from "@tensorflow/tfjs-core";
 import { loadNative, type NativeAddon } from "../../worker/engine/native-kernels/addon.js";
 import { olderCoreTypeWarning, openBlasCoreTypeFor } from "../../worker/engine/native-kernels/openblas-core-type.js";
+import { coreTypeWarningLine } from "../../cli/core-type-warning.js";
 import { isNativeKernelRegistered, NATIVE_KERNEL_NAMES, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { Random } from "../../worker/engine/rng.js";
 import { DENSE_RELU } from "../../worker/engine/native-kernels/dense-layer.js";
@@ -51,6 +52,16 @@ test("a user's OPENBLAS_CORETYPE older than the CPU allows is warned about, and 
   assert.equal(olderCoreTypeWarning({}, () => "SkylakeX"), undefined, "nothing set: swamp chooses");
   assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell" }, () => undefined), undefined);
   assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell", SWAMP_NATIVE: "0" }, () => "SkylakeX"), undefined, "native kernels off: OpenBLAS unused");
+});
+
+test("the core-type warning is printed only where the wasm backend, the one calling OpenBLAS, may run", () => {
+  const skylake = () => "SkylakeX";
+  const haswell = { OPENBLAS_CORETYPE: "Haswell" };
+  assert.match(coreTypeWarningLine("swamp run", undefined, haswell, skylake) ?? "", /^swamp run: OPENBLAS_CORETYPE=Haswell is set/);
+  assert.ok(coreTypeWarningLine("swamp run", "wasm", haswell, skylake));
+  assert.equal(coreTypeWarningLine("swamp run", "cpu", haswell, skylake), undefined, "--backend cpu");
+  assert.equal(coreTypeWarningLine("swamp worker", undefined, { ...haswell, SWAMP_BACKEND: "tensorflow" }, skylake), undefined, "SWAMP_BACKEND=tensorflow");
+  assert.ok(coreTypeWarningLine("swamp worker", "wasm", { ...haswell, SWAMP_BACKEND: "cpu" }, skylake), "--backend outranks SWAMP_BACKEND");
 });
 
 test("the addon loads with a BLAS and reports its core type", () => {
