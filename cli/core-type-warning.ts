@@ -1,9 +1,12 @@
 /** Says once, at start, when OPENBLAS_CORETYPE holds the training back (see openblas-core-type.ts). */
+import { requestedBackend } from "../worker/engine/backend-request.js";
+import { nativeKernelsDisabled } from "../worker/engine/native-kernels/addon.js";
 import { olderCoreTypeWarning } from "../worker/engine/native-kernels/openblas-core-type.js";
 
 /**
- * The line to print, if any. `backend` is the one forced by --backend; without it SWAMP_BACKEND
- * decides. Only wasm (with the native kernels) calls OpenBLAS, so other backends are not warned about.
+ * The line to print, if any. Only the native kernels call OpenBLAS, and only under the wasm
+ * backend: with them off, or another backend asked for (`backend` from --backend, else
+ * SWAMP_BACKEND), the setting costs nothing and is not warned about.
  */
 export function coreTypeWarningLine(
   command: string,
@@ -11,8 +14,9 @@ export function coreTypeWarningLine(
   env: NodeJS.ProcessEnv = process.env,
   thisCpu?: () => string | undefined,
 ): string | undefined {
-  const forced = backend ?? env.SWAMP_BACKEND;
-  if (forced && forced !== "wasm") return undefined;
+  if (nativeKernelsDisabled(env)) return undefined;
+  const { name } = requestedBackend(backend, env);
+  if (name !== undefined && name !== "wasm") return undefined;
   const warning = olderCoreTypeWarning(env, thisCpu);
   return warning ? `${command}: ${warning}` : undefined;
 }

@@ -51,10 +51,9 @@ test("a user's OPENBLAS_CORETYPE older than the CPU allows is warned about, and 
   assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Neoversen1" }, () => "Haswell"), undefined, "unknown names are not judged");
   assert.equal(olderCoreTypeWarning({}, () => "SkylakeX"), undefined, "nothing set: swamp chooses");
   assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell" }, () => undefined), undefined);
-  assert.equal(olderCoreTypeWarning({ OPENBLAS_CORETYPE: "Haswell", SWAMP_NATIVE: "0" }, () => "SkylakeX"), undefined, "native kernels off: OpenBLAS unused");
 });
 
-test("the core-type warning is printed only where the wasm backend, the one calling OpenBLAS, may run", () => {
+test("the core-type warning is printed only where the native kernels, the ones calling OpenBLAS, may run", () => {
   const skylake = () => "SkylakeX";
   const haswell = { OPENBLAS_CORETYPE: "Haswell" };
   assert.match(coreTypeWarningLine("swamp run", undefined, haswell, skylake) ?? "", /^swamp run: OPENBLAS_CORETYPE=Haswell is set/);
@@ -62,6 +61,7 @@ test("the core-type warning is printed only where the wasm backend, the one call
   assert.equal(coreTypeWarningLine("swamp run", "cpu", haswell, skylake), undefined, "--backend cpu");
   assert.equal(coreTypeWarningLine("swamp worker", undefined, { ...haswell, SWAMP_BACKEND: "tensorflow" }, skylake), undefined, "SWAMP_BACKEND=tensorflow");
   assert.ok(coreTypeWarningLine("swamp worker", "wasm", { ...haswell, SWAMP_BACKEND: "cpu" }, skylake), "--backend outranks SWAMP_BACKEND");
+  assert.equal(coreTypeWarningLine("swamp run", undefined, { ...haswell, SWAMP_NATIVE: "0" }, skylake), undefined, "native kernels off: OpenBLAS unused");
 });
 
 test("the addon loads with a BLAS and reports its core type", () => {

@@ -20,6 +20,7 @@ import { version_cpu } from "@tensorflow/tfjs-backend-cpu";
 import { getThreadsCount, setWasmPaths, version_wasm } from "@tensorflow/tfjs-backend-wasm";
 // tfjs-core's CommonJS bundle registers no gradients; tfjs-layers registers all of them.
 import { version_layers } from "@tensorflow/tfjs-layers";
+import { requestedBackend } from "./backend-request.js";
 import { routeUnbiasedConv2D } from "./conv-layer.js";
 import { registerNativeKernels } from "./native-kernels/index.js";
 import { PROJECT_WASM_KERNEL_SET, registerProjectWasmKernels } from "./wasm-kernels/index.js";
@@ -62,15 +63,10 @@ function parseBackendName(value: string, source: string): BackendName {
   throw new Error(`${source}: unknown TensorFlow.js backend ${JSON.stringify(value)}; expected one of ${BACKEND_NAMES.join(", ")} (or nothing, to choose automatically)`);
 }
 
-/** The forced backend, if any: the argument, else SWAMP_BACKEND; empty means automatic. */
+/** The forced backend, if any (see requestedBackend), checked against the known names. */
 function forcedBackend(requested: string | undefined): { name: BackendName | undefined; source: string } {
-  if (requested !== undefined) {
-    const source = "initBackend(requested)";
-    return { name: requested === "" ? undefined : parseBackendName(requested, source), source };
-  }
-  const fromEnv = process.env.SWAMP_BACKEND;
-  const source = "SWAMP_BACKEND";
-  return { name: fromEnv === undefined || fromEnv === "" ? undefined : parseBackendName(fromEnv, source), source };
+  const { name, source } = requestedBackend(requested);
+  return { name: name === undefined ? undefined : parseBackendName(name, source), source };
 }
 
 function isInstalled(packageName: string): boolean {

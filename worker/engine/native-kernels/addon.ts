@@ -124,6 +124,11 @@ function blasCandidates(env: NodeJS.ProcessEnv): string[] {
   return ["libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"];
 }
 
+/** SWAMP_NATIVE=0 turns the native kernels, and with them every use of OpenBLAS, off. */
+export function nativeKernelsDisabled(env: NodeJS.ProcessEnv): boolean {
+  return env.SWAMP_NATIVE === "0";
+}
+
 const cache = new Map<string, NativeLoadResult>();
 
 /**
@@ -134,7 +139,7 @@ const cache = new Map<string, NativeLoadResult>();
  */
 export function loadNative(options: NativeLoadOptions = {}): NativeLoadResult {
   const env = options.env ?? process.env;
-  if (env.SWAMP_NATIVE === "0") return { ok: false, reason: "disabled by SWAMP_NATIVE=0" };
+  if (nativeKernelsDisabled(env)) return { ok: false, reason: "disabled by SWAMP_NATIVE=0" };
   const addonPath = options.addonPath ? resolve(options.addonPath) : defaultAddonPath();
   if (!addonPath) return { ok: false, reason: "project root (native/binding.gyp) not found" };
   const cached = cache.get(addonPath);

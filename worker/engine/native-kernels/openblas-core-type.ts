@@ -73,8 +73,7 @@ const VECTOR_GENERATION: Record<string, number> = {
  */
 export function olderCoreTypeWarning(env: NodeJS.ProcessEnv = process.env, thisCpu: () => string | undefined = coreTypeFromThisCpu): string | undefined {
   const userChoice = env.OPENBLAS_CORETYPE;
-  // With the native kernels off nothing swamp runs calls OpenBLAS, so the setting costs nothing.
-  if (!userChoice || env.SWAMP_NATIVE === "0") return undefined;
+  if (!userChoice) return undefined;
   const fromFlags = thisCpu();
   if (!fromFlags) return undefined;
   const chosen = VECTOR_GENERATION[userChoice.toLowerCase()];
