@@ -49,11 +49,7 @@ describe("a worker killed with SIGKILL in the middle of a particle", () => {
   test("its task is delivered again and the experiment completes with the masks of an undisturbed run", async () => {
     // Particles long enough (10 epochs of 4096 examples) that the one interrupted cannot finish before the kill lands,
     // even with the native kernels on an idle machine: the first metric batch comes half a second into a particle.
-    const config = {
-      ...slowConfig("fleet-kill", 7),
-      data: { name: "synthetic", trainSubset: 4096, testSubset: 256 },
-      training: { epochs: 10, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
-    };
+    const config = slowConfig("fleet-kill", 7, { examples: 4096, epochs: 10 });
     const reference = referenceRun(config);
     experimentId = await fleet.submit(config);
     const watch = await watchMetrics(fleet.transport, experimentId);
@@ -208,11 +204,7 @@ describe("workers training while things go wrong", () => {
   test("cancelling an experiment removes its queued tasks and stops the workers' running ones within seconds", async () => {
     // Particles long enough (24 epochs of 8192 examples, seconds each with the native kernels) that the one on the
     // worker still warm from pretraining does not finish before the other worker's has started.
-    const experimentId = await fleet.submit({
-      ...slowConfig("fleet-cancelled", 9),
-      data: { name: "synthetic", trainSubset: 8192, testSubset: 256 },
-      training: { epochs: 24, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
-    });
+    const experimentId = await fleet.submit(slowConfig("fleet-cancelled", 9, { examples: 8192, epochs: 24 }));
     const watch = await watchMetrics(fleet.transport, experimentId);
     await waitFor("both particles to train", () => new Set(watch.batches.filter((b) => b.particle !== undefined).map((b) => b.particle)).size === 2, 60_000);
     const particlesFinished = await count(fleet, `SELECT count(*)::int AS n FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle'`, [experimentId]);

@@ -41,13 +41,16 @@ export function tinyConfig(overrides: Record<string, unknown> = {}): Record<stri
   };
 }
 
-/** Particles of a second or two each: long enough to be interrupted in the middle. */
-export function slowConfig(name: string, seed: number): Record<string, unknown> {
+/**
+ * Particles long enough to be interrupted in the middle: by default 3 epochs of 2,048 examples in
+ * batches of 32. Tests that must act while a particle is still training ask for more.
+ */
+export function slowConfig(name: string, seed: number, length: { examples?: number; epochs?: number } = {}): Record<string, unknown> {
   return tinyConfig({
     name,
     seed,
-    data: { name: "synthetic", trainSubset: 2048, testSubset: 256 },
-    training: { epochs: 3, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
+    data: { name: "synthetic", trainSubset: length.examples ?? 2048, testSubset: 256 },
+    training: { epochs: length.epochs ?? 3, rewindEpochs: 1, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 256 },
   });
 }
 
