@@ -19,11 +19,9 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates python3 make g++ libopenblas-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY scripts ./scripts
 COPY native ./native
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
 COPY bin ./bin
 COPY configs ./configs
 COPY schema ./schema
@@ -34,7 +32,9 @@ COPY cli ./cli
 COPY migrations ./migrations
 COPY test ./test
 COPY bench ./bench
-RUN npx tsc -p . && npm prune --omit=dev --no-audit --no-fund
+# `npm ci` builds everything as on a developer's machine: the native kernels (install) and dist/
+# (prepare, with the dev dependencies' tsc), so the sources go in first. Then only what runs stays.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 # Not a dependency of the project (it cannot install where libtensorflow cannot be downloaded):
 # added here, after pruning, at the version that matches tfjs-core 4.22. Its install downloads
 # the GPU build of libtensorflow.
