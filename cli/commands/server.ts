@@ -1,10 +1,14 @@
 import { parseArgs } from "node:util";
 import { serveSettingsFromEnv, serveUntilSignalled } from "../../server/serve.js";
+import { transportOptionsFromEnv } from "../../transport/create-transport.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const HELP = `usage: swamp server [--port N] [--host ADDR] [--public-reads] [--home DIR]
 
 Starts the GraphQL tracking server (HTTP and WebSocket on one port, path /graphql; explorer at /explorer).
+With NATS_URL it also runs the coordinator: experiments are split into tasks for \`swamp worker\`s
+on that NATS (several servers may share one database and NATS). Without it, no tasks run: use
+\`swamp up\` to train on this machine.
 
 environment:
   PORT                 port to listen on (default 4000)
@@ -13,8 +17,11 @@ environment:
   SWAMP_HOME           data directory (default ~/.swamp): embedded PostgreSQL, artifacts
   SWAMP_ADMIN_TOKEN    accepted as an admin bearer token (at least 16 characters)
   SWAMP_PUBLIC_READS   true: queries, subscriptions and downloads need no token
+  NATS_URL             the fleet's NATS JetStream (with NATS_USER/NATS_PASSWORD or NATS_TOKEN)
+  SWAMP_NATS_NAMESPACE keeps this fleet's streams apart from others on the same NATS
 
-Flags override the environment. On first start an admin token is printed once.`;
+Flags override the environment. Without SWAMP_ADMIN_TOKEN, the start that creates the first admin
+token prints it, once.`;
 
 export async function run(argv: string[]): Promise<number> {
   let values;
@@ -36,12 +43,19 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   let settings;
+  let transport;
   try {
-    settings = serveSettingsFromEnv(environmentWithServerFlags(process.env, values));
+    const env = environmentWithServerFlags(process.env, values);
+    settings = serveSettingsFromEnv(env);
+    transport = transportOptionsFromEnv(env);
   } catch (error) {
     process.stderr.write(`swamp server: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
-  await serveUntilSignalled(settings);
-  return 0;
+  try {
+    return await serveUntilSignalled(settings, transport.mode === "nats" ? transport : undefined);
+  } catch (error) {
+    process.stderr.write(`swamp server: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
 }

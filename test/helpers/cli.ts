@@ -13,8 +13,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startSwamp(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [SWAMP_BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** `detached`: the child leads a process group of its own, as a command started from a terminal does. */
+export function startSwamp(args: string[], env: NodeJS.ProcessEnv = {}, options: { detached?: boolean } = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [SWAMP_BIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: options.detached ?? false });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
