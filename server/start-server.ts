@@ -24,7 +24,7 @@ import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
-import { authenticate, countActiveAdminTokens, createApiToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
+import { authenticate, createFirstAdminToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
 import type { ServiceDeps } from "./services/transaction.js";
 
 export interface StartServerOptions {
@@ -40,7 +40,7 @@ export interface StartServerOptions {
   publicReads?: boolean;
   /** Accepted as an admin token in addition to stored tokens (SWAMP_ADMIN_TOKEN). */
   adminToken?: string | null;
-  /** When no admin token is stored yet, create one and return it as `firstAdminToken`. Default true. */
+  /** When no admin token is stored yet (and `adminToken` is not set), create one and return it as `firstAdminToken`. Default true. */
   createFirstAdminToken?: boolean;
   /** Default: in-process. The fleet passes a NATS-backed one so replicas share subscribers. */
   pubsub?: SwampPubSub;
@@ -120,10 +120,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const artifactStore = options.artifactStore ?? new FilesystemArtifactStore(join(swampHome, "artifacts"));
     const services: ServiceDeps = { dataSource, pubsub };
 
-    let firstAdminToken: string | null = null;
-    if ((options.createFirstAdminToken ?? true) && (await countActiveAdminTokens(dataSource.manager)) === 0) {
-      firstAdminToken = (await createApiToken(dataSource.manager, { name: "first admin token", scopes: ["admin"], createdBy: "server start-up" })).secret;
-    }
+    // With SWAMP_ADMIN_TOKEN the deployment has its admin already: no stored one is made (or printed).
+    const firstAdminToken = (options.createFirstAdminToken ?? true) && !adminToken ? await createFirstAdminToken(dataSource) : null;
 
     const schema = await buildSwampSchema();
     const contextFor = (principal: Principal, baseUrl: string): GraphQLContext => ({

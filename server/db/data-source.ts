@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { DataSource } from "typeorm";
 import { MIGRATIONS } from "../../migrations/index.js";
+import { ADVISORY_LOCKS } from "./advisory-locks.js";
 import { ENTITIES } from "./entities.js";
 
 export interface DataSourceOptions {
@@ -31,12 +32,22 @@ export function createDataSource(options: DataSourceOptions): DataSource {
   });
 }
 
-/** Connects and brings the schema up to date with the checked-in migrations. */
+/**
+ * Connects and brings the schema up to date with the checked-in migrations, one replica at a time
+ * (the others wait, then find nothing left to run). The lock is held on a connection of its own, so
+ * the pool needs at least two.
+ */
 export async function openDatabase(options: DataSourceOptions): Promise<DataSource> {
   const dataSource = createDataSource(options);
   await dataSource.initialize();
   try {
-    await dataSource.runMigrations({ transaction: "each" });
+    const lockHolder = dataSource.createQueryRunner();
+    try {
+      await lockHolder.query(`SELECT pg_advisory_lock($1)`, [ADVISORY_LOCKS.migrations]);
+      await dataSource.runMigrations({ transaction: "each" });
+    } finally {
+      await lockHolder.release();
+    }
   } catch (error) {
     await dataSource.destroy();
     throw error;

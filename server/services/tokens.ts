@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { EntityManager } from "typeorm";
+import type { DataSource, EntityManager } from "typeorm";
 import { TOKEN_SCOPES, type TokenScope } from "../../schema/statuses.js";
+import { ADVISORY_LOCKS } from "../db/advisory-locks.js";
 import { ApiTokenRow } from "../entities/api-token.js";
 import { InvalidInputError, NotFoundError } from "./errors.js";
 import { requireUuid } from "./validation.js";
@@ -52,6 +53,18 @@ export function listApiTokens(manager: EntityManager): Promise<ApiTokenRow[]> {
 export async function countActiveAdminTokens(manager: EntityManager): Promise<number> {
   const rows: Array<{ n: number }> = await manager.query(`SELECT count(*)::int AS n FROM api_tokens WHERE revoked_at IS NULL AND 'admin' = ANY(scopes)`);
   return rows[0]!.n;
+}
+
+/**
+ * Creates an admin token when none is active and returns its secret (to be shown once), else null.
+ * Replicas starting together on an empty database queue on a lock, so exactly one of them creates it.
+ */
+export async function createFirstAdminToken(dataSource: DataSource): Promise<string | null> {
+  return dataSource.transaction(async (manager) => {
+    await manager.query(`SELECT pg_advisory_xact_lock($1)`, [ADVISORY_LOCKS.firstAdminToken]);
+    if ((await countActiveAdminTokens(manager)) > 0) return null;
+    return (await createApiToken(manager, { name: "first admin token", scopes: ["admin"], createdBy: "server start-up" })).secret;
+  });
 }
 
 /** Who a request acts as. */
