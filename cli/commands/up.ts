@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { countExperiments } from "../../server/services/experiment-list.js";
 import { createExperiment } from "../../server/services/experiments.js";
-import { authenticate, createApiToken } from "../../server/services/tokens.js";
+import { authenticate } from "../../server/services/tokens.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { experimentProgress, type ExperimentProgress } from "../../server/coordinator/progress.js";
 import { startFleetServer, type RunningFleetServer } from "../../server/fleet-server.js";
@@ -197,27 +197,23 @@ function describeProgress(row: ExperimentProgress): string {
 }
 
 /**
- * A token to use the API with: the first admin token (created at this start), SWAMP_ADMIN_TOKEN,
- * the one an earlier `swamp up` saved in SWAMP_HOME, or a new one saved there.
+ * The token line: a secret only when this start created it (the server's first admin token, saved
+ * in SWAMP_HOME for later starts), never one set in the environment or saved earlier, since logs
+ * (`docker compose logs`) are read by more people than secrets are.
  */
 async function tokenToShow(fleet: RunningFleetServer, home: string, adminToken: string | undefined): Promise<{ secret: string; origin: string }> {
   const file = join(home, "admin-token");
-  const save = (secret: string) => {
-    mkdirSync(home, { recursive: true });
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  };
   const { server } = fleet;
   if (server.firstAdminToken) {
-    save(server.firstAdminToken);
-    return { secret: server.firstAdminToken, origin: `admin token created now, saved in ${file}` };
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${server.firstAdminToken}\n`, { mode: 0o600 });
+    return { secret: server.firstAdminToken, origin: `admin token created now, shown this once, saved in ${file}` };
   }
-  // Not echoed: it is in the environment already, and logs are read by more people than secrets.
   if (adminToken) return { secret: "$SWAMP_ADMIN_TOKEN", origin: "the admin token set in the environment" };
   if (existsSync(file)) {
     const saved = readFileSync(file, "utf8").trim();
-    if ((await authenticate(server.dataSource.manager, saved, null)).kind === "token") return { secret: saved, origin: `admin token saved in ${file}` };
+    if ((await authenticate(server.dataSource.manager, saved, null)).kind === "token") return { secret: `in ${file}`, origin: "the admin token an earlier start created" };
   }
-  const created = await createApiToken(server.dataSource.manager, { name: "swamp up", scopes: ["admin"], createdBy: "swamp up" });
-  save(created.secret);
-  return { secret: created.secret, origin: `admin token created now, saved in ${file}` };
+  // Another start (a replica, or one with another SWAMP_HOME) created it and showed it.
+  return { secret: "not shown", origin: "the database has an admin token already, shown by the start that created it; or set SWAMP_ADMIN_TOKEN" };
 }

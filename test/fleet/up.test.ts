@@ -5,7 +5,7 @@
  * Ctrl-C.
  */
 import assert from "node:assert/strict";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { createScratchDatabase } from "../../server/db/scratch-database.js";
@@ -74,9 +74,49 @@ test("its worker pool trains in embedded mode with the masks of swamp run, and a
   assert.equal((await first.interrupt()).code, 0, first.output());
 
   const second = await startUp(["--workers", "0", "--no-defaults"], env, cleanups);
-  assert.equal(second.token, first.token, "the saved token is shown again");
-  assert.match(second.output(), /admin token saved in/);
+  assert.equal(second.token, first.token, "the saved token is still the admin token");
+  assert.ok(!second.output().includes(first.token), "a token created by an earlier start is not printed again");
   assert.equal((await second.interrupt()).code, 0, second.output());
+});
+
+test("prints a token only when this start created it: never again on a restart, never from the environment, never on a second home", async () => {
+  const database = await createScratchDatabase(TEST_ADMIN_DATABASE_URL, "up_tokens");
+  cleanups.push(() => database.drop());
+  const home = tempDir("up-tokens");
+  const otherHome = tempDir("up-tokens-other");
+  cleanups.push(() => rmSync(home, { recursive: true, force: true }));
+  cleanups.push(() => rmSync(otherHome, { recursive: true, force: true }));
+  const args = ["--workers", "0", "--no-defaults"];
+  const printedSecrets = (output: string) => output.match(/swamp_[A-Za-z0-9_-]{20,}/g) ?? [];
+
+  const first = await startUp(args, { SWAMP_HOME: home, DATABASE_URL: database.url, SWAMP_ADMIN_TOKEN: "" }, cleanups);
+  assert.deepEqual(printedSecrets(first.output()), [first.token], "the first start prints the token it created");
+  assert.match(first.output(), /^token:\s+swamp_\S+ \(admin token created now, shown this once/m);
+  assert.equal(statSync(join(home, "admin-token")).mode & 0o777, 0o600);
+  assert.equal((await first.interrupt()).code, 0, first.output());
+
+  const restarted = await startUp(args, { SWAMP_HOME: home, DATABASE_URL: database.url, SWAMP_ADMIN_TOKEN: "" }, cleanups);
+  assert.deepEqual(printedSecrets(restarted.output()), []);
+  assert.match(restarted.output(), new RegExp(`^token:\\s+in ${join(home, "admin-token")} \\(`, "m"));
+  assert.equal((await restarted.interrupt()).code, 0, restarted.output());
+
+  const withEnvironment = await startUp(args, { SWAMP_HOME: home, DATABASE_URL: database.url, SWAMP_ADMIN_TOKEN: "an-admin-token-from-the-environment" }, cleanups);
+  assert.deepEqual(printedSecrets(withEnvironment.output()), []);
+  assert.ok(!withEnvironment.output().includes("an-admin-token-from-the-environment"));
+  assert.equal((await withEnvironment.interrupt()).code, 0, withEnvironment.output());
+
+  const replica = await startUp(args, { SWAMP_HOME: otherHome, DATABASE_URL: database.url, SWAMP_ADMIN_TOKEN: "" }, cleanups);
+  assert.deepEqual(printedSecrets(replica.output()), [], "a start on another home finds the admin token and neither creates nor prints one");
+  assert.match(replica.output(), /^token:\s+not shown /m);
+  assert.equal((await replica.interrupt()).code, 0, replica.output());
+  const pg = await import("pg");
+  const client = new pg.default.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    assert.equal((await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM api_tokens`)).rows[0]!.n, 1);
+  } finally {
+    await client.end();
+  }
 });
 
 async function maskBits(url: string, experimentId: string): Promise<Map<number, Buffer>> {

@@ -1,6 +1,7 @@
-/** `swamp up` as a child process, as a user runs it: its printed URL and token, and Ctrl-C. */
+/** `swamp up` as a child process, as a user runs it: its printed URL and token (read from its file when not printed), and Ctrl-C. */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { startSwamp, type CliResult } from "../../helpers/cli.js";
 import { waitFor } from "../../transport/support/waiting.js";
 
@@ -26,7 +27,9 @@ export async function startUp(args: string[], env: NodeJS.ProcessEnv, cleanups: 
   });
   await waitFor("swamp up to print its token", () => /^token: /m.test(output) || child.exitCode !== null, 60_000);
   const url = /^GraphQL:\s+(\S+)/m.exec(output)?.[1];
-  const token = /^token:\s+(\S+)/m.exec(output)?.[1];
+  // A token created by an earlier start is not printed again, only where it is saved.
+  const savedIn = /^token:\s+in (\S+) \(/m.exec(output)?.[1];
+  const token = savedIn ? readFileSync(savedIn, "utf8").trim() : /^token:\s+(\S+)/m.exec(output)?.[1];
   assert.ok(url && token, `swamp up printed no URL and token:\n${output}`);
   return {
     child,
