@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
-# The tracking server with its coordinator (`swamp up --workers 0 --no-defaults`): GraphQL over HTTP
+# The tracking server with its coordinator (`swamp server` with NATS_URL): GraphQL over HTTP
 # and WebSocket on port 4000, results and metrics from NATS, records in PostgreSQL.
 # Needs DATABASE_URL and NATS_URL (with NATS_USER/NATS_PASSWORD or NATS_TOKEN). Several replicas
-# may run side by side: they share the result stream, the metric queue group and the live feed.
+# may run side by side: they share the result stream, the metric queue group and the live feed, and
+# take turns (advisory locks) at migrating the database and creating the first admin token.
 #
 #   docker build -f deploy/server.Dockerfile -t swamp-server .        (from the repository root)
 
@@ -43,4 +44,4 @@ EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 ENTRYPOINT ["node", "bin/swamp.js"]
-CMD ["up", "--workers", "0", "--no-defaults"]
+CMD ["server"]
