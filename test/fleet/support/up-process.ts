@@ -17,13 +17,16 @@ export interface Up {
   gql<T>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: unknown }>;
 }
 
-export async function startUp(args: string[], env: NodeJS.ProcessEnv, cleanups: Array<() => void | Promise<void>>): Promise<Up> {
-  const { child, done } = startSwamp(["up", ...args], { PORT: "0", NATS_URL: "", ...env });
+/** `detached`: it leads its own process group, as in a terminal, so `process.kill(-child.pid, "SIGINT")` is a Ctrl-C. */
+export async function startUp(args: string[], env: NodeJS.ProcessEnv, cleanups: Array<() => void | Promise<void>>, options: { detached?: boolean } = {}): Promise<Up> {
+  const { child, done } = startSwamp(["up", ...args], { PORT: "0", NATS_URL: "", ...env }, options);
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (options.detached) process.kill(-child.pid!, "SIGKILL");
+    else child.kill("SIGKILL");
   });
   await waitFor("swamp up to print its token", () => /^token: /m.test(output) || child.exitCode !== null, 60_000);
   const url = /^GraphQL:\s+(\S+)/m.exec(output)?.[1];
