@@ -17,6 +17,7 @@ import { startFleetServer, type RunningFleetServer } from "../../server/fleet-se
 import { serverStartOptions, serveSettingsFromEnv } from "../../server/serve.js";
 import { redactNatsUrl } from "../../transport/nats/connection.js";
 import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 import { readConfigFile } from "../config-file.js";
 import { warnAboutOlderCoreType } from "../core-type-warning.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
@@ -205,8 +206,8 @@ async function tokenToShow(fleet: RunningFleetServer, home: string, adminToken: 
   const file = join(home, "admin-token");
   const { server } = fleet;
   if (server.firstAdminToken) {
-    mkdirSync(home, { recursive: true, mode: 0o700 });
-    writeFileSync(file, `${server.firstAdminToken}\n`, { mode: 0o600 });
+    mkdirSync(home, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
+    writeFileSync(file, `${server.firstAdminToken}\n`, { mode: PRIVATE_FILE_MODE });
     return { secret: server.firstAdminToken, origin: `admin token created now, shown this once, saved in ${file}` };
   }
   if (adminToken) return { secret: "$SWAMP_ADMIN_TOKEN", origin: "the admin token set in the environment" };

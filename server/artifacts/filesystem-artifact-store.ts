@@ -5,6 +5,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ArtifactNotReadableError, type ArtifactContentStore, type ByteRange } from "./artifact-content-store.js";
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
 export interface StoredBytes {
   location: string;
@@ -32,11 +33,11 @@ export class FilesystemArtifactStore implements ArtifactContentStore {
   async write(bytes: Uint8Array): Promise<StoredBytes> {
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const path = join(this.root, sha256.slice(0, 2), sha256);
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
     const exists = await stat(path).then(() => true, () => false);
     if (!exists) {
       const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-      await writeFile(temporary, bytes);
+      await writeFile(temporary, bytes, { mode: PRIVATE_FILE_MODE });
       await rename(temporary, path);
     }
     return { location: pathToFileURL(path).toString(), sha256, sizeBytes: bytes.byteLength };

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { userInfo } from "node:os";
 import pg from "pg";
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 import { initialiseCluster, postgresUser, startPostgresServer, type PostgresServer } from "./postgres-process.js";
 
 export interface EmbeddedPostgresOptions {
@@ -40,7 +41,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const database = options.database ?? "swamp";
   const isRoot = userInfo().uid === 0;
   // Traversable by the postgres user when root (below); nothing in it is readable by others.
-  mkdirSync(dirname(dataDir), { recursive: true, mode: isRoot ? 0o711 : 0o700 });
+  mkdirSync(dirname(dataDir), { recursive: true, mode: isRoot ? 0o711 : PRIVATE_DIRECTORY_MODE });
   if (isRoot) requireTraversableForOthers(dirname(dataDir));
   await stopOrphanedPostmaster(dataDir);
 
@@ -50,13 +51,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let password: string;
   if (initialised) {
     password = randomBytes(24).toString("base64url");
-    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
-    chmodSync(passwordFile, 0o600); // a file left by an earlier, failed start keeps its mode otherwise
+    writeFileSync(passwordFile, `${password}\n`, { mode: PRIVATE_FILE_MODE });
+    chmodSync(passwordFile, PRIVATE_FILE_MODE); // a file left by an earlier, failed start keeps its mode otherwise
     await initialiseCluster(dataDir, password, user, log);
   } else {
     if (!existsSync(passwordFile)) throw new Error(`embedded PostgreSQL: ${dataDir} exists but its password file ${passwordFile} is missing`);
     password = readFileSync(passwordFile, "utf8").trim();
-    chmodSync(passwordFile, 0o600); // written by an older version with looser permissions
+    chmodSync(passwordFile, PRIVATE_FILE_MODE); // written by an older version with looser permissions
   }
   const port = options.port ?? (await freePort());
   let server: PostgresServer;

@@ -13,6 +13,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
 /** Who PostgreSQL runs as: this process's user, or `postgres` when this process is root (PostgreSQL refuses root). */
 export interface PostgresUser {
@@ -60,13 +61,13 @@ function chownTo(path: string, user: PostgresUser): void {
 /** Creates a cluster in `dataDir` (mode 700) whose superuser `postgres` has this password. */
 export async function initialiseCluster(dataDir: string, password: string, user: PostgresUser, log: (line: string) => void): Promise<void> {
   const { initdb } = await binaries();
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
   chownTo(dataDir, user);
   // mkdtemp makes the directory 700; the file inside is 600, both owned by the user initdb runs as.
   const secretDir = mkdtempSync(join(tmpdir(), "swamp-initdb-"));
   const passwordFile = join(secretDir, "password");
   try {
-    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+    writeFileSync(passwordFile, `${password}\n`, { mode: PRIVATE_FILE_MODE });
     chownTo(secretDir, user);
     chownTo(passwordFile, user);
     const args = [`--pgdata=${dataDir}`, "--auth=scram-sha-256", "--username=postgres", `--pwfile=${passwordFile}`, `--lc-messages=${MESSAGES_LOCALE}`];

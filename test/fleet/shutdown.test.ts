@@ -3,10 +3,11 @@
  * be part of it: swamp stops the workers, writes the last metric points, and only then stops it.
  */
 import assert from "node:assert/strict";
-import { chmodSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { tempDir, type CliResult } from "../helpers/cli.js";
+import { modesUnder, notPrivateUnder } from "../helpers/file-modes.js";
 import { sleep, waitFor } from "../transport/support/waiting.js";
 import { slowConfig } from "./support/fleet.js";
 import { startUp } from "./support/up-process.js";
@@ -41,7 +42,7 @@ async function exitWithin(done: Promise<CliResult>, boundMs: number): Promise<Cl
   }
 }
 
-test("a Ctrl-C to swamp up's process group while it trains stops it cleanly, embedded PostgreSQL last, and it starts again on the same home", async () => {
+test("a Ctrl-C to swamp up's process group while it trains stops it cleanly, embedded PostgreSQL last, leaves its files private, and it starts again on the same home", async () => {
   // Embedded PostgreSQL runs as the postgres user when the tests run as root: it must reach the home.
   const parent = tempDir("shutdown");
   chmodSync(parent, 0o755);
@@ -63,6 +64,12 @@ test("a Ctrl-C to swamp up's process group while it trains stops it cleanly, emb
   assert.match(up.output(), /SIGINT: stopping[\s\S]*\nstopped\n/);
   assert.doesNotMatch(up.output(), /dropped|lost|could not|terminating connection/i, "nothing was lost on the way down");
   assert.deepEqual(processesNaming(join(home, "postgres")), [], "no PostgreSQL is left running");
+  // What the run left in the home is its owner's alone.
+  assert.ok(modesUnder(join(home, "artifacts")).some((entry) => !entry.directory), "the run stored artifacts");
+  assert.deepEqual(notPrivateUnder(join(home, "artifacts")), []);
+  assert.deepEqual(notPrivateUnder(join(home, "postgres")).filter((entry) => !entry.includes("postmaster")), []);
+  assert.equal(statSync(join(home, "postgres.password")).mode & 0o777, 0o600);
+  assert.equal(statSync(join(home, "admin-token")).mode & 0o777, 0o600);
 
   const again = await startUp(["--workers", "0", "--no-defaults"], env, cleanups, { detached: true });
   const listed = await again.gql<{ experiments: { nodes: Array<{ name: string }> } }>(`{ experiments { nodes { name } } }`);

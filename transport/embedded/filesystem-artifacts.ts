@@ -14,6 +14,7 @@ import {
   type ArtifactStore,
   type PutArtifactOptions,
 } from "../artifact-store.js";
+import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
 export class FilesystemArtifacts implements ArtifactStore {
   readonly root: string;
@@ -33,11 +34,11 @@ export class FilesystemArtifacts implements ArtifactStore {
     const path = this.pathOf(ref);
     // Equal bytes are already there, unless what is there is damaged: then it is replaced.
     if ((await this.size(ref)) === ref.size && (await this.get(ref).then(() => true, () => false))) return ref;
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
     // Unique per writer (worker threads share a pid): concurrent puts of equal bytes never collide.
     const temporary = `${path}.${randomUUID()}.tmp`;
     try {
-      await writeFile(temporary, bytes);
+      await writeFile(temporary, bytes, { mode: PRIVATE_FILE_MODE });
       await rename(temporary, path);
     } finally {
       await rm(temporary, { force: true });
