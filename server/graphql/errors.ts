@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { InvalidInputError, NotFoundError, StateConflictError } from "../services/errors.js";
 
 /** Codes clients can branch on; everything else is INTERNAL_SERVER_ERROR with a generic message. */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "UNAUTHENTICATED" | "FORBIDDEN" | "QUERY_TOO_COMPLEX" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "UNAUTHENTICATED" | "FORBIDDEN" | "QUERY_TOO_COMPLEX" | "TOO_MANY_SUBSCRIPTIONS" | "INTERNAL_SERVER_ERROR";
 
 export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -25,6 +25,7 @@ const SAFE_CODES = new Set([
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "QUERY_TOO_COMPLEX",
+  "TOO_MANY_SUBSCRIPTIONS",
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "BAD_REQUEST",

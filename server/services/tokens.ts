@@ -54,6 +54,16 @@ export async function countActiveAdminTokens(manager: EntityManager): Promise<nu
   return rows[0]!.n;
 }
 
+/** Of `ids`, those that no longer authenticate (revoked, or not stored at all). */
+export async function invalidTokenIds(manager: EntityManager, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`, [ids]);
+  const valid = new Set(rows.map((row) => row.id));
+  return ids.filter((id) => !valid.has(id));
+}
+
+export const REVOKED_TOKEN_REASON = "the bearer token has been revoked";
+
 /** Who a request acts as. */
 export type Principal =
   | { kind: "anonymous" }
@@ -77,7 +87,7 @@ export async function authenticate(manager: EntityManager, secret: string | null
   if (adminToken && safeEqual(secret, adminToken)) return { kind: "token", tokenId: null, name: "admin (SWAMP_ADMIN_TOKEN)", scopes: expandScopes(["admin"]) };
   const row = await manager.getRepository(ApiTokenRow).findOneBy({ tokenHash: hashToken(secret) });
   if (!row) return { kind: "rejected", reason: "the bearer token is not known to this server" };
-  if (row.revokedAt) return { kind: "rejected", reason: "the bearer token has been revoked" };
+  if (row.revokedAt) return { kind: "rejected", reason: REVOKED_TOKEN_REASON };
   return { kind: "token", tokenId: row.id, name: row.name, scopes: expandScopes(row.scopes) };
 }
 
