@@ -3,7 +3,7 @@ import type { EntityManager } from "typeorm";
 import { TOKEN_SCOPES, type TokenScope } from "../../schema/statuses.js";
 import { ApiTokenRow } from "../entities/api-token.js";
 import { InvalidInputError, NotFoundError } from "./errors.js";
-import { requireUuid } from "./validation.js";
+import { requirePlainText, requireUuid } from "./validation.js";
 
 const TOKEN_PREFIX = "swamp_";
 
@@ -23,8 +23,7 @@ export interface CreatedToken {
 }
 
 export async function createApiToken(manager: EntityManager, input: { name: string; scopes: readonly TokenScope[]; createdBy?: string | null }): Promise<CreatedToken> {
-  const name = input.name.trim();
-  if (name.length === 0 || name.length > 200) throw InvalidInputError.single("name", "must be 1 to 200 characters");
+  const name = requirePlainText(input.name.trim(), "name", 200);
   if (input.scopes.length === 0) throw InvalidInputError.single("scopes", "must name at least one scope");
   const unknown = input.scopes.find((scope) => !TOKEN_SCOPES.includes(scope));
   if (unknown) throw InvalidInputError.single("scopes", `unknown scope ${JSON.stringify(unknown)}; use ${TOKEN_SCOPES.join(", ")}`);
