@@ -48,12 +48,22 @@ export function formatClientError(formatted: GraphQLFormattedError, original: un
   if (typeof code === "string" && SAFE_CODES.has(code)) {
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: publicExtensions(formatted.extensions) };
   }
+  if (isPlainGraphQLError && isClientStatus(original.extensions.http)) {
+    // Apollo's own request errors (e.g. a persisted query whose hash does not match) carry a 4xx
+    // status but no code; they are the client's mistake, not the server's.
+    return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: { code: "BAD_REQUEST" } };
+  }
   if (isPlainGraphQLError && code === undefined) {
     // graphql-js's own validation and coercion errors carry no code but are written for clients.
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } };
   }
   log(`internal error${formatted.path ? ` at ${formatted.path.join(".")}` : ""}: ${describe(cause)}`);
   return { message: "internal server error", path: formatted.path, locations: formatted.locations, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
 }
 
 /** Extensions safe to pass on: everything but transport details and traces. */
