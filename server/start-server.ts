@@ -19,6 +19,7 @@ import { authorizeOperation } from "./graphql/auth.js";
 import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
 import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
 import { formatClientError } from "./graphql/errors.js";
+import { nestingRefusal } from "./graphql/nesting.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
@@ -231,6 +232,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       "/graphql",
       originCheck("graphql"),
       express.json({ limit: maxBodyBytes }),
+      (req: Request, res: Response, next: NextFunction) => {
+        const refused = nestingRefusal(req.body?.query ?? req.query.query);
+        if (!refused) return next();
+        res.status(400).json({ errors: [{ message: refused.message, extensions: refused.extensions }] });
+      },
       expressMiddleware(apollo, {
         context: async ({ req }) => contextFor(await resolvePrincipal(req.headers.authorization)),
       }),
@@ -287,6 +293,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         onSubscribe: async (ctx, _id, payload) => {
           const tooMany = sessions.operationRefusal(Object.keys(ctx.subscriptions).length);
           if (tooMany) return [tooMany];
+          const tooDeep = nestingRefusal(payload.query);
+          if (tooDeep) return [tooDeep];
           let document;
           try {
             document = parse(payload.query);
