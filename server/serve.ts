@@ -103,7 +103,7 @@ export function serverStartOptions(settings: ServeSettings, log: (line: string) 
 export async function serveUntilSignalled(settings: ServeSettings, extra: Partial<StartServerOptions> = {}, print: (line: string) => void = (line) => console.log(line)): Promise<void> {
   const server: RunningServer = await startServer({ ...serverStartOptions(settings, print), ...extra });
   print(`swamp server listening on ${server.url} (subscriptions: ${server.wsUrl})`);
-  print(`explorer: ${server.baseUrl}/explorer`);
+  print(`explorer: ${server.publicUrl}/explorer`);
   print(`database: ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}; reads ${settings.publicReads ? "are public" : "need a token"}`);
   if (server.firstAdminToken) {
     print(`first start: admin token (shown once, keep it): ${server.firstAdminToken}`);
