@@ -72,7 +72,7 @@ export interface RunningServer {
   wsUrl: string;
   /** e.g. http://127.0.0.1:4000 */
   baseUrl: string;
-  /** Where clients reach this server (download URLs start with it); `baseUrl` unless configured. */
+  /** Where clients reach this server (download URLs start with it): as configured, else `baseUrl` (localhost for a wildcard listener). */
   publicUrl: string;
   port: number;
   dataSource: DataSource;
@@ -222,7 +222,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         res.status(503).type("text/plain").send("database unavailable\n");
       }
     });
-    const originCheck = (refusal: "graphql" | "text") => (req: Request, res: Response, next: NextFunction) => originPolicy!.middleware(refusal)(req, res, next);
+    // The policy needs the port, known only once listening; no request arrives before.
+    const originCheck = (refusal: "graphql" | "text") => (req: Request, res: Response, next: NextFunction) => originPolicy!.check(refusal, req, res, next);
     app.use("/artifacts", originCheck("text"));
     const download = artifactDownloadHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     app.get("/artifacts/:id", download);

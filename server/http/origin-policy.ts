@@ -1,4 +1,4 @@
-import type { RequestHandler } from "express";
+import type { NextFunction, Request, Response } from "express";
 
 const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", "[::]", ""]);
@@ -70,28 +70,26 @@ export class OriginPolicy {
    * Refuses requests from other origins with 403 (before anything runs), answers CORS preflights
    * from allowed ones, and marks their responses readable by them.
    */
-  middleware(refusal: "graphql" | "text"): RequestHandler {
-    return (req, res, next) => {
-      const origin = req.headers.origin;
-      if (origin === undefined) return next();
-      if (!this.allows(origin)) {
-        const message = `origin ${origin} is not allowed to use this server (add it to SWAMP_ALLOWED_ORIGINS)`;
-        res.status(403);
-        if (refusal === "graphql") res.json({ errors: [{ message, extensions: { code: "FORBIDDEN_ORIGIN" } }] });
-        else res.type("text/plain").send(`${message}\n`);
-        return;
-      }
-      res.setHeader("Access-Control-Allow-Origin", origin);
-      res.append("Vary", "Origin");
-      res.setHeader("Access-Control-Expose-Headers", "Content-Range, Accept-Ranges, Content-Length, ETag");
-      if (req.method === "OPTIONS") {
-        res.setHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-        res.setHeader("Access-Control-Allow-Headers", "authorization, content-type, range, if-range, if-none-match, apollo-require-preflight, x-apollo-operation-name");
-        res.setHeader("Access-Control-Max-Age", "600");
-        res.status(204).end();
-        return;
-      }
-      next();
-    };
+  check(refusal: "graphql" | "text", req: Request, res: Response, next: NextFunction): void {
+    const origin = req.headers.origin;
+    if (origin === undefined) return next();
+    if (!this.allows(origin)) {
+      const message = `origin ${origin} is not allowed to use this server (add it to SWAMP_ALLOWED_ORIGINS)`;
+      res.status(403);
+      if (refusal === "graphql") res.json({ errors: [{ message, extensions: { code: "FORBIDDEN_ORIGIN" } }] });
+      else res.type("text/plain").send(`${message}\n`);
+      return;
+    }
+    res.setHeader("Access-Control-Allow-Origin", origin);
+    res.append("Vary", "Origin");
+    res.setHeader("Access-Control-Expose-Headers", "Content-Range, Accept-Ranges, Content-Length, ETag");
+    if (req.method === "OPTIONS") {
+      res.setHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+      res.setHeader("Access-Control-Allow-Headers", "authorization, content-type, range, if-range, if-none-match, apollo-require-preflight, x-apollo-operation-name");
+      res.setHeader("Access-Control-Max-Age", "600");
+      res.status(204).end();
+      return;
+    }
+    next();
   }
 }
