@@ -2,6 +2,8 @@ import { createTransport } from "../transport/create-transport.js";
 import { redactNatsUrl } from "../transport/nats/connection.js";
 import type { NatsTransportOptions } from "../transport/transport.js";
 import { startFleetServer, type RunningFleetServer } from "./fleet-server.js";
+import { normalisePublicUrl, parseOrigin } from "./http/origin-policy.js";
+import type { WebSocketLimits } from "./http/websocket-sessions.js";
 import { startServer, DEFAULT_HOST, DEFAULT_PORT, defaultSwampHome, type RunningServer, type StartServerOptions } from "./start-server.js";
 
 export interface ServeSettings {
@@ -11,14 +13,47 @@ export interface ServeSettings {
   swampHome: string;
   adminToken?: string;
   publicReads: boolean;
+  publicUrl?: string;
+  allowedOrigins: string[];
+  webSocketLimits: Partial<WebSocketLimits>;
 }
 
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
 const FALSE_WORDS = new Set(["", "0", "false", "no", "off"]);
 
+/** The variables that set WebSocket limits, the range each accepts. */
+const WEBSOCKET_LIMIT_VARIABLES: ReadonlyArray<[keyof WebSocketLimits, string, number, number]> = [
+  ["maxConnectionsPerToken", "SWAMP_WS_MAX_CONNECTIONS_PER_TOKEN", 1, 100_000],
+  ["maxConnectionsPerAddress", "SWAMP_WS_MAX_CONNECTIONS_PER_ADDRESS", 1, 100_000],
+  ["maxSubscriptionsPerConnection", "SWAMP_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 1, 100_000],
+  ["revocationCheckMs", "SWAMP_TOKEN_RECHECK_MS", 100, 600_000],
+];
+
+function webSocketLimitsFromEnv(env: NodeJS.ProcessEnv): Partial<WebSocketLimits> {
+  const limits: Partial<WebSocketLimits> = {};
+  for (const [field, variable, min, max] of WEBSOCKET_LIMIT_VARIABLES) {
+    const text = env[variable];
+    if (text === undefined || text === "") continue;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) throw new Error(`${variable} must be a whole number from ${min} to ${max}, got "${text}"`);
+    limits[field] = value;
+  }
+  return limits;
+}
+
+function allowedOriginsFromEnv(env: NodeJS.ProcessEnv): string[] {
+  const entries = (env.SWAMP_ALLOWED_ORIGINS ?? "").split(/[\s,]+/).filter((entry) => entry !== "");
+  return entries.map((entry) => {
+    const origin = parseOrigin(entry);
+    if (origin === null) throw new Error(`SWAMP_ALLOWED_ORIGINS: "${entry}" is not an origin (scheme://host[:port], e.g. https://dashboard.example.org)`);
+    return origin;
+  });
+}
+
 /**
- * Reads PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN and SWAMP_PUBLIC_READS; a bad value
- * is an error that names the variable.
+ * Reads PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS,
+ * SWAMP_PUBLIC_URL, SWAMP_ALLOWED_ORIGINS and the WebSocket limits; a bad value is an error that
+ * names the variable.
  */
 export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
   const portText = env.PORT ?? String(DEFAULT_PORT);
@@ -29,6 +64,10 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
   if (env.SWAMP_ADMIN_TOKEN !== undefined && env.SWAMP_ADMIN_TOKEN !== "" && env.SWAMP_ADMIN_TOKEN.length < 16) {
     throw new Error("SWAMP_ADMIN_TOKEN must be at least 16 characters");
   }
+  const publicUrl = env.SWAMP_PUBLIC_URL || undefined;
+  if (publicUrl !== undefined && normalisePublicUrl(publicUrl) === null) {
+    throw new Error(`SWAMP_PUBLIC_URL must be an http or https URL without query or fragment (where clients reach this server), got "${publicUrl}"`);
+  }
   return {
     port,
     host: env.HOST || DEFAULT_HOST,
@@ -36,11 +75,17 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
     swampHome: env.SWAMP_HOME || defaultSwampHome(),
     adminToken: env.SWAMP_ADMIN_TOKEN || undefined,
     publicReads: TRUE_WORDS.has(publicText),
+    publicUrl,
+    allowedOrigins: allowedOriginsFromEnv(env),
+    webSocketLimits: webSocketLimitsFromEnv(env),
   };
 }
 
 /** The server start options these settings stand for. */
-export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<StartServerOptions, "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "log"> {
+export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<
+  StartServerOptions,
+  "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "publicUrl" | "allowedOrigins" | "webSocketLimits" | "log"
+> {
   return {
     port: settings.port,
     host: settings.host,
@@ -48,6 +93,9 @@ export function serverStartOptions(settings: ServeSettings, log: (line: string) 
     swampHome: settings.swampHome,
     adminToken: settings.adminToken ?? null,
     publicReads: settings.publicReads,
+    publicUrl: settings.publicUrl,
+    allowedOrigins: settings.allowedOrigins,
+    webSocketLimits: settings.webSocketLimits,
     log,
   };
 }
@@ -104,7 +152,7 @@ export async function serveUntilSignalled(settings: ServeSettings, nats?: NatsTr
     const serving = await startServing(settings, nats, print);
     const { server } = serving;
     print(`swamp server listening on ${server.url} (subscriptions: ${server.wsUrl})`);
-    print(`explorer: ${server.baseUrl}/explorer`);
+    print(`explorer: ${server.publicUrl}/explorer`);
     print(`database: ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}; reads ${settings.publicReads ? "are public" : "need a token"}`);
     print(`tasks: ${serving.tasks}`);
     if (server.firstAdminToken) {

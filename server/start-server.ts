@@ -19,12 +19,15 @@ import { authorizeOperation } from "./graphql/auth.js";
 import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
 import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
 import { formatClientError } from "./graphql/errors.js";
+import { nestingRefusal } from "./graphql/nesting.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
+import { defaultPublicUrl, normalisePublicUrl, OriginPolicy } from "./http/origin-policy.js";
+import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } from "./http/websocket-sessions.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
-import { authenticate, createFirstAdminToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
+import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
 import type { ServiceDeps } from "./services/transaction.js";
 
 export interface StartServerOptions {
@@ -52,6 +55,11 @@ export interface StartServerOptions {
   maxBodyBytes?: number;
   /** Default 30 s. */
   workerHeartbeatTimeoutMs?: number;
+  /** Where clients reach this server (SWAMP_PUBLIC_URL): download URLs and the allowed Origin. Default `http://HOST:PORT`. */
+  publicUrl?: string;
+  /** Browser origins besides the public URL's allowed to call the API (SWAMP_ALLOWED_ORIGINS). */
+  allowedOrigins?: readonly string[];
+  webSocketLimits?: Partial<WebSocketLimits>;
   /** Database connections in the pool. Default 10. */
   poolSize?: number;
   log?: (line: string) => void;
@@ -64,6 +72,8 @@ export interface RunningServer {
   wsUrl: string;
   /** e.g. http://127.0.0.1:4000 */
   baseUrl: string;
+  /** Where clients reach this server (download URLs start with it): as configured, else `baseUrl` (localhost for a wildcard listener). */
+  publicUrl: string;
   port: number;
   dataSource: DataSource;
   pubsub: SwampPubSub;
@@ -97,6 +107,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const settings: ServerSettings = { publicReads: options.publicReads ?? false, workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000 };
   const adminToken = options.adminToken ? options.adminToken : null;
+  const configuredPublicUrl = options.publicUrl === undefined ? null : normalisePublicUrl(options.publicUrl);
+  if (configuredPublicUrl === null && options.publicUrl !== undefined) throw new Error(`the public URL must be an http or https URL without query or fragment, got "${options.publicUrl}"`);
+  const webSocketLimits: WebSocketLimits = { ...DEFAULT_WEBSOCKET_LIMITS, ...options.webSocketLimits };
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -123,8 +136,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // With SWAMP_ADMIN_TOKEN the deployment has its admin already: no stored one is made (or printed).
     const firstAdminToken = (options.createFirstAdminToken ?? true) && !adminToken ? await createFirstAdminToken(dataSource) : null;
 
+    const sessions = new WebSocketSessions(webSocketLimits, (ids) => invalidTokenIds(dataSource.manager, ids), log);
+    cleanups.push(async () => sessions.close());
+    // Known once listening (port 0 picks one); no request is served before.
+    let publicUrl = configuredPublicUrl ?? "";
+    let originPolicy: OriginPolicy | null = null;
+
     const schema = await buildSwampSchema();
-    const contextFor = (principal: Principal, baseUrl: string): GraphQLContext => ({
+    const contextFor = (principal: Principal): GraphQLContext => ({
       services,
       dataSource,
       pubsub,
@@ -132,7 +151,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       settings,
       hooks: options.hooks ?? {},
       artifactStore,
-      baseUrl,
+      publicUrl,
+      tokenRevoked: (tokenId) => sessions.tokenRevoked(tokenId),
       loaders: createLoaders(dataSource),
     });
     const resolvePrincipal = async (authorization: unknown): Promise<Principal> => {
@@ -200,15 +220,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         res.status(503).type("text/plain").send("database unavailable\n");
       }
     });
+    // The policy needs the port, known only once listening; no request arrives before.
+    const originCheck = (refusal: "graphql" | "text") => (req: Request, res: Response, next: NextFunction) => originPolicy!.check(refusal, req, res, next);
+    app.use("/artifacts", originCheck("text"));
     const download = artifactDownloadHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     app.get("/artifacts/:id", download);
     app.head("/artifacts/:id", download);
     mountExplorer(app);
     app.use(
       "/graphql",
+      originCheck("graphql"),
       express.json({ limit: maxBodyBytes }),
+      (req: Request, res: Response, next: NextFunction) => {
+        const refused = nestingRefusal(req.body?.query ?? req.query.query);
+        if (!refused) return next();
+        res.status(400).json({ errors: [{ message: refused.message, extensions: refused.extensions }] });
+      },
       expressMiddleware(apollo, {
-        context: async ({ req }) => contextFor(await resolvePrincipal(req.headers.authorization), `${req.protocol}://${req.get("host")}`),
+        context: async ({ req }) => contextFor(await resolvePrincipal(req.headers.authorization)),
       }),
     );
     // Last: body-parser and other errors as JSON, never a stack trace.
@@ -231,19 +260,40 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         resolve();
       });
     });
+    const address = httpServer.address();
+    const port = typeof address === "object" && address ? address.port : (options.port ?? DEFAULT_PORT);
+    const urlHost = host.includes(":") ? `[${host}]` : host;
+    const baseUrl = `http://${urlHost}:${port}`;
+    if (configuredPublicUrl === null) {
+      publicUrl = defaultPublicUrl(host, port);
+      if (publicUrl !== baseUrl) log(`SWAMP_PUBLIC_URL is not set: download links and the allowed browser origin use ${publicUrl}`);
+    }
+    originPolicy = new OriginPolicy(publicUrl, baseUrl, options.allowedOrigins ?? []);
+
     // WebSocket subscriptions (graphql-ws) share the HTTP port and path. Attached only once the
-    // port is ours, so a failed listen is reported once, plainly.
-    const wsServer = new WebSocketServer({ server: httpServer, path: "/graphql", maxPayload: maxBodyBytes });
+    // port is ours, so a failed listen is reported once, plainly. Browsers let any page open a
+    // WebSocket anywhere, so the Origin check happens here, at the upgrade.
+    const wsServer = new WebSocketServer({
+      server: httpServer,
+      path: "/graphql",
+      maxPayload: maxBodyBytes,
+      verifyClient: (info: { req: { headers: { origin?: string } } }, done: (allowed: boolean, status?: number, message?: string) => void) =>
+        originPolicy!.allows(info.req.headers.origin) ? done(true) : done(false, 403, `origin ${info.req.headers.origin} is not allowed to use this server`),
+    });
+    const authorizationOf = (ctx: { connectionParams?: Readonly<Record<string, unknown>>; extra: { request: { headers: { authorization?: string } } } }) => {
+      const params = ctx.connectionParams ?? {};
+      return params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
+    };
     wsCleanup = useServer(
       {
         schema,
-        context: async (ctx) => {
-          const params = ctx.connectionParams ?? {};
-          const authorization = params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
-          const host = ctx.extra.request.headers.host ?? `${options.host ?? DEFAULT_HOST}`;
-          return contextFor(await resolvePrincipal(authorization), `http://${host}`);
-        },
+        onConnect: async (ctx) => sessions.admit(ctx.extra.socket, await resolvePrincipal(authorizationOf(ctx)), ctx.extra.request.socket.remoteAddress),
+        context: async (ctx) => contextFor(await resolvePrincipal(authorizationOf(ctx))),
         onSubscribe: async (ctx, _id, payload) => {
+          const tooMany = sessions.operationRefusal(Object.keys(ctx.subscriptions).length);
+          if (tooMany) return [tooMany];
+          const tooDeep = nestingRefusal(payload.query);
+          if (tooDeep) return [tooDeep];
           let document;
           try {
             document = parse(payload.query);
@@ -252,8 +302,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           }
           const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
           if (errors.length > 0) return errors;
-          const params = ctx.connectionParams ?? {};
-          const principal = await resolvePrincipal(params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization);
+          const principal = await resolvePrincipal(authorizationOf(ctx));
           const refused = authorizeOperation(document, payload.operationName, { principal, settings });
           if (refused) return [refused];
           try {
@@ -267,20 +316,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         },
         onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
         onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
+        // Internal errors close a socket with a generic reason, never the error's text.
+        isProd: true,
       },
       wsServer,
     );
-
-    const address = httpServer.address();
-    const port = typeof address === "object" && address ? address.port : (options.port ?? DEFAULT_PORT);
-    const urlHost = host.includes(":") ? `[${host}]` : host;
-    const baseUrl = `http://${urlHost}:${port}`;
 
     let closing: Promise<void> | null = null;
     return {
       url: `${baseUrl}/graphql`,
       wsUrl: `ws://${urlHost}:${port}/graphql`,
       baseUrl,
+      publicUrl,
       port,
       dataSource,
       pubsub,

@@ -59,8 +59,10 @@ export class ApiTokenResolver {
   }
 
   @Mutation(() => ApiToken, { description: "Revokes a token at once (admin scope); revoking twice is harmless." })
-  revokeApiToken(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<ApiTokenRow> {
+  async revokeApiToken(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<ApiTokenRow> {
     requireScope(context, "admin", "mutation revokeApiToken");
-    return revokeApiToken(context.dataSource.manager, id);
+    const row = await revokeApiToken(context.dataSource.manager, id);
+    context.tokenRevoked(row.id);
+    return row;
   }
 }

@@ -55,7 +55,7 @@ export class ArtifactResolver {
 
   @FieldResolver(() => String, { description: "Served by this server with HTTP range support; send the same bearer token." })
   downloadUrl(@Root() artifact: ArtifactRow, @Ctx() context: GraphQLContext): string {
-    return `${context.baseUrl}${artifactPath(artifact.id)}`;
+    return `${context.publicUrl}${artifactPath(artifact.id)}`;
   }
 }
 

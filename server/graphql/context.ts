@@ -39,8 +39,10 @@ export interface GraphQLContext {
   settings: ServerSettings;
   hooks: ServerHooks;
   artifactStore: ArtifactContentStore;
-  /** Absolute URL prefix of this server as the client reached it, e.g. `http://127.0.0.1:4000`. */
-  baseUrl: string;
+  /** Where clients reach this server (SWAMP_PUBLIC_URL, never the request's Host header), e.g. `http://127.0.0.1:4000`. */
+  publicUrl: string;
+  /** Ends this server's live connections of a token that was just revoked. */
+  tokenRevoked(tokenId: string): void;
   loaders: Loaders;
 }
 

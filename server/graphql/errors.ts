@@ -2,7 +2,7 @@ import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import { InvalidInputError, NotFoundError, StateConflictError } from "../services/errors.js";
 
 /** Codes clients can branch on; everything else is INTERNAL_SERVER_ERROR with a generic message. */
-export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "UNAUTHENTICATED" | "FORBIDDEN" | "QUERY_TOO_COMPLEX" | "INTERNAL_SERVER_ERROR";
+export type ErrorCode = "BAD_USER_INPUT" | "NOT_FOUND" | "CONFLICT" | "UNAUTHENTICATED" | "FORBIDDEN" | "QUERY_TOO_COMPLEX" | "TOO_MANY_SUBSCRIPTIONS" | "INTERNAL_SERVER_ERROR";
 
 export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -25,6 +25,7 @@ const SAFE_CODES = new Set([
   "UNAUTHENTICATED",
   "FORBIDDEN",
   "QUERY_TOO_COMPLEX",
+  "TOO_MANY_SUBSCRIPTIONS",
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "BAD_REQUEST",
@@ -47,12 +48,22 @@ export function formatClientError(formatted: GraphQLFormattedError, original: un
   if (typeof code === "string" && SAFE_CODES.has(code)) {
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: publicExtensions(formatted.extensions) };
   }
+  if (isPlainGraphQLError && isClientStatus(original.extensions.http)) {
+    // Apollo's own request errors (e.g. a persisted query whose hash does not match) carry a 4xx
+    // status but no code; they are the client's mistake, not the server's.
+    return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: { code: "BAD_REQUEST" } };
+  }
   if (isPlainGraphQLError && code === undefined) {
     // graphql-js's own validation and coercion errors carry no code but are written for clients.
     return { message: formatted.message, path: formatted.path, locations: formatted.locations, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } };
   }
   log(`internal error${formatted.path ? ` at ${formatted.path.join(".")}` : ""}: ${describe(cause)}`);
   return { message: "internal server error", path: formatted.path, locations: formatted.locations, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+}
+
+function isClientStatus(http: unknown): boolean {
+  const status = (http as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
 }
 
 /** Extensions safe to pass on: everything but transport details and traces. */

@@ -19,6 +19,14 @@ export interface QueryLimits {
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxDepth: 12, maxComplexity: 250_000 };
 
+/**
+ * How deep an introspection query (`__schema`, `__type`) may nest. Its fields cost nothing in
+ * the database, so they are exempt from `maxDepth`, but not unbounded: a few thousand nested
+ * `ofType`s overflow the stack while executing. graphql-js's full introspection query (the
+ * explorer's) is 15 deep.
+ */
+export const MAX_INTROSPECTION_DEPTH = 20;
+
 /** A validation rule refusing documents nested deeper than `maxDepth` (fragments followed). */
 export function depthLimitRule(maxDepth: number): (context: ValidationContext) => ASTVisitor {
   return (context) => {
@@ -26,32 +34,41 @@ export function depthLimitRule(maxDepth: number): (context: ValidationContext) =
     for (const definition of context.getDocument().definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
     }
-    const depthOf = (selectionSet: SelectionSetNode | undefined, visiting: Set<string>): number => {
+    let deepestIntrospection = 0;
+    // Stops counting once past `limit`: enough to refuse, and bounded work on a hostile document.
+    const depthOf = (selectionSet: SelectionSetNode | undefined, visiting: Set<string>, limit: number): number => {
       if (!selectionSet) return 0;
       let deepest = 0;
       for (const selection of selectionSet.selections) {
         if (selection.kind === Kind.FIELD) {
-          deepest = Math.max(deepest, selection.name.value.startsWith("__") ? 0 : 1 + depthOf(selection.selectionSet, visiting));
+          if (!selection.name.value.startsWith("__")) deepest = Math.max(deepest, 1 + depthOf(selection.selectionSet, visiting, limit));
+          else deepestIntrospection = Math.max(deepestIntrospection, 1 + depthOf(selection.selectionSet, visiting, MAX_INTROSPECTION_DEPTH));
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-          deepest = Math.max(deepest, depthOf(selection.selectionSet, visiting));
+          deepest = Math.max(deepest, depthOf(selection.selectionSet, visiting, limit));
         } else {
           const name = selection.name.value;
           const fragment = fragments.get(name);
           if (!fragment || visiting.has(name)) continue; // unknown or cyclic fragments are other rules' errors
           visiting.add(name);
-          deepest = Math.max(deepest, depthOf(fragment.selectionSet, visiting));
+          deepest = Math.max(deepest, depthOf(fragment.selectionSet, visiting, limit));
           visiting.delete(name);
         }
-        if (deepest > maxDepth) return deepest;
+        if (deepest > limit || deepestIntrospection > MAX_INTROSPECTION_DEPTH) return deepest;
       }
       return deepest;
     };
     return {
       OperationDefinition(node) {
-        const depth = depthOf(node.selectionSet, new Set());
+        deepestIntrospection = 0;
+        const depth = depthOf(node.selectionSet, new Set(), maxDepth);
         if (depth > maxDepth) {
           context.reportError(
             new GraphQLError(`query is nested ${depth} levels deep; the limit is ${maxDepth}`, { nodes: [node], extensions: { code: "QUERY_TOO_COMPLEX" } }),
+          );
+        }
+        if (deepestIntrospection > MAX_INTROSPECTION_DEPTH) {
+          context.reportError(
+            new GraphQLError(`introspection is nested more than ${MAX_INTROSPECTION_DEPTH} levels deep`, { nodes: [node], extensions: { code: "QUERY_TOO_COMPLEX" } }),
           );
         }
       },

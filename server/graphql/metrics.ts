@@ -10,6 +10,7 @@ import {
   MAX_SCAN_PAGE,
   readDownsampledSeries,
   readMetricHistory,
+  requireMetricKeys,
   scanSeriesPoints,
   type DownsampledSeries,
   type SeriesInfo,
@@ -157,7 +158,8 @@ export class MetricsResolver {
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() context: GraphQLContext,
   ): Promise<MetricPointPage> {
-    const afterStep = after === null ? null : decodeStepCursor(after);
+    // An omitted nullable argument arrives as undefined, not null.
+    const afterStep = after == null ? null : decodeStepCursor(after);
     const page = await scanSeriesPoints(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, key }, afterStep, first);
     return { points: page.points, hasNextPage: page.hasNextPage, endCursor: page.endStep === null ? null : encodeStepCursor(page.endStep) };
   }
@@ -206,6 +208,7 @@ async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionA
   if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, 10_000);
   if (args.particle != null) requireIntInRange(args.particle, "particle", 0, 1_000);
   if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
+  if (args.keys) requireMetricKeys(args.keys, "keys");
   const keys = args.keys && args.keys.length > 0 ? new Set(args.keys) : null;
   const wanted = (point: MetricPointMessage) =>
     (args.cycle == null || point.cycle === args.cycle) && (args.particle == null || point.particle === args.particle) && (keys === null || keys.has(point.key));

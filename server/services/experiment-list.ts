@@ -2,7 +2,7 @@ import type { EntityManager, SelectQueryBuilder } from "typeorm";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { InvalidInputError } from "./errors.js";
-import { requireIntInRange, requireUuid } from "./validation.js";
+import { requireIntInRange, requirePlainText, requireUuid } from "./validation.js";
 
 export interface ExperimentFilter {
   ids?: readonly string[];
@@ -109,7 +109,27 @@ export async function findExperimentIds(manager: EntityManager, filter: Experime
   return rows.map((r) => r.id);
 }
 
+/** Values one list of a filter may name, and the longest text a filter compares against. */
+export const MAX_FILTER_VALUES = 1_000;
+export const MAX_FILTER_TEXT = 200;
+
+/** Refuses a filter that could only fail in SQL (NUL characters, more values than bind parameters). */
+function checkExperimentFilter(filter: ExperimentFilter): void {
+  for (const field of ["ids", "statuses", "tags", "methods", "models", "datasets"] as const) {
+    const values = filter[field];
+    if (values && values.length > MAX_FILTER_VALUES) throw InvalidInputError.single(`filter.${field}`, `at most ${MAX_FILTER_VALUES} values`);
+  }
+  for (const field of ["tags", "methods", "models", "datasets"] as const) {
+    filter[field]?.forEach((value, index) => requirePlainText(value, `filter.${field}.${index}`, MAX_FILTER_TEXT));
+  }
+  for (const field of ["nameContains", "configHash"] as const) {
+    const value = filter[field];
+    if (value !== undefined && value !== null) requirePlainText(value, `filter.${field}`, MAX_FILTER_TEXT, 0);
+  }
+}
+
 export function applyExperimentFilter(query: SelectQueryBuilder<ExperimentRow>, filter: ExperimentFilter): void {
+  checkExperimentFilter(filter);
   if (filter.ids) query.andWhere("e.id IN (:...ids)", { ids: filter.ids.length > 0 ? filter.ids.map((id, i) => requireUuid(id, `filter.ids.${i}`)) : [null] });
   if (filter.statuses && filter.statuses.length > 0) query.andWhere("e.status IN (:...statuses)", { statuses: filter.statuses });
   if (filter.tags && filter.tags.length > 0) query.andWhere("e.tags @> CAST(:tags AS text[])", { tags: filter.tags });

@@ -4,7 +4,7 @@ import { BLOCK_SHIFT } from "../entities/metric-block.js";
 import { CYCLE_LEVEL_PARTICLE } from "../entities/metric-series.js";
 import { InvalidInputError, NotFoundError } from "./errors.js";
 import type { Tx } from "./transaction.js";
-import { requireIntInRange, requireUuid } from "./validation.js";
+import { requireIntInRange, requirePlainText, requireUuid } from "./validation.js";
 
 export const MAX_KEY_LENGTH = 100;
 /** Points one call may append; larger batches are split by the caller. */
@@ -251,6 +251,11 @@ export interface DownsampledSeries {
 export const MAX_SAMPLES = 10_000;
 export const MAX_KEYS_PER_QUERY = 50;
 
+/** Checks the metric keys a read names (each as `path.i`), so a key no series could have fails as input, not in SQL. */
+export function requireMetricKeys(keys: readonly string[], path: string): void {
+  keys.forEach((key, index) => requirePlainText(key, `${path}.${index}`, MAX_KEY_LENGTH));
+}
+
 /**
  * Each requested series reduced to at most `samples` points that keep its shape and extremes: the
  * first and last point, and in each of (samples − 2) / 2 equal step ranges the point with the
@@ -263,6 +268,7 @@ export async function readDownsampledSeries(manager: EntityManager, input: { exp
   if (input.particle !== null) requireIntInRange(input.particle, "particle", 0, 1_000);
   const samples = requireIntInRange(input.samples, "samples", 2, MAX_SAMPLES);
   if (input.keys.length === 0 || input.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `name 1 to ${MAX_KEYS_PER_QUERY} keys`);
+  requireMetricKeys(input.keys, "keys");
   const particle = input.particle ?? CYCLE_LEVEL_PARTICLE;
   const seriesRows: Array<{ id: number; key: string; point_count: number }> = await manager.query(
     `SELECT id, key, point_count FROM metric_series WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3 AND key = ANY($4::text[])`,
@@ -340,6 +346,9 @@ export interface PointPage {
 export async function scanSeriesPoints(manager: EntityManager, selector: SeriesSelector, afterStep: number | null, first: number): Promise<PointPage> {
   const experimentId = requireUuid(selector.experimentId, "experimentId");
   requireIntInRange(first, "first", 1, MAX_SCAN_PAGE);
+  requireIntInRange(selector.cycle, "cycle", 0, 10_000);
+  if (selector.particle !== null) requireIntInRange(selector.particle, "particle", 0, 1_000);
+  requirePlainText(selector.key, "key", MAX_KEY_LENGTH);
   const rows: Array<{ id: number }> = await manager.query(
     `SELECT id FROM metric_series WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3 AND key = $4`,
     [experimentId, selector.cycle, selector.particle ?? CYCLE_LEVEL_PARTICLE, selector.key],

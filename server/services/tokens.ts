@@ -4,7 +4,7 @@ import { TOKEN_SCOPES, type TokenScope } from "../../schema/statuses.js";
 import { ADVISORY_LOCKS } from "../db/advisory-locks.js";
 import { ApiTokenRow } from "../entities/api-token.js";
 import { InvalidInputError, NotFoundError } from "./errors.js";
-import { requireUuid } from "./validation.js";
+import { requirePlainText, requireUuid } from "./validation.js";
 
 const TOKEN_PREFIX = "swamp_";
 
@@ -24,8 +24,7 @@ export interface CreatedToken {
 }
 
 export async function createApiToken(manager: EntityManager, input: { name: string; scopes: readonly TokenScope[]; createdBy?: string | null }): Promise<CreatedToken> {
-  const name = input.name.trim();
-  if (name.length === 0 || name.length > 200) throw InvalidInputError.single("name", "must be 1 to 200 characters");
+  const name = requirePlainText(input.name.trim(), "name", 200);
   if (input.scopes.length === 0) throw InvalidInputError.single("scopes", "must name at least one scope");
   const unknown = input.scopes.find((scope) => !TOKEN_SCOPES.includes(scope));
   if (unknown) throw InvalidInputError.single("scopes", `unknown scope ${JSON.stringify(unknown)}; use ${TOKEN_SCOPES.join(", ")}`);
@@ -67,6 +66,16 @@ export async function createFirstAdminToken(dataSource: DataSource): Promise<str
   });
 }
 
+/** Of `ids`, those that no longer authenticate (revoked, or not stored at all). */
+export async function invalidTokenIds(manager: EntityManager, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM api_tokens WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`, [ids]);
+  const valid = new Set(rows.map((row) => row.id));
+  return ids.filter((id) => !valid.has(id));
+}
+
+export const REVOKED_TOKEN_REASON = "the bearer token has been revoked";
+
 /** Who a request acts as. */
 export type Principal =
   | { kind: "anonymous" }
@@ -90,7 +99,7 @@ export async function authenticate(manager: EntityManager, secret: string | null
   if (adminToken && safeEqual(secret, adminToken)) return { kind: "token", tokenId: null, name: "admin (SWAMP_ADMIN_TOKEN)", scopes: expandScopes(["admin"]) };
   const row = await manager.getRepository(ApiTokenRow).findOneBy({ tokenHash: hashToken(secret) });
   if (!row) return { kind: "rejected", reason: "the bearer token is not known to this server" };
-  if (row.revokedAt) return { kind: "rejected", reason: "the bearer token has been revoked" };
+  if (row.revokedAt) return { kind: "rejected", reason: REVOKED_TOKEN_REASON };
   return { kind: "token", tokenId: row.id, name: row.name, scopes: expandScopes(row.scopes) };
 }
 

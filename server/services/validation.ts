@@ -15,6 +15,21 @@ export function requireIntInRange(value: number, path: string, min: number, max:
   return value;
 }
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Checks a short text argument (a name, a key, a filter value): at most `maxLength` characters and
+ * no control characters — PostgreSQL cannot store NUL at all, and line breaks or escapes in names
+ * would forge lines in logs and terminals.
+ */
+export function requirePlainText(value: string, path: string, maxLength: number, minLength = 1): string {
+  if (value.length < minLength || value.length > maxLength) {
+    throw InvalidInputError.single(path, minLength > 0 ? `must be ${minLength} to ${maxLength} characters` : `must be at most ${maxLength} characters`);
+  }
+  if (CONTROL_CHARACTERS.test(value)) throw InvalidInputError.single(path, "must not contain control characters");
+  return value;
+}
+
 export const MAX_TAGS = 50;
 export const MAX_TAG_LENGTH = 100;
 
@@ -27,7 +42,7 @@ export function normaliseTags(tags: readonly string[], path: string): string[] {
     const tag = raw.trim();
     if (tag.length === 0) problems.push({ path: `${path}.${index}`, message: "must not be empty" });
     else if (tag.length > MAX_TAG_LENGTH) problems.push({ path: `${path}.${index}`, message: `must be at most ${MAX_TAG_LENGTH} characters` });
-    else if (/[\u0000-\u001f]/.test(tag)) problems.push({ path: `${path}.${index}`, message: "must not contain control characters" });
+    else if (CONTROL_CHARACTERS.test(tag)) problems.push({ path: `${path}.${index}`, message: "must not contain control characters" });
     else if (!seen.has(tag)) {
       seen.add(tag);
       result.push(tag);

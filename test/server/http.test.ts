@@ -49,7 +49,17 @@ describe("explorer", () => {
 describe("swamp server", () => {
   it("reads its settings from the environment and names a bad value", () => {
     const settings = serveSettingsFromEnv({ PORT: "4100", HOST: "0.0.0.0", DATABASE_URL: "postgres://x/y", SWAMP_HOME: "/srv/swamp", SWAMP_ADMIN_TOKEN: "a-long-enough-admin-token", SWAMP_PUBLIC_READS: "true" });
-    assert.deepEqual(settings, { port: 4100, host: "0.0.0.0", databaseUrl: "postgres://x/y", swampHome: "/srv/swamp", adminToken: "a-long-enough-admin-token", publicReads: true });
+    assert.deepEqual(settings, {
+      port: 4100,
+      host: "0.0.0.0",
+      databaseUrl: "postgres://x/y",
+      swampHome: "/srv/swamp",
+      adminToken: "a-long-enough-admin-token",
+      publicReads: true,
+      publicUrl: undefined,
+      allowedOrigins: [],
+      webSocketLimits: {},
+    });
     const defaults = serveSettingsFromEnv({});
     assert.deepEqual([defaults.port, defaults.host, defaults.publicReads, defaults.databaseUrl], [4000, "127.0.0.1", false, undefined]);
     assert.throws(() => serveSettingsFromEnv({ PORT: "http" }), /PORT must be a port number/);

@@ -159,6 +159,12 @@ describe("metricPoints scan and metricSeries", () => {
     assert.match(bad.errors![0]!.message, /after: is not a cursor returned by metricPoints/);
   });
 
+  it("reads the first page when after is omitted (not only when it is null)", async () => {
+    const response = await t.gql(`query($id: ID!) { metricPoints(experimentId: $id, cycle: 0, particle: 0, key: "train/loss", first: 3) { points { step } hasNextPage } }`, { id: experimentId });
+    assert.equal(response.errors, undefined);
+    assert.deepEqual(response.data!.metricPoints, { points: [{ step: 0 }, { step: 1 }, { step: 2 }], hasNextPage: true });
+  });
+
   it("lists an experiment's series with their point counts", async () => {
     const response = await t.gql(`query($id: ID!) { experiment(id: $id) { metricSeries { cycle particle key pointCount } } }`, { id: experimentId });
     const series = response.data!.experiment.metricSeries;
