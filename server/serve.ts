@@ -1,3 +1,4 @@
+import { dataRootsFromEnv } from "./services/data-roots.js";
 import { startServer, DEFAULT_HOST, DEFAULT_PORT, defaultSwampHome, type RunningServer, type StartServerOptions } from "./start-server.js";
 
 export interface ServeSettings {
@@ -7,13 +8,14 @@ export interface ServeSettings {
   swampHome: string;
   adminToken?: string;
   publicReads: boolean;
+  dataRoots: string[];
 }
 
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
 const FALSE_WORDS = new Set(["", "0", "false", "no", "off"]);
 
 /**
- * Reads PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN and SWAMP_PUBLIC_READS; a bad value
+ * Reads PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS and SWAMP_DATA_ROOTS; a bad value
  * is an error that names the variable.
  */
 export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
@@ -32,11 +34,12 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
     swampHome: env.SWAMP_HOME || defaultSwampHome(),
     adminToken: env.SWAMP_ADMIN_TOKEN || undefined,
     publicReads: TRUE_WORDS.has(publicText),
+    dataRoots: dataRootsFromEnv(env.SWAMP_DATA_ROOTS),
   };
 }
 
 /** The server start options these settings stand for. */
-export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<StartServerOptions, "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "log"> {
+export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<StartServerOptions, "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "dataRoots" | "log"> {
   return {
     port: settings.port,
     host: settings.host,
@@ -44,6 +47,7 @@ export function serverStartOptions(settings: ServeSettings, log: (line: string) 
     swampHome: settings.swampHome,
     adminToken: settings.adminToken ?? null,
     publicReads: settings.publicReads,
+    dataRoots: settings.dataRoots,
     log,
   };
 }

@@ -25,6 +25,7 @@ import { mountExplorer } from "./http/explorer.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, countActiveAdminTokens, createApiToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
+import { DEFAULT_DATA_ROOTS } from "./services/data-roots.js";
 import type { ServiceDeps } from "./services/transaction.js";
 
 export interface StartServerOptions {
@@ -52,6 +53,8 @@ export interface StartServerOptions {
   maxBodyBytes?: number;
   /** Default 30 s. */
   workerHeartbeatTimeoutMs?: number;
+  /** Directories a submitted config's `data.dir` must resolve inside (SWAMP_DATA_ROOTS). Default DEFAULT_DATA_ROOTS. */
+  dataRoots?: readonly string[];
   /** Database connections in the pool. Default 10. */
   poolSize?: number;
   log?: (line: string) => void;
@@ -95,7 +98,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const swampHome = options.swampHome ?? defaultSwampHome();
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const settings: ServerSettings = { publicReads: options.publicReads ?? false, workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000 };
+  const settings: ServerSettings = {
+    publicReads: options.publicReads ?? false,
+    workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000,
+    dataRoots: options.dataRoots ?? DEFAULT_DATA_ROOTS,
+  };
   const adminToken = options.adminToken ? options.adminToken : null;
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async () => {

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { serveSettingsFromEnv, serveUntilSignalled } from "../../server/serve.js";
+import { DEFAULT_DATA_ROOTS } from "../../server/services/data-roots.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const HELP = `usage: swamp server [--port N] [--host ADDR] [--public-reads] [--home DIR]
@@ -13,6 +14,8 @@ environment:
   SWAMP_HOME           data directory (default ~/.swamp): embedded PostgreSQL, artifacts
   SWAMP_ADMIN_TOKEN    accepted as an admin bearer token (at least 16 characters)
   SWAMP_PUBLIC_READS   true: queries, subscriptions and downloads need no token
+  SWAMP_DATA_ROOTS     directories (':'-separated) a submitted config's data.dir must lie in
+                       (default ${DEFAULT_DATA_ROOTS.join(":")})
 
 Flags override the environment. On first start an admin token is printed once.`;
 

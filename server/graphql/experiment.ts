@@ -231,7 +231,7 @@ export class ExperimentResolver {
 
   @Mutation(() => Experiment, { description: "Validates a config (exactly the JSON of a config file) and queues an experiment for it." })
   async createExperiment(@Arg("config", () => GraphQLJSONObject) config: Record<string, unknown>, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
-    const row = await inTransaction(context.services, (tx) => createExperiment(tx, { config, owner: principalName(context) }));
+    const row = await inTransaction(context.services, (tx) => createExperiment(tx, { config, owner: principalName(context), dataRoots: context.settings.dataRoots }));
     await context.hooks.experimentCreated?.(row.id);
     return row;
   }
