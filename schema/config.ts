@@ -188,13 +188,15 @@ interface PruningFields {
  * first depends on the weights, so the engine stops with an error when that happens).
  */
 function pruningProblems(config: PruningFields): Array<{ path: (string | number)[]; message: string }> {
+  // Zod runs refinements on values whose fields failed a bound (2 ** 40 cycles); those are already reported.
+  const { rate, cycles, scope } = config.pruning;
+  if (!(Number.isInteger(cycles) && cycles >= 0 && cycles <= CONFIG_LIMITS.cycles && rate > 0 && rate < 1)) return [];
   const layers = prunableLayers(config.model.name, DATASET_INPUTS[config.data.name]);
   const names = new Set(layers.map((layer) => layer.name));
   const problems: Array<{ path: (string | number)[]; message: string }> = [];
   config.pruning.exclude.forEach((name, index) => {
     if (!names.has(name)) problems.push({ path: ["pruning", "exclude", index], message: `${config.model.name} has no prunable layer named ${JSON.stringify(name)} (it has ${[...names].join(", ")})` });
   });
-  const { rate, cycles, scope } = config.pruning;
   const pruned = layers.filter((layer) => !config.pruning.exclude.includes(layer.name));
   const groups = scope === "global" ? [{ what: "every pruned layer", size: pruned.reduce((sum, layer) => sum + layer.size, 0) }] : pruned.map((layer) => ({ what: `layer ${layer.name} (${layer.size} weights)`, size: layer.size }));
   const emptied = groups

@@ -120,8 +120,10 @@ export function keptAfterPruning(alive: number, rate: number): number {
 export function cycleEmptied(size: number, rate: number, cycles: number): number | null {
   let alive = size;
   for (let cycle = 1; cycle <= cycles; cycle++) {
-    alive = keptAfterPruning(alive, rate);
-    if (alive === 0) return cycle;
+    const kept = keptAfterPruning(alive, rate);
+    if (kept === 0) return cycle;
+    if (kept === alive) return null; // a fixed point: round(alive·(1−rate)) = alive from here on
+    alive = kept;
   }
   return null;
 }

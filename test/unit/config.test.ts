@@ -141,3 +141,8 @@ test("a schedule that empties a pruned layer or the whole network before the las
 test("pruning.exclude names only the model's prunable layers", () => {
   assert.deepEqual(problemsOf({ pruning: { exclude: ["fc3", "conv1"] } }), ['pruning.exclude.1: lenet-300-100 has no prunable layer named "conv1" (it has fc1, fc2, fc3)']);
 });
+
+test("a cycle count far over its bound is reported at once, not simulated", () => {
+  assert.deepEqual(problemsOf({ pruning: { rate: 0.2, cycles: 2 ** 40 } }), ["pruning.cycles: Number must be less than or equal to 200"]);
+  assert.deepEqual(problemsOf({ pruning: { rate: 0.2, cycles: 1e300 } }), ["pruning.cycles: Number must be less than or equal to 200"]);
+});
