@@ -190,7 +190,8 @@ describe("workers training while things go wrong", () => {
   });
 
   test("a task that keeps failing ends the experiment as failed after the delivery limit, not in a loop", async () => {
-    const experimentId = await fleet.submit(tinyConfig({ name: "fleet-unloadable", data: { name: "fashion-mnist", dir: "/nonexistent/swamp-data", trainSubset: 256, testSubset: 128 } }));
+    // Inside the default data roots (the server refuses any other data.dir), but not there.
+    const experimentId = await fleet.submit(tinyConfig({ name: "fleet-unloadable", data: { name: "fashion-mnist", dir: "/usr/share/datasets/nonexistent/swamp-data", trainSubset: 256, testSubset: 128 } }));
     assert.equal(await fleet.waitForStatus(experimentId, ["failed", "completed"], 60_000), "failed");
     const { error } = await fleet.experiment(experimentId);
     assert.match(error ?? "", /^pretraining to the rewind point failed: failed on delivery 3 of 3: .*\/nonexistent\/swamp-data/);
