@@ -202,6 +202,17 @@ describe("workers training while things go wrong", () => {
     assert.deepEqual(await fleet.transport.tasks.queuedTaskIds(experimentId), []);
   });
 
+  test("global pruning that empties a layer fails the aggregate task at once with the cycle and layer, and the experiment with it", async () => {
+    const experimentId = await fleet.submit(
+      tinyConfig({ name: "fleet-emptied-layer", method: { name: "imp" }, pruning: { rate: 0.9, cycles: 5 }, training: { epochs: 1, rewindEpochs: 0, batchSize: 64, lr: 0.05, bnRecalibrationExamples: 64 } }),
+    );
+    assert.equal(await fleet.waitForStatus(experimentId, ["failed", "completed"], 60_000), "failed");
+    const { error, cyclesCompleted } = await fleet.experiment(experimentId);
+    assert.match(error ?? "", /pruning after cycle \d leaves layer fc\d with none of its \d+ weights, so cycle \d cannot train/);
+    assert.doesNotMatch(error ?? "", /delivery/, "not retried: another delivery would empty the same layer");
+    assert.ok(cyclesCompleted < 6);
+  });
+
   test("cancelling an experiment removes its queued tasks and stops the workers' running ones within seconds", async () => {
     // Particles long enough (24 epochs of 8192 examples, seconds each with the native kernels) that the one on the
     // worker still warm from pretraining does not finish before the other worker's has started.

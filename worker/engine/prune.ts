@@ -62,6 +62,9 @@ function pruneGroup(group: Array<{ i: number; weights: Float32Array }>, mask: Ma
   }
 }
 
+/** The name an EmptiedLayerError keeps across a worker thread's boundary, where its class is lost. */
+export const EMPTIED_LAYER_ERROR = "EmptiedLayerError";
+
 /** A pruning that removed every weight of a layer: the next cycle would train a network cut in two. */
 export class EmptiedLayerError extends Error {
   constructor(
@@ -74,7 +77,7 @@ export class EmptiedLayerError extends Error {
         "global pruning ranks all layers together and this one emptied first: use a lower pruning.rate, fewer pruning.cycles, " +
         'pruning.scope "layerwise" or pruning.exclude',
     );
-    this.name = "EmptiedLayerError";
+    this.name = EMPTIED_LAYER_ERROR;
   }
 }
 
