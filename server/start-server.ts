@@ -17,7 +17,7 @@ import { openDatabase } from "./db/data-source.js";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
 import { authorizeOperation } from "./graphql/auth.js";
 import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
-import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
+import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, textNestingError, type QueryLimits } from "./graphql/limits.js";
 import { formatClientError } from "./graphql/errors.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
@@ -216,6 +216,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.use(
       "/graphql",
       express.json({ limit: maxBodyBytes }),
+      (req: Request, res: Response, next: NextFunction) => {
+        const query: unknown = (req.body as { query?: unknown } | undefined)?.query;
+        const tooDeep = typeof query === "string" ? textNestingError(query) : null;
+        if (tooDeep) res.status(400).json({ errors: [tooDeep.toJSON()] });
+        else next();
+      },
       expressMiddleware(apollo, {
         context: async ({ req }) => contextFor(await resolvePrincipal(req.headers.authorization), `${req.protocol}://${req.get("host")}`),
       }),
@@ -253,6 +259,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           return contextFor(await resolvePrincipal(authorization), `http://${host}`);
         },
         onSubscribe: async (ctx, _id, payload) => {
+          const tooDeep = textNestingError(payload.query);
+          if (tooDeep) return [tooDeep];
           let document;
           try {
             document = parse(payload.query);

@@ -59,6 +59,36 @@ export function depthLimitRule(maxDepth: number): (context: ValidationContext) =
   };
 }
 
+/**
+ * Brackets (`{`, `[`, `(`) a query text may nest, counted before parsing: graphql-js parses
+ * recursively and overflows the stack on a literal nested a few thousand deep, well inside the
+ * body limit. Real operations nest a few dozen levels at most.
+ */
+export const MAX_TEXT_NESTING = 100;
+
+/** Refuses a query text nesting brackets deeper than `maxNesting` (strings and comments skipped), or returns null. */
+export function textNestingError(source: string, maxNesting = MAX_TEXT_NESTING): GraphQLError | null {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i];
+    if (char === "#") {
+      while (i < source.length && source[i] !== "\n" && source[i] !== "\r") i++;
+    } else if (char === '"') {
+      const block = source.startsWith('"""', i);
+      i += block ? 3 : 1;
+      while (i < source.length && !(block ? source.startsWith('"""', i) : source[i] === '"' || source[i] === "\n")) i += source[i] === "\\" ? 2 : 1;
+      if (block) i += 2;
+    } else if (char === "{" || char === "[" || char === "(") {
+      if (++depth > maxNesting) {
+        return new GraphQLError(`query text nests brackets more than ${maxNesting} levels deep`, { extensions: { code: "QUERY_TOO_COMPLEX" } });
+      }
+    } else if (char === "}" || char === "]" || char === ")") {
+      depth--;
+    }
+  }
+  return null;
+}
+
 /** The estimated cost of an operation: each field costs 1, lists multiply by their declared size. */
 export function operationComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined | null): number {
   try {

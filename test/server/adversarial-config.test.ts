@@ -7,7 +7,7 @@ import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "../helpers/cli.js";
-import { sampleConfig, startTestServer, type GraphQLResponse, type TestServer } from "./support/test-server.js";
+import { collect, sampleConfig, startTestServer, type GraphQLResponse, type TestServer } from "./support/test-server.js";
 
 const CREATE = `mutation($config: JSONObject!) { createExperiment(config: $config) { id } }`;
 const ID = "00000000-0000-4000-8000-000000000000";
@@ -138,6 +138,29 @@ describe("path-like and oversized strings and objects", () => {
     let nested: Record<string, unknown> = { leaf: 1 };
     for (let depth = 0; depth < 2000; depth++) nested = { a: nested };
     await assertRefused(() => createWith({ ...sampleConfig(), extra: nested }), /\(root\): Unrecognized key\(s\) in object: 'extra'/);
+  });
+
+  it("refuses an object literal nested 50 deep in the query text by its field", async () => {
+    const literal = `${"{ a: ".repeat(50)}1${" }".repeat(50)}`;
+    await assertRefused(
+      () => query(`mutation { createExperiment(config: { name: "deep", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "imp" }, extra: ${literal} }) { id } }`),
+      /\(root\): Unrecognized key\(s\) in object: 'extra'/,
+    );
+  });
+
+  it("refuses object and list literals nested thousands deep before parsing (graphql-js would overflow its stack), over HTTP and WebSocket", async () => {
+    for (const literal of [`${"{ a: ".repeat(5000)}1${" }".repeat(5000)}`, `${"[".repeat(100_000)}${"]".repeat(100_000)}`]) {
+      const text = `mutation { createExperiment(config: { name: "deep", extra: ${literal} }) { id } }`;
+      const response = await assertRefused(() => query(text), /^query text nests brackets more than 100 levels deep$/);
+      assert.equal(response.status, 400);
+      const { results } = collect(t.wsClient(), text, {}, 1, 5_000);
+      await assert.rejects(results, /query text nests brackets more than 100 levels deep/);
+    }
+  });
+
+  it("refuses a config nested 100 000 deep in JSON variables by its field", async () => {
+    const body = `{"query":${JSON.stringify(CREATE)},"variables":{"config":{"name":"deep","data":{"name":"synthetic"},"model":{"name":"lenet-300-100"},"method":{"name":"imp"},"extra":${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}}}}`;
+    await assertRefused(() => postRaw(body), /\(root\): Unrecognized key\(s\) in object: 'extra'/);
   });
 
   it("refuses an oversized config (100 000 tags) by its field", async () => {
