@@ -34,8 +34,9 @@ export const METHOD_TRAITS: Record<MethodName, { swa: boolean; multiParticle: bo
 };
 
 /**
- * Upper bounds no real protocol comes near (open_lth's longest is 160 epochs × 30 cycles); they keep
- * a typo or a hostile request from queueing work that would never end or sizes that overflow.
+ * Upper bounds no real protocol comes near (lottery-ticket protocols train a few hundred epochs per
+ * cycle at most, for a few dozen cycles); they keep a typo or a hostile request from queueing work
+ * that would never end or sizes that overflow.
  */
 export const CONFIG_LIMITS = {
   particles: 64,
@@ -48,6 +49,7 @@ export const CONFIG_LIMITS = {
   weightDecay: 1,
   listItems: 100,
   stringLength: 200,
+  pathLength: 4096,
   tags: 50,
   tagLength: 100,
 } as const;
@@ -66,7 +68,7 @@ const dataSchema = z
   .object({
     name: z.enum(DATASET_NAMES),
     /** Directory holding the data set's files; each data set has its own default. */
-    dir: z.string().min(1).max(4096).optional(),
+    dir: z.string().min(1).max(CONFIG_LIMITS.pathLength).optional(),
     /** Use only the first N training images (N ≥ 1); absent = all. */
     trainSubset: exampleCount.optional(),
     /** Use only the first N test images; absent = the full test set. */
@@ -139,7 +141,7 @@ const swaSchema = z
 export const experimentConfigSchema = z
   .object({
     version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
-    name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, "use only letters, digits, '.', '_' and '-'"),
+    name: z.string().min(1).max(CONFIG_LIMITS.stringLength).regex(/^[A-Za-z0-9._-]+$/, "use only letters, digits, '.', '_' and '-'"),
     seed: nonNegativeInt.max(2 ** 31 - 1).default(0),
     data: dataSchema,
     model: modelSchema,
