@@ -9,6 +9,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { cycleEmptied, DATASET_INPUTS, prunableLayers } from "./prunable-layers.js";
 
 export const CONFIG_VERSION = 1;
 
@@ -32,19 +33,46 @@ export const METHOD_TRAITS: Record<MethodName, { swa: boolean; multiParticle: bo
   "swamp-sgd": { swa: false, multiParticle: true },
 };
 
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
-const fraction = z.number().gt(0).lt(1);
+/**
+ * Upper bounds no real protocol comes near (lottery-ticket protocols train a few hundred epochs per
+ * cycle at most, for a few dozen cycles); they keep a typo or a hostile request from queueing work
+ * that would never end or sizes that overflow.
+ */
+export const CONFIG_LIMITS = {
+  particles: 64,
+  cycles: 200,
+  epochs: 1000,
+  batchSize: 65_536,
+  /** trainSubset, testSubset and bnRecalibrationExamples: more images than any supported data set has. */
+  examples: 1_000_000,
+  lr: 10,
+  weightDecay: 1,
+  listItems: 100,
+  stringLength: 200,
+  pathLength: 4096,
+  tags: 50,
+  tagLength: 100,
+} as const;
+
+/** Every number is finite: JSON's `1e999` and GraphQL's Float literal `1e999` parse to Infinity. */
+const finite = z.number().finite({ message: "must be a finite number" });
+const positiveInt = finite.int().positive();
+const nonNegativeInt = finite.int().nonnegative();
+const fraction = finite.gt(0).lt(1);
+const epochCount = nonNegativeInt.max(CONFIG_LIMITS.epochs);
+const exampleCount = positiveInt.max(CONFIG_LIMITS.examples);
+const learningRate = finite.positive().max(CONFIG_LIMITS.lr);
+const shortString = z.string().min(1).max(CONFIG_LIMITS.stringLength);
 
 const dataSchema = z
   .object({
     name: z.enum(DATASET_NAMES),
     /** Directory holding the data set's files; each data set has its own default. */
-    dir: z.string().min(1).optional(),
+    dir: z.string().min(1).max(CONFIG_LIMITS.pathLength).optional(),
     /** Use only the first N training images (N ≥ 1); absent = all. */
-    trainSubset: positiveInt.optional(),
+    trainSubset: exampleCount.optional(),
     /** Use only the first N test images; absent = the full test set. */
-    testSubset: positiveInt.optional(),
+    testSubset: exampleCount.optional(),
     /** Random crop (4-pixel padding) and horizontal flip on training batches (images data sets). */
     augment: z.boolean().default(false),
   })
@@ -62,7 +90,7 @@ const methodSchema = z
   .object({
     name: z.enum(METHOD_NAMES),
     /** Particles per cycle; the single-particle methods need exactly 1 (filled when absent). */
-    particles: positiveInt.max(64).optional(),
+    particles: positiveInt.max(CONFIG_LIMITS.particles).optional(),
   })
   .strict();
 
@@ -71,49 +99,49 @@ const pruningSchema = z
     /** Fraction of the remaining prunable weights removed at each pruning. */
     rate: fraction.default(0.2),
     /** Pruned cycles after the dense cycle 0: the run trains cycles 0..cycles. */
-    cycles: nonNegativeInt.max(200).default(25),
+    cycles: nonNegativeInt.max(CONFIG_LIMITS.cycles).default(25),
     scope: z.enum(PRUNING_SCOPES).default("global"),
     /** Prunable layers (by the model's layer names) left dense. */
-    exclude: z.array(z.string().min(1)).default([]),
+    exclude: z.array(shortString).max(CONFIG_LIMITS.listItems).default([]),
   })
   .strict();
 
 const trainingSchema = z
   .object({
     /** Epochs each cycle trains from the rewind point. */
-    epochs: positiveInt.max(10_000).default(10),
+    epochs: positiveInt.max(CONFIG_LIMITS.epochs).default(10),
     /** Dense epochs before the rewind point, at the peak learning rate. */
-    rewindEpochs: nonNegativeInt.default(1),
-    batchSize: positiveInt.max(65_536).default(128),
-    lr: z.number().positive().default(0.1),
-    momentum: z.number().min(0).lt(1).default(0.9),
-    weightDecay: z.number().min(0).default(1e-4),
+    rewindEpochs: epochCount.default(1),
+    batchSize: positiveInt.max(CONFIG_LIMITS.batchSize).default(128),
+    lr: learningRate.default(0.1),
+    momentum: finite.min(0).lt(1).default(0.9),
+    weightDecay: finite.min(0).max(CONFIG_LIMITS.weightDecay).default(1e-4),
     schedule: z.enum(SCHEDULE_NAMES).default("cosine"),
     /** Linear warm-up from 0 to lr over the first epochs of each cycle. */
-    warmupEpochs: nonNegativeInt.default(0),
+    warmupEpochs: epochCount.default(0),
     /** Step schedule: fractions of the cycle's epochs at which lr is multiplied by stepGamma. */
-    stepMilestones: z.array(fraction).default([0.5, 0.75]),
+    stepMilestones: z.array(fraction).max(CONFIG_LIMITS.listItems).default([0.5, 0.75]),
     stepGamma: fraction.default(0.1),
     /** Training images used to recompute BatchNorm statistics after averaging. */
-    bnRecalibrationExamples: positiveInt.default(10_000),
+    bnRecalibrationExamples: exampleCount.default(10_000),
   })
   .strict();
 
 const swaSchema = z
   .object({
     /** Learning rate of the SWA phase (reached by the cycle's schedule, then held). */
-    lr: z.number().positive().default(0.05),
+    lr: learningRate.default(0.05),
     /** Fraction of the cycle's epochs after which the SWA phase begins. */
     startFraction: fraction.default(0.75),
     /** A snapshot is averaged every this many epochs, counted back from the last. */
-    everyEpochs: positiveInt.default(1),
+    everyEpochs: positiveInt.max(CONFIG_LIMITS.epochs).default(1),
   })
   .strict();
 
 export const experimentConfigSchema = z
   .object({
     version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
-    name: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, "use only letters, digits, '.', '_' and '-'"),
+    name: z.string().min(1).max(CONFIG_LIMITS.stringLength).regex(/^[A-Za-z0-9._-]+$/, "use only letters, digits, '.', '_' and '-'"),
     seed: nonNegativeInt.max(2 ** 31 - 1).default(0),
     data: dataSchema,
     model: modelSchema,
@@ -121,7 +149,7 @@ export const experimentConfigSchema = z
     pruning: pruningSchema.default({}),
     training: trainingSchema.default({}),
     swa: swaSchema.default({}),
-    tags: z.array(z.string().min(1).max(100)).default([]),
+    tags: z.array(z.string().min(1).max(CONFIG_LIMITS.tagLength)).max(CONFIG_LIMITS.tags).default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -143,11 +171,49 @@ export const experimentConfigSchema = z
     if (milestones.some((m, i) => i > 0 && m <= milestones[i - 1]!)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["training", "stepMilestones"], message: "must be strictly increasing" });
     }
+    for (const problem of pruningProblems(config)) ctx.addIssue({ code: z.ZodIssueCode.custom, ...problem });
   })
   .transform((config) => ({
     ...config,
     method: { ...config.method, particles: config.method.particles ?? (METHOD_TRAITS[config.method.name].multiParticle ? 4 : 1) },
   }));
+
+interface PruningFields {
+  data: { name: DatasetName };
+  model: { name: ModelName };
+  pruning: { rate: number; cycles: number; scope: (typeof PRUNING_SCOPES)[number]; exclude: string[] };
+}
+
+/**
+ * Excluded layers the model lacks, and schedules that leave a pruned group without weights before
+ * the last cycle: layerwise, any prunable layer; global, all of them together (one layer emptying
+ * first depends on the weights, so the engine stops with an error when that happens).
+ */
+function pruningProblems(config: PruningFields): Array<{ path: (string | number)[]; message: string }> {
+  // Zod runs refinements on values whose fields failed a bound (2 ** 40 cycles); those are already reported.
+  const { rate, cycles, scope } = config.pruning;
+  if (!(Number.isInteger(cycles) && cycles >= 0 && cycles <= CONFIG_LIMITS.cycles && rate > 0 && rate < 1)) return [];
+  const layers = prunableLayers(config.model.name, DATASET_INPUTS[config.data.name]);
+  const names = new Set(layers.map((layer) => layer.name));
+  const problems: Array<{ path: (string | number)[]; message: string }> = [];
+  config.pruning.exclude.forEach((name, index) => {
+    if (!names.has(name)) problems.push({ path: ["pruning", "exclude", index], message: `${config.model.name} has no prunable layer named ${JSON.stringify(name)} (it has ${[...names].join(", ")})` });
+  });
+  const pruned = layers.filter((layer) => !config.pruning.exclude.includes(layer.name));
+  const groups = scope === "global" ? [{ what: "every pruned layer", size: pruned.reduce((sum, layer) => sum + layer.size, 0) }] : pruned.map((layer) => ({ what: `layer ${layer.name} (${layer.size} weights)`, size: layer.size }));
+  const emptied = groups
+    .filter((group) => group.size > 0)
+    .map((group) => ({ ...group, cycle: cycleEmptied(group.size, rate, cycles) }))
+    .filter((group): group is typeof group & { cycle: number } => group.cycle !== null)
+    .sort((a, b) => a.cycle - b.cycle)[0];
+  if (emptied) {
+    problems.push({
+      path: ["pruning", "cycles"],
+      message: `${scope} pruning at rate ${rate} leaves ${emptied.what} with no weights at cycle ${emptied.cycle}; use at most ${emptied.cycle - 1} cycles or a lower pruning.rate`,
+    });
+  }
+  return problems;
+}
 
 /** A filled, validated experiment config. */
 export type ExperimentConfig = z.output<typeof experimentConfigSchema>;
@@ -176,6 +242,7 @@ export function parseExperimentConfig(input: unknown): ConfigParseResult {
 
 function describeIssue(issue: z.ZodIssue): string {
   if (issue.code === z.ZodIssueCode.invalid_type && issue.received === "undefined") return "is required";
+  if (issue.code === z.ZodIssueCode.invalid_type && issue.expected === "number" && issue.received === "nan") return "must be a finite number";
   if (issue.code === z.ZodIssueCode.invalid_enum_value) return `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(", ")}`;
   return issue.message;
 }

@@ -4,6 +4,7 @@ import type { NatsTransportOptions } from "../transport/transport.js";
 import { startFleetServer, type RunningFleetServer } from "./fleet-server.js";
 import { normalisePublicUrl, parseOrigin } from "./http/origin-policy.js";
 import type { WebSocketLimits } from "./http/websocket-sessions.js";
+import { dataRootsFromEnv } from "./services/data-roots.js";
 import { startServer, DEFAULT_HOST, DEFAULT_PORT, defaultSwampHome, type RunningServer, type StartServerOptions } from "./start-server.js";
 
 export interface ServeSettings {
@@ -16,6 +17,7 @@ export interface ServeSettings {
   publicUrl?: string;
   allowedOrigins: string[];
   webSocketLimits: Partial<WebSocketLimits>;
+  dataRoots: string[];
 }
 
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
@@ -52,8 +54,8 @@ function allowedOriginsFromEnv(env: NodeJS.ProcessEnv): string[] {
 
 /**
  * Reads PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS,
- * SWAMP_PUBLIC_URL, SWAMP_ALLOWED_ORIGINS and the WebSocket limits; a bad value is an error that
- * names the variable.
+ * SWAMP_PUBLIC_URL, SWAMP_ALLOWED_ORIGINS, the WebSocket limits and SWAMP_DATA_ROOTS; a bad value is
+ * an error that names the variable.
  */
 export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
   const portText = env.PORT ?? String(DEFAULT_PORT);
@@ -78,13 +80,14 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
     publicUrl,
     allowedOrigins: allowedOriginsFromEnv(env),
     webSocketLimits: webSocketLimitsFromEnv(env),
+    dataRoots: dataRootsFromEnv(env.SWAMP_DATA_ROOTS),
   };
 }
 
 /** The server start options these settings stand for. */
 export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<
   StartServerOptions,
-  "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "publicUrl" | "allowedOrigins" | "webSocketLimits" | "log"
+  "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "publicUrl" | "allowedOrigins" | "webSocketLimits" | "dataRoots" | "log"
 > {
   return {
     port: settings.port,
@@ -96,6 +99,7 @@ export function serverStartOptions(settings: ServeSettings, log: (line: string) 
     publicUrl: settings.publicUrl,
     allowedOrigins: settings.allowedOrigins,
     webSocketLimits: settings.webSocketLimits,
+    dataRoots: settings.dataRoots,
     log,
   };
 }

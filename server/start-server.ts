@@ -28,6 +28,7 @@ import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } fro
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
+import { DEFAULT_DATA_ROOTS } from "./services/data-roots.js";
 import type { ServiceDeps } from "./services/transaction.js";
 
 export interface StartServerOptions {
@@ -60,6 +61,8 @@ export interface StartServerOptions {
   /** Browser origins besides the public URL's allowed to call the API (SWAMP_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[];
   webSocketLimits?: Partial<WebSocketLimits>;
+  /** Directories a submitted config's `data.dir` must resolve inside (SWAMP_DATA_ROOTS). Default DEFAULT_DATA_ROOTS. */
+  dataRoots?: readonly string[];
   /** Database connections in the pool. Default 10. */
   poolSize?: number;
   log?: (line: string) => void;
@@ -105,7 +108,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const swampHome = options.swampHome ?? defaultSwampHome();
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const settings: ServerSettings = { publicReads: options.publicReads ?? false, workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000 };
+  const settings: ServerSettings = {
+    publicReads: options.publicReads ?? false,
+    workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000,
+    dataRoots: options.dataRoots ?? DEFAULT_DATA_ROOTS,
+  };
   const adminToken = options.adminToken ? options.adminToken : null;
   const configuredPublicUrl = options.publicUrl === undefined ? null : normalisePublicUrl(options.publicUrl);
   if (configuredPublicUrl === null && options.publicUrl !== undefined) throw new Error(`the public URL must be an http or https URL without query or fragment, got "${options.publicUrl}"`);

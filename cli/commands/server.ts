@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { serveSettingsFromEnv, serveUntilSignalled } from "../../server/serve.js";
 import { transportOptionsFromEnv } from "../../transport/create-transport.js";
+import { DEFAULT_DATA_ROOTS } from "../../server/services/data-roots.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const HELP = `usage: swamp server [--port N] [--host ADDR] [--public-reads] [--home DIR]
@@ -19,6 +20,8 @@ environment:
   SWAMP_PUBLIC_READS   true: queries, subscriptions and downloads need no token
   NATS_URL             the fleet's NATS JetStream (with NATS_USER/NATS_PASSWORD or NATS_TOKEN)
   SWAMP_NATS_NAMESPACE keeps this fleet's streams apart from others on the same NATS
+  SWAMP_DATA_ROOTS     directories (':'-separated) a submitted config's data.dir must lie in
+                       (default ${DEFAULT_DATA_ROOTS.join(":")})
 
 Flags override the environment. Without SWAMP_ADMIN_TOKEN, the start that creates the first admin
 token prints it, once.`;

@@ -33,7 +33,7 @@ NATS_URL). On a database without experiments it submits the default Fashion-MNIS
   --no-defaults   do not submit the default experiments
   --port, --host, --home, --public-reads   as PORT, HOST, SWAMP_HOME, SWAMP_PUBLIC_READS
 
-environment: PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS,
+environment: PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS, SWAMP_DATA_ROOTS,
 NATS_URL with NATS_USER/NATS_PASSWORD or NATS_TOKEN, SWAMP_NATS_NAMESPACE`;
 
 export const DEFAULT_EXPERIMENT_CONFIGS = ["fmnist-lenet-swamp-fast.json", "fmnist-lenet-imp-fast.json"];

@@ -22,6 +22,8 @@ export interface ServerSettings {
   publicReads: boolean;
   /** A worker silent for longer than this is shown as `lost`. */
   workerHeartbeatTimeoutMs: number;
+  /** Directories a submitted config's `data.dir` must resolve inside. */
+  dataRoots: readonly string[];
 }
 
 export interface Loaders {

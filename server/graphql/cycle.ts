@@ -1,6 +1,7 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Resolver, Root, Subscription, Arg } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
+import { CONFIG_LIMITS } from "../../schema/config.js";
 import type { CycleStatus } from "../../schema/statuses.js";
 import type { ArtifactRow } from "../entities/artifact.js";
 import { CycleRow } from "../entities/cycle.js";
@@ -69,10 +70,10 @@ export class Cycle {
   completedAt!: Date | null;
 }
 
-/** Particles per cycle assumed when estimating a query's cost. */
-const PARTICLES_ESTIMATE = 8;
-/** Cycles per experiment assumed when estimating a query's cost (25 pruned + the dense one). */
-export const CYCLES_ESTIMATE = 26;
+/** Particles per cycle assumed when estimating a query's cost: the most a config may ask for. */
+const PARTICLES_ESTIMATE = CONFIG_LIMITS.particles;
+/** Cycles per experiment assumed when estimating a query's cost: the most a config may ask for, plus the dense one. */
+export const CYCLES_ESTIMATE = CONFIG_LIMITS.cycles + 1;
 
 @Resolver(() => Cycle)
 export class CycleResolver {

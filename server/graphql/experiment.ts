@@ -25,6 +25,7 @@ import { requireUuid } from "../services/validation.js";
 import { requireScope } from "./auth.js";
 import { principalName, type GraphQLContext } from "./context.js";
 import { ExperimentOrderFieldEnum, ExperimentStatusEnum, SortDirectionEnum } from "./enums.js";
+import { costArgument } from "./limits.js";
 import { END_OF_STREAM, liveStream } from "./live-stream.js";
 
 @ObjectType("Experiment", { description: "One experiment: a validated config and where its run stands." })
@@ -171,8 +172,10 @@ export class ExperimentConnection {
   filter!: ExperimentFilter;
 }
 
+const DEFAULT_PAGE_SIZE = 50;
+
 const pageCost = ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) =>
-  1 + Math.min(Number(args.first ?? 50), MAX_PAGE_SIZE) * Math.max(childComplexity, 1);
+  1 + costArgument(args, "first", { min: 1, max: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }) * Math.max(childComplexity, 1);
 
 export function toExperimentFilter(input: ExperimentFilterInput | null | undefined): ExperimentFilter {
   if (!input) return {};
@@ -205,7 +208,7 @@ export class ExperimentResolver {
     @Ctx() context: GraphQLContext,
     @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
     @Arg("orderBy", () => ExperimentOrderInput, { nullable: true, description: "Default: newest first." }) orderBy: ExperimentOrderInput | null,
-    @Arg("first", () => Int, { defaultValue: 50, description: `Page size, 1 to ${MAX_PAGE_SIZE}.` }) first: number,
+    @Arg("first", () => Int, { defaultValue: DEFAULT_PAGE_SIZE, description: `Page size, 1 to ${MAX_PAGE_SIZE}.` }) first: number,
     @Arg("after", () => String, { nullable: true }) after: string | null,
   ): Promise<ExperimentConnection> {
     const serviceFilter = toExperimentFilter(filter);
@@ -231,7 +234,7 @@ export class ExperimentResolver {
 
   @Mutation(() => Experiment, { description: "Validates a config (exactly the JSON of a config file) and queues an experiment for it." })
   async createExperiment(@Arg("config", () => GraphQLJSONObject) config: Record<string, unknown>, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
-    const row = await inTransaction(context.services, (tx) => createExperiment(tx, { config, owner: principalName(context) }));
+    const row = await inTransaction(context.services, (tx) => createExperiment(tx, { config, owner: principalName(context), dataRoots: context.settings.dataRoots }));
     await context.hooks.experimentCreated?.(row.id);
     return row;
   }

@@ -9,6 +9,7 @@ import type { GraphQLContext } from "./context.js";
 import { CYCLES_ESTIMATE } from "./cycle.js";
 import { ExperimentStatusEnum } from "./enums.js";
 import { ExperimentFilterInput, toExperimentFilter } from "./experiment.js";
+import { costArgument } from "./limits.js";
 
 @ObjectType("FrontierPoint", { description: "One completed cycle: its sparsity and the accuracies reached at it." })
 export class FrontierPoint {
@@ -66,6 +67,8 @@ interface FrontierPointView {
   particleAccuracies: Array<number | null>;
 }
 
+const DEFAULT_FRONTIER_LIMIT = 1000;
+
 @Resolver(() => FrontierSeries)
 export class FrontierResolver {
   @FieldResolver(() => [FrontierPoint], {
@@ -80,7 +83,8 @@ export class FrontierResolver {
   @Query(() => [FrontierSeries], {
     description: `Frontiers of the experiments named, or of those matching a filter (newest first, at most \`limit\`, up to ${MAX_FRONTIER_EXPERIMENTS}).`,
     complexity: ({ args, childComplexity }) => {
-      const count = Array.isArray(args.experimentIds) ? args.experimentIds.length : Math.min(Number(args.limit ?? 1000), MAX_FRONTIER_EXPERIMENTS);
+      const limit = costArgument(args, "limit", { min: 1, max: MAX_FRONTIER_EXPERIMENTS, default: DEFAULT_FRONTIER_LIMIT });
+      const count = Array.isArray(args.experimentIds) ? args.experimentIds.length : limit;
       // Per-point fields are light (no per-object query), so a frontier costs a tenth of its fields.
       return 1 + Math.ceil((count * childComplexity) / 10);
     },
@@ -89,7 +93,7 @@ export class FrontierResolver {
     @Ctx() context: GraphQLContext,
     @Arg("experimentIds", () => [ID], { nullable: true }) experimentIds: string[] | null,
     @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
-    @Arg("limit", () => Int, { defaultValue: 1000 }) limit: number,
+    @Arg("limit", () => Int, { defaultValue: DEFAULT_FRONTIER_LIMIT }) limit: number,
   ): Promise<FrontierSeriesView[]> {
     if (experimentIds && filter) throw InvalidInputError.single("experimentIds", "give either experimentIds or filter, not both");
     requireIntInRange(limit, "limit", 1, MAX_FRONTIER_EXPERIMENTS);

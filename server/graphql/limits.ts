@@ -93,6 +93,19 @@ export function operationComplexity(schema: GraphQLSchema, document: DocumentNod
   }
 }
 
+/**
+ * An integer argument as a cost estimator needs it: its value, or its default when absent. A value
+ * outside [min, max] is refused here, while the cost is estimated and before anything runs, so no
+ * argument (negative, zero, huge) can lower an operation's cost.
+ */
+export function costArgument(args: Record<string, unknown>, name: string, range: { min: number; max: number; default: number }): number {
+  const value = args[name] ?? range.default;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new GraphQLError(`${name}: must be an integer from ${range.min} to ${range.max}, got ${String(value)}`, { extensions: { code: "BAD_USER_INPUT", argument: name } });
+  }
+  return value;
+}
+
 export function complexityError(complexity: number, limits: QueryLimits): GraphQLError {
   return new GraphQLError(`query cost ${complexity} exceeds the limit of ${limits.maxComplexity}; ask for fewer items or fields`, {
     extensions: { code: "QUERY_TOO_COMPLEX", complexity, maxComplexity: limits.maxComplexity },

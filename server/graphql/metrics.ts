@@ -7,6 +7,7 @@ import {
   listSeries,
   MAX_KEYS_PER_QUERY,
   MAX_SAMPLES,
+  MIN_SAMPLES,
   MAX_SCAN_PAGE,
   readDownsampledSeries,
   readMetricHistory,
@@ -21,6 +22,7 @@ import { requireIntInRange, requireUuid } from "../services/validation.js";
 import { requireScope } from "./auth.js";
 import type { GraphQLContext } from "./context.js";
 import { Experiment } from "./experiment.js";
+import { costArgument } from "./limits.js";
 import { liveStream } from "./live-stream.js";
 
 @ObjectType("MetricPoint")
@@ -122,9 +124,12 @@ export class MetricBatch {
   points!: LiveMetricPoint[];
 }
 
+const DEFAULT_SAMPLES = 500;
+const DEFAULT_SCAN_PAGE = 1000;
+
 const seriesCost = ({ args, childComplexity }: { args: Record<string, unknown>; childComplexity: number }) => {
   const keys = Array.isArray(args.keys) ? Math.max(args.keys.length, 1) : 1;
-  const samples = Math.min(Number(args.samples ?? 500), MAX_SAMPLES);
+  const samples = costArgument(args, "samples", { min: MIN_SAMPLES, max: MAX_SAMPLES, default: DEFAULT_SAMPLES });
   return 1 + keys * (childComplexity + Math.ceil(samples / 10));
 };
 
@@ -139,7 +144,7 @@ export class MetricsResolver {
     @Arg("cycle", () => Int) cycle: number,
     @Arg("particle", () => Int, { nullable: true, description: "Omit for the cycle's averaged model." }) particle: number | null,
     @Arg("keys", () => [String], { description: `1 to ${MAX_KEYS_PER_QUERY} keys, e.g. "train/loss".` }) keys: string[],
-    @Arg("samples", () => Int, { defaultValue: 500, description: `2 to ${MAX_SAMPLES}.` }) samples: number,
+    @Arg("samples", () => Int, { defaultValue: DEFAULT_SAMPLES, description: `${MIN_SAMPLES} to ${MAX_SAMPLES}.` }) samples: number,
     @Ctx() context: GraphQLContext,
   ): Promise<DownsampledSeries[]> {
     return readDownsampledSeries(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, keys, samples });
@@ -147,14 +152,14 @@ export class MetricsResolver {
 
   @Query(() => MetricPointPage, {
     description: "Every point of one series, unsampled, a page at a time.",
-    complexity: ({ args, childComplexity }) => 1 + Math.ceil(Math.min(Number(args.first ?? 1000), MAX_SCAN_PAGE) / 10) + childComplexity,
+    complexity: ({ args, childComplexity }) => 1 + Math.ceil(costArgument(args, "first", { min: 1, max: MAX_SCAN_PAGE, default: DEFAULT_SCAN_PAGE }) / 10) + childComplexity,
   })
   async metricPoints(
     @Arg("experimentId", () => ID) experimentId: string,
     @Arg("cycle", () => Int) cycle: number,
     @Arg("particle", () => Int, { nullable: true }) particle: number | null,
     @Arg("key", () => String) key: string,
-    @Arg("first", () => Int, { defaultValue: 1000, description: `1 to ${MAX_SCAN_PAGE}.` }) first: number,
+    @Arg("first", () => Int, { defaultValue: DEFAULT_SCAN_PAGE, description: `1 to ${MAX_SCAN_PAGE}.` }) first: number,
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() context: GraphQLContext,
   ): Promise<MetricPointPage> {

@@ -1,8 +1,9 @@
 import type { EntityManager } from "typeorm";
-import { configHash, cycleCount, parseExperimentConfig } from "../../schema/config.js";
+import { configHash, cycleCount, parseExperimentConfig, type ConfigProblem } from "../../schema/config.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { ArtifactRow } from "../entities/artifact.js";
 import { ExperimentRow } from "../entities/experiment.js";
+import { dataDirProblem } from "./data-roots.js";
 import { InvalidInputError, NotFoundError, StateConflictError } from "./errors.js";
 import type { Tx } from "./transaction.js";
 import { normaliseTags, requireUuid } from "./validation.js";
@@ -12,16 +13,19 @@ export interface CreateExperimentInput {
   config: unknown;
   /** Who asked (the token's name), kept for the record. */
   owner?: string | null;
+  /** Directories `data.dir` must resolve inside (SWAMP_DATA_ROOTS); absent for trusted in-process callers, which may use any path. */
+  dataRoots?: readonly string[];
 }
 
 /** Validates the config and stores a `queued` experiment; every config problem is reported at once. */
 export async function createExperiment(tx: Tx, input: CreateExperimentInput): Promise<ExperimentRow> {
   const parsed = parseExperimentConfig(input.config);
-  if (!parsed.ok) {
-    const list = parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
-    throw new InvalidInputError(`invalid experiment config (${parsed.problems.length} problem${parsed.problems.length === 1 ? "" : "s"}): ${list}`, parsed.problems);
-  }
+  if (!parsed.ok) throw invalidConfig(parsed.problems);
   const config = parsed.config;
+  if (input.dataRoots && config.data.dir !== undefined) {
+    const problem = await dataDirProblem(config.data.dir, input.dataRoots);
+    if (problem) throw invalidConfig([{ path: "data.dir", message: problem }]);
+  }
   const repository = tx.manager.getRepository(ExperimentRow);
   const row = repository.create({
     name: config.name,
@@ -41,6 +45,11 @@ export async function createExperiment(tx: Tx, input: CreateExperimentInput): Pr
   const stored = await repository.findOneByOrFail({ id: saved.id });
   tx.publishAfterCommit("experiment-updated", stored.id, { experimentId: stored.id, status: stored.status, updatedAt: stored.updatedAt.toISOString() });
   return stored;
+}
+
+function invalidConfig(problems: ConfigProblem[]): InvalidInputError {
+  const list = problems.map((p) => `${p.path}: ${p.message}`).join("; ");
+  return new InvalidInputError(`invalid experiment config (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${list}`, problems);
 }
 
 export async function findExperiment(manager: EntityManager, id: string): Promise<ExperimentRow | null> {

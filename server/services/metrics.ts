@@ -248,6 +248,7 @@ export interface DownsampledSeries {
   points: StoredPoint[];
 }
 
+export const MIN_SAMPLES = 2;
 export const MAX_SAMPLES = 10_000;
 export const MAX_KEYS_PER_QUERY = 50;
 
@@ -266,7 +267,7 @@ export async function readDownsampledSeries(manager: EntityManager, input: { exp
   const experimentId = requireUuid(input.experimentId, "experimentId");
   requireIntInRange(input.cycle, "cycle", 0, 10_000);
   if (input.particle !== null) requireIntInRange(input.particle, "particle", 0, 1_000);
-  const samples = requireIntInRange(input.samples, "samples", 2, MAX_SAMPLES);
+  const samples = requireIntInRange(input.samples, "samples", MIN_SAMPLES, MAX_SAMPLES);
   if (input.keys.length === 0 || input.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `name 1 to ${MAX_KEYS_PER_QUERY} keys`);
   requireMetricKeys(input.keys, "keys");
   const particle = input.particle ?? CYCLE_LEVEL_PARTICLE;

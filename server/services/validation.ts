@@ -1,3 +1,4 @@
+import { CONFIG_LIMITS } from "../../schema/config.js";
 import { InvalidInputError } from "./errors.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -30,8 +31,8 @@ export function requirePlainText(value: string, path: string, maxLength: number,
   return value;
 }
 
-export const MAX_TAGS = 50;
-export const MAX_TAG_LENGTH = 100;
+export const MAX_TAGS = CONFIG_LIMITS.tags;
+export const MAX_TAG_LENGTH = CONFIG_LIMITS.tagLength;
 
 /** Trims, drops duplicates (keeping first occurrences) and checks each tag. */
 export function normaliseTags(tags: readonly string[], path: string): string[] {

@@ -190,7 +190,8 @@ describe("workers training while things go wrong", () => {
   });
 
   test("a task that keeps failing ends the experiment as failed after the delivery limit, not in a loop", async () => {
-    const experimentId = await fleet.submit(tinyConfig({ name: "fleet-unloadable", data: { name: "fashion-mnist", dir: "/nonexistent/swamp-data", trainSubset: 256, testSubset: 128 } }));
+    // Inside the default data roots (the server refuses any other data.dir), but not there.
+    const experimentId = await fleet.submit(tinyConfig({ name: "fleet-unloadable", data: { name: "fashion-mnist", dir: "/usr/share/datasets/nonexistent/swamp-data", trainSubset: 256, testSubset: 128 } }));
     assert.equal(await fleet.waitForStatus(experimentId, ["failed", "completed"], 60_000), "failed");
     const { error } = await fleet.experiment(experimentId);
     assert.match(error ?? "", /^pretraining to the rewind point failed: failed on delivery 3 of 3: .*\/nonexistent\/swamp-data/);
@@ -199,6 +200,17 @@ describe("workers training while things go wrong", () => {
     await sleep(1_500);
     assert.equal(attempts(), 3, "no delivery after the limit");
     assert.deepEqual(await fleet.transport.tasks.queuedTaskIds(experimentId), []);
+  });
+
+  test("global pruning that empties a layer fails the aggregate task at once with the cycle and layer, and the experiment with it", async () => {
+    const experimentId = await fleet.submit(
+      tinyConfig({ name: "fleet-emptied-layer", method: { name: "imp" }, pruning: { rate: 0.9, cycles: 5 }, training: { epochs: 1, rewindEpochs: 0, batchSize: 64, lr: 0.05, bnRecalibrationExamples: 64 } }),
+    );
+    assert.equal(await fleet.waitForStatus(experimentId, ["failed", "completed"], 60_000), "failed");
+    const { error, cyclesCompleted } = await fleet.experiment(experimentId);
+    assert.match(error ?? "", /pruning after cycle \d leaves layer fc\d with none of its \d+ weights, so cycle \d cannot train/);
+    assert.doesNotMatch(error ?? "", /delivery/, "not retried: another delivery would empty the same layer");
+    assert.ok(cyclesCompleted < 6);
   });
 
   test("cancelling an experiment removes its queued tasks and stops the workers' running ones within seconds", async () => {

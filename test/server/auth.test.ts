@@ -168,7 +168,8 @@ describe("limits", () => {
     assert.equal(response.status, 400);
     assert.equal(response.errors![0]!.extensions?.code, "QUERY_TOO_COMPLEX");
     assert.match(response.errors![0]!.message, /query cost \d+ exceeds the limit of 250000/);
-    const light = `{ experiments(first: 50) { nodes { id cycles { index particles { index seed accuracy loss status } } } } }`;
+    // Priced at the config limits (201 cycles × 64 particles each), two experiments' particles fit.
+    const light = `{ experiments(first: 2) { nodes { id cycles { index particles { index seed accuracy loss status } } } } }`;
     assert.equal((await t.gql(light)).errors, undefined);
     const { results } = collect(t.wsClient(), heavy, {}, 1, 5_000);
     await assert.rejects(results, /exceeds the limit/);

@@ -48,7 +48,7 @@ describe("explorer", () => {
 
 describe("swamp server", () => {
   it("reads its settings from the environment and names a bad value", () => {
-    const settings = serveSettingsFromEnv({ PORT: "4100", HOST: "0.0.0.0", DATABASE_URL: "postgres://x/y", SWAMP_HOME: "/srv/swamp", SWAMP_ADMIN_TOKEN: "a-long-enough-admin-token", SWAMP_PUBLIC_READS: "true" });
+    const settings = serveSettingsFromEnv({ PORT: "4100", HOST: "0.0.0.0", DATABASE_URL: "postgres://x/y", SWAMP_HOME: "/srv/swamp", SWAMP_ADMIN_TOKEN: "a-long-enough-admin-token", SWAMP_PUBLIC_READS: "true", SWAMP_DATA_ROOTS: "/srv/data:/mnt/sets" });
     assert.deepEqual(settings, {
       port: 4100,
       host: "0.0.0.0",
@@ -59,9 +59,11 @@ describe("swamp server", () => {
       publicUrl: undefined,
       allowedOrigins: [],
       webSocketLimits: {},
+      dataRoots: ["/srv/data", "/mnt/sets"],
     });
     const defaults = serveSettingsFromEnv({});
-    assert.deepEqual([defaults.port, defaults.host, defaults.publicReads, defaults.databaseUrl], [4000, "127.0.0.1", false, undefined]);
+    assert.deepEqual([defaults.port, defaults.host, defaults.publicReads, defaults.databaseUrl, defaults.dataRoots], [4000, "127.0.0.1", false, undefined, ["/usr/share/datasets"]]);
+    assert.throws(() => serveSettingsFromEnv({ SWAMP_DATA_ROOTS: "datasets" }), /SWAMP_DATA_ROOTS must list absolute directories, got "datasets"/);
     assert.throws(() => serveSettingsFromEnv({ PORT: "http" }), /PORT must be a port number/);
     assert.throws(() => serveSettingsFromEnv({ SWAMP_PUBLIC_READS: "maybe" }), /SWAMP_PUBLIC_READS must be true or false/);
     assert.throws(() => serveSettingsFromEnv({ SWAMP_ADMIN_TOKEN: "short" }), /SWAMP_ADMIN_TOKEN must be at least 16 characters/);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { configHash, cycleCount, parseExperimentConfig, requireExperimentConfig, swaSnapshotEpochs, InvalidConfigError } from "../../schema/config.js";
+import { CONFIG_LIMITS, configHash, cycleCount, parseExperimentConfig, requireExperimentConfig, swaSnapshotEpochs, InvalidConfigError } from "../../schema/config.js";
 
 const minimal = { name: "t", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "swamp" } };
 
@@ -57,4 +57,92 @@ test("SWA snapshots fall at the end of each epoch of the last quarter", () => {
   assert.deepEqual(swaSnapshotEpochs(requireExperimentConfig({ ...minimal, training: { epochs: 10 } })), [8, 9, 10]);
   assert.deepEqual(swaSnapshotEpochs(requireExperimentConfig({ ...minimal, training: { epochs: 10 }, swa: { everyEpochs: 2 } })), [8, 10]);
   assert.deepEqual(swaSnapshotEpochs(requireExperimentConfig({ ...minimal, method: { name: "imp" } })), []);
+});
+
+/** The problems of a config built from `minimal` with `override` merged into it, as "path: message". */
+function problemsOf(override: Record<string, unknown>): string[] {
+  const config: Record<string, unknown> = { ...minimal };
+  for (const [key, value] of Object.entries(override)) {
+    const base = config[key];
+    config[key] = base && typeof base === "object" && value && typeof value === "object" ? { ...base, ...value } : value;
+  }
+  const result = parseExperimentConfig(config);
+  return result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+test("every number must be finite: Infinity (JSON's and GraphQL's 1e999) and NaN are refused at their field", () => {
+  const infinity = JSON.parse("1e999") as number;
+  assert.equal(infinity, Infinity);
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ training: { lr: infinity } }, "training.lr"],
+    [{ training: { weightDecay: infinity } }, "training.weightDecay"],
+    [{ training: { momentum: -infinity } }, "training.momentum"],
+    [{ training: { epochs: infinity } }, "training.epochs"],
+    [{ swa: { lr: infinity } }, "swa.lr"],
+    [{ pruning: { rate: Number.NaN } }, "pruning.rate"],
+    [{ seed: Number.NaN }, "seed"],
+    [{ data: { name: "synthetic", trainSubset: infinity } }, "data.trainSubset"],
+  ];
+  for (const [override, path] of cases) {
+    const problems = problemsOf(override);
+    assert.ok(problems.includes(`${path}: must be a finite number`), `${JSON.stringify(override)}: ${problems.join("; ")}`);
+  }
+});
+
+test("every field has an upper bound, and integers must be whole", () => {
+  const cases: Array<[Record<string, unknown>, string]> = [
+    [{ training: { epochs: CONFIG_LIMITS.epochs + 1 } }, "training.epochs"],
+    [{ training: { rewindEpochs: CONFIG_LIMITS.epochs + 1 } }, "training.rewindEpochs"],
+    [{ training: { warmupEpochs: 2 ** 53 } }, "training.warmupEpochs"],
+    [{ training: { batchSize: CONFIG_LIMITS.batchSize + 1 } }, "training.batchSize"],
+    [{ training: { lr: CONFIG_LIMITS.lr * 2 } }, "training.lr"],
+    [{ training: { weightDecay: 2 } }, "training.weightDecay"],
+    [{ training: { bnRecalibrationExamples: CONFIG_LIMITS.examples + 1 } }, "training.bnRecalibrationExamples"],
+    [{ training: { stepMilestones: Array.from({ length: CONFIG_LIMITS.listItems + 1 }, (_, i) => (i + 1) / 1000) } }, "training.stepMilestones"],
+    [{ swa: { lr: 1e6 } }, "swa.lr"],
+    [{ swa: { everyEpochs: 1e9 } }, "swa.everyEpochs"],
+    [{ data: { name: "synthetic", trainSubset: 1e12 } }, "data.trainSubset"],
+    [{ data: { name: "synthetic", testSubset: 1e12 } }, "data.testSubset"],
+    [{ data: { name: "synthetic", dir: "x".repeat(5000) } }, "data.dir"],
+    [{ method: { name: "swamp", particles: CONFIG_LIMITS.particles + 1 } }, "method.particles"],
+    [{ pruning: { cycles: CONFIG_LIMITS.cycles + 1 } }, "pruning.cycles"],
+    [{ pruning: { exclude: Array.from({ length: CONFIG_LIMITS.listItems + 1 }, () => "fc1") } }, "pruning.exclude"],
+    [{ tags: Array.from({ length: CONFIG_LIMITS.tags + 1 }, (_, i) => `t${i}`) }, "tags"],
+    [{ seed: 2 ** 31 }, "seed"],
+    [{ training: { rewindEpochs: 1.5 } }, "training.rewindEpochs"],
+    [{ data: { name: "synthetic", testSubset: -3 } }, "data.testSubset"],
+  ];
+  for (const [override, path] of cases) {
+    const problems = problemsOf(override);
+    assert.ok(problems.some((p) => p.startsWith(`${path}: `)), `${JSON.stringify(override).slice(0, 80)}: ${problems.join("; ")}`);
+  }
+  // The limits themselves are accepted.
+  assert.deepEqual(problemsOf({ training: { epochs: CONFIG_LIMITS.epochs, rewindEpochs: CONFIG_LIMITS.epochs, lr: CONFIG_LIMITS.lr, weightDecay: CONFIG_LIMITS.weightDecay } }), []);
+});
+
+test("a schedule that empties a pruned layer or the whole network before the last cycle is refused at pruning.cycles", () => {
+  const lenet = { model: { name: "lenet-300-100" }, method: { name: "imp" } };
+  // Global: 266200 weights, 10% kept per cycle, none left at cycle 6.
+  assert.deepEqual(problemsOf({ ...lenet, pruning: { rate: 0.9, cycles: 10 } }), [
+    "pruning.cycles: global pruning at rate 0.9 leaves every pruned layer with no weights at cycle 6; use at most 5 cycles or a lower pruning.rate",
+  ]);
+  assert.deepEqual(problemsOf({ ...lenet, pruning: { rate: 0.9, cycles: 5 } }), []);
+  // Layerwise: fc3's 1000 weights go first (100, 10, 1, 0).
+  assert.deepEqual(problemsOf({ ...lenet, pruning: { rate: 0.9, cycles: 5, scope: "layerwise" } }), [
+    "pruning.cycles: layerwise pruning at rate 0.9 leaves layer fc3 (1000 weights) with no weights at cycle 4; use at most 3 cycles or a lower pruning.rate",
+  ]);
+  // Leaving fc3 dense, fc2 (30000 weights) is the first to go, at cycle 5.
+  assert.match(problemsOf({ ...lenet, pruning: { rate: 0.9, cycles: 5, scope: "layerwise", exclude: ["fc3"] } }).join(), /layer fc2 \(30000 weights\) with no weights at cycle 5/);
+  // The largest rate and cycles a README protocol uses stay valid; rate ≤ 0.5 never empties anything.
+  assert.deepEqual(problemsOf({ ...lenet, pruning: { rate: 0.5, cycles: CONFIG_LIMITS.cycles, scope: "layerwise" } }), []);
+  assert.deepEqual(problemsOf({ model: { name: "resnet-20" }, pruning: { rate: 0.2, cycles: 25 } }), []);
+});
+
+test("pruning.exclude names only the model's prunable layers", () => {
+  assert.deepEqual(problemsOf({ pruning: { exclude: ["fc3", "conv1"] } }), ['pruning.exclude.1: lenet-300-100 has no prunable layer named "conv1" (it has fc1, fc2, fc3)']);
+});
+
+test("a cycle count far over its bound is reported at once, not simulated", () => {
+  assert.deepEqual(problemsOf({ pruning: { rate: 0.2, cycles: 2 ** 40 } }), ["pruning.cycles: Number must be less than or equal to 200"]);
+  assert.deepEqual(problemsOf({ pruning: { rate: 0.2, cycles: 1e300 } }), ["pruning.cycles: Number must be less than or equal to 200"]);
 });

@@ -4,6 +4,7 @@
  * layer (layerwise). The surviving count is exactly round(alive·(1−rate)); ties in magnitude are
  * broken by position (layer order, then index), so the result never depends on sort stability.
  */
+import { keptAfterPruning } from "../../schema/prunable-layers.js";
 import type { Mask } from "./mask.js";
 import type { WeightLayout, WeightValues } from "./weights.js";
 
@@ -35,7 +36,7 @@ export function pruneByMagnitude(values: WeightValues, mask: Mask, layout: Weigh
 function pruneGroup(group: Array<{ i: number; weights: Float32Array }>, mask: Mask, rate: number): void {
   let alive = 0;
   for (const { i } of group) for (const bit of mask[i]!) alive += bit;
-  const removeCount = alive - Math.round(alive * (1 - rate));
+  const removeCount = alive - keptAfterPruning(alive, rate);
   if (removeCount <= 0) return;
   const magnitudes = new Float32Array(alive);
   const members = new Uint16Array(alive);
@@ -59,4 +60,30 @@ function pruneGroup(group: Array<{ i: number; weights: Float32Array }>, mask: Ma
     const candidate = order[k]!;
     mask[group[members[candidate]!]!.i]![indices[candidate]!] = 0;
   }
+}
+
+/** The name an EmptiedLayerError keeps across a worker thread's boundary, where its class is lost. */
+export const EMPTIED_LAYER_ERROR = "EmptiedLayerError";
+
+/** A pruning that removed every weight of a layer: the next cycle would train a network cut in two. */
+export class EmptiedLayerError extends Error {
+  constructor(
+    readonly cycle: number,
+    readonly layer: string,
+    total: number,
+  ) {
+    super(
+      `pruning after cycle ${cycle} leaves layer ${layer} with none of its ${total} weights, so cycle ${cycle + 1} cannot train; ` +
+        "global pruning ranks all layers together and this one emptied first: use a lower pruning.rate, fewer pruning.cycles, " +
+        'pruning.scope "layerwise" or pruning.exclude',
+    );
+    this.name = EMPTIED_LAYER_ERROR;
+  }
+}
+
+/** Throws EmptiedLayerError for the first layer (in layout order) the pruning after `cycle` left without weights. */
+export function requireNoEmptiedLayer(mask: Mask, layout: WeightLayout, cycle: number): void {
+  mask.forEach((layer, i) => {
+    if (layer.length > 0 && layer.every((bit) => bit === 0)) throw new EmptiedLayerError(cycle, layout.entries[layout.prunable[i]!]!.layer, layer.length);
+  });
 }

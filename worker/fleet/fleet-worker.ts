@@ -12,6 +12,7 @@ import { CorruptArtifactError } from "../../transport/artifact-store.js";
 import type { Subscription } from "../../transport/subscription.js";
 import type { TaskConsumer, TaskDelivery } from "../../transport/task-queue.js";
 import type { Transport } from "../../transport/transport.js";
+import { EMPTIED_LAYER_ERROR } from "../engine/prune.js";
 import type { ThreadPool } from "../run/thread-pool.js";
 import { executeTask } from "./execute-task.js";
 import { ThreadCache } from "./thread-cache.js";
@@ -163,7 +164,8 @@ export class FleetWorker {
       await delivery.release();
       return;
     }
-    if (error instanceof CorruptArtifactError) {
+    // Neither a corrupt input nor an emptied layer changes on another delivery: fail the task now.
+    if (error instanceof CorruptArtifactError || error.name === EMPTIED_LAYER_ERROR) {
       this.log(`${task.taskId}: ${error.message}`);
       await delivery.term(error.message);
       return;

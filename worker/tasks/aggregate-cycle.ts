@@ -9,7 +9,7 @@ import { recalibrateBatchNorm } from "../engine/batchnorm.js";
 import type { EngineContext } from "../engine/context.js";
 import { evaluate } from "../engine/evaluate.js";
 import { aliveCount, applyMask, layerCounts, totalCount } from "../engine/mask.js";
-import { pruneByMagnitude } from "../engine/prune.js";
+import { pruneByMagnitude, requireNoEmptiedLayer } from "../engine/prune.js";
 import { Random } from "../engine/rng.js";
 import type { AggregateCycleInput, AggregateCycleOutput } from "./types.js";
 
@@ -40,6 +40,7 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
   const nextMask = input.final
     ? undefined
     : pruneByMagnitude(weights, input.mask, session.layout, { rate: config.pruning.rate, scope: config.pruning.scope, exclude: config.pruning.exclude });
+  if (nextMask) requireNoEmptiedLayer(nextMask, session.layout, input.cycle);
   return {
     kind: "aggregate-cycle",
     cycle: input.cycle,
