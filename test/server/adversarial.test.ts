@@ -179,7 +179,7 @@ describe("floods and oversized documents", () => {
 describe("pagination", () => {
   for (const first of [-1, 0, 501, 2_147_483_647]) {
     hostile(`experiments(first: ${first})`, async () => {
-      assertRefused(await gql(`{ experiments(first: ${first}) { totalCount } }`), 200, "BAD_USER_INPUT", /^first: must be an integer from 1 to 500/);
+      assertRefused(await gql(`{ experiments(first: ${first}) { totalCount } }`), 400, "BAD_USER_INPUT", /^first: must be an integer from 1 to 500/);
     });
   }
   hostile("experiments(first: 2^31), past GraphQL's Int", async () => {
@@ -199,7 +199,8 @@ describe("pagination", () => {
   }
   hostile("metricPoints with negative first, cycle and particle", async () => {
     const response = await gql(`query($id: ID!) { metricPoints(experimentId: $id, cycle: -5, particle: -1, key: "train/loss", first: -3) { hasNextPage } }`, { id: experimentId });
-    assertRefused(response, 200, "BAD_USER_INPUT", /^(first|cycle|particle): must be an integer/);
+    // Argument ranges are checked while the cost is estimated, before anything runs: HTTP 400.
+    assertRefused(response, 400, "BAD_USER_INPUT", /^(first|cycle|particle): must be an integer/);
   });
   hostile("metricPoints with a garbage cursor", async () => {
     assertRefused(await gql(`query($id: ID!) { metricPoints(experimentId: $id, cycle: 0, key: "k", after: "../../x") { hasNextPage } }`, { id: experimentId }), 200, "BAD_USER_INPUT", /^after:/);
