@@ -16,8 +16,10 @@ import {
   createExperiment,
   deleteExperiment,
   findExperiment,
+  MAX_NOTES_LENGTH,
   requireExperiment,
   retryExperiment,
+  setExperimentNotes,
   setExperimentTags,
 } from "../services/experiments.js";
 import { inTransaction } from "../services/transaction.js";
@@ -52,6 +54,12 @@ export class Experiment {
 
   @Field(() => String, { nullable: true, description: "Name of the token that created it." })
   owner!: string | null;
+
+  @Field(() => ID, { nullable: true, description: "The sweep that created it." })
+  sweepId!: string | null;
+
+  @Field(() => String, { description: 'Free-text notes (setNotes); "" when none.' })
+  notes!: string;
 
   @Field(() => String)
   method!: string;
@@ -269,6 +277,11 @@ export class ExperimentResolver {
   @Mutation(() => Experiment, { description: "Replaces an experiment's tags (trimmed, duplicates dropped)." })
   setTags(@Arg("id", () => ID) id: string, @Arg("tags", () => [String]) tags: string[], @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
     return inTransaction(context.services, (tx) => setExperimentTags(tx, id, tags));
+  }
+
+  @Mutation(() => Experiment, { description: `Replaces an experiment's notes (at most ${MAX_NOTES_LENGTH} characters).` })
+  setNotes(@Arg("id", () => ID) id: string, @Arg("notes", () => String) notes: string, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
+    return inTransaction(context.services, (tx) => setExperimentNotes(tx, id, notes));
   }
 
   @Subscription(() => Experiment, {

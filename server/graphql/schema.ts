@@ -8,6 +8,7 @@ import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.j
 import { FrontierResolver } from "./frontier.js";
 import { ExperimentMetricSeriesResolver, MetricsResolver } from "./metrics.js";
 import { ParticleResolver } from "./particle.js";
+import { SweepResolver } from "./sweep.js";
 import { WorkerResolver } from "./worker.js";
 
 /** One resolver class per domain type (plus the field resolvers other types add to Experiment). */
@@ -22,6 +23,7 @@ export const RESOLVERS = [
   ArtifactResolver,
   MetricsResolver,
   FrontierResolver,
+  SweepResolver,
   WorkerResolver,
   ApiTokenResolver,
 ] as const;

@@ -55,7 +55,7 @@ export interface ExperimentPage {
   hasNextPage: boolean;
 }
 
-interface CursorContent {
+export interface CursorContent {
   o: string;
   v: string;
   id: string;
@@ -127,11 +127,11 @@ export function applyExperimentFilter(query: SelectQueryBuilder<ExperimentRow>, 
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)?$/;
 const NUMBER_TEXT = /^-?(\d+(\.\d+)?([eE][+-]?\d+)?|Infinity)$/;
 
-function encodeCursor(content: CursorContent): string {
+export function encodeCursor(content: CursorContent): string {
   return Buffer.from(JSON.stringify(content)).toString("base64url");
 }
 
-function decodeCursor(cursor: string, orderKey: string): CursorContent {
+export function decodeCursor(cursor: string, orderKey: string): CursorContent {
   let content: unknown;
   try {
     content = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
