@@ -22,6 +22,7 @@ import { formatClientError } from "./graphql/errors.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
+import { mountExports } from "./http/exports.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, countActiveAdminTokens, createApiToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
@@ -205,6 +206,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const download = artifactDownloadHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     app.get("/artifacts/:id", download);
     app.head("/artifacts/:id", download);
+    mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
     mountExplorer(app);
     app.use(
       "/graphql",
