@@ -134,11 +134,17 @@ function groupPoints(plots: ReadonlyArray<FrontierColumns | null>): FrontierGrou
 export function summarise(values: readonly number[]): Summary {
   const n = values.length;
   let sum = 0;
-  for (const value of values) sum += value;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of values) {
+    sum += value;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
   const mean = sum / n;
   let squares = 0;
   for (const value of values) squares += (value - mean) ** 2;
-  return { n, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : null, min: Math.min(...values), max: Math.max(...values) };
+  return { n, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : null, min, max };
 }
 
 /**
