@@ -4,8 +4,8 @@ import type { DataSource } from "typeorm";
 import { ArtifactNotReadableError, type ArtifactContentStore } from "../artifacts/artifact-content-store.js";
 import { findArtifact } from "../services/artifacts.js";
 import { InvalidInputError } from "../services/errors.js";
-import { authenticate, parseAuthorizationHeader } from "../services/tokens.js";
 import { parseRangeHeader } from "./byte-range.js";
+import { refuseRead } from "./read-access.js";
 
 export interface ArtifactDownloadOptions {
   dataSource: DataSource;
@@ -25,12 +25,8 @@ export function artifactDownloadHandler(options: ArtifactDownloadOptions): Reque
       res.status(status).type("text/plain").send(`${message}\n`);
     };
     try {
-      const header = parseAuthorizationHeader(req.headers.authorization);
-      if ("error" in header) return fail(401, header.error);
-      const principal = await authenticate(options.dataSource.manager, header.secret, options.adminToken);
-      if (principal.kind === "rejected") return fail(401, principal.reason);
-      if (principal.kind === "anonymous" && !options.publicReads) return fail(401, "downloading artifacts needs a bearer token with read scope");
-      if (principal.kind === "token" && !principal.scopes.has("read")) return fail(403, "downloading artifacts needs read scope");
+      const refused = await refuseRead(options, req.headers.authorization, "downloading artifacts");
+      if (refused) return fail(refused.status, refused.message);
 
       const id = String(req.params.id);
       const artifact = await findArtifact(options.dataSource.manager, id);

@@ -1,10 +1,10 @@
 import type { EntityManager } from "typeorm";
-import { configHash, cycleCount, parseExperimentConfig, type ConfigProblem } from "../../schema/config.js";
+import { configHash, cycleCount, parseExperimentConfig } from "../../schema/config.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { ArtifactRow } from "../entities/artifact.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { dataDirProblem } from "./data-roots.js";
-import { InvalidInputError, NotFoundError, StateConflictError } from "./errors.js";
+import { InvalidInputError, NotFoundError, StateConflictError, type InputProblem } from "./errors.js";
 import type { Tx } from "./transaction.js";
 import { normaliseTags, requireUuid } from "./validation.js";
 
@@ -15,16 +15,18 @@ export interface CreateExperimentInput {
   owner?: string | null;
   /** Directories `data.dir` must resolve inside (SWAMP_DATA_ROOTS); absent for trusted in-process callers, which may use any path. */
   dataRoots?: readonly string[];
+  /** The sweep it belongs to, when a sweep created it. */
+  sweepId?: string | null;
 }
 
 /** Validates the config and stores a `queued` experiment; every config problem is reported at once. */
 export async function createExperiment(tx: Tx, input: CreateExperimentInput): Promise<ExperimentRow> {
   const parsed = parseExperimentConfig(input.config);
-  if (!parsed.ok) throw invalidConfig(parsed.problems);
+  if (!parsed.ok) throw invalidInputFromProblems("invalid experiment config", parsed.problems);
   const config = parsed.config;
   if (input.dataRoots && config.data.dir !== undefined) {
     const problem = await dataDirProblem(config.data.dir, input.dataRoots);
-    if (problem) throw invalidConfig([{ path: "data.dir", message: problem }]);
+    if (problem) throw invalidInputFromProblems("invalid experiment config", [{ path: "data.dir", message: problem }]);
   }
   const repository = tx.manager.getRepository(ExperimentRow);
   const row = repository.create({
@@ -38,6 +40,7 @@ export async function createExperiment(tx: Tx, input: CreateExperimentInput): Pr
     status: "queued",
     error: null,
     owner: input.owner ?? null,
+    sweepId: input.sweepId ?? null,
     cyclesPlanned: cycleCount(config),
     particlesPerCycle: config.method.particles,
   });
@@ -47,9 +50,23 @@ export async function createExperiment(tx: Tx, input: CreateExperimentInput): Pr
   return stored;
 }
 
-function invalidConfig(problems: ConfigProblem[]): InvalidInputError {
+/** One error listing every problem, e.g. `invalid experiment config (2 problems): training.lr: …; seed: …`. */
+export function invalidInputFromProblems(what: string, problems: InputProblem[]): InvalidInputError {
   const list = problems.map((p) => `${p.path}: ${p.message}`).join("; ");
-  return new InvalidInputError(`invalid experiment config (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${list}`, problems);
+  return new InvalidInputError(`${what} (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${list}`, problems);
+}
+
+export const MAX_NOTES_LENGTH = 10_000;
+
+/** Replaces an experiment's notes (free text, at most MAX_NOTES_LENGTH characters). */
+export async function setExperimentNotes(tx: Tx, experimentId: string, notes: string): Promise<ExperimentRow> {
+  const id = requireUuid(experimentId, "id");
+  if (notes.length > MAX_NOTES_LENGTH) throw InvalidInputError.single("notes", `must be at most ${MAX_NOTES_LENGTH} characters, got ${notes.length}`);
+  const result = await tx.manager.createQueryBuilder().update(ExperimentRow).set({ notes, updatedAt: () => "clock_timestamp()" }).where("id = :id", { id }).execute();
+  if (result.affected === 0) throw new NotFoundError(`no experiment with id ${id}`);
+  const row = await tx.manager.getRepository(ExperimentRow).findOneByOrFail({ id });
+  tx.publishAfterCommit("experiment-updated", id, { experimentId: id, status: row.status, updatedAt: row.updatedAt.toISOString() });
+  return row;
 }
 
 export async function findExperiment(manager: EntityManager, id: string): Promise<ExperimentRow | null> {
