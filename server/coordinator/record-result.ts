@@ -12,7 +12,7 @@ import { recordCycle, recordParticle } from "../services/cycles.js";
 import { markExperimentStatus } from "../services/experiments.js";
 import { appendMetrics } from "../services/metrics.js";
 import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
-import { denseMaskBits } from "./mask-bits.js";
+import { denseMaskBits } from "../../schema/mask-bits.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";

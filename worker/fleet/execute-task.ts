@@ -9,7 +9,7 @@ import type { ArtifactStore } from "../../transport/artifact-store.js";
 import type { TaskProgress } from "../engine/context.js";
 import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights, weightsHeader } from "../formats/weights-file.js";
+import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
 import type { ThreadPool } from "../run/thread-pool.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
