@@ -1,17 +1,13 @@
 import { pipeline } from "node:stream/promises";
 import type { Request, RequestHandler, Response } from "express";
-import type { DataSource } from "typeorm";
 import { ArtifactNotReadableError, type ArtifactContentStore } from "../artifacts/artifact-content-store.js";
 import { findArtifact } from "../services/artifacts.js";
 import { InvalidInputError } from "../services/errors.js";
-import { authenticate, parseAuthorizationHeader } from "../services/tokens.js";
 import { parseRangeHeader } from "./byte-range.js";
+import { checkReadAccess, type ReadAccessOptions } from "./read-access.js";
 
-export interface ArtifactDownloadOptions {
-  dataSource: DataSource;
+export interface ArtifactDownloadOptions extends ReadAccessOptions {
   store: ArtifactContentStore;
-  publicReads: boolean;
-  adminToken: string | null;
   log: (line: string) => void;
 }
 
@@ -25,12 +21,8 @@ export function artifactDownloadHandler(options: ArtifactDownloadOptions): Reque
       res.status(status).type("text/plain").send(`${message}\n`);
     };
     try {
-      const header = parseAuthorizationHeader(req.headers.authorization);
-      if ("error" in header) return fail(401, header.error);
-      const principal = await authenticate(options.dataSource.manager, header.secret, options.adminToken);
-      if (principal.kind === "rejected") return fail(401, principal.reason);
-      if (principal.kind === "anonymous" && !options.publicReads) return fail(401, "downloading artifacts needs a bearer token with read scope");
-      if (principal.kind === "token" && !principal.scopes.has("read")) return fail(403, "downloading artifacts needs read scope");
+      const access = await checkReadAccess(req, options, "downloading artifacts");
+      if (!access.allowed) return fail(access.status, access.reason);
 
       const id = String(req.params.id);
       const artifact = await findArtifact(options.dataSource.manager, id);
