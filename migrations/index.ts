@@ -2,9 +2,10 @@ import { InitialSchema1795855086959 } from "./1795855086959-initial-schema.js";
 import { ExperimentFrontiers1795856553332 } from "./1795856553332-experiment-frontiers.js";
 import { ExperimentNameSearch1795857600000 } from "./1795857600000-experiment-name-search.js";
 import { TaskResults1795857731439 } from "./1795857731439-task-results.js";
+import { Sweeps1796408721282 } from "./1796408721282-sweeps.js";
 
 /**
  * Every migration, oldest first. A new one is generated from the entities with
  * `node dist/server/tools/generate-migration.js <PascalCaseName>` and listed here.
  */
-export const MIGRATIONS: Function[] = [InitialSchema1795855086959, ExperimentFrontiers1795856553332, ExperimentNameSearch1795857600000, TaskResults1795857731439];
+export const MIGRATIONS: Function[] = [InitialSchema1795855086959, ExperimentFrontiers1795856553332, ExperimentNameSearch1795857600000, TaskResults1795857731439, Sweeps1796408721282];

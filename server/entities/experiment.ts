@@ -1,5 +1,6 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from "typeorm";
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from "typeorm";
 import { EXPERIMENT_STATUSES, type ExperimentStatus } from "../../schema/statuses.js";
+import { SweepRow } from "./sweep.js";
 
 /**
  * One experiment: a validated config and where its run stands. Metric series live in their own
@@ -11,6 +12,7 @@ import { EXPERIMENT_STATUSES, type ExperimentStatus } from "../../schema/statuse
 @Index("IDX_experiments_final_sparsity", ["finalSparsity", "id"])
 @Index("IDX_experiments_status_created", ["status", "createdAt"])
 @Index("IDX_experiments_config_hash", ["configHash"])
+@Index("IDX_experiments_sweep", ["sweepId", "createdAt"])
 @Index("IDX_experiments_tags", { synchronize: false }) // GIN on tags, created by the migration
 @Index("IDX_experiments_name_trgm", { synchronize: false }) // trigram GIN on name, for nameContains
 @Index("IDX_experiments_best_accuracy", { synchronize: false }) // on (coalesce(best_accuracy, -1), id), by the migration
@@ -50,6 +52,18 @@ export class ExperimentRow {
   /** Name of the token that created it. */
   @Column("varchar", { length: 200, nullable: true })
   owner!: string | null;
+
+  /** The sweep that created it; kept (as null) when the sweep is deleted. */
+  @Column("uuid", { name: "sweep_id", nullable: true })
+  sweepId!: string | null;
+
+  @ManyToOne(() => SweepRow, { onDelete: "SET NULL" })
+  @JoinColumn({ name: "sweep_id" })
+  sweep?: SweepRow;
+
+  /** Free text a researcher keeps with the run. */
+  @Column("text", { default: "" })
+  notes!: string;
 
   @Column("int", { name: "cycles_planned" })
   cyclesPlanned!: number;

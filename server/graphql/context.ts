@@ -6,6 +6,7 @@ import type { ArtifactContentStore } from "../artifacts/artifact-content-store.j
 import type { SwampPubSub } from "../pubsub/pubsub.js";
 import { artifactsOfExperiments } from "../services/artifacts.js";
 import { cyclesOfExperiments, particlesOfExperiments } from "../services/cycles.js";
+import { sweepCounts, sweepExperimentIds, type SweepCounts } from "../services/sweeps.js";
 import type { Principal } from "../services/tokens.js";
 import type { ServiceDeps } from "../services/transaction.js";
 import { BatchLoader } from "./batch-loader.js";
@@ -29,6 +30,8 @@ export interface Loaders {
   /** Keyed by `${experimentId}/${cycleIndex}`; loads all particles of the experiments asked for. */
   particles: BatchLoader<string, ParticleRow[]>;
   artifacts: BatchLoader<string, ArtifactRow[]>;
+  sweepCounts: BatchLoader<string, SweepCounts>;
+  sweepExperimentIds: BatchLoader<string, string[]>;
 }
 
 export interface GraphQLContext {
@@ -53,6 +56,8 @@ export function createLoaders(dataSource: DataSource): Loaders {
       () => [],
     ),
     artifacts: new BatchLoader((ids) => artifactsOfExperiments(manager, ids), () => []),
+    sweepCounts: new BatchLoader((ids) => sweepCounts(manager, ids), () => ({ queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, total: 0 })),
+    sweepExperimentIds: new BatchLoader((ids) => sweepExperimentIds(manager, ids), () => []),
   };
 }
 

@@ -1,4 +1,4 @@
-import { GraphQLJSONObject } from "graphql-scalars";
+import { GraphQLJSON, GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Ctx, Field, FieldResolver, Float, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import type { ExperimentStatus } from "../../schema/statuses.js";
@@ -6,6 +6,8 @@ import { ExperimentRow } from "../entities/experiment.js";
 import {
   countExperiments,
   listExperiments,
+  MAX_CONFIG_CONDITIONS,
+  MAX_CONFIG_VALUES,
   MAX_PAGE_SIZE,
   type ExperimentFilter,
   type ExperimentOrderField,
@@ -16,8 +18,10 @@ import {
   createExperiment,
   deleteExperiment,
   findExperiment,
+  MAX_NOTES_LENGTH,
   requireExperiment,
   retryExperiment,
+  setExperimentNotes,
   setExperimentTags,
 } from "../services/experiments.js";
 import { inTransaction } from "../services/transaction.js";
@@ -52,6 +56,12 @@ export class Experiment {
 
   @Field(() => String, { nullable: true, description: "Name of the token that created it." })
   owner!: string | null;
+
+  @Field(() => ID, { nullable: true, description: "The sweep that created it." })
+  sweepId!: string | null;
+
+  @Field(() => String, { description: 'Free-text notes (setNotes); "" when none.' })
+  notes!: string;
 
   @Field(() => String)
   method!: string;
@@ -90,6 +100,18 @@ export class Experiment {
   finishedAt!: Date | null;
 }
 
+@InputType("ConfigFieldFilter", { description: "A config field compared as JSON (4 ≠ \"4\"); give exactly one of equals and in." })
+export class ConfigFieldFilterInput {
+  @Field(() => String, { description: 'A dotted config path, e.g. "method.name", "training.lr", "seed".' })
+  path!: string;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  equals?: unknown;
+
+  @Field(() => [GraphQLJSON], { nullable: true, description: `One of these values (at most ${MAX_CONFIG_VALUES}).` })
+  in?: unknown[];
+}
+
 @InputType("ExperimentFilter", { description: "All given conditions must hold." })
 export class ExperimentFilterInput {
   @Field(() => [ID], { nullable: true })
@@ -121,6 +143,30 @@ export class ExperimentFilterInput {
 
   @Field(() => Date, { nullable: true, description: "Created before." })
   createdBefore?: Date;
+
+  @Field(() => ID, { nullable: true, description: "Experiments of this sweep." })
+  sweepId?: string;
+
+  @Field(() => String, { nullable: true, description: "Created by the token of this name." })
+  owner?: string;
+
+  @Field(() => [String], { nullable: true, description: "Experiments carrying at least one of these tags." })
+  tagsAny?: string[];
+
+  @Field(() => [ConfigFieldFilterInput], { nullable: true, description: `Config fields; all must hold (at most ${MAX_CONFIG_CONDITIONS}).` })
+  config?: ConfigFieldFilterInput[];
+
+  @Field(() => Float, { nullable: true, description: "Best averaged-model accuracy so far at least this." })
+  accuracyMin?: number;
+
+  @Field(() => Float, { nullable: true, description: "Best averaged-model accuracy so far at most this." })
+  accuracyMax?: number;
+
+  @Field(() => Float, { nullable: true, description: "Sparsity of the last completed cycle at least this." })
+  sparsityMin?: number;
+
+  @Field(() => Float, { nullable: true, description: "Sparsity of the last completed cycle at most this." })
+  sparsityMax?: number;
 }
 
 @InputType("ExperimentOrder")
@@ -187,6 +233,14 @@ export function toExperimentFilter(input: ExperimentFilterInput | null | undefin
     configHash: input.configHash ?? undefined,
     createdAfter: input.createdAfter ?? undefined,
     createdBefore: input.createdBefore ?? undefined,
+    sweepId: input.sweepId ?? undefined,
+    owner: input.owner ?? undefined,
+    tagsAny: input.tagsAny ?? undefined,
+    config: input.config?.map((c) => ({ path: c.path, equals: c.equals ?? undefined, in: c.in ?? undefined })),
+    accuracyMin: input.accuracyMin ?? undefined,
+    accuracyMax: input.accuracyMax ?? undefined,
+    sparsityMin: input.sparsityMin ?? undefined,
+    sparsityMax: input.sparsityMax ?? undefined,
   };
 }
 
@@ -269,6 +323,11 @@ export class ExperimentResolver {
   @Mutation(() => Experiment, { description: "Replaces an experiment's tags (trimmed, duplicates dropped)." })
   setTags(@Arg("id", () => ID) id: string, @Arg("tags", () => [String]) tags: string[], @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
     return inTransaction(context.services, (tx) => setExperimentTags(tx, id, tags));
+  }
+
+  @Mutation(() => Experiment, { description: `Replaces an experiment's notes (at most ${MAX_NOTES_LENGTH} characters).` })
+  setNotes(@Arg("id", () => ID) id: string, @Arg("notes", () => String) notes: string, @Ctx() context: GraphQLContext): Promise<ExperimentRow> {
+    return inTransaction(context.services, (tx) => setExperimentNotes(tx, id, notes));
   }
 
   @Subscription(() => Experiment, {

@@ -6,8 +6,10 @@ import { ArtifactResolver, ExperimentArtifactsResolver } from "./artifact.js";
 import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
 import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.js";
 import { FrontierResolver } from "./frontier.js";
+import { GroupedFrontierResolver } from "./grouped-frontier.js";
 import { ExperimentMetricSeriesResolver, MetricsResolver } from "./metrics.js";
 import { ParticleResolver } from "./particle.js";
+import { SweepResolver } from "./sweep.js";
 import { WorkerResolver } from "./worker.js";
 
 /** One resolver class per domain type (plus the field resolvers other types add to Experiment). */
@@ -22,6 +24,8 @@ export const RESOLVERS = [
   ArtifactResolver,
   MetricsResolver,
   FrontierResolver,
+  GroupedFrontierResolver,
+  SweepResolver,
   WorkerResolver,
   ApiTokenResolver,
 ] as const;

@@ -2,7 +2,8 @@ import type { EntityManager, SelectQueryBuilder } from "typeorm";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { InvalidInputError } from "./errors.js";
-import { requireIntInRange, requireUuid } from "./validation.js";
+import { configPathProblem, knownConfigPaths } from "../../schema/sweep-grid.js";
+import { requireIntInRange, requireUuid, truncate } from "./validation.js";
 
 export interface ExperimentFilter {
   ids?: readonly string[];
@@ -17,7 +18,30 @@ export interface ExperimentFilter {
   configHash?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  sweepId?: string;
+  /** Name of the token that created it. */
+  owner?: string;
+  /** Experiments carrying at least one of these tags. */
+  tagsAny?: readonly string[];
+  /** All must hold. */
+  config?: readonly ConfigFieldCondition[];
+  /** On the best averaged-model accuracy so far (experiments without one never match). */
+  accuracyMin?: number;
+  accuracyMax?: number;
+  /** On the sparsity of the last completed cycle. */
+  sparsityMin?: number;
+  sparsityMax?: number;
 }
+
+/** A config field equal to a JSON value, or to one of several (compared as JSON: 4 ≠ "4"). */
+export interface ConfigFieldCondition {
+  path: string;
+  equals?: unknown;
+  in?: readonly unknown[];
+}
+
+export const MAX_CONFIG_CONDITIONS = 20;
+export const MAX_CONFIG_VALUES = 1_000;
 
 export const EXPERIMENT_ORDER_FIELDS = ["createdAt", "finalSparsity", "bestAccuracy"] as const;
 export type ExperimentOrderField = (typeof EXPERIMENT_ORDER_FIELDS)[number];
@@ -55,7 +79,7 @@ export interface ExperimentPage {
   hasNextPage: boolean;
 }
 
-interface CursorContent {
+export interface CursorContent {
   o: string;
   v: string;
   id: string;
@@ -122,16 +146,58 @@ export function applyExperimentFilter(query: SelectQueryBuilder<ExperimentRow>, 
   if (filter.configHash !== undefined) query.andWhere("e.config_hash = :configHash", { configHash: filter.configHash });
   if (filter.createdAfter) query.andWhere("e.created_at >= :createdAfter", { createdAfter: filter.createdAfter });
   if (filter.createdBefore) query.andWhere("e.created_at < :createdBefore", { createdBefore: filter.createdBefore });
+  if (filter.sweepId !== undefined) query.andWhere("e.sweep_id = :sweepId", { sweepId: requireUuid(filter.sweepId, "filter.sweepId") });
+  if (filter.owner !== undefined) query.andWhere("e.owner = :owner", { owner: filter.owner });
+  if (filter.tagsAny && filter.tagsAny.length > 0) query.andWhere("e.tags && CAST(:tagsAny AS text[])", { tagsAny: filter.tagsAny });
+  const ranges = [
+    ["accuracyMin", "e.best_accuracy >=", filter.accuracyMin],
+    ["accuracyMax", "e.best_accuracy <=", filter.accuracyMax],
+    ["sparsityMin", "e.final_sparsity >=", filter.sparsityMin],
+    ["sparsityMax", "e.final_sparsity <=", filter.sparsityMax],
+  ] as const;
+  for (const [name, comparison, value] of ranges) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value)) throw InvalidInputError.single(`filter.${name}`, "must be a finite number");
+    query.andWhere(`${comparison} :${name}`, { [name]: value });
+  }
+  const conditions = filter.config ?? [];
+  if (conditions.length > MAX_CONFIG_CONDITIONS) throw InvalidInputError.single("filter.config", `at most ${MAX_CONFIG_CONDITIONS} conditions`);
+  conditions.forEach((condition, i) => {
+    const where = `filter.config.${i}`;
+    const path = requireConfigPath(condition.path, `${where}.path`);
+    const hasEquals = condition.equals !== undefined && condition.equals !== null;
+    const hasIn = condition.in !== undefined && condition.in !== null;
+    if (hasEquals === hasIn) throw InvalidInputError.single(where, "give exactly one of equals or in");
+    // The path and values are bound parameters: jsonb `#>` takes the path as text[].
+    if (hasEquals) {
+      query.andWhere(`e.config #> CAST(:configPath${i} AS text[]) = CAST(:configValue${i} AS jsonb)`, { [`configPath${i}`]: path, [`configValue${i}`]: JSON.stringify(condition.equals) });
+    } else {
+      const values = condition.in!;
+      if (values.length > MAX_CONFIG_VALUES) throw InvalidInputError.single(`${where}.in`, `at most ${MAX_CONFIG_VALUES} values`);
+      query.andWhere(`e.config #> CAST(:configPath${i} AS text[]) = ANY(CAST(:configValues${i} AS jsonb[]))`, {
+        [`configPath${i}`]: path,
+        [`configValues${i}`]: values.map((value) => JSON.stringify(value)),
+      });
+    }
+  });
+}
+
+/** Checks a dotted config path (shape and that configs have it) and returns it as jsonb path parts. */
+export function requireConfigPath(path: string, field: string): string[] {
+  const problem = configPathProblem(path);
+  if (problem) throw InvalidInputError.single(field, `"${truncate(path)}" ${problem}`);
+  if (!knownConfigPaths().has(path)) throw InvalidInputError.single(field, `"${path}" is not a config path`);
+  return path.split(".");
 }
 
 const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2})?|Z)?$/;
 const NUMBER_TEXT = /^-?(\d+(\.\d+)?([eE][+-]?\d+)?|Infinity)$/;
 
-function encodeCursor(content: CursorContent): string {
+export function encodeCursor(content: CursorContent): string {
   return Buffer.from(JSON.stringify(content)).toString("base64url");
 }
 
-function decodeCursor(cursor: string, orderKey: string): CursorContent {
+export function decodeCursor(cursor: string, orderKey: string): CursorContent {
   let content: unknown;
   try {
     content = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));

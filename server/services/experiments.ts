@@ -3,7 +3,7 @@ import { configHash, cycleCount, parseExperimentConfig } from "../../schema/conf
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { ArtifactRow } from "../entities/artifact.js";
 import { ExperimentRow } from "../entities/experiment.js";
-import { InvalidInputError, NotFoundError, StateConflictError } from "./errors.js";
+import { InvalidInputError, NotFoundError, StateConflictError, type InputProblem } from "./errors.js";
 import type { Tx } from "./transaction.js";
 import { normaliseTags, requireUuid } from "./validation.js";
 
@@ -12,15 +12,14 @@ export interface CreateExperimentInput {
   config: unknown;
   /** Who asked (the token's name), kept for the record. */
   owner?: string | null;
+  /** The sweep it belongs to, when a sweep created it. */
+  sweepId?: string | null;
 }
 
 /** Validates the config and stores a `queued` experiment; every config problem is reported at once. */
 export async function createExperiment(tx: Tx, input: CreateExperimentInput): Promise<ExperimentRow> {
   const parsed = parseExperimentConfig(input.config);
-  if (!parsed.ok) {
-    const list = parsed.problems.map((p) => `${p.path}: ${p.message}`).join("; ");
-    throw new InvalidInputError(`invalid experiment config (${parsed.problems.length} problem${parsed.problems.length === 1 ? "" : "s"}): ${list}`, parsed.problems);
-  }
+  if (!parsed.ok) throw invalidInputFromProblems("invalid experiment config", parsed.problems);
   const config = parsed.config;
   const repository = tx.manager.getRepository(ExperimentRow);
   const row = repository.create({
@@ -34,6 +33,7 @@ export async function createExperiment(tx: Tx, input: CreateExperimentInput): Pr
     status: "queued",
     error: null,
     owner: input.owner ?? null,
+    sweepId: input.sweepId ?? null,
     cyclesPlanned: cycleCount(config),
     particlesPerCycle: config.method.particles,
   });
@@ -41,6 +41,25 @@ export async function createExperiment(tx: Tx, input: CreateExperimentInput): Pr
   const stored = await repository.findOneByOrFail({ id: saved.id });
   tx.publishAfterCommit("experiment-updated", stored.id, { experimentId: stored.id, status: stored.status, updatedAt: stored.updatedAt.toISOString() });
   return stored;
+}
+
+/** One error listing every problem, e.g. `invalid experiment config (2 problems): training.lr: …; seed: …`. */
+export function invalidInputFromProblems(what: string, problems: InputProblem[]): InvalidInputError {
+  const list = problems.map((p) => `${p.path}: ${p.message}`).join("; ");
+  return new InvalidInputError(`${what} (${problems.length} problem${problems.length === 1 ? "" : "s"}): ${list}`, problems);
+}
+
+export const MAX_NOTES_LENGTH = 10_000;
+
+/** Replaces an experiment's notes (free text, at most MAX_NOTES_LENGTH characters). */
+export async function setExperimentNotes(tx: Tx, experimentId: string, notes: string): Promise<ExperimentRow> {
+  const id = requireUuid(experimentId, "id");
+  if (notes.length > MAX_NOTES_LENGTH) throw InvalidInputError.single("notes", `must be at most ${MAX_NOTES_LENGTH} characters, got ${notes.length}`);
+  const result = await tx.manager.createQueryBuilder().update(ExperimentRow).set({ notes, updatedAt: () => "clock_timestamp()" }).where("id = :id", { id }).execute();
+  if (result.affected === 0) throw new NotFoundError(`no experiment with id ${id}`);
+  const row = await tx.manager.getRepository(ExperimentRow).findOneByOrFail({ id });
+  tx.publishAfterCommit("experiment-updated", id, { experimentId: id, status: row.status, updatedAt: row.updatedAt.toISOString() });
+  return row;
 }
 
 export async function findExperiment(manager: EntityManager, id: string): Promise<ExperimentRow | null> {

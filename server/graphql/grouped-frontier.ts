@@ -1,0 +1,94 @@
+import { GraphQLJSONObject } from "graphql-scalars";
+import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
+import { groupedFrontier, MAX_FRONTIER_GROUPS, MAX_GROUPED_EXPERIMENTS, UNGROUPED_CONFIG_PATHS, type FrontierGroupPointView } from "../services/grouped-frontier.js";
+import type { GraphQLContext } from "./context.js";
+import { CYCLES_ESTIMATE } from "./cycle.js";
+import { ExperimentFilterInput, toExperimentFilter } from "./experiment.js";
+
+@ObjectType("FrontierGroupPoint", { description: "One cycle of a group: statistics over the group's experiments that completed it." })
+export class FrontierGroupPoint {
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Float, { description: "Mean sparsity of the experiments at this cycle." })
+  sparsity!: number;
+
+  @Field(() => Int, { description: "Experiments contributing." })
+  n!: number;
+
+  @Field(() => Float, { description: "Mean of the averaged model's accuracy." })
+  accuracyMean!: number;
+
+  @Field(() => Float, { nullable: true, description: "Sample standard deviation (n − 1); null when n = 1." })
+  accuracyStd!: number | null;
+
+  @Field(() => Float)
+  accuracyMin!: number;
+
+  @Field(() => Float)
+  accuracyMax!: number;
+
+  @Field(() => Float, { nullable: true, description: "Of each experiment's best particle accuracy at this cycle (over those with particle accuracies; null when none)." })
+  bestParticleMean!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  bestParticleStd!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  bestParticleMin!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  bestParticleMax!: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Mean of the averaged model's test loss." })
+  lossMean!: number | null;
+}
+
+@ObjectType("FrontierGroup", { description: "Experiments whose configs agree on the grouping paths, e.g. the seeds of one setting." })
+export class FrontierGroup {
+  @Field(() => GraphQLJSONObject, {
+    description:
+      'Config path → value: with groupBy, its paths (e.g. {"method.name": "swamp", "method.particles": 4}); by default, the config paths whose values differ between the groups returned.',
+  })
+  key!: Record<string, unknown>;
+
+  @Field(() => [ID])
+  experimentIds!: string[];
+
+  @Field(() => [FrontierGroupPoint], { description: "By cycle." })
+  points!: FrontierGroupPoint[];
+}
+
+function toGraphQLPoint(point: FrontierGroupPointView): FrontierGroupPoint {
+  return {
+    cycle: point.cycle,
+    sparsity: point.sparsity,
+    n: point.n,
+    accuracyMean: point.accuracy.mean,
+    accuracyStd: point.accuracy.std,
+    accuracyMin: point.accuracy.min,
+    accuracyMax: point.accuracy.max,
+    bestParticleMean: point.bestParticle?.mean ?? null,
+    bestParticleStd: point.bestParticle?.std ?? null,
+    bestParticleMin: point.bestParticle?.min ?? null,
+    bestParticleMax: point.bestParticle?.max ?? null,
+    lossMean: point.lossMean,
+  };
+}
+
+@Resolver(() => FrontierGroup)
+export class GroupedFrontierResolver {
+  @Query(() => [FrontierGroup], {
+    description: `Per group of experiments (configs equal on the groupBy paths; default: every config path but ${UNGROUPED_CONFIG_PATHS.join(", ")}) and per cycle: n, mean, sample std, min and max of the averaged model's accuracy and of the best particle's, over the group's experiments that completed that cycle. Groups in key order, at most \`limit\` (up to ${MAX_FRONTIER_GROUPS}); the filter may match at most ${MAX_GROUPED_EXPERIMENTS} experiments.`,
+    complexity: ({ args, childComplexity }) => 1 + Math.ceil((Math.min(Number(args.limit ?? 1000), MAX_FRONTIER_GROUPS) * CYCLES_ESTIMATE * childComplexity) / 100),
+  })
+  async groupedFrontier(
+    @Ctx() context: GraphQLContext,
+    @Arg("groupBy", () => [String], { nullable: true, description: 'Dotted config paths, e.g. ["method.name", "method.particles"].' }) groupBy: string[] | null,
+    @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
+    @Arg("limit", () => Int, { defaultValue: 1000 }) limit: number,
+  ): Promise<FrontierGroup[]> {
+    const groups = await groupedFrontier(context.dataSource.manager, { groupBy, filter: toExperimentFilter(filter), limit });
+    return groups.map((group) => ({ key: group.key, experimentIds: group.experimentIds, points: group.points.map(toGraphQLPoint) }));
+  }
+}
