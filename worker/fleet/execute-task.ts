@@ -14,6 +14,8 @@ import type { ThreadPool } from "../run/thread-pool.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";
+export const TFJS_MODEL_FORMAT = "tfjs-layers-model";
+export const TFJS_WEIGHTS_FORMAT = "tfjs-layers-weights";
 
 export interface TaskExecution {
   task: TaskMessage;
@@ -51,8 +53,19 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
       const output = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle: task.cycle, particleWeights, mask, final: task.final }, callbacks);
       const weights = await putWeights(artifacts, output.weights, layout);
       const nextMask = output.nextMask ? await artifacts.put(packMask(output.nextMask), { format: MASK_FORMAT }) : null;
+      // What `swamp run` writes to cycle-NNN/model/, so fleet runs load into TF.js the same way.
+      const model = await pool.exportModel(output.weights);
+      const tfjsModel = await artifacts.put(Buffer.from(model.modelJson, "utf8"), { format: TFJS_MODEL_FORMAT });
+      const tfjsWeights = await artifacts.put(model.weightsBin, { format: TFJS_WEIGHTS_FORMAT });
       const { accuracy, loss, sparsity, alive, total, layers, seconds } = output;
-      return { ...common, kind: "aggregate-cycle", cycle: task.cycle, finishedAt: Date.now(), outputs: { weights, nextMask }, numbers: { accuracy, loss, sparsity, alive, total, layers, seconds } };
+      return {
+        ...common,
+        kind: "aggregate-cycle",
+        cycle: task.cycle,
+        finishedAt: Date.now(),
+        outputs: { weights, nextMask, tfjsModel, tfjsWeights },
+        numbers: { accuracy, loss, sparsity, alive, total, layers, seconds },
+      };
     }
   }
 }
