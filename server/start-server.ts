@@ -22,7 +22,8 @@ import { formatClientError } from "./graphql/errors.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
-import { WEIGHT_EXPORT_ROUTES, weightExportHandler } from "./http/weight-export.js";
+import { mountExports } from "./http/exports.js";
+import { mountWeightExports } from "./http/weight-export.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, countActiveAdminTokens, createApiToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
@@ -206,9 +207,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const download = artifactDownloadHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     app.get("/artifacts/:id", download);
     app.head("/artifacts/:id", download);
-    for (const route of WEIGHT_EXPORT_ROUTES) {
-      app.get(route.path, weightExportHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log }, route.content, route.format));
-    }
+    mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
+    mountWeightExports(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     mountExplorer(app);
     app.use(
       "/graphql",

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
-import type { MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
+import type { ExperimentConfig } from "../../schema/config.js";
+import { experimentStep, type MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { requireExperiment } from "../services/experiments.js";
 import {
@@ -11,7 +12,6 @@ import {
   readDownsampledSeries,
   readMetricHistory,
   scanSeriesPoints,
-  type DownsampledSeries,
   type SeriesInfo,
   type StoredPoint,
 } from "../services/metrics.js";
@@ -24,8 +24,14 @@ import { liveStream } from "./live-stream.js";
 
 @ObjectType("MetricPoint")
 export class MetricPoint {
-  @Field(() => Int, { description: "Optimiser steps since the task began." })
+  @Field(() => Int, { description: "Optimiser steps since the task (pretraining or the particle's training) began; pretraining's epoch loss counts epochs. See globalStep." })
   step!: number;
+
+  @Field(() => Int, {
+    description:
+      "The step on one axis for the whole experiment, cycle-major (pretraining first, then each cycle's training, its particles sharing the cycle's range, its averaged-model points at the cycle's end): monotone over the run, so every curve plots on one x-axis. From the config: spe = ceil(training examples / batchSize); pretraining epoch loss at epoch·spe; a particle's point at rewindEpochs·spe + cycle·epochs·spe + step; an averaged-model point at rewindEpochs·spe + (cycle+1)·epochs·spe + step.",
+  })
+  globalStep!: number;
 
   @Field(() => Float, { description: "Fractional epochs since the task began." })
   epoch!: number;
@@ -55,13 +61,13 @@ export class MetricSeries {
   sampled!: boolean;
 
   @Field(() => [MetricPoint])
-  points!: StoredPoint[];
+  points!: GlobalStepPoint[];
 }
 
 @ObjectType("MetricPointPage", { description: "Unsampled points of one series in step order; pass endCursor as `after` for the next page." })
 export class MetricPointPage {
   @Field(() => [MetricPoint])
-  points!: StoredPoint[];
+  points!: GlobalStepPoint[];
 
   @Field(() => Boolean)
   hasNextPage!: boolean;
@@ -96,8 +102,14 @@ export class LiveMetricPoint {
   @Field(() => String)
   key!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "Optimiser steps since the task began. See globalStep." })
   step!: number;
+
+  @Field(() => Int, {
+    description:
+      "The step on one axis for the whole experiment, cycle-major (pretraining first, then each cycle's training, its particles sharing the cycle's range, its averaged-model points at the cycle's end): monotone over the run, so every curve plots on one x-axis. From the config: spe = ceil(training examples / batchSize); pretraining epoch loss at epoch·spe; a particle's point at rewindEpochs·spe + cycle·epochs·spe + step; an averaged-model point at rewindEpochs·spe + (cycle+1)·epochs·spe + step.",
+  })
+  globalStep!: number;
 
   @Field(() => Float)
   epoch!: number;
@@ -133,15 +145,17 @@ export class MetricsResolver {
     description: "Series of one particle, or of a cycle's averaged model (particle omitted), each downsampled server-side to at most `samples` points.",
     complexity: seriesCost,
   })
-  metrics(
+  async metrics(
     @Arg("experimentId", () => ID) experimentId: string,
     @Arg("cycle", () => Int) cycle: number,
     @Arg("particle", () => Int, { nullable: true, description: "Omit for the cycle's averaged model." }) particle: number | null,
     @Arg("keys", () => [String], { description: `1 to ${MAX_KEYS_PER_QUERY} keys, e.g. "train/loss".` }) keys: string[],
     @Arg("samples", () => Int, { defaultValue: 500, description: `2 to ${MAX_SAMPLES}.` }) samples: number,
     @Ctx() context: GraphQLContext,
-  ): Promise<DownsampledSeries[]> {
-    return readDownsampledSeries(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, keys, samples });
+  ): Promise<MetricSeries[]> {
+    const series = await readDownsampledSeries(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, keys, samples });
+    const config = await experimentConfigForSteps(context, experimentId);
+    return series.map((one) => ({ ...one, points: withGlobalSteps(config, one, one.points) }));
   }
 
   @Query(() => MetricPointPage, {
@@ -157,9 +171,10 @@ export class MetricsResolver {
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Ctx() context: GraphQLContext,
   ): Promise<MetricPointPage> {
-    const afterStep = after === null ? null : decodeStepCursor(after);
+    const afterStep = after == null ? null : decodeStepCursor(after);
     const page = await scanSeriesPoints(context.dataSource.manager, { experimentId, cycle, particle: particle ?? null, key }, afterStep, first);
-    return { points: page.points, hasNextPage: page.hasNextPage, endCursor: page.endStep === null ? null : encodeStepCursor(page.endStep) };
+    const config = page.points.length > 0 ? await experimentConfigForSteps(context, experimentId) : null;
+    return { points: config ? withGlobalSteps(config, { cycle, particle: particle ?? null, key }, page.points) : [], hasNextPage: page.hasNextPage, endCursor: page.endStep === null ? null : encodeStepCursor(page.endStep) };
   }
 
   @Subscription(() => MetricBatch, {
@@ -210,8 +225,9 @@ async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionA
   const wanted = (point: MetricPointMessage) =>
     (args.cycle == null || point.cycle === args.cycle) && (args.particle == null || point.particle === args.particle) && (keys === null || keys.has(point.key));
   const source = await context.pubsub.subscribe("metrics-appended", experimentId);
+  let config: ExperimentConfig;
   try {
-    await requireExperiment(context.dataSource.manager, experimentId);
+    config = (await requireExperiment(context.dataSource.manager, experimentId)).config as unknown as ExperimentConfig;
   } catch (error) {
     await source.return();
     throw error;
@@ -223,6 +239,7 @@ async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionA
     particle: point.particle ?? null,
     key: point.key,
     step: point.step,
+    globalStep: experimentStep(config, point),
     epoch: point.epoch,
     value: point.value,
     time: new Date(point.time),
@@ -253,6 +270,18 @@ async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionA
       return fresh.length > 0 ? [{ experimentId, history: false, points: fresh.map(toLive) }] : [];
     },
   });
+}
+
+type GlobalStepPoint = StoredPoint & { globalStep: number };
+
+/** The experiment's stored (filled) config, which fixes how steps map onto the run's one axis. */
+async function experimentConfigForSteps(context: GraphQLContext, experimentId: string): Promise<ExperimentConfig> {
+  return (await requireExperiment(context.dataSource.manager, experimentId)).config as unknown as ExperimentConfig;
+}
+
+function withGlobalSteps(config: ExperimentConfig, series: { cycle: number; particle: number | null; key: string }, points: readonly StoredPoint[]): GlobalStepPoint[] {
+  const particle = series.particle ?? undefined;
+  return points.map((point) => ({ ...point, globalStep: experimentStep(config, { cycle: series.cycle, particle, key: series.key, step: point.step }) }));
 }
 
 function encodeStepCursor(step: number): string {

@@ -1,13 +1,17 @@
 import { pipeline } from "node:stream/promises";
 import type { Request, RequestHandler, Response } from "express";
+import type { DataSource } from "typeorm";
 import { ArtifactNotReadableError, type ArtifactContentStore } from "../artifacts/artifact-content-store.js";
 import { findArtifact } from "../services/artifacts.js";
 import { InvalidInputError } from "../services/errors.js";
 import { parseRangeHeader } from "./byte-range.js";
-import { checkReadAccess, type ReadAccessOptions } from "./read-access.js";
+import { refuseRead } from "./read-access.js";
 
-export interface ArtifactDownloadOptions extends ReadAccessOptions {
+export interface ArtifactDownloadOptions {
+  dataSource: DataSource;
   store: ArtifactContentStore;
+  publicReads: boolean;
+  adminToken: string | null;
   log: (line: string) => void;
 }
 
@@ -21,8 +25,8 @@ export function artifactDownloadHandler(options: ArtifactDownloadOptions): Reque
       res.status(status).type("text/plain").send(`${message}\n`);
     };
     try {
-      const access = await checkReadAccess(req, options, "downloading artifacts");
-      if (!access.allowed) return fail(access.status, access.reason);
+      const refused = await refuseRead(options, req.headers.authorization, "downloading artifacts");
+      if (refused) return fail(refused.status, refused.message);
 
       const id = String(req.params.id);
       const artifact = await findArtifact(options.dataSource.manager, id);

@@ -1,4 +1,3 @@
-import type { Request } from "express";
 import type { DataSource } from "typeorm";
 import { authenticate, parseAuthorizationHeader } from "../services/tokens.js";
 
@@ -8,18 +7,22 @@ export interface ReadAccessOptions {
   adminToken: string | null;
 }
 
-export type ReadAccess = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };
+export interface ReadRefusal {
+  status: 401 | 403;
+  message: string;
+}
 
 /**
- * Whether a plain HTTP request (a download, an export) may read: the same rule as GraphQL queries,
- * a bearer token with read scope, or no token at all when the server allows public reads.
+ * The read authorisation of GraphQL queries, for plain HTTP routes (downloads, exports): a bearer
+ * token with read scope, or none at all when the server allows public reads; a token that was
+ * presented and rejected is refused even then. Returns why `action` is refused, or null.
  */
-export async function checkReadAccess(req: Request, options: ReadAccessOptions, what: string): Promise<ReadAccess> {
-  const header = parseAuthorizationHeader(req.headers.authorization);
-  if ("error" in header) return { allowed: false, status: 401, reason: header.error };
+export async function refuseRead(options: ReadAccessOptions, authorization: string | undefined, action: string): Promise<ReadRefusal | null> {
+  const header = parseAuthorizationHeader(authorization);
+  if ("error" in header) return { status: 401, message: header.error };
   const principal = await authenticate(options.dataSource.manager, header.secret, options.adminToken);
-  if (principal.kind === "rejected") return { allowed: false, status: 401, reason: principal.reason };
-  if (principal.kind === "anonymous" && !options.publicReads) return { allowed: false, status: 401, reason: `${what} needs a bearer token with read scope` };
-  if (principal.kind === "token" && !principal.scopes.has("read")) return { allowed: false, status: 403, reason: `${what} needs read scope` };
-  return { allowed: true };
+  if (principal.kind === "rejected") return { status: 401, message: principal.reason };
+  if (principal.kind === "anonymous" && !options.publicReads) return { status: 401, message: `${action} needs a bearer token with read scope` };
+  if (principal.kind === "token" && !principal.scopes.has("read")) return { status: 403, message: `${action} needs read scope` };
+  return null;
 }

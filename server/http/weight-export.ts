@@ -1,7 +1,7 @@
 /**
  * GET /export/weights.npz, /export/weights.safetensors, /export/masks.npz, /export/masks.safetensors
  * ?experiment=ID&cycle=K[&dense=1] — a cycle's averaged model, converted on the fly from the stored
- * artifacts, with the same read authorisation as GraphQL queries.
+ * artifacts, with the read authorisation and JSON errors of the other exports.
  *
  * Weights: one float32 array per weight tensor, named as the model names it (`fc1/kernel`,
  * `fc1/bias`, …), in TF.js layout (Dense kernels [in, out], Conv2D kernels [h, w, in, out]), pruned
@@ -10,60 +10,46 @@
  * to be 0 is told apart from a pruned one. `dense=1` leaves the masks out: the plain dense copy.
  * Masks: one boolean array per prunable kernel, named as the kernel.
  */
-import type { Request, RequestHandler, Response } from "express";
+import type { Express, Request, Response } from "express";
 import type { ArtifactContentStore } from "../artifacts/artifact-content-store.js";
 import { loadCycleWeights, type CycleWeights } from "../exports/cycle-weights.js";
 import { boolTensor, float32Tensor, type NamedTensor } from "../exports/named-tensor.js";
 import { encodeNpz } from "../exports/npz-file.js";
 import { encodeSafetensors } from "../exports/safetensors-file.js";
-import { InvalidInputError, NotFoundError } from "../services/errors.js";
-import { checkReadAccess, type ReadAccessOptions } from "./read-access.js";
+import { InvalidInputError } from "../services/errors.js";
+import { exportRoute, integerParameter, queryValue, type ExportOptions } from "./exports.js";
 
-export interface WeightExportOptions extends ReadAccessOptions {
+export interface WeightExportOptions extends ExportOptions {
   store: ArtifactContentStore;
-  log: (line: string) => void;
 }
 
-export type WeightExportContent = "weights" | "masks";
-export type WeightExportFormat = "npz" | "safetensors";
+type Content = "weights" | "masks";
+type TensorFormat = "npz" | "safetensors";
 
-export const WEIGHT_EXPORT_ROUTES: ReadonlyArray<{ path: string; content: WeightExportContent; format: WeightExportFormat }> = [
-  { path: "/export/weights.npz", content: "weights", format: "npz" },
-  { path: "/export/weights.safetensors", content: "weights", format: "safetensors" },
-  { path: "/export/masks.npz", content: "masks", format: "npz" },
-  { path: "/export/masks.safetensors", content: "masks", format: "safetensors" },
-];
-
-export function weightExportHandler(options: WeightExportOptions, content: WeightExportContent, format: WeightExportFormat): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const fail = (status: number, message: string, field?: string) => {
-      res.status(status).json({ error: field === undefined ? { message } : { message, field } });
-    };
-    try {
-      const access = await checkReadAccess(req, options, "exporting weights");
-      if (!access.allowed) return fail(access.status, access.reason);
-      const experiment = singleParameter(req, "experiment", true)!;
-      const cycle = integerParameter(singleParameter(req, "cycle", true)!, "cycle");
-      const dense = booleanParameter(singleParameter(req, "dense", false), "dense");
-      if (content === "masks" && dense) throw InvalidInputError.single("dense", "applies to weights only");
-      const weights = await loadCycleWeights(options.dataSource.manager, options.store, experiment, cycle);
-      const tensors = content === "weights" ? weightTensors(weights, dense) : maskTensors(weights);
-      const body =
-        format === "npz"
-          ? encodeNpz(tensors)
-          : encodeSafetensors(tensors, { format: "swamp", content, experiment: weights.experimentId, cycle: String(cycle), sparsity: String(weights.sparsity), layout: "tfjs" });
-      res.status(200);
-      res.setHeader("Content-Type", "application/octet-stream");
-      res.setHeader("Content-Disposition", `attachment; filename="${weights.experimentId}-cycle-${cycle}-${content}.${format}"`);
-      res.setHeader("Content-Length", String(body.length));
-      res.end(body);
-    } catch (error) {
-      if (error instanceof InvalidInputError) return fail(400, error.message, error.problems[0]?.path);
-      if (error instanceof NotFoundError) return fail(404, error.message);
-      options.log(`export ${req.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      return fail(500, "internal server error");
+export function mountWeightExports(app: Express, options: WeightExportOptions): void {
+  for (const content of ["weights", "masks"] as const) {
+    for (const format of ["npz", "safetensors"] as const) {
+      app.get(`/export/${content}.${format}`, exportRoute(options, `exporting ${content}`, (req, res) => sendTensors(options, req, res, content, format)));
     }
-  };
+  }
+}
+
+async function sendTensors(options: WeightExportOptions, req: Request, res: Response, content: Content, format: TensorFormat): Promise<void> {
+  const experiment = queryValue(req, "experiment");
+  if (experiment === undefined) throw InvalidInputError.single("experiment", "is required (an experiment id)");
+  const cycleText = queryValue(req, "cycle");
+  if (cycleText === undefined) throw InvalidInputError.single("cycle", "is required (a cycle index)");
+  const dense = booleanParameter(queryValue(req, "dense"), "dense");
+  if (content === "masks" && dense) throw InvalidInputError.single("dense", "applies to weights only");
+  const weights = await loadCycleWeights(options.dataSource.manager, options.store, experiment, integerParameter(cycleText, "cycle"));
+  const tensors = content === "weights" ? weightTensors(weights, dense) : maskTensors(weights);
+  const metadata = { format: "swamp", content, experiment: weights.experimentId, cycle: String(weights.cycle), sparsity: String(weights.sparsity), layout: "tfjs" };
+  const body = format === "npz" ? encodeNpz(tensors) : encodeSafetensors(tensors, metadata);
+  res.status(200);
+  res.setHeader("Content-Type", "application/octet-stream");
+  res.setHeader("Content-Disposition", `attachment; filename="${weights.experimentId}-cycle-${weights.cycle}-${content}.${format}"`);
+  res.setHeader("Content-Length", String(body.length));
+  res.end(body);
 }
 
 function weightTensors(weights: CycleWeights, dense: boolean): NamedTensor[] {
@@ -75,21 +61,6 @@ function weightTensors(weights: CycleWeights, dense: boolean): NamedTensor[] {
 
 function maskTensors(weights: CycleWeights): NamedTensor[] {
   return weights.tensors.flatMap((tensor) => (tensor.keep ? [boolTensor(tensor.name, tensor.shape, tensor.keep)] : []));
-}
-
-function singleParameter(req: Request, name: string, required: boolean): string | undefined {
-  const value = req.query[name];
-  if (value === undefined || value === "") {
-    if (required) throw InvalidInputError.single(name, "is required");
-    return undefined;
-  }
-  if (typeof value !== "string") throw InvalidInputError.single(name, "must be given once");
-  return value;
-}
-
-function integerParameter(value: string, name: string): number {
-  if (!/^\d{1,9}$/.test(value)) throw InvalidInputError.single(name, `must be a non-negative integer, got "${value.slice(0, 40)}"`);
-  return Number(value);
 }
 
 function booleanParameter(value: string | undefined, name: string): boolean {

@@ -102,25 +102,27 @@ describe("weight exports", () => {
   });
 
   it("answer bad input with 400 naming the field, what is missing with 404, and need a read token", async () => {
-    const cases: Array<[string, number, RegExp, string | undefined]> = [
+    const cases: Array<[string, number, RegExp, string | null]> = [
       [`/export/weights.npz?cycle=1`, 400, /experiment: is required/, "experiment"],
+      [`/export/weights.npz?experiment=${experimentId}`, 400, /cycle: is required/, "cycle"],
+      [`/export/weights.npz?experiment=${experimentId}&experiment=${experimentId}&cycle=1`, 400, /experiment: give it once/, "experiment"],
       [`/export/weights.npz?experiment=nope&cycle=1`, 400, /experiment: "nope" is not a valid id/, "experiment"],
-      [`/export/weights.npz?experiment=${experimentId}&cycle=-1`, 400, /cycle: must be a non-negative integer/, "cycle"],
+      [`/export/weights.npz?experiment=${experimentId}&cycle=-1`, 400, /cycle: must be an integer from 0 to 10000, got -1/, "cycle"],
       [`/export/weights.npz?experiment=${experimentId}&cycle=1&dense=maybe`, 400, /dense: must be 1 or 0/, "dense"],
       [`/export/masks.npz?experiment=${experimentId}&cycle=1&dense=1`, 400, /dense: applies to weights only/, "dense"],
-      [`/export/weights.npz?experiment=${experimentId}&cycle=7`, 404, /has no cycle 7/, undefined],
-      [`/export/weights.npz?experiment=${experimentId}&cycle=2`, 404, /cycle 2 of experiment .* has no averaged weights yet/, undefined],
-      [`/export/weights.npz?experiment=00000000-0000-4000-8000-000000000000&cycle=0`, 404, /no experiment with id/, undefined],
+      [`/export/weights.npz?experiment=${experimentId}&cycle=7`, 404, /has no cycle 7/, null],
+      [`/export/weights.npz?experiment=${experimentId}&cycle=2`, 404, /cycle 2 of experiment .* has no averaged weights yet/, null],
+      [`/export/weights.npz?experiment=00000000-0000-4000-8000-000000000000&cycle=0`, 404, /no experiment with id/, null],
     ];
     for (const [path, status, message, field] of cases) {
       const response = await download(path);
       assert.equal(response.status, status, path);
-      const body = (await response.json()) as { error: { message: string; field?: string } };
+      const body = (await response.json()) as { error: { message: string; field: string | null } };
       assert.match(body.error.message, message, path);
       assert.equal(body.error.field, field, path);
     }
     const anonymous = await download(`/export/weights.npz?experiment=${experimentId}&cycle=1`, null);
     assert.equal(anonymous.status, 401);
-    assert.match(((await anonymous.json()) as { error: { message: string } }).error.message, /exporting weights needs a bearer token/);
+    assert.match(((await anonymous.json()) as { error: { message: string } }).error.message, /exporting weights needs a bearer token with read scope/);
   });
 });

@@ -11,6 +11,7 @@
  * generated on demand, so trainSubset/testSubset choose how many images there are (default 2,000 and
  * 500, at most 100,000 each), and image i is the same whatever the count.
  */
+import { STANDARD_TRAIN_EXAMPLES } from "../../schema/metrics.js";
 import { DatasetOptionError, type DatasetDefinition, type DatasetLoadOptions, type LoadedDataset } from "./dataset.js";
 import { toLoadedDataset, type ByteImageSplit } from "./byte-images.js";
 import { gaussian, mulberry32 } from "./prng.js";
@@ -28,7 +29,7 @@ export interface SyntheticOptions {
 }
 
 export const SYNTHETIC_DEFAULTS: Readonly<SyntheticOptions> = {
-  trainCount: 2000,
+  trainCount: STANDARD_TRAIN_EXAMPLES.synthetic,
   testCount: 500,
   height: 28,
   width: 28,
