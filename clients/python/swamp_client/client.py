@@ -22,7 +22,7 @@ FRONTIER_STATS = [
     "cycle", "sparsity", "n", "accuracy_mean", "accuracy_std", "accuracy_min", "accuracy_max",
     "best_particle_mean", "best_particle_std", "best_particle_min", "best_particle_max", "loss_mean",
 ]
-METRIC_COLUMNS = ["experiment", "key", "cycle", "particle", "step", "value", "time"]
+METRIC_COLUMNS = ["experiment", "key", "cycle", "particle", "step", "value", "time", "task_step", "epoch"]
 SWEEP_COLUMNS = ["id", "name", "size", "queued", "running", "completed", "failed", "cancelled", "owner", "tags", "created_at"]
 
 _EXPERIMENT_FIELDS = """
@@ -177,8 +177,9 @@ class Swamp:
         """Metric points of an experiment (every cycle and particle), e.g. ``keys=["train/loss"]``.
 
         Columns: ``experiment``, ``key``, ``cycle``, ``particle`` (None for the cycle's averaged
-        model), ``step`` (monotone over the whole experiment, so curves share one x-axis),
-        ``value``, ``time``. With ``samples`` each series is downsampled server-side to at most
+        model), ``step`` (one axis over the whole experiment, cycle-major: pretraining, then each
+        cycle's particles, then its averaged model; curves of all cycles share it), ``value``,
+        ``time``, ``task_step`` (optimiser steps since the task began) and ``epoch``. With ``samples`` each series is downsampled server-side to at most
         that many points, extremes kept.
         """
         keys = [keys] if isinstance(keys, str) else list(keys)
@@ -337,8 +338,8 @@ class Swamp:
     def follow(self, experiment_id: str, keys: Optional[Sequence[str]] = None, settle: float = 1.0) -> Iterator[Dict[str, Any]]:
         """Live metric points of an experiment (graphql-ws ``metrics`` subscription), history first.
 
-        An iterator of dicts (``cycle``, ``particle``, ``key``, ``step``, ``epoch``, ``value``,
-        ``time``, ``history``) that ends once the experiment completed, failed or was cancelled.
+        An iterator of dicts (``cycle``, ``particle``, ``key``, ``step``, ``task_step``, ``epoch``,
+        ``value``, ``time``, ``history``) that ends once the experiment completed, failed or was cancelled.
         Needs ``websockets``.
         """
         return follow_metrics(self.http.websocket_url, self.http.token, experiment_id, list(keys) if keys else None, settle=settle)

@@ -18,7 +18,7 @@ TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELLED")
 
 METRICS_SUBSCRIPTION = """
 subscription($id: ID!, $keys: [String!]) {
-  metrics(experimentId: $id, keys: $keys) { history points { cycle particle key step epoch value time } }
+  metrics(experimentId: $id, keys: $keys) { history points { cycle particle key step globalStep epoch value time } }
 }"""
 STATUS_SUBSCRIPTION = """subscription($id: ID!) { experimentUpdated(id: $id) { status } }"""
 
@@ -30,7 +30,8 @@ def follow_metrics(websocket_url: str, token: Optional[str], experiment_id: str,
     """Yields the experiment's metric points, history first, until it has ended.
 
     Each point is a dict: ``cycle``, ``particle`` (None for the cycle's averaged model), ``key``,
-    ``step``, ``epoch``, ``value``, ``time`` and ``history`` (True for points stored before the
+    ``step`` (on the experiment's one axis, as in ``Swamp.metrics``), ``task_step``, ``epoch``,
+    ``value``, ``time`` and ``history`` (True for points stored before the
     subscription began). Once the experiment is completed, failed or cancelled (or deleted),
     points still in flight are taken until none arrived for ``settle`` seconds.
     """
@@ -66,6 +67,12 @@ def follow_metrics(websocket_url: str, token: Optional[str], experiment_id: str,
     finally:
         stop.set()
         thread.join(timeout=settle + 5)
+
+
+def _point(point: Dict[str, Any], history: bool) -> Dict[str, Any]:
+    """A subscription point named as the metrics export names its columns."""
+    return {"cycle": point["cycle"], "particle": point["particle"], "key": point["key"], "step": point["globalStep"],
+            "task_step": point["step"], "epoch": point["epoch"], "value": point["value"], "time": point["time"], "history": history}
 
 
 async def _stream(url: str, token: Optional[str], experiment_id: str, keys: Optional[List[str]], settle: float,
@@ -120,7 +127,7 @@ async def _exchange(ws: Any, token: Optional[str], experiment_id: str, keys: Opt
             if message.get("id") == "metrics":
                 batch = data["metrics"]
                 for point in batch["points"]:
-                    items.put({**point, "history": batch["history"]})
+                    items.put(_point(point, batch["history"]))
             elif data.get("experimentUpdated", {}).get("status") in TERMINAL_STATUSES:
                 ended = True
         elif kind == "complete" and message.get("id") == "status":

@@ -239,7 +239,9 @@ class WritingTest(unittest.TestCase):
         accuracy = sorted((p["cycle"], p["value"]) for p in points if p["key"] == "test/accuracy" and p["particle"] is None)
         self.assertEqual(accuracy, [(c["index"], c["accuracy"]) for c in cycles])
         self.assertEqual(len({(p["key"], p["cycle"], p["particle"], p["step"]) for p in points}), len(points), "no point twice")
-        self.assertEqual(set(points[0]), {"cycle", "particle", "key", "step", "epoch", "value", "time", "history"})
+        self.assertEqual(set(points[0]), {"cycle", "particle", "key", "step", "task_step", "epoch", "value", "time", "history"})
+        exported = {(p["key"], p["cycle"], p["particle"], p["task_step"]): p["step"] for p in records(swamp.metrics(experiment_id, sorted({p["key"] for p in points})))}
+        self.assertEqual({(p["key"], p["cycle"], p["particle"], p["task_step"]): p["step"] for p in points}, exported, "follow and metrics share the step axis")
 
     def test_follow_replays_a_finished_run_and_ends(self):
         row = records(swamp.experiments(sweep=sweep_id, methods="imp"))[0]
