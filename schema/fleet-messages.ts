@@ -244,6 +244,13 @@ const aggregateCycleSuccessSchema = z
         weights: artifactRefSchema,
         /** The mask of the next cycle; null after the final cycle. */
         nextMask: artifactRefSchema.nullable(),
+        /**
+         * The averaged model as `swamp run` writes it for `tf.loadLayersModel`: `model.json`
+         * (its manifest names the weights file `weights.bin`) and that weights file. Optional:
+         * workers from before they were stored leave them out.
+         */
+        tfjsModel: artifactRefSchema.optional(),
+        tfjsWeights: artifactRefSchema.optional(),
       })
       .strict(),
     numbers: z

@@ -26,6 +26,7 @@ import { mountExplorer } from "./http/explorer.js";
 import { defaultPublicUrl, normalisePublicUrl, OriginPolicy } from "./http/origin-policy.js";
 import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } from "./http/websocket-sessions.js";
 import { mountExports } from "./http/exports.js";
+import { mountWeightExports } from "./http/weight-export.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
@@ -235,6 +236,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.get("/artifacts/:id", download);
     app.head("/artifacts/:id", download);
     mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
+    mountWeightExports(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     mountExplorer(app);
     app.use(
       "/graphql",

@@ -12,7 +12,7 @@ import { recordCycle, recordParticle } from "../services/cycles.js";
 import { markExperimentStatus } from "../services/experiments.js";
 import { appendMetrics } from "../services/metrics.js";
 import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
-import { denseMaskBits } from "./mask-bits.js";
+import { denseMaskBits } from "../../schema/mask-bits.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";
@@ -43,7 +43,11 @@ export function judgeResult(config: ExperimentConfig, result: TaskSuccess): Resu
 /** Every artifact a successful result names, by output name. */
 export function outputRefs(result: TaskSuccess): Array<[string, ArtifactRef]> {
   const refs: Array<[string, ArtifactRef]> = [["weights", result.outputs.weights]];
-  if (result.kind === "aggregate-cycle" && result.outputs.nextMask) refs.push(["nextMask", result.outputs.nextMask]);
+  if (result.kind === "aggregate-cycle") {
+    if (result.outputs.nextMask) refs.push(["nextMask", result.outputs.nextMask]);
+    if (result.outputs.tfjsModel) refs.push(["tfjsModel", result.outputs.tfjsModel]);
+    if (result.outputs.tfjsWeights) refs.push(["tfjsWeights", result.outputs.tfjsWeights]);
+  }
   return refs;
 }
 
@@ -129,7 +133,7 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
   });
 }
 
-type Register = (ref: ArtifactRef, kind: "weights" | "mask", cycleIndex: number | null, particleIndex: number | null) => Promise<{ id: string }>;
+type Register = (ref: ArtifactRef, kind: "weights" | "mask" | "other", cycleIndex: number | null, particleIndex: number | null) => Promise<{ id: string }>;
 
 async function recordAggregate(
   tx: Tx,
@@ -141,6 +145,9 @@ async function recordAggregate(
   const { experimentId, cycle, numbers } = result;
   const weights = await register(result.outputs.weights, "weights", cycle, null);
   if (result.outputs.nextMask) await register(result.outputs.nextMask, "mask", cycle + 1, null);
+  // The TF.js copy of the averaged model (model.json names the weights file weights.bin).
+  if (result.outputs.tfjsModel) await register(result.outputs.tfjsModel, "other", cycle, null);
+  if (result.outputs.tfjsWeights) await register(result.outputs.tfjsWeights, "other", cycle, null);
   const particleSeconds: Array<{ seconds: number | null }> = await tx.manager.query(
     `SELECT sum((numbers->>'seconds')::float8) AS seconds FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle' AND cycle_index = $2`,
     [experimentId, cycle],

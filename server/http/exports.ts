@@ -49,7 +49,8 @@ export function mountExports(app: Express, options: ExportOptions): void {
   }
 }
 
-function exportRoute(options: ExportOptions, action: string, send: (req: Request, res: Response) => Promise<void>) {
+/** A GET route with the read authorisation of queries and JSON errors naming the field. */
+export function exportRoute(options: ExportOptions, action: string, send: (req: Request, res: Response) => Promise<void>) {
   return async (req: Request, res: Response) => {
     const fail = (status: number, message: string, field: string | null = null) => {
       res.status(status).json({ error: { message, field } });
@@ -214,13 +215,13 @@ function queryList(req: Request, name: string): string[] {
   return values as string[];
 }
 
-function queryValue(req: Request, name: string): string | undefined {
+export function queryValue(req: Request, name: string): string | undefined {
   const values = queryList(req, name);
   if (values.length > 1) throw InvalidInputError.single(name, "give it once");
   return values[0];
 }
 
-function integerParameter(text: string, name: string): number {
+export function integerParameter(text: string, name: string): number {
   if (!/^-?\d{1,9}$/.test(text)) throw InvalidInputError.single(name, `must be an integer, got "${text}"`);
   return Number(text);
 }

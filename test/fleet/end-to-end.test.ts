@@ -55,7 +55,8 @@ test("two worker processes give the masks, accuracies and metric series of swamp
     `SELECT kind, count(*)::int AS n FROM artifacts WHERE experiment_id = $1 GROUP BY kind ORDER BY kind::text`,
     [id],
   );
-  assert.deepEqual(artifacts, [{ kind: "mask", n: 1 }, { kind: "weights", n: 7 }]);
+  // Other: each aggregate's TF.js model.json and weights.bin.
+  assert.deepEqual(artifacts, [{ kind: "mask", n: 1 }, { kind: "other", n: 4 }, { kind: "weights", n: 7 }]);
 
   const view = await fleet.gql<{ experiment: { status: string; cyclesCompleted: number; finalSparsity: number }; workers: Array<{ id: string; state: string }> }>(
     `query($id: ID!) { experiment(id: $id) { status cyclesCompleted finalSparsity } workers { id state } }`,

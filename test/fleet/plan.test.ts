@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import { requireExperimentConfig } from "../../schema/config.js";
 import { createTaskMessage, type ArtifactRef } from "../../schema/fleet-messages.js";
 import { InconsistentLedgerError, planNextTasks, stageOf, type LedgerEntry } from "../../server/coordinator/plan.js";
-import { aliveInMask, denseMaskBits } from "../../server/coordinator/mask-bits.js";
+import { aliveInMask, denseMaskBits } from "../../schema/mask-bits.js";
 
 const experimentId = "0b6c1c1e-6f3a-4f55-9d1e-2f4c1b7a9e10";
 const config = requireExperimentConfig({ name: "plan", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "swamp", particles: 3 }, pruning: { cycles: 2 } });

@@ -5,7 +5,7 @@ import { pruneByMagnitude } from "../../worker/engine/prune.js";
 import { Random } from "../../worker/engine/rng.js";
 import type { WeightLayout } from "../../worker/engine/weights.js";
 import { decodeSparse, encodeSparse } from "../../worker/formats/sparse-file.js";
-import { decodeWeights, encodeWeights } from "../../worker/formats/weights-file.js";
+import { decodeWeights, encodeWeights } from "../../schema/weights-file.js";
 
 const layout: WeightLayout = {
   entries: [

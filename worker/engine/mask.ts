@@ -48,27 +48,8 @@ export function applyMask(values: WeightValues, mask: Mask, layout: WeightLayout
   });
 }
 
-/** Packs a mask into bits (LSB first within each byte), layers concatenated. */
-export function packMask(mask: Mask): Uint8Array {
-  const total = totalCount(mask);
-  const bits = new Uint8Array(Math.ceil(total / 8));
-  let offset = 0;
-  for (const layer of mask) {
-    for (let j = 0; j < layer.length; j++, offset++) if (layer[j]) bits[offset >> 3]! |= 1 << (offset & 7);
-  }
-  return bits;
-}
-
-export function unpackMask(bits: Uint8Array, sizes: number[]): Mask {
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (bits.length !== Math.ceil(total / 8)) throw new Error(`mask has ${bits.length} bytes, expected ${Math.ceil(total / 8)} for ${total} weights`);
-  let offset = 0;
-  return sizes.map((size) => {
-    const layer = new Uint8Array(size);
-    for (let j = 0; j < size; j++, offset++) layer[j] = (bits[offset >> 3]! >> (offset & 7)) & 1;
-    return layer;
-  });
-}
+// The bit layout is shared with the server (which reads stored masks), so it lives in schema/.
+export { packMask, unpackMask } from "../../schema/mask-bits.js";
 
 export function masksEqual(a: Mask, b: Mask): boolean {
   return a.length === b.length && a.every((layer, i) => layer.length === b[i]!.length && layer.every((v, j) => v === b[i]![j]));

@@ -9,11 +9,13 @@ import type { ArtifactStore } from "../../transport/artifact-store.js";
 import type { TaskProgress } from "../engine/context.js";
 import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights, weightsHeader } from "../formats/weights-file.js";
+import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
 import type { ThreadPool } from "../run/thread-pool.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";
+export const TFJS_MODEL_FORMAT = "tfjs-layers-model";
+export const TFJS_WEIGHTS_FORMAT = "tfjs-layers-weights";
 
 export interface TaskExecution {
   task: TaskMessage;
@@ -51,8 +53,19 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
       const output = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle: task.cycle, particleWeights, mask, final: task.final }, callbacks);
       const weights = await putWeights(artifacts, output.weights, layout);
       const nextMask = output.nextMask ? await artifacts.put(packMask(output.nextMask), { format: MASK_FORMAT }) : null;
+      // What `swamp run` writes to cycle-NNN/model/, so fleet runs load into TF.js the same way.
+      const model = await pool.exportModel(output.weights);
+      const tfjsModel = await artifacts.put(Buffer.from(model.modelJson, "utf8"), { format: TFJS_MODEL_FORMAT });
+      const tfjsWeights = await artifacts.put(model.weightsBin, { format: TFJS_WEIGHTS_FORMAT });
       const { accuracy, loss, sparsity, alive, total, layers, seconds } = output;
-      return { ...common, kind: "aggregate-cycle", cycle: task.cycle, finishedAt: Date.now(), outputs: { weights, nextMask }, numbers: { accuracy, loss, sparsity, alive, total, layers, seconds } };
+      return {
+        ...common,
+        kind: "aggregate-cycle",
+        cycle: task.cycle,
+        finishedAt: Date.now(),
+        outputs: { weights, nextMask, tfjsModel, tfjsWeights },
+        numbers: { accuracy, loss, sparsity, alive, total, layers, seconds },
+      };
     }
   }
 }

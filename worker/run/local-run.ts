@@ -15,7 +15,7 @@ import type { BackendInfo } from "../engine/backend.js";
 import type { TaskProgress } from "../engine/context.js";
 import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights, weightsHeader } from "../formats/weights-file.js";
+import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
 import { encodeSparse } from "../formats/sparse-file.js";
 import type { AggregateCycleOutput, TrainParticleOutput } from "../tasks/types.js";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";

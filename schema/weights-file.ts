@@ -1,11 +1,15 @@
 /**
  * The engine's dense weights file: every weight tensor of a model, by position, exactly as
  * float32, with a sha256 over the contents so a truncated or altered file is caught on read.
+ * The workers write it; the server reads it back for weight exports, so it depends on nothing
+ * of the engine.
  *
  *   "SWT1" | u32 header length | header JSON {entries: [{name, shape}]} | float32 values… | sha256 (32 bytes)
  */
 import { createHash } from "node:crypto";
-import type { WeightLayout, WeightValues } from "../engine/weights.js";
+
+/** Every tensor's values, in header order. */
+export type WeightsFileValues = Float32Array[];
 
 const MAGIC = "SWT1";
 
@@ -15,11 +19,11 @@ export interface WeightsHeaderEntry {
 }
 
 /** The header entries of a model's weights: each tensor's name and shape, in layout order. */
-export function weightsHeader(layout: WeightLayout): WeightsHeaderEntry[] {
+export function weightsHeader(layout: { entries: readonly WeightsHeaderEntry[] }): WeightsHeaderEntry[] {
   return layout.entries.map((e) => ({ name: e.name, shape: e.shape }));
 }
 
-export function encodeWeights(values: WeightValues, entries: WeightsHeaderEntry[]): Buffer {
+export function encodeWeights(values: WeightsFileValues, entries: WeightsHeaderEntry[]): Buffer {
   if (values.length !== entries.length) throw new Error(`encodeWeights: ${values.length} tensors for ${entries.length} entries`);
   const header = Buffer.from(JSON.stringify({ entries }), "utf8");
   const body = Buffer.alloc(8 + header.length + values.reduce((n, v) => n + v.byteLength, 0));
@@ -34,7 +38,7 @@ export function encodeWeights(values: WeightValues, entries: WeightsHeaderEntry[
   return Buffer.concat([body, createHash("sha256").update(body).digest()]);
 }
 
-export function decodeWeights(file: Buffer, source = "weights file"): { values: WeightValues; entries: WeightsHeaderEntry[] } {
+export function decodeWeights(file: Buffer, source = "weights file"): { values: WeightsFileValues; entries: WeightsHeaderEntry[] } {
   if (file.length < 8 + 32 || file.toString("ascii", 0, 4) !== MAGIC) throw new Error(`${source}: not a swamp weights file (bad magic or too short)`);
   const body = file.subarray(0, file.length - 32);
   if (!createHash("sha256").update(body).digest().equals(file.subarray(file.length - 32))) throw new Error(`${source}: checksum mismatch (file is corrupted or truncated)`);
