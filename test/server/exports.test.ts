@@ -16,7 +16,7 @@ before(async () => {
   t = await startTestServer({}, "exports");
   const base = sampleConfig({ name: "x", training: { epochs: 2, batchSize: 500 }, pruning: { cycles: 2 }, tags: [] });
   const created = await inTransaction(t.server.services, (tx) =>
-    createSweep(tx, { name: "exp", base, grid: { "pruning.exclude": [[], ["fc1", 'odd "name"']], seed: [0, 1] } }),
+    createSweep(tx, { name: "exp", base, grid: { "pruning.exclude": [[], ["fc1", "fc2"]], seed: [0, 1] } }),
   );
   sweepId = created.sweep.id;
   experimentIds = created.experimentIds;
