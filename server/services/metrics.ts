@@ -1,12 +1,11 @@
 import type { EntityManager } from "typeorm";
-import type { MetricPoint } from "../../schema/metrics.js";
+import { metricPointProblems, type MetricPoint } from "../../schema/metrics.js";
 import { BLOCK_SHIFT } from "../entities/metric-block.js";
 import { CYCLE_LEVEL_PARTICLE } from "../entities/metric-series.js";
 import { InvalidInputError, NotFoundError } from "./errors.js";
 import type { Tx } from "./transaction.js";
 import { requireIntInRange, requireUuid } from "./validation.js";
 
-export const MAX_KEY_LENGTH = 100;
 /** Points one call may append; larger batches are split by the caller. */
 export const MAX_POINTS_PER_APPEND = 1_000_000;
 
@@ -147,18 +146,10 @@ async function saveCounts(manager: EntityManager, blocks: BlockAccumulator, perS
 
 function validatePoints(points: readonly MetricPoint[]): void {
   const problems: Array<{ path: string; message: string }> = [];
-  const note = (index: number, field: string, message: string) => {
-    if (problems.length < 20) problems.push({ path: `points.${index}.${field}`, message });
-  };
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i]!;
-    if (!Number.isInteger(p.cycle) || p.cycle < 0 || p.cycle > 10_000) note(i, "cycle", "must be an integer from 0 to 10000");
-    if (p.particle !== undefined && p.particle !== null && (!Number.isInteger(p.particle) || p.particle < 0 || p.particle > 1_000)) note(i, "particle", "must be an integer from 0 to 1000, or absent");
-    if (typeof p.key !== "string" || p.key.length === 0 || p.key.length > MAX_KEY_LENGTH) note(i, "key", `must be 1 to ${MAX_KEY_LENGTH} characters`);
-    if (!Number.isInteger(p.step) || p.step < 0 || p.step > 2_147_483_647) note(i, "step", "must be a non-negative 32-bit integer");
-    if (!Number.isFinite(p.epoch)) note(i, "epoch", "must be a finite number");
-    if (!Number.isFinite(p.value)) note(i, "value", "must be a finite number");
-    if (!Number.isFinite(p.time)) note(i, "time", "must be milliseconds since the Unix epoch");
+  for (let i = 0; i < points.length && problems.length < 20; i++) {
+    for (const problem of metricPointProblems(points[i])) {
+      problems.push({ path: problem.path === "(root)" ? `points.${i}` : `points.${i}.${problem.path}`, message: problem.message });
+    }
   }
   if (problems.length > 0) {
     throw new InvalidInputError(`invalid metric points: ${problems.slice(0, 5).map((p) => `${p.path}: ${p.message}`).join("; ")}${problems.length > 5 ? "; …" : ""}`, problems);
