@@ -112,13 +112,23 @@ export class MetricRecorder {
     return true;
   }
 
-  /** Writes what is queued and waits for it. */
+  /** Writes what is queued, and what arrives meanwhile, and waits for it (at shutdown). */
   async flush(): Promise<void> {
     while (this.writing || this.pending.size > 0 || this.scheduled) {
       if (this.writing) await this.writing;
-      else if (this.pending.size > 0) await (this.writing = this.write().finally(() => (this.writing = null)));
+      else if (this.pending.size > 0) await this.startWrite();
       else await new Promise((resolve) => setImmediate(resolve));
     }
+  }
+
+  /**
+   * Writes the batches received so far and waits for them, but not for those arriving meanwhile,
+   * so a busy fleet cannot keep it waiting: at most the write under way and one more.
+   */
+  async storeReceived(): Promise<void> {
+    if (this.writing) await this.writing;
+    if (this.writing) await this.writing;
+    else if (this.pending.size > 0) await this.startWrite();
   }
 
   private scheduleWrite(): void {
@@ -127,11 +137,17 @@ export class MetricRecorder {
     setImmediate(() => {
       this.scheduled = false;
       if (this.writing || this.pending.size === 0) return;
-      this.writing = this.write().finally(() => {
-        this.writing = null;
-        if (this.pending.size > 0) this.scheduleWrite();
-      });
+      void this.startWrite();
     });
+  }
+
+  private startWrite(): Promise<void> {
+    const writing = this.write().finally(() => {
+      this.writing = null;
+      if (this.pending.size > 0) this.scheduleWrite();
+    });
+    this.writing = writing;
+    return writing;
   }
 
   private async write(): Promise<void> {
