@@ -14,19 +14,19 @@
  */
 import { InvalidConfigError } from "../../schema/config.js";
 import type { MetricBatch, TaskMessage, TaskResult, WorkerHeartbeat } from "../../schema/fleet-messages.js";
-import { parseTaskId, taskIdentityOf, taskIdFor } from "../../schema/fleet-messages.js";
+import { parseTaskId, taskIdentityOf } from "../../schema/fleet-messages.js";
 import type { ExhaustionWatch, Subscription, Transport } from "../../transport/index.js";
 import type { ResultConsumer, ResultDeliveryInfo } from "../../transport/result-stream.js";
 import type { ServerHooks } from "../graphql/context.js";
 import type { ServiceDeps } from "../services/transaction.js";
 import { isTransientDatabaseError } from "../db/transient-errors.js";
-import { isExperimentId, loadExperimentState, unfinishedExperimentIds, type ExperimentState } from "./experiment-state.js";
+import { isExperimentId, loadExperiment, unfinishedExperimentIds, type ExperimentState } from "./experiment-state.js";
 import { recordHeartbeat } from "./heartbeat-recorder.js";
 import { MetricRecorder, type MetricRecorderOptions } from "./metric-recorder.js";
-import { InconsistentLedgerError, planNextTasks, type Plan } from "./plan.js";
-import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, ledgerTaskIds, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
+import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
 import { waitForResultsBacklog } from "./results-backlog.js";
 import { Scheduler, type PublishedTask } from "./scheduler.js";
+import { ledgerFacts, taskStanding } from "./task-due.js";
 
 export interface CoordinatorOptions {
   services: ServiceDeps;
@@ -226,9 +226,9 @@ export class Coordinator {
     const arrived = performance.now();
     if (!isExperimentId(result.experimentId)) return this.ignore(result, `${JSON.stringify(result.experimentId)} is not an experiment id`);
     await this.exclusively(result.experimentId, async () => {
-      let state: ExperimentState | null;
+      let state: Omit<ExperimentState, "ledger"> | null;
       try {
-        state = await loadExperimentState(this.options.services.dataSource.manager, result.experimentId);
+        state = await loadExperiment(this.options.services.dataSource.manager, result.experimentId);
       } catch (error) {
         // A stored config this version cannot read: retrying would never help.
         if (!(error instanceof InvalidConfigError)) throw error;
@@ -281,27 +281,20 @@ export class Coordinator {
    * publish results, so a result for a task never queued, for a finished experiment, or a failure
    * for a task the sender does not hold, changes nothing. A task already recorded is a duplicate.
    */
-  private async admit(state: ExperimentState, result: TaskResult): Promise<Admission> {
-    if (ledgerTaskIds(state).has(result.taskId)) {
+  private async admit(state: Omit<ExperimentState, "ledger">, result: TaskResult): Promise<Admission> {
+    const identity = parseTaskId(result.taskId)!;
+    const standing = taskStanding(state.config, identity, await ledgerFacts(this.options.services.dataSource.manager, result.taskId, identity));
+    if (standing.kind === "recorded") {
       return result.outcome === "failed" ? { kind: "ignore", reason: "the task's result was already recorded" } : { kind: "recorded" };
     }
     if (!ACTIVE_STATUSES.includes(state.status)) return { kind: "ignore", reason: `the experiment is ${state.status}` };
-    let plan: Plan;
-    try {
-      plan = planNextTasks(state);
-    } catch (error) {
-      if (!(error instanceof InconsistentLedgerError)) throw error;
-      return { kind: "ignore", reason: error.message };
-    }
-    const due = plan.kind === "tasks" ? plan.tasks.map((draft) => taskIdFor(taskIdentityOf(draft as TaskMessage))) : [];
-    if (!due.includes(result.taskId)) return { kind: "ignore", reason: "the task was never queued (it is not among the experiment's next tasks)" };
+    if (standing.kind === "not-due") return { kind: "ignore", reason: standing.reason };
     if (result.outcome === "failed") {
       // A worker holds a task until it settles it, so a failure is reported while the task is still queued.
       if (!(await this.options.transport.tasks.queuedTaskIds(state.experimentId)).includes(result.taskId)) {
         return { kind: "ignore", reason: "the task is not in the task queue" };
       }
       // A particle's failure only from the worker whose heartbeats show it running the particle.
-      const identity = parseTaskId(result.taskId)!;
       if (identity.kind === "train-particle") {
         const rows: Array<{ worker_id: string | null }> = await this.options.services.dataSource.query(
           `SELECT worker_id FROM particles WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,

@@ -4,7 +4,7 @@
  * (a worker's failed result, an exhausted task) mark the particle and the experiment `failed`.
  */
 import type { ExperimentConfig } from "../../schema/config.js";
-import { parseTaskId, taskIdFor, type ArtifactRef, type FleetTaskKind, type TaskIdentity, type TaskSuccess } from "../../schema/fleet-messages.js";
+import { parseTaskId, type ArtifactRef, type FleetTaskKind, type TaskIdentity, type TaskSuccess } from "../../schema/fleet-messages.js";
 import { METRIC_KEYS } from "../../schema/metrics.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import type { ArtifactStore } from "../../transport/artifact-store.js";
@@ -13,7 +13,6 @@ import { markExperimentStatus } from "../services/experiments.js";
 import { appendMetrics } from "../services/metrics.js";
 import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
 import { denseMaskBits } from "./mask-bits.js";
-import type { PlanInput } from "./plan.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";
@@ -39,15 +38,6 @@ export function judgeResult(config: ExperimentConfig, result: TaskSuccess): Resu
   if (final && result.outputs.nextMask !== null) return { kind: "fail", reason: `the aggregate of the last cycle (${result.cycle}) reported a next mask` };
   if (!final && result.outputs.nextMask === null) return { kind: "fail", reason: `the aggregate of cycle ${result.cycle} reported no next mask` };
   return { kind: "ok" };
-}
-
-/** The ids of the tasks whose results the experiment's ledger holds. */
-export function ledgerTaskIds(state: PlanInput): Set<string> {
-  return new Set(
-    state.ledger.map((entry) =>
-      taskIdFor({ experimentId: state.experimentId, kind: entry.kind, cycle: entry.cycle ?? undefined, particle: entry.particle ?? undefined }),
-    ),
-  );
 }
 
 /** Every artifact a successful result names, by output name. */
