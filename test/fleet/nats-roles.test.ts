@@ -15,6 +15,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { fleetNames } from "../../schema/subjects.js";
 import { topicRoutingKey } from "../../schema/topics.js";
 import { connectToNats } from "../../transport/nats/connection.js";
+import { createNatsTransport } from "../../transport/nats/nats-transport.js";
 import { renderDeployNatsConfig, renderNatsAuthorization } from "../../transport/nats/roles.js";
 import { CaptureLogger } from "../transport/support/capture-logger.js";
 import { NatsServerProcess } from "../transport/support/nats-server-process.js";
@@ -57,6 +58,11 @@ describe("NATS users by role", () => {
     );
     nats = await NatsServerProcess.start(["-c", configFile]);
     rmSync(configFile);
+    // Before any server ran, the fleet's streams do not exist, and a worker may not create them.
+    await assert.rejects(
+      createNatsTransport({ url: nats.url, ...WORKER, logger }),
+      (error: Error) => error.name === "NatsConfigurationError" && /stream SWAMP_TASKS does not exist, and this NATS user may not create it: start the swamp server/.test(error.message),
+    );
     fleet = await startFleet({ label: "roles", natsUrl: nats.url, natsAuth: SERVER, namespace: "" });
     worker = startWorkerProcess(fleet, "roles-worker", { NATS_USER: WORKER.user, NATS_PASSWORD: WORKER.password, SWAMP_NATS_NAMESPACE: "" });
     asWorker = await connectToNats({ url: nats.url, ...WORKER }, logger);
