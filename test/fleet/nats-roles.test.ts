@@ -5,7 +5,8 @@
  * artifact bucket, read the results stream, delete queued tasks or publish on the live feed.
  */
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -18,7 +19,7 @@ import { connectToNats } from "../../transport/nats/connection.js";
 import { createNatsTransport } from "../../transport/nats/nats-transport.js";
 import { renderDeployNatsConfig, renderNatsAuthorization } from "../../transport/nats/roles.js";
 import { CaptureLogger } from "../transport/support/capture-logger.js";
-import { NatsServerProcess } from "../transport/support/nats-server-process.js";
+import { freePort, NATS_SERVER_BINARY, NatsServerProcess } from "../transport/support/nats-server-process.js";
 import { startFleet, startWorkerProcess, tinyConfig, type Fleet, type WorkerProcess } from "./support/fleet.js";
 
 const DEPLOY = resolve(__dirname, "../../../deploy");
@@ -37,6 +38,35 @@ test("deploy/nats-server.conf and its copy in deploy/kubernetes.yaml are the ren
   const compose = readFileSync(join(DEPLOY, "docker-compose.yml"), "utf8");
   assert.match(compose, /\.\/nats-server\.conf:\/etc\/nats\/nats-server\.conf/);
   assert.match(compose, /NATS_USER: swamp-worker/);
+});
+
+test("nats-server starts from deploy/nats-server.conf and takes both users' passwords from its environment", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "swamp-nats-deploy-"));
+  const [port, monitorPort] = [await freePort(), await freePort()];
+  // The deployed file as is, but on free loopback ports and a temporary store.
+  const config = readFileSync(join(DEPLOY, "nats-server.conf"), "utf8")
+    .replace(/^port: 4222$/m, `port: ${port}`)
+    .replace(/^http_port: 8222$/m, `http_port: ${monitorPort}`)
+    .replace('store_dir: "/data"', `store_dir: ${JSON.stringify(join(dir, "store"))}`);
+  writeFileSync(join(dir, "nats-server.conf"), config);
+  const child = spawn(NATS_SERVER_BINARY, ["-c", join(dir, "nats-server.conf"), "-a", "127.0.0.1"], {
+    env: { ...process.env, SWAMP_NATS_SERVER_PASSWORD: SERVER.password, SWAMP_NATS_WORKER_PASSWORD: WORKER.password },
+    stdio: "ignore",
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  try {
+    const url = `nats://127.0.0.1:${port}`;
+    const logger = new CaptureLogger();
+    for (const credentials of [SERVER, WORKER]) {
+      const connection = await connectToNats({ url, ...credentials, waitForServerMs: 10_000 }, logger);
+      await connection.close();
+    }
+    await assert.rejects(connectToNats({ url, user: WORKER.user, password: SERVER.password }, logger), { name: "NatsAuthError" });
+  } finally {
+    child.kill();
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("NATS users by role", () => {
