@@ -95,12 +95,21 @@ export class Coordinator {
   private resultConsumer: ResultConsumer | undefined;
   private exhaustionWatch: ExhaustionWatch | undefined;
   private subscriptions: Subscription[] = [];
+  private metricSubscription: Subscription | undefined;
+  private metricSubscriptionChange: Promise<void> = Promise.resolve();
   private started = false;
   private stopped = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.log = options.log ?? ((line) => console.log(line));
-    this.metrics = new MetricRecorder(options.services, (line) => this.log(`coordinator: ${line}`), options.metricRecording);
+    this.metrics = new MetricRecorder(options.services, (line) => this.log(`coordinator: ${line}`), {
+      ...options.metricRecording,
+      onFull: (full) => {
+        if (this.stopped) return;
+        this.log(full ? "coordinator: metric buffer full: stopped taking metric batches until it drains" : "coordinator: metric buffer drained: taking metric batches again");
+        void this.takeMetricBatches(!full).catch((error: unknown) => this.log(`coordinator: metric subscription: ${(error as Error).message}`));
+      },
+    });
     this.scheduler = new Scheduler(options.services, options.transport, (experimentId, reason) => this.fail({ experimentId, reason }));
     this.hooks = {
       experimentCreated: (id) => this.scheduleQuietly(id),
@@ -116,11 +125,7 @@ export class Coordinator {
     this.started = true;
     const { transport } = this.options;
     this.subscriptions.push(await transport.control.onHeartbeat((heartbeat) => this.onHeartbeat(heartbeat)));
-    this.subscriptions.push(
-      await transport.metrics.subscribe({ queueGroup: this.options.metricQueueGroup ?? "swamp-metric-recorders" }, (batch: MetricBatch) => {
-        this.metrics.accept(batch);
-      }),
-    );
+    await this.takeMetricBatches(true);
     this.exhaustionWatch = await transport.tasks.onExhausted((task, reason) => this.onExhausted(task, reason));
     this.resultConsumer = transport.results.consume((result, delivery) => this.onResult(result, delivery), {
       concurrency: this.options.resultConcurrency ?? 8,
@@ -138,6 +143,7 @@ export class Coordinator {
     await this.resultConsumer?.stop();
     await this.exhaustionWatch?.stop();
     for (const subscription of this.subscriptions.splice(0)) await subscription.unsubscribe().catch(() => undefined);
+    await this.takeMetricBatches(false);
     await this.metrics.flush();
     await Promise.all([...this.locks.values()].map((pending) => pending.catch(() => undefined)));
   }
@@ -175,6 +181,27 @@ export class Coordinator {
     } catch (error) {
       this.log(`coordinator: could not stop the tasks of ${experimentId}: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Joins or leaves the queue group of metric recorders. Leaving it while the buffer is full is
+   * the back-pressure plain NATS subjects allow: other server replicas take the batches meanwhile
+   * (with none, they are lost, as while no server runs).
+   */
+  private takeMetricBatches(take: boolean): Promise<void> {
+    this.metricSubscriptionChange = this.metricSubscriptionChange.catch(() => undefined).then(async () => {
+      if (take && !this.metricSubscription) {
+        this.metricSubscription = await this.options.transport.metrics.subscribe(
+          { queueGroup: this.options.metricQueueGroup ?? "swamp-metric-recorders" },
+          (batch: MetricBatch) => void this.metrics.accept(batch),
+        );
+      } else if (!take && this.metricSubscription) {
+        const subscription = this.metricSubscription;
+        this.metricSubscription = undefined;
+        await subscription.unsubscribe().catch(() => undefined);
+      }
+    });
+    return this.metricSubscriptionChange;
   }
 
   private async scheduleQuietly(experimentId: string): Promise<void> {

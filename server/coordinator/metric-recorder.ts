@@ -9,9 +9,10 @@
  * one experiment's write holds only storable points; a write the database refuses is retried batch
  * by batch, dropping only the batches that fail on their own; a transient database error (an outage,
  * a lost race) is retried with backoff. Only experiments that are running take points. The buffer
- * is bounded: live metrics travel on plain NATS subjects, which cannot be paused, so while the
- * buffer is full new batches are refused (counted and logged) instead of growing memory without
- * limit; the task's result still carries the numbers that matter.
+ * is bounded: while it is full new batches are refused (counted and logged) instead of growing
+ * memory without limit, and `onFull` tells the coordinator to stop taking batches until it has
+ * drained to half (live metrics travel on plain NATS subjects, which cannot be paused; the task's
+ * result still carries the numbers that matter).
  */
 import type { MetricBatch } from "../../schema/fleet-messages.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
@@ -29,6 +30,11 @@ export interface MetricRecorderOptions {
   maxBufferedPoints?: number;
   /** How long a write keeps retrying transient database errors before its points are dropped (default 30 s). */
   retryTransientForMs?: number;
+  /**
+   * Told `true` when the buffer is full (a batch was refused) and `false` once it has drained to
+   * half, so the receiver can stop taking batches meanwhile (back-pressure).
+   */
+  onFull?: (full: boolean) => void;
 }
 
 export interface MetricRecorderStats {
@@ -55,6 +61,7 @@ export class MetricRecorder {
   private writing: Promise<void> | null = null;
   private scheduled = false;
   private shedSinceLog = 0;
+  private full = false;
   private readonly maxBufferedPoints: number;
   private readonly retryTransientForMs: number;
   readonly stats: MetricRecorderStats = {
@@ -71,7 +78,7 @@ export class MetricRecorder {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly log: (line: string) => void,
-    options: MetricRecorderOptions = {},
+    private readonly options: MetricRecorderOptions = {},
   ) {
     this.maxBufferedPoints = options.maxBufferedPoints ?? 1_000_000;
     this.retryTransientForMs = options.retryTransientForMs ?? 30_000;
@@ -91,6 +98,7 @@ export class MetricRecorder {
     }
     if (this.bufferedPoints + batch.points.length > this.maxBufferedPoints) {
       this.stats.batchesShed++;
+      this.setFull(true);
       // One line when shedding starts, then one per 1,000 batches, not one per batch.
       if (this.shedSinceLog++ % 1_000 === 0) {
         this.log(`metric buffer full (${this.bufferedPoints} points waiting for the database): refused metric batch(es) of task ${batch.taskId}`);
@@ -131,6 +139,12 @@ export class MetricRecorder {
     else if (this.pending.size > 0) await this.startWrite();
   }
 
+  private setFull(full: boolean): void {
+    if (this.full === full) return;
+    this.full = full;
+    this.options.onFull?.(full);
+  }
+
   private scheduleWrite(): void {
     if (this.scheduled || this.writing) return;
     this.scheduled = true;
@@ -159,6 +173,7 @@ export class MetricRecorder {
           await this.writeChunk(experimentId, chunk);
         } finally {
           this.bufferedPoints -= pointsIn(chunk);
+          if (this.bufferedPoints <= this.maxBufferedPoints / 2) this.setFull(false);
         }
       }
     }
