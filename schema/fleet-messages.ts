@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { configHash, experimentConfigSchema, type ExperimentConfig } from "./config.js";
-import type { MetricPoint } from "./metrics.js";
+import { METRIC_POINT_LIMITS, metricPointSchema, type MetricPoint } from "./metrics.js";
 import { SUBJECT_TOKEN_PATTERN } from "./subjects.js";
 
 export const FLEET_MESSAGE_VERSION = 1;
@@ -307,18 +307,6 @@ function resultInvariantProblems(result: TaskResult): MessageProblem[] {
 // ---------------------------------------------------------------------------------------------
 // Metric batches, heartbeats, cancellation, exhausted tasks
 
-const metricPointSchema = z
-  .object({
-    cycle: nonNegativeInt,
-    particle: nonNegativeInt.optional(),
-    key: z.string().min(1).max(200),
-    step: nonNegativeInt,
-    epoch: finite.nonnegative(),
-    value: finite,
-    time: epochMillis,
-  })
-  .strict();
-
 export const metricBatchSchema = z
   .object({
     version,
@@ -326,9 +314,9 @@ export const metricBatchSchema = z
     taskId,
     workerId,
     attempt: z.number().int().positive(),
-    cycle: nonNegativeInt,
+    cycle: nonNegativeInt.max(METRIC_POINT_LIMITS.maxCycle),
     /** Absent for the averaged model's metrics (aggregate-cycle). */
-    particle: nonNegativeInt.optional(),
+    particle: nonNegativeInt.max(METRIC_POINT_LIMITS.maxParticle).optional(),
     /** 0, 1, 2, ... per task attempt; a consumer drops a (taskId, attempt, sequence) it has seen. */
     sequence: nonNegativeInt,
     points: z.array(metricPointSchema).min(1).max(10_000),

@@ -16,15 +16,17 @@ import { InvalidConfigError } from "../../schema/config.js";
 import type { MetricBatch, TaskMessage, TaskResult, WorkerHeartbeat } from "../../schema/fleet-messages.js";
 import { parseTaskId, taskIdentityOf } from "../../schema/fleet-messages.js";
 import type { ExhaustionWatch, Subscription, Transport } from "../../transport/index.js";
-import type { ResultConsumer } from "../../transport/result-stream.js";
+import type { ResultConsumer, ResultDeliveryInfo } from "../../transport/result-stream.js";
 import type { ServerHooks } from "../graphql/context.js";
 import type { ServiceDeps } from "../services/transaction.js";
-import { isExperimentId, loadExperiment, unfinishedExperimentIds } from "./experiment-state.js";
+import { isTransientDatabaseError } from "../db/transient-errors.js";
+import { isExperimentId, loadExperiment, unfinishedExperimentIds, type ExperimentState } from "./experiment-state.js";
 import { recordHeartbeat } from "./heartbeat-recorder.js";
-import { MetricRecorder } from "./metric-recorder.js";
-import { failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
+import { MetricRecorder, type MetricRecorderOptions } from "./metric-recorder.js";
+import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
 import { waitForResultsBacklog } from "./results-backlog.js";
 import { Scheduler, type PublishedTask } from "./scheduler.js";
+import { ledgerFacts, taskStanding } from "./task-due.js";
 
 export interface CoordinatorOptions {
   services: ServiceDeps;
@@ -39,7 +41,18 @@ export interface CoordinatorOptions {
    * the other, in the order they arrived; concurrency only overlaps different experiments.
    */
   resultConcurrency?: number;
+  /**
+   * Deliveries of a result whose recording keeps throwing (not a database outage) before its
+   * experiment is failed with the error instead (default 5).
+   */
+  maxResultDeliveries?: number;
+  /** Delay before a result whose recording threw is delivered again (default 1000 ms). */
+  resultRetryDelayMs?: number;
+  /** Buffer bound and retrying of metric ingestion. */
+  metricRecording?: MetricRecorderOptions;
 }
+
+export const DEFAULT_MAX_RESULT_DELIVERIES = 5;
 
 /** Timings the fleet benchmark reads; kept for the most recent results only. */
 export class CoordinatorStats {
@@ -54,6 +67,8 @@ export class CoordinatorStats {
   resultsRecorded = 0;
   resultsDuplicate = 0;
   resultsIgnored = 0;
+  /** Results whose recording kept failing: their experiment was failed instead. */
+  resultsAbandoned = 0;
 
   note(list: number[], value: number): void {
     list.push(value);
@@ -66,6 +81,9 @@ export class CoordinatorStats {
   }
 }
 
+/** What a result may do: be recorded (`due`), count as a duplicate (`recorded`), or nothing. */
+type Admission = { kind: "due" } | { kind: "recorded" } | { kind: "ignore"; reason: string };
+
 export class Coordinator {
   readonly stats = new CoordinatorStats();
   readonly metrics: MetricRecorder;
@@ -77,12 +95,21 @@ export class Coordinator {
   private resultConsumer: ResultConsumer | undefined;
   private exhaustionWatch: ExhaustionWatch | undefined;
   private subscriptions: Subscription[] = [];
+  private metricSubscription: Subscription | undefined;
+  private metricSubscriptionChange: Promise<void> = Promise.resolve();
   private started = false;
   private stopped = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.log = options.log ?? ((line) => console.log(line));
-    this.metrics = new MetricRecorder(options.services, (line) => this.log(`coordinator: ${line}`));
+    this.metrics = new MetricRecorder(options.services, (line) => this.log(`coordinator: ${line}`), {
+      ...options.metricRecording,
+      onFull: (full) => {
+        if (this.stopped) return;
+        this.log(full ? "coordinator: metric buffer full: stopped taking metric batches until it drains" : "coordinator: metric buffer drained: taking metric batches again");
+        void this.takeMetricBatches(!full).catch((error: unknown) => this.log(`coordinator: metric subscription: ${(error as Error).message}`));
+      },
+    });
     this.scheduler = new Scheduler(options.services, options.transport, (experimentId, reason) => this.fail({ experimentId, reason }));
     this.hooks = {
       experimentCreated: (id) => this.scheduleQuietly(id),
@@ -98,13 +125,12 @@ export class Coordinator {
     this.started = true;
     const { transport } = this.options;
     this.subscriptions.push(await transport.control.onHeartbeat((heartbeat) => this.onHeartbeat(heartbeat)));
-    this.subscriptions.push(
-      await transport.metrics.subscribe({ queueGroup: this.options.metricQueueGroup ?? "swamp-metric-recorders" }, (batch: MetricBatch) => {
-        this.metrics.accept(batch);
-      }),
-    );
+    await this.takeMetricBatches(true);
     this.exhaustionWatch = await transport.tasks.onExhausted((task, reason) => this.onExhausted(task, reason));
-    this.resultConsumer = transport.results.consume((result) => this.onResult(result), { concurrency: this.options.resultConcurrency ?? 8 });
+    this.resultConsumer = transport.results.consume((result, delivery) => this.onResult(result, delivery), {
+      concurrency: this.options.resultConcurrency ?? 8,
+      retryDelayMs: this.options.resultRetryDelayMs,
+    });
     const left = await waitForResultsBacklog(transport, this.options.resumeSettleMs ?? 10_000);
     if (left > 0) this.log(`coordinator: resuming with ${left} result(s) still to record`);
     await this.resumeUnfinished();
@@ -117,6 +143,7 @@ export class Coordinator {
     await this.resultConsumer?.stop();
     await this.exhaustionWatch?.stop();
     for (const subscription of this.subscriptions.splice(0)) await subscription.unsubscribe().catch(() => undefined);
+    await this.takeMetricBatches(false);
     await this.metrics.flush();
     await Promise.all([...this.locks.values()].map((pending) => pending.catch(() => undefined)));
   }
@@ -156,6 +183,27 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Joins or leaves the queue group of metric recorders. Leaving it while the buffer is full is
+   * the back-pressure plain NATS subjects allow: other server replicas take the batches meanwhile
+   * (with none, they are lost, as while no server runs).
+   */
+  private takeMetricBatches(take: boolean): Promise<void> {
+    this.metricSubscriptionChange = this.metricSubscriptionChange.catch(() => undefined).then(async () => {
+      if (take && !this.metricSubscription) {
+        this.metricSubscription = await this.options.transport.metrics.subscribe(
+          { queueGroup: this.options.metricQueueGroup ?? "swamp-metric-recorders" },
+          (batch: MetricBatch) => void this.metrics.accept(batch),
+        );
+      } else if (!take && this.metricSubscription) {
+        const subscription = this.metricSubscription;
+        this.metricSubscription = undefined;
+        await subscription.unsubscribe().catch(() => undefined);
+      }
+    });
+    return this.metricSubscriptionChange;
+  }
+
   private async scheduleQuietly(experimentId: string): Promise<void> {
     try {
       await this.schedule(experimentId);
@@ -176,54 +224,72 @@ export class Coordinator {
     return next;
   }
 
-  private async onResult(result: TaskResult): Promise<void> {
-    const arrived = performance.now();
-    if (!isExperimentId(result.experimentId)) {
-      this.stats.resultsIgnored++;
-      this.log(`coordinator: ignored the result of ${result.taskId}: ${JSON.stringify(result.experimentId)} is not an experiment id`);
-      return;
+  /**
+   * Records a result, or throws to have it delivered again. A result whose recording keeps failing
+   * for a reason other than a database outage (the same error every time) would otherwise come
+   * back forever: after `maxResultDeliveries` its experiment is failed with the error, and the
+   * result acknowledged.
+   */
+  private async onResult(result: TaskResult, delivery: ResultDeliveryInfo): Promise<void> {
+    try {
+      await this.recordResult(result);
+    } catch (error) {
+      const limit = this.options.maxResultDeliveries ?? DEFAULT_MAX_RESULT_DELIVERIES;
+      if (delivery.deliveryCount < limit || isTransientDatabaseError(error) || !isExperimentId(result.experimentId)) throw error;
+      const identity = parseTaskId(result.taskId)!;
+      const reason = `recording the result of ${describeTask(identity)} failed on each of ${delivery.deliveryCount} deliveries: ${(error as Error)?.message ?? String(error)}`;
+      await this.exclusively(result.experimentId, () => this.fail({ experimentId: result.experimentId, reason }));
+      this.stats.resultsAbandoned++;
+      this.log(`coordinator: gave up the result of ${result.taskId}: ${reason}`);
     }
+  }
+
+  private ignore(result: TaskResult, reason: string): void {
+    this.stats.resultsIgnored++;
+    this.log(`coordinator: ignored the result of ${result.taskId}: ${reason}`);
+  }
+
+  private async recordResult(result: TaskResult): Promise<void> {
+    const arrived = performance.now();
+    if (!isExperimentId(result.experimentId)) return this.ignore(result, `${JSON.stringify(result.experimentId)} is not an experiment id`);
     await this.exclusively(result.experimentId, async () => {
-      let state: Awaited<ReturnType<typeof loadExperiment>>;
+      let state: Omit<ExperimentState, "ledger"> | null;
       try {
         state = await loadExperiment(this.options.services.dataSource.manager, result.experimentId);
       } catch (error) {
         // A stored config this version cannot read: retrying would never help.
         if (!(error instanceof InvalidConfigError)) throw error;
-        this.stats.resultsIgnored++;
-        this.log(`coordinator: ignored the result of ${result.taskId}: the experiment's stored config is invalid: ${error.message}`);
-        return;
+        return this.ignore(result, `the experiment's stored config is invalid: ${error.message}`);
       }
-      if (!state) {
-        this.stats.resultsIgnored++;
-        this.log(`coordinator: ignored the result of ${result.taskId}: no such experiment`);
-        return;
-      }
+      if (!state) return this.ignore(result, "no such experiment");
       const identity = parseTaskId(result.taskId)!;
+      const admission = await this.admit(state, result);
+      if (admission.kind === "ignore") return this.ignore(result, admission.reason);
+      if (admission.kind === "recorded") {
+        this.stats.resultsDuplicate++;
+        // The first delivery may have been recorded by a process that died before publishing.
+        this.stats.noteQueued(await this.scheduler.schedule(result.experimentId, identity));
+        return;
+      }
       if (result.outcome === "failed") {
         await this.fail({ experimentId: result.experimentId, task: { taskId: result.taskId, kind: result.kind }, reason: `${result.error} (reported by worker ${result.workerId})` });
         return;
       }
       const verdict = judgeResult(state.config, result);
-      if (verdict.kind === "ignore") {
-        this.stats.resultsIgnored++;
-        this.log(`coordinator: ignored the result of ${result.taskId}: ${verdict.reason}`);
-        return;
-      }
+      if (verdict.kind === "ignore") return this.ignore(result, verdict.reason);
       const unusable = verdict.kind === "fail" ? verdict.reason : await missingOutputs(this.options.transport.artifacts, result);
       if (unusable !== undefined) {
         await this.fail({ experimentId: result.experimentId, task: { taskId: result.taskId, kind: result.kind }, reason: `its result is unusable: ${unusable}` });
         return;
       }
+      // The last aggregate completes the experiment, after which its metrics are refused: store
+      // the batches that arrived before this result (the worker sent them first) while it runs.
+      if (result.kind === "aggregate-cycle" && result.cycle === state.config.pruning.cycles) await this.metrics.storeReceived();
       const recordStarted = performance.now();
       const outcome = await recordSuccess(this.options.services, this.options.transport.artifacts, state.config, result);
       const recorded = performance.now();
       this.stats.note(this.stats.recordingMs, recorded - recordStarted);
-      if (outcome.kind === "ignored") {
-        this.stats.resultsIgnored++;
-        this.log(`coordinator: ignored the result of ${result.taskId}: ${outcome.reason}`);
-        return;
-      }
+      if (outcome.kind === "ignored") return this.ignore(result, outcome.reason);
       if (outcome.kind === "duplicate") this.stats.resultsDuplicate++;
       else this.stats.resultsRecorded++;
       // Also after a duplicate: the first delivery may have been recorded by a process that died before publishing.
@@ -234,6 +300,37 @@ export class Coordinator {
         this.stats.note(this.stats.resultToQueuedMs, published.at(-1)!.at - arrived);
       }
     });
+  }
+
+  /**
+   * Whether the result may be recorded: only a task the ledger shows as due (planned and not yet
+   * recorded) of an experiment that is queued or running. Anyone holding worker credentials can
+   * publish results, so a result for a task never queued, for a finished experiment, or a failure
+   * for a task the sender does not hold, changes nothing. A task already recorded is a duplicate.
+   */
+  private async admit(state: Omit<ExperimentState, "ledger">, result: TaskResult): Promise<Admission> {
+    const identity = parseTaskId(result.taskId)!;
+    const standing = taskStanding(state.config, identity, await ledgerFacts(this.options.services.dataSource.manager, result.taskId, identity));
+    if (standing.kind === "recorded") {
+      return result.outcome === "failed" ? { kind: "ignore", reason: "the task's result was already recorded" } : { kind: "recorded" };
+    }
+    if (!ACTIVE_STATUSES.includes(state.status)) return { kind: "ignore", reason: `the experiment is ${state.status}` };
+    if (standing.kind === "not-due") return { kind: "ignore", reason: standing.reason };
+    if (result.outcome === "failed") {
+      // A worker holds a task until it settles it, so a failure is reported while the task is still queued.
+      if (!(await this.options.transport.tasks.queuedTaskIds(state.experimentId)).includes(result.taskId)) {
+        return { kind: "ignore", reason: "the task is not in the task queue" };
+      }
+      // A particle's failure only from the worker whose heartbeats show it running the particle.
+      if (identity.kind === "train-particle") {
+        const rows: Array<{ worker_id: string | null }> = await this.options.services.dataSource.query(
+          `SELECT worker_id FROM particles WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,
+          [state.experimentId, identity.cycle, identity.particle],
+        );
+        if (rows[0]?.worker_id !== result.workerId) return { kind: "ignore", reason: `worker ${result.workerId} is not the one running the task` };
+      }
+    }
+    return { kind: "due" };
   }
 
   private async onExhausted(task: TaskMessage, reason: string): Promise<void> {

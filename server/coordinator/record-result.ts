@@ -16,7 +16,7 @@ import { denseMaskBits } from "../../schema/mask-bits.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";
-const ACTIVE_STATUSES: readonly ExperimentStatus[] = ["queued", "running"];
+export const ACTIVE_STATUSES: readonly ExperimentStatus[] = ["queued", "running"];
 
 export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kind: "ignored"; reason: string };
 

@@ -5,7 +5,7 @@
  * local subscribers (with their own bounded buffers).
  */
 import type { NatsConnection, Subscription as NatsSubscription } from "@nats-io/transport-node";
-import { topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/topics.js";
+import { parseTopicPayload, topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/topics.js";
 import { InProcessPubSub } from "./in-process-pubsub.js";
 import type { SwampPubSub, TopicSubscription } from "./pubsub.js";
 
@@ -61,13 +61,15 @@ export class NatsPubSub implements SwampPubSub {
       const subscription = this.connection.subscribe(subject, {
         callback: (error, message) => {
           if (error) return this.log(`live feed ${subject}: ${error.message}`);
-          let payload: TopicPayload<T>;
+          let json: unknown;
           try {
-            payload = JSON.parse(decoder.decode(message.data)) as TopicPayload<T>;
+            json = JSON.parse(decoder.decode(message.data));
           } catch (parseError) {
             return this.log(`live feed ${subject}: dropped an event that is not JSON (${(parseError as Error).message})`);
           }
-          void this.local.publish(topic, experimentId, payload);
+          const payload = parseTopicPayload(topic, experimentId, json);
+          if (!payload.ok) return this.log(`live feed ${subject}: dropped a malformed ${topic} event: ${payload.problems}`);
+          void this.local.publish(topic, experimentId, payload.value);
         },
       });
       entry = { subscription, ready: this.connection.flush(), users: 0 };

@@ -1,12 +1,11 @@
 import type { EntityManager } from "typeorm";
-import type { MetricPoint } from "../../schema/metrics.js";
+import { METRIC_POINT_LIMITS, metricPointProblems, type MetricPoint } from "../../schema/metrics.js";
 import { BLOCK_SHIFT } from "../entities/metric-block.js";
 import { CYCLE_LEVEL_PARTICLE } from "../entities/metric-series.js";
 import { InvalidInputError, NotFoundError } from "./errors.js";
 import type { Tx } from "./transaction.js";
 import { requireIntInRange, requirePlainText, requireUuid } from "./validation.js";
 
-export const MAX_KEY_LENGTH = 100;
 /** Points one call may append; larger batches are split by the caller. */
 export const MAX_POINTS_PER_APPEND = 1_000_000;
 
@@ -147,18 +146,10 @@ async function saveCounts(manager: EntityManager, blocks: BlockAccumulator, perS
 
 function validatePoints(points: readonly MetricPoint[]): void {
   const problems: Array<{ path: string; message: string }> = [];
-  const note = (index: number, field: string, message: string) => {
-    if (problems.length < 20) problems.push({ path: `points.${index}.${field}`, message });
-  };
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i]!;
-    if (!Number.isInteger(p.cycle) || p.cycle < 0 || p.cycle > 10_000) note(i, "cycle", "must be an integer from 0 to 10000");
-    if (p.particle !== undefined && p.particle !== null && (!Number.isInteger(p.particle) || p.particle < 0 || p.particle > 1_000)) note(i, "particle", "must be an integer from 0 to 1000, or absent");
-    if (typeof p.key !== "string" || p.key.length === 0 || p.key.length > MAX_KEY_LENGTH) note(i, "key", `must be 1 to ${MAX_KEY_LENGTH} characters`);
-    if (!Number.isInteger(p.step) || p.step < 0 || p.step > 2_147_483_647) note(i, "step", "must be a non-negative 32-bit integer");
-    if (!Number.isFinite(p.epoch)) note(i, "epoch", "must be a finite number");
-    if (!Number.isFinite(p.value)) note(i, "value", "must be a finite number");
-    if (!Number.isFinite(p.time)) note(i, "time", "must be milliseconds since the Unix epoch");
+  for (let i = 0; i < points.length && problems.length < 20; i++) {
+    for (const problem of metricPointProblems(points[i])) {
+      problems.push({ path: problem.path === "(root)" ? `points.${i}` : `points.${i}.${problem.path}`, message: problem.message });
+    }
   }
   if (problems.length > 0) {
     throw new InvalidInputError(`invalid metric points: ${problems.slice(0, 5).map((p) => `${p.path}: ${p.message}`).join("; ")}${problems.length > 5 ? "; …" : ""}`, problems);
@@ -254,7 +245,7 @@ export const MAX_KEYS_PER_QUERY = 50;
 
 /** Checks the metric keys a read names (each as `path.i`), so a key no series could have fails as input, not in SQL. */
 export function requireMetricKeys(keys: readonly string[], path: string): void {
-  keys.forEach((key, index) => requirePlainText(key, `${path}.${index}`, MAX_KEY_LENGTH));
+  keys.forEach((key, index) => requirePlainText(key, `${path}.${index}`, METRIC_POINT_LIMITS.keyLength));
 }
 
 /**
@@ -347,9 +338,9 @@ export interface PointPage {
 export async function scanSeriesPoints(manager: EntityManager, selector: SeriesSelector, afterStep: number | null, first: number): Promise<PointPage> {
   const experimentId = requireUuid(selector.experimentId, "experimentId");
   requireIntInRange(first, "first", 1, MAX_SCAN_PAGE);
-  requireIntInRange(selector.cycle, "cycle", 0, 10_000);
-  if (selector.particle !== null) requireIntInRange(selector.particle, "particle", 0, 1_000);
-  requirePlainText(selector.key, "key", MAX_KEY_LENGTH);
+  requireIntInRange(selector.cycle, "cycle", 0, METRIC_POINT_LIMITS.maxCycle);
+  if (selector.particle !== null) requireIntInRange(selector.particle, "particle", 0, METRIC_POINT_LIMITS.maxParticle);
+  requirePlainText(selector.key, "key", METRIC_POINT_LIMITS.keyLength);
   const rows: Array<{ id: number }> = await manager.query(
     `SELECT id FROM metric_series WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3 AND key = $4`,
     [experimentId, selector.cycle, selector.particle ?? CYCLE_LEVEL_PARTICLE, selector.key],

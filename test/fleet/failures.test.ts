@@ -285,7 +285,8 @@ describe("workers training while things go wrong", () => {
     assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM task_results`, []), ledgerBefore);
     assert.equal((await fleet.experiment(experimentId)).status, "completed");
 
-    // Metrics: not JSON; points that contradict their batch; a batch of no stored experiment; then a valid sentinel.
+    // Metrics: not JSON; points that contradict their batch; a batch of no stored experiment; then a
+    // valid sentinel, which is not stored either: the experiment is no longer running.
     const batch = (id: string, key: string, sequence: number) => ({
       experimentId: id,
       taskId: taskIdFor({ experimentId: id, kind: "aggregate-cycle", cycle: 0 }),
@@ -299,8 +300,8 @@ describe("workers training while things go wrong", () => {
     connection.publish(names.metricsSubject(experimentId), encodeMessage({ ...batch(experimentId, "malformed/contradicting", 0), points: [{ cycle: 5, key: "malformed/contradicting", step: 0, epoch: 0, value: 1, time: 1 }] }));
     await fleet.transport.metrics.publish(batch(stranger, "malformed/stranger", 0));
     await fleet.transport.metrics.publish(batch(experimentId, "sentinel", 1));
-    await waitFor("the sentinel batch to be stored", async () => (await count(fleet, `SELECT count(*)::int AS n FROM metric_series WHERE key = 'sentinel'`, [])) === 1, 10_000);
-    assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM metric_series`, []), seriesBefore + 1, "only the sentinel's series was created");
+    await waitFor("the sentinel batch to be refused", () => fleet.lines.some((line) => line.includes(`dropped 1 metric point(s) of experiment ${experimentId}`) && line.includes("the experiment is completed, not running")), 10_000);
+    assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM metric_series`, []), seriesBefore, "no series was created");
     assert.equal(fleet.logger.matching(/rejected malformed metric batch message/).length, 2);
     assert.ok(fleet.lines.some((line) => line.includes(`dropped 1 metric point(s) of experiment ${stranger}`)));
   });

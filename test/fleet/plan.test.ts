@@ -2,9 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { requireExperimentConfig } from "../../schema/config.js";
-import { createTaskMessage, type ArtifactRef } from "../../schema/fleet-messages.js";
+import { createTaskMessage, taskIdFor, type ArtifactRef, type TaskIdentity } from "../../schema/fleet-messages.js";
 import { InconsistentLedgerError, planNextTasks, stageOf, type LedgerEntry } from "../../server/coordinator/plan.js";
 import { aliveInMask, denseMaskBits } from "../../schema/mask-bits.js";
+import { taskStanding, type LedgerFacts } from "../../server/coordinator/task-due.js";
 
 const experimentId = "0b6c1c1e-6f3a-4f55-9d1e-2f4c1b7a9e10";
 const config = requireExperimentConfig({ name: "plan", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "swamp", particles: 3 }, pruning: { cycles: 2 } });
@@ -83,5 +84,48 @@ describe("mask bits", () => {
     assert.equal(aliveInMask(denseMaskBits(13), 13), 13);
     assert.equal(aliveInMask(Uint8Array.of(0b1010_0101, 0xff), 12), 4 + 4);
     assert.throws(() => aliveInMask(Uint8Array.of(1), 13), /expected 2/);
+  });
+});
+
+describe("taskStanding", () => {
+  /** The facts ledgerFacts reads from the database, taken from an in-memory ledger instead. */
+  const factsOf = (ledger: LedgerEntry[], identity: TaskIdentity): LedgerFacts => {
+    const cycle = identity.cycle ?? 0;
+    const has = (kind: string, c: number | null, p: number | null = null) => ledger.some((e) => e.kind === kind && e.cycle === c && e.particle === p);
+    return {
+      recorded: has(identity.kind, identity.kind === "pretrain" ? null : cycle, identity.particle ?? null),
+      pretrainRecorded: has("pretrain", null),
+      previousAggregateRecorded: cycle === 0 ? has("pretrain", null) : has("aggregate-cycle", cycle - 1),
+      aggregateRecorded: has("aggregate-cycle", cycle),
+      particlesRecorded: ledger.filter((e) => e.kind === "train-particle" && e.cycle === cycle).length,
+    };
+  };
+  /** Every task the experiment has, and two it does not (a cycle and a particle too many). */
+  const identities: TaskIdentity[] = [
+    { experimentId, kind: "pretrain" },
+    ...[0, 1, 2, 3].flatMap((cycle): TaskIdentity[] => [
+      ...[0, 1, 2, 3].map((p): TaskIdentity => ({ experimentId, kind: "train-particle", cycle, particle: p })),
+      { experimentId, kind: "aggregate-cycle", cycle },
+    ]),
+  ];
+
+  it("calls due exactly the tasks planNextTasks queues, at every point of an experiment", () => {
+    // The ledger as it grows, result by result, with the particles of each cycle arriving out of order.
+    const ledger: LedgerEntry[] = [];
+    const growth: LedgerEntry[] = [pretrain];
+    for (let cycle = 0; cycle <= config.pruning.cycles; cycle++) {
+      growth.push(particle(cycle, 2), particle(cycle, 0), particle(cycle, 1), aggregate(cycle, cycle === config.pruning.cycles ? null : ref("e")));
+    }
+    for (const next of [undefined, ...growth]) {
+      if (next) ledger.push(next);
+      const planned = plan(ledger);
+      const expected = planned.kind === "tasks" ? planned.tasks.map((t) => createTaskMessage(t).taskId).sort() : [];
+      const due = identities.filter((identity) => taskStanding(config, identity, factsOf(ledger, identity)).kind === "due").map((identity) => taskIdFor(identity)).sort();
+      assert.deepEqual(due, expected, `after ${ledger.length} result(s)`);
+      for (const identity of identities) {
+        const recorded = factsOf(ledger, identity).recorded;
+        assert.equal(taskStanding(config, identity, factsOf(ledger, identity)).kind === "recorded", recorded);
+      }
+    }
   });
 });

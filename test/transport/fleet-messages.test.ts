@@ -19,6 +19,7 @@ import {
   type MessageParseResult,
   type MessageProblem,
 } from "../../schema/fleet-messages.js";
+import { METRIC_POINT_LIMITS, metricPointProblems } from "../../schema/metrics.js";
 import { fleetNames, InvalidNameError } from "../../schema/subjects.js";
 import { aggregateTask, failureResult, heartbeat, metricBatch, particleResult, pretrainTask, ref, testConfig, trainParticleTask } from "./support/fleet-fixtures.js";
 
@@ -138,6 +139,21 @@ describe("results, metric batches, heartbeats, cancellations, exhaustion reports
     assert.deepEqual(paths(parseMetricBatch(roundTrip(bad))), ["points.1.cycle", "points.2.particle"]);
     assert.deepEqual(paths(parseMetricBatch(roundTrip({ ...batch, points: [{ ...batch.points[0], value: Number.NaN }] }))), ["points.0.value"]);
     assert.deepEqual(paths(parseMetricBatch({ ...batch, sequence: -1, experimentId: "a b" })), ["experimentId", "sequence"]);
+  });
+
+  test("metric points on the wire have the limits the metrics service stores: key length, step, cycle and particle ranges", () => {
+    const batch = metricBatch("e", 0);
+    const point = batch.points[0]!;
+    const withPoint = (changes: Record<string, unknown>) => ({ ...batch, points: [{ ...point, ...changes }] });
+    assert.equal(parseMetricBatch(withPoint({ key: "k".repeat(METRIC_POINT_LIMITS.keyLength) })).ok, true);
+    assert.deepEqual(paths(parseMetricBatch(withPoint({ key: "k".repeat(METRIC_POINT_LIMITS.keyLength + 1) }))), ["points.0.key"]);
+    assert.deepEqual(paths(parseMetricBatch(withPoint({ step: METRIC_POINT_LIMITS.maxStep + 1 }))), ["points.0.step"]);
+    for (const key of ["train/\u0000loss", "train/loss\nforged line", "\u001b[2J"]) assert.deepEqual(paths(parseMetricBatch(withPoint({ key }))), ["points.0.key"], JSON.stringify(key));
+    assert.deepEqual(paths(parseMetricBatch(withPoint({ unknownField: 1 }))), ["points.0"]);
+    const far = { ...batch, cycle: METRIC_POINT_LIMITS.maxCycle + 1, particle: METRIC_POINT_LIMITS.maxParticle + 1 };
+    assert.deepEqual(paths(parseMetricBatch({ ...far, points: [{ ...point, cycle: far.cycle, particle: far.particle }] })), ["cycle", "particle", "points.0.cycle", "points.0.particle"]);
+    // The same rules, applied by the service to a point that did not come over the wire.
+    assert.deepEqual(metricPointProblems({ ...point, key: "k".repeat(METRIC_POINT_LIMITS.keyLength + 1), step: -1 }).map((p) => p.path), ["key", "step"]);
   });
 
   test("heartbeats and exhaustion reports check their own consistency", () => {

@@ -86,7 +86,7 @@ describe("malformed messages over NATS", () => {
       assert.deepEqual(batches.map((b) => b.sequence), [1]);
       const lines = deployment.logger.matching(/rejected malformed metric batch message from \S+\.swamp\.metrics\.exp-raw/);
       assert.equal(lines.length, 2);
-      assert.match(lines[0]!, /points\.0\.value: Expected number, received null$/);
+      assert.match(lines[0]!, /points\.0\.value: must be a finite number$/);
       assert.match(lines[1]!, /points\.0\.cycle: must equal the batch's cycle \(1\)$/);
     } finally {
       await deployment.dispose();

@@ -15,6 +15,7 @@ import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FleetNames } from "../../schema/subjects.js";
 import type { TransportLogger } from "../logger.js";
+import { NatsConfigurationError } from "./connection.js";
 import { DEFAULT_TASK_QUEUE_SETTINGS, type TaskQueueSettings } from "../task-queue.js";
 
 const NANOS_PER_MS = 1_000_000;
@@ -37,6 +38,17 @@ function isNotFound(error: unknown): boolean {
   );
 }
 
+/**
+ * A worker's NATS user may not create the fleet's streams and consumers (see roles.ts): say what
+ * to do instead of passing on the bare permissions violation.
+ */
+function explainRefusal(error: unknown, what: string): unknown {
+  if (!/Permissions Violation/i.test((error as Error)?.message ?? "")) return error;
+  return new NatsConfigurationError(
+    `${what} does not exist, and this NATS user may not create it: start the swamp server (it sets up the fleet's streams) before the workers, or check NATS_USER (${(error as Error).message})`,
+  );
+}
+
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   try {
     await jsm.streams.info(config.name);
@@ -46,7 +58,7 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
       await jsm.streams.add(config);
     } catch (addError) {
       // Another process created it between our lookup and our add: that is what we wanted.
-      if (!(addError instanceof JetStreamApiError && addError.code === STREAM_NAME_IN_USE)) throw addError;
+      if (!(addError instanceof JetStreamApiError && addError.code === STREAM_NAME_IN_USE)) throw explainRefusal(addError, `stream ${config.name}`);
     }
   }
 }
@@ -73,12 +85,9 @@ async function ensureDurablePullConsumer(
   if (existing === undefined) {
     const ackWaitMs = wish.explicit.ackWaitMs ?? wish.defaults.ackWaitMs;
     const maxDeliver = wish.explicit.maxDeliver ?? wish.defaults.maxDeliver;
-    return await jsm.consumers.add(stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: ackWaitMs * NANOS_PER_MS,
-      max_deliver: maxDeliver,
-    });
+    return await jsm.consumers
+      .add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, ack_wait: ackWaitMs * NANOS_PER_MS, max_deliver: maxDeliver })
+      .catch((error: unknown) => Promise.reject(explainRefusal(error, `consumer ${stream}/${durable}`)));
   }
   // A process started with defaults adopts what the deployment set up; only explicit settings change it.
   const ackWait = wish.explicit.ackWaitMs === undefined ? existing.config.ack_wait : wish.explicit.ackWaitMs * NANOS_PER_MS;
@@ -130,7 +139,9 @@ export async function ensureFleetResources(
   const recording: ConsumerWish = { explicit: { ackWaitMs: settings.recordAckWaitMs }, defaults: { ackWaitMs: DEFAULT_RECORD_ACK_WAIT_MS, maxDeliver: -1 } };
   await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, recording, logger);
   await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, recording, logger);
-  await new Objm(connection).create(names.artifactsBucket, { description: "swamp artifacts, named by sha256" });
+  await new Objm(connection)
+    .create(names.artifactsBucket, { description: "swamp artifacts, named by sha256" })
+    .catch((error: unknown) => Promise.reject(explainRefusal(error, `object store bucket ${names.artifactsBucket}`)));
   return {
     taskQueue: {
       ackWaitMs: (workers.config.ack_wait ?? 0) / NANOS_PER_MS,

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { configHash, requireExperimentConfig, type ExperimentConfig } from "../../../schema/config.js";
 import { fleetNames } from "../../../schema/subjects.js";
 import { createScratchDatabase, type ScratchDatabase } from "../../../server/db/scratch-database.js";
+import type { CoordinatorOptions } from "../../../server/coordinator/coordinator.js";
 import { startFleetServer, type RunningFleetServer } from "../../../server/fleet-server.js";
 import { createApiToken } from "../../../server/services/tokens.js";
 import { connectToNats } from "../../../transport/nats/connection.js";
@@ -67,6 +68,8 @@ export interface FleetOptions {
   namespace?: string;
   database?: ScratchDatabase;
   heartbeatTimeoutMs?: number;
+  /** Coordinator settings beyond the test defaults (delivery limit and retry delay of results, ...). */
+  coordinator?: Partial<CoordinatorOptions>;
 }
 
 export interface Fleet {
@@ -115,7 +118,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       swampHome: home,
       log: (line) => lines.push(line),
       workerHeartbeatTimeoutMs: options.heartbeatTimeoutMs,
-      coordinator: { resumeSettleMs: 5_000 },
+      coordinator: { resumeSettleMs: 5_000, ...options.coordinator },
     });
   } catch (error) {
     await transport.close();
