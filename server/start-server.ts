@@ -23,7 +23,7 @@ import { nestingRefusal } from "./graphql/nesting.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
-import { defaultPublicUrl, normalisePublicUrl, OriginPolicy } from "./http/origin-policy.js";
+import { defaultPublicUrl, normalisePublicUrl, OriginPolicy, type OriginRefusal } from "./http/origin-policy.js";
 import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } from "./http/websocket-sessions.js";
 import { mountExports } from "./http/exports.js";
 import { mountWeightExports } from "./http/weight-export.js";
@@ -230,11 +230,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
     });
     // The policy needs the port, known only once listening; no request arrives before.
-    const originCheck = (refusal: "graphql" | "text") => (req: Request, res: Response, next: NextFunction) => originPolicy!.check(refusal, req, res, next);
+    const originCheck = (refusal: OriginRefusal) => (req: Request, res: Response, next: NextFunction) => originPolicy!.check(refusal, req, res, next);
     app.use("/artifacts", originCheck("text"));
     const download = artifactDownloadHandler({ dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     app.get("/artifacts/:id", download);
     app.head("/artifacts/:id", download);
+    app.use("/export", originCheck("export"));
     mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
     mountWeightExports(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     mountExplorer(app);

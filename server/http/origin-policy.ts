@@ -47,6 +47,9 @@ export function defaultPublicUrl(host: string, port: number): string {
  * the check keeps other sites from using the API on a user's behalf at all (and from reading it
  * with public reads on), and it is what browsers cannot enforce for WebSockets themselves.
  */
+/** How a refusal is written: as a GraphQL error, as the exports' JSON error, or as plain text (downloads). */
+export type OriginRefusal = "graphql" | "export" | "text";
+
 export class OriginPolicy {
   private readonly allowed: ReadonlySet<string>;
 
@@ -70,13 +73,14 @@ export class OriginPolicy {
    * Refuses requests from other origins with 403 (before anything runs), answers CORS preflights
    * from allowed ones, and marks their responses readable by them.
    */
-  check(refusal: "graphql" | "text", req: Request, res: Response, next: NextFunction): void {
+  check(refusal: OriginRefusal, req: Request, res: Response, next: NextFunction): void {
     const origin = req.headers.origin;
     if (origin === undefined) return next();
     if (!this.allows(origin)) {
       const message = `origin ${origin} is not allowed to use this server (add it to SWAMP_ALLOWED_ORIGINS)`;
       res.status(403);
       if (refusal === "graphql") res.json({ errors: [{ message, extensions: { code: "FORBIDDEN_ORIGIN" } }] });
+      else if (refusal === "export") res.json({ error: { message } });
       else res.type("text/plain").send(`${message}\n`);
       return;
     }

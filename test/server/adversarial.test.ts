@@ -391,6 +391,12 @@ describe("Origin", () => {
     assert.equal(response.status, 403);
     assert.equal(response.headers.get("access-control-allow-origin"), null);
   });
+  hostile("an export from a foreign origin", async () => {
+    const response = await fetch(`${t.server.baseUrl}/export/frontier.json?groupBy=method.name`, { headers: { authorization: `Bearer ${t.adminToken}`, origin: "https://evil.example" } });
+    assert.equal(response.status, 403);
+    assert.equal(response.headers.get("access-control-allow-origin"), null);
+    assert.match(((await response.json()) as { error: { message: string } }).error.message, /origin https:\/\/evil\.example is not allowed/);
+  });
 });
 
 describe("WebSocket abuse", () => {
