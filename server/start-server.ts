@@ -24,6 +24,7 @@ import { artifactDownloadHandler } from "./http/artifact-download.js";
 import { mountExplorer } from "./http/explorer.js";
 import { mountExports } from "./http/exports.js";
 import { mountWeightExports } from "./http/weight-export.js";
+import { DEFAULT_MAX_IMPORT_BLOB_BYTES, DEFAULT_MAX_IMPORT_MANIFEST_BYTES, mountRunImport } from "./http/run-import.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, countActiveAdminTokens, createApiToken, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
@@ -52,6 +53,8 @@ export interface StartServerOptions {
   limits?: Partial<QueryLimits>;
   /** Largest request body (HTTP) or message (WebSocket) accepted. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Largest file `swamp import` may upload (PUT /import/blobs). Default 1 GiB. */
+  maxImportBlobBytes?: number;
   /** Default 30 s. */
   workerHeartbeatTimeoutMs?: number;
   /** Database connections in the pool. Default 10. */
@@ -209,6 +212,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.head("/artifacts/:id", download);
     mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
     mountWeightExports(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
+    mountRunImport(app, {
+      dataSource,
+      services,
+      store: artifactStore,
+      publicReads: settings.publicReads,
+      adminToken,
+      maxBlobBytes: options.maxImportBlobBytes ?? DEFAULT_MAX_IMPORT_BLOB_BYTES,
+      maxManifestBytes: DEFAULT_MAX_IMPORT_MANIFEST_BYTES,
+      log,
+    });
     mountExplorer(app);
     app.use(
       "/graphql",
