@@ -53,7 +53,7 @@ export interface StartServerOptions {
   limits?: Partial<QueryLimits>;
   /** Largest request body (HTTP) or message (WebSocket) accepted. Default 1 MiB. */
   maxBodyBytes?: number;
-  /** Largest file `swamp import` may upload (PUT /import/blobs). Default 1 GiB. */
+  /** Largest file `swamp import` may upload (PUT /import/blobs). Default 256 MiB. */
   maxImportBlobBytes?: number;
   /** Default 30 s. */
   workerHeartbeatTimeoutMs?: number;

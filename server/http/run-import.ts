@@ -27,7 +27,8 @@ export interface RunImportOptions extends ReadAccessOptions {
   log: (line: string) => void;
 }
 
-export const DEFAULT_MAX_IMPORT_BLOB_BYTES = 1024 * 1024 * 1024;
+/** Held in memory while its hash is checked: far above a ResNet-20 or Conv-6 weights file (~1 and ~9 MB). */
+export const DEFAULT_MAX_IMPORT_BLOB_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_IMPORT_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 type Handler = (req: Request, res: Response) => Promise<void>;

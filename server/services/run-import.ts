@@ -95,6 +95,12 @@ export async function importRun(deps: ServiceDeps, store: ArtifactContentStore, 
     const imported = new Set(manifest.cycles.map((c) => c.summary.cycle));
     const points = metrics.filter((p) => (p.task === "pretrain" ? created : imported.has(p.point.cycle) && !held.has(p.point.cycle))).map((p) => p.point);
     for (let start = 0; start < points.length; start += MAX_POINTS_PER_APPEND) await appendMetrics(tx, experimentId, points.slice(start, start + MAX_POINTS_PER_APPEND));
+    if (manifest.metrics) {
+      // The metrics now live in their tables; their upload is dropped unless it is also an artifact's bytes.
+      const location = blobs.get(manifest.metrics.sha256)!.location;
+      const referenced = await tx.manager.query(`SELECT 1 FROM artifacts WHERE location = $1 LIMIT 1`, [location]);
+      if (referenced.length === 0) tx.afterCommit(() => store.remove(location));
+    }
 
     const planned = cycleCount(config);
     const done = held.size + cyclesAdded;

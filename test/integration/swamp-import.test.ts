@@ -4,6 +4,7 @@
  * again is idempotent, and a partial run's experiment is completed by importing the finished run.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,6 +23,7 @@ const config = {
   training: { epochs: 1, rewindEpochs: 1, batchSize: 64, bnRecalibrationExamples: 128 },
 };
 const CYCLES = 3;
+const MAX_BLOB_BYTES = 2 * 1024 * 1024;
 
 let t: TestServer;
 let dir: string;
@@ -76,7 +78,8 @@ before(async () => {
   partialDir = join(dir, "partial");
   cpSync(runDir, partialDir, { recursive: true });
   rmSync(new RunLayout(partialDir).cycleDir(2), { recursive: true });
-  t = await startTestServer({}, "cli-import");
+  // Small enough to test the limit, large enough for the run's files (LeNet-300-100 weights: about 1 MiB).
+  t = await startTestServer({ maxImportBlobBytes: MAX_BLOB_BYTES }, "cli-import");
   writeToken = await t.token(["read", "write"], "importer");
 });
 after(async () => {
@@ -167,6 +170,10 @@ describe("swamp import", () => {
     assert.equal(third.code, 0, third.stderr);
     assert.equal(importedId(third.stdout), experimentId);
     assert.deepEqual(await rowCounts(experimentId), counts);
+    // metrics.jsonl was uploaded only to be read into the metric tables: it is not kept as a blob.
+    const metricsSha = createHash("sha256").update(readFileSync(layout.metrics)).digest("hex");
+    const head = await fetch(`${t.server.baseUrl}/import/blobs/${metricsSha}`, { method: "HEAD", headers: { authorization: `Bearer ${writeToken}` } });
+    assert.equal(head.status, 404);
   });
 });
 
@@ -223,6 +230,18 @@ describe("swamp import refuses bad input, storing nothing", () => {
     assert.equal(body.error.field, "sha256");
     assert.match(body.error.message, /hash to [0-9a-f]{64}, not abab/);
     assert.equal((await fetch(`${t.server.baseUrl}/import/blobs/${"ab".repeat(32)}`, { method: "HEAD", headers: { authorization: `Bearer ${writeToken}` } })).status, 404);
+  });
+
+  it("a blob over the server's size limit", async () => {
+    const response = await fetch(`${t.server.baseUrl}/import/blobs/${"ef".repeat(32)}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${writeToken}`, "content-type": "application/octet-stream" },
+      body: Buffer.alloc(MAX_BLOB_BYTES + 1),
+    });
+    assert.equal(response.status, 400);
+    const body = (await response.json()) as { error: { message: string; field: string } };
+    assert.equal(body.error.field, "body");
+    assert.match(body.error.message, new RegExp(`at most ${MAX_BLOB_BYTES}`));
   });
 
   it("a manifest naming blobs never uploaded, or an invalid config, with field paths", async () => {
