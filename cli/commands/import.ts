@@ -57,7 +57,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const server = new ImportClient((values.server ?? DEFAULT_SERVER).replace(/\/+$/, ""), token);
+    // The server's root; a GraphQL URL (…/graphql), as other commands take, names the same server.
+    const server = new ImportClient((values.server ?? DEFAULT_SERVER).replace(/\/+$/, "").replace(/\/graphql$/, ""), token);
     const result = await importDirectory(positionals[0]!, server);
     const verb = result.created ? "imported as" : result.cyclesAdded > 0 ? "added to" : "already imported as";
     process.stdout.write(

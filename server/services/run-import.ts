@@ -68,6 +68,8 @@ export async function importRun(deps: ServiceDeps, store: ArtifactContentStore, 
   const importKey = createHash("sha256").update(`${config.name}\n${configHash(config)}\n${manifest.rewind.sha256}`).digest("hex");
 
   return inTransaction(deps, async (tx) => {
+    // Imports of one run wait for each other, so the second finds what the first created.
+    await tx.manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [importKey]);
     const existing: Array<{ id: string }> = await tx.manager.query(`SELECT id FROM experiments WHERE import_key = $1 FOR UPDATE`, [importKey]);
     let experimentId: string;
     const created = existing.length === 0;

@@ -177,6 +177,20 @@ describe("swamp import", () => {
   });
 });
 
+describe("swamp import, twice at once", () => {
+  it("imports one experiment: the second import waits for the first and finds it", async () => {
+    const copy = join(dir, "concurrent");
+    cpSync(runDir, copy, { recursive: true });
+    const layout = new RunLayout(copy);
+    writeFileSync(layout.config, JSON.stringify({ ...JSON.parse(readFileSync(layout.config, "utf8")), name: "concurrent" }));
+    const results = await Promise.all([importDir(copy), importDir(copy)]);
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    assert.equal(importedId(results[0]!.stdout), importedId(results[1]!.stdout));
+    const [row] = await t.server.dataSource.query(`SELECT count(*)::int AS n FROM experiments WHERE name = 'concurrent'`);
+    assert.equal(row.n, 1);
+  });
+});
+
 describe("swamp import refuses bad input, storing nothing", () => {
   async function importedExperiments(): Promise<number> {
     const [row] = await t.server.dataSource.query(`SELECT count(*)::int AS n FROM experiments`);
