@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
@@ -31,7 +31,8 @@ export class FilesystemArtifactStore implements ArtifactContentStore {
     await mkdir(dirname(path), { recursive: true });
     const exists = await stat(path).then(() => true, () => false);
     if (!exists) {
-      const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+      // Unique per call: two writes of the same bytes at once (imports) must not share a temporary file.
+      const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
       await writeFile(temporary, bytes);
       await rename(temporary, path);
     }

@@ -30,6 +30,8 @@ import { inTransaction, type ServiceDeps, type Tx } from "./transaction.js";
 /** The formats the fleet registers a cycle's TF.js model under (worker/fleet/execute-task.ts). */
 const TFJS_MODEL_FORMAT = "tfjs-layers-model";
 const TFJS_WEIGHTS_FORMAT = "tfjs-layers-weights";
+/** `metrics.jsonl` as the run wrote it, one JSON metric point a line. */
+const METRICS_FORMAT = "swamp-run-metrics-jsonl";
 
 const metricLineSchema = z.object({
   task: z.string(),
@@ -97,11 +99,12 @@ export async function importRun(deps: ServiceDeps, store: ArtifactContentStore, 
     const imported = new Set(manifest.cycles.map((c) => c.summary.cycle));
     const points = metrics.filter((p) => (p.task === "pretrain" ? created : imported.has(p.point.cycle) && !held.has(p.point.cycle))).map((p) => p.point);
     for (let start = 0; start < points.length; start += MAX_POINTS_PER_APPEND) await appendMetrics(tx, experimentId, points.slice(start, start + MAX_POINTS_PER_APPEND));
-    if (manifest.metrics) {
-      // The metrics now live in their tables; their upload is dropped unless it is also an artifact's bytes.
-      const location = blobs.get(manifest.metrics.sha256)!.location;
-      const referenced = await tx.manager.query(`SELECT 1 FROM artifacts WHERE location = $1 LIMIT 1`, [location]);
-      if (referenced.length === 0) tx.afterCommit(() => store.remove(location));
+    // Each metrics.jsonl the points came from stays with the experiment (and goes with it), like the run's other files.
+    const metricsKept = manifest.metrics
+      ? await tx.manager.query(`SELECT 1 FROM artifacts WHERE experiment_id = $1 AND sha256 = $2 AND format = $3`, [experimentId, manifest.metrics.sha256, METRICS_FORMAT])
+      : [];
+    if (manifest.metrics && metricsKept.length === 0) {
+      await registerBlob(tx, blobs, manifest.metrics, { experimentId, kind: "other", format: METRICS_FORMAT });
     }
 
     const planned = cycleCount(config);

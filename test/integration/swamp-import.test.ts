@@ -32,7 +32,7 @@ let partialDir: string;
 let writeToken: string;
 
 const EXPERIMENT = `query($id: ID!) { experiment(id: $id) {
-  id status error cyclesCompleted
+  id status error cyclesCompleted imported
   cycles { index status sparsity accuracy loss aliveWeights totalWeights maskBase64 particles { index accuracy loss status } }
 } }`;
 
@@ -77,7 +77,10 @@ before(async () => {
   // The run as it stood after cycle 1: cycle 2's directory (its mask, particles, summary) not yet written.
   partialDir = join(dir, "partial");
   cpSync(runDir, partialDir, { recursive: true });
-  rmSync(new RunLayout(partialDir).cycleDir(2), { recursive: true });
+  const partial = new RunLayout(partialDir);
+  rmSync(partial.cycleDir(2), { recursive: true });
+  const metricsSoFar = jsonLines(readFileSync(partial.metrics, "utf8")).filter((point) => (point.cycle as number) < 2);
+  writeFileSync(partial.metrics, metricsSoFar.map((point) => `${JSON.stringify(point)}\n`).join(""));
   // Small enough to test the limit, large enough for the run's files (LeNet-300-100 weights: about 1 MiB).
   t = await startTestServer({ maxImportBlobBytes: MAX_BLOB_BYTES }, "cli-import");
   writeToken = await t.token(["read", "write"], "importer");
@@ -97,6 +100,7 @@ describe("swamp import", () => {
     assert.match(first.stdout, /imported as experiment .* \(2 cycle\(s\) added; 2 of 3 cycles, failed\)/);
     const { data } = await t.gql(EXPERIMENT, { id: experimentId });
     assert.equal(data!.experiment.status, "FAILED");
+    assert.equal(data!.experiment.imported, true);
     assert.match(data!.experiment.error, /imported partial run: 2 of 3 cycles/);
     assert.deepEqual(data!.experiment.cycles.map((c: { index: number }) => c.index), [0, 1]);
     const counts = await rowCounts(experimentId);
@@ -170,10 +174,12 @@ describe("swamp import", () => {
     assert.equal(third.code, 0, third.stderr);
     assert.equal(importedId(third.stdout), experimentId);
     assert.deepEqual(await rowCounts(experimentId), counts);
-    // metrics.jsonl was uploaded only to be read into the metric tables: it is not kept as a blob.
-    const metricsSha = createHash("sha256").update(readFileSync(layout.metrics)).digest("hex");
-    const head = await fetch(`${t.server.baseUrl}/import/blobs/${metricsSha}`, { method: "HEAD", headers: { authorization: `Bearer ${writeToken}` } });
-    assert.equal(head.status, 404);
+    // Each metrics.jsonl read (the partial run's, then the finished run's) is kept as an artifact of the experiment.
+    const metricsFiles: Array<{ sha256: string }> = await t.server.dataSource.query(`SELECT sha256 FROM artifacts WHERE experiment_id = $1 AND format = 'swamp-run-metrics-jsonl'`, [experimentId]);
+    assert.deepEqual(
+      metricsFiles.map((row) => row.sha256).sort(),
+      [layout.metrics, new RunLayout(partialDir).metrics].map((path) => createHash("sha256").update(readFileSync(path)).digest("hex")).sort(),
+    );
   });
 });
 
