@@ -76,8 +76,3 @@ export interface RunImportResult {
   cyclesPlanned: number;
   status: "completed" | "failed";
 }
-
-/** Why a partial run's experiment is `failed`: it is not running anywhere the server knows of. */
-export function partialRunReason(done: number, planned: number): string {
-  return `imported partial run: ${done} of ${planned} cycles; continue it with swamp run --resume and import it again`;
-}

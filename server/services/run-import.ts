@@ -15,7 +15,7 @@ import { z } from "zod";
 import { configHash, cycleCount, parseExperimentConfig, type ExperimentConfig } from "../../schema/config.js";
 import { aliveInMask } from "../../schema/mask-bits.js";
 import type { MetricPoint } from "../../schema/metrics.js";
-import { partialRunReason, runImportSchema, type BlobRef, type ImportedCycle, type RunImport, type RunImportResult } from "../../schema/run-import.js";
+import { runImportSchema, type BlobRef, type ImportedCycle, type RunImport, type RunImportResult } from "../../schema/run-import.js";
 import { decodeWeights } from "../../schema/weights-file.js";
 import type { ArtifactContentStore, StoredBytes } from "../artifacts/artifact-content-store.js";
 import { MASK_FORMAT, WEIGHTS_FORMAT } from "../coordinator/record-result.js";
@@ -43,6 +43,11 @@ const metricLineSchema = z.object({
   value: z.number().finite(),
   time: z.number().finite(),
 });
+
+/** Why a partial run's experiment is `failed`: it is not running anywhere the server knows of. */
+export function partialRunReason(done: number, planned: number): string {
+  return `imported partial run: ${done} of ${planned} cycles; continue it with swamp run --resume and import it again`;
+}
 
 export interface ImportRunInput {
   /** The request body: a RunImport, unchecked. */
