@@ -8,17 +8,31 @@
  *   series     a 100,000-point series downsampled to 500 points over GraphQL/HTTP (p50/p99)
  *   grouped    the grouped frontier of 3,000 experiments (1,000 settings × 3 seeds, 26 cycles × 4
  *              particles), in the service and over GraphQL/HTTP (p50/p99)
+ *   npz        /export/weights.npz of one Conv-4 cycle (CIFAR-10 shapes, 2.4 M weights, 80 % pruned):
+ *              loading + encoding in the service, and the HTTP download (p50/p99)
+ *   python     the Python client's `Swamp(url, token).frontier(...)` over 1,000 of the grouped
+ *              experiments (seed 0 of each setting), timed in Python (/usr/bin/python3 or
+ *              SWAMP_TEST_PYTHON, clients/python on PYTHONPATH, pandas if installed) against this server
  * It runs against a scratch database on SWAMP_BENCH_DATABASE_URL's cluster (default the local
  * PostgreSQL), seeded in bulk with SQL, and drops it at the end. With --json each figure is one
  * JSON line. Targets: ingest ≥ 100,000 points/s; list p99 < 50 ms; frontier < 100 ms; series < 50 ms;
- * grouped p99 < 150 ms. `--only grouped` (or a comma list of the names above) runs just those.
+ * grouped p99 < 150 ms; npz < 300 ms; python < 300 ms. `--only grouped` (or a comma list of the names above) runs just those.
  */
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { requireExperimentConfig } from "../schema/config.js";
+import { packMask } from "../schema/mask-bits.js";
 import type { MetricPoint } from "../schema/metrics.js";
+import { encodeWeights, type WeightsHeaderEntry } from "../schema/weights-file.js";
+import { WEIGHTS_FORMAT } from "../server/coordinator/record-result.js";
 import { createScratchDatabase, type ScratchDatabase } from "../server/db/scratch-database.js";
-import { startCycle } from "../server/services/cycles.js";
+import { loadCycleWeights } from "../server/exports/cycle-weights.js";
+import { float32Tensor } from "../server/exports/named-tensor.js";
+import { encodeNpz } from "../server/exports/npz-file.js";
+import { registerArtifact } from "../server/services/artifacts.js";
+import { recordCycle, startCycle } from "../server/services/cycles.js";
 import { createExperiment } from "../server/services/experiments.js";
 import { appendMetrics, readDownsampledSeries } from "../server/services/metrics.js";
 import { readFrontier } from "../server/services/frontier.js";
@@ -34,6 +48,8 @@ const selected = (name: string) => ONLY === null || ONLY.has(name);
 const EXPERIMENTS = Number(args.experiments);
 const CYCLES = 20;
 const PARTICLES = 4;
+
+const PYTHON = process.env.SWAMP_TEST_PYTHON ?? "/usr/bin/python3";
 
 function emit(record: Record<string, unknown>, line: string): void {
   process.stdout.write(args.json ? `${JSON.stringify(record)}\n` : `${line}\n`);
@@ -284,7 +300,6 @@ async function seedGrouped(server: RunningServer): Promise<void> {
 }
 
 async function benchGrouped(server: RunningServer, token: string): Promise<void> {
-  await seedGrouped(server);
   const filter = { owner: "grouped" };
   const data = await graphql(server, token, GROUPED, { filter });
   const groups = data.groupedFrontier as Array<{ experimentIds: string[]; points: unknown[] }>;
@@ -304,6 +319,112 @@ async function benchGrouped(server: RunningServer, token: string): Promise<void>
       `grouped     ${GROUPED_SETTINGS} groups × ${GROUPED_SEEDS} seeds × ${GROUPED_CYCLES} cycles (${layer})`.padEnd(62) + ` p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (target p99 < 150)`,
     );
   }
+}
+
+/** Conv-4 on CIFAR-10 (worker/models/conv-n.ts): every weight tensor in layout order. */
+const CONV4_LAYOUT: WeightsHeaderEntry[] = [
+  { name: "conv1/kernel", shape: [3, 3, 3, 64] },
+  { name: "conv1/bias", shape: [64] },
+  { name: "conv2/kernel", shape: [3, 3, 64, 64] },
+  { name: "conv2/bias", shape: [64] },
+  { name: "conv3/kernel", shape: [3, 3, 64, 128] },
+  { name: "conv3/bias", shape: [128] },
+  { name: "conv4/kernel", shape: [3, 3, 128, 128] },
+  { name: "conv4/bias", shape: [128] },
+  { name: "fc1/kernel", shape: [8192, 256] },
+  { name: "fc1/bias", shape: [256] },
+  { name: "fc2/kernel", shape: [256, 256] },
+  { name: "fc2/bias", shape: [256] },
+  { name: "fc3/kernel", shape: [256, 10] },
+  { name: "fc3/bias", shape: [10] },
+];
+
+/** Stores one Conv-4 cycle as the fleet does (weights artifact + mask bitset, 80 % pruned); returns its experiment id. */
+async function storeConv4Cycle(server: RunningServer): Promise<{ experimentId: string; weights: number; bytes: number }> {
+  let state = 12345;
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const values = CONV4_LAYOUT.map((entry) => Float32Array.from({ length: entry.shape.reduce((a, b) => a * b, 1) }, () => random() - 0.5));
+  const prunable = CONV4_LAYOUT.flatMap((entry, i) => (entry.name.endsWith("/kernel") ? [i] : []));
+  const keeps = prunable.map((i) => Uint8Array.from(values[i]!, () => (random() < 0.2 ? 1 : 0)));
+  prunable.forEach((at, k) => values[at]!.forEach((_, j) => keeps[k]![j] === 0 && (values[at]![j] = 0)));
+  const file = encodeWeights(values, CONV4_LAYOUT);
+  const stored = await server.artifactStore.write(file);
+  const layers = prunable.map((at, k) => ({ name: CONV4_LAYOUT[at]!.name.split("/")[0]!, alive: keeps[k]!.reduce((a, b) => a + b, 0), total: keeps[k]!.length }));
+  const total = layers.reduce((a, l) => a + l.total, 0);
+  const alive = layers.reduce((a, l) => a + l.alive, 0);
+  const experimentId = await inTransaction(server.services, async (tx) => {
+    const experiment = await createExperiment(tx, { config: { name: "npz-conv4", data: { name: "cifar10" }, model: { name: "conv-4" }, method: { name: "imp" }, pruning: { cycles: 7 } } });
+    const counts = { sparsity: 1 - alive / total, aliveWeights: alive, totalWeights: total, layers };
+    const mask = packMask(keeps);
+    await startCycle(tx, { experimentId: experiment.id, cycleIndex: 7, ...counts, mask, particleSeeds: [] });
+    const artifact = await registerArtifact(tx, { experimentId: experiment.id, cycleIndex: 7, kind: "weights", format: WEIGHTS_FORMAT, sizeBytes: stored.sizeBytes, sha256: stored.sha256, location: stored.location });
+    await recordCycle(tx, { experimentId: experiment.id, cycleIndex: 7, accuracy: 0.8, loss: 0.6, ...counts, mask, weightsArtifactId: artifact.id });
+    return experiment.id;
+  });
+  return { experimentId, weights: values.reduce((n, v) => n + v.length, 0), bytes: file.length };
+}
+
+async function benchNpz(server: RunningServer, token: string): Promise<void> {
+  const { experimentId, weights, bytes } = await storeConv4Cycle(server);
+  const url = `${server.baseUrl}/export/weights.npz?experiment=${experimentId}&cycle=7`;
+  let downloaded = 0;
+  const service = await timeRuns(30, 2, async () => {
+    const cycle = await loadCycleWeights(server.dataSource.manager, server.artifactStore, experimentId, 7);
+    encodeNpz(cycle.tensors.map((t) => float32Tensor(t.name, t.shape, t.values)));
+  });
+  const http = await timeRuns(30, 2, async () => {
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+    if (response.status !== 200) throw new Error(`npz export answered ${response.status}: ${await response.text()}`);
+    downloaded = (await response.arrayBuffer()).byteLength;
+  });
+  for (const [layer, r] of [["service (load + dense npz)", service], ["HTTP download (sparse npz with masks)", http]] as const) {
+    emit(
+      { bench: "npz-export", model: "conv-4", layer, weights, storedBytes: bytes, npzBytes: downloaded, p50Ms: round(r.p50), p99Ms: round(r.p99), runs: r.runs, targetMs: 300 },
+      `npz         Conv-4 cycle, ${(weights / 1e6).toFixed(2)} M weights, ${(downloaded / 2 ** 20).toFixed(1)} MiB npz (${layer})`.padEnd(62) + ` p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (target < 300)`,
+    );
+  }
+}
+
+const PYTHON_TIMING = `
+import json, sys, time
+from swamp_client import Swamp
+url, token, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+client = Swamp(url, token)
+frame = client.frontier(owner="grouped", config={"seed": 0})
+rows = len(frame)
+times = []
+for _ in range(runs):
+    start = time.perf_counter()
+    client.frontier(owner="grouped", config={"seed": 0})
+    times.append((time.perf_counter() - start) * 1000)
+times.sort()
+pick = lambda p: times[min(len(times) - 1, max(0, -(-p * len(times) // 100) - 1))]
+try:
+    import pandas
+    kind = "pandas " + pandas.__version__
+except ImportError:
+    kind = "list of dicts"
+print(json.dumps({"rows": rows, "p50": pick(50), "p99": pick(99), "runs": runs, "kind": kind}))
+`;
+
+async function benchPython(server: RunningServer, token: string): Promise<void> {
+  const clientPath = resolve(__dirname, "../../clients/python");
+  const runs = 30;
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)(PYTHON, ["-c", PYTHON_TIMING, server.baseUrl, token, String(runs), String(GROUPED_SETTINGS)], {
+      env: { ...process.env, PYTHONPATH: clientPath },
+      maxBuffer: 64 * 1024 * 1024,
+    }));
+  } catch (error) {
+    emit({ bench: "python-frontier", skipped: (error as Error).message }, `python      skipped: ${(error as Error).message.split("\n")[0]}`);
+    return;
+  }
+  const r = JSON.parse(stdout) as { rows: number; p50: number; p99: number; runs: number; kind: string };
+  emit(
+    { bench: "python-frontier", experiments: GROUPED_SETTINGS, rows: r.rows, result: r.kind, p50Ms: round(r.p50), p99Ms: round(r.p99), runs: r.runs, targetMs: 300 },
+    `python      Swamp.frontier() over ${GROUPED_SETTINGS} experiments → ${r.rows} rows (${r.kind})`.padEnd(62) + ` p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (target < 300)`,
+  );
 }
 
 function round(ms: number): number {
@@ -326,7 +447,10 @@ async function main(): Promise<void> {
     if (selected("list")) await benchList(server, token);
     if (selected("frontier")) await benchFrontier(server, token);
     if (selected("series")) await benchSeries(server, token);
+    if (selected("grouped") || selected("python")) await seedGrouped(server);
     if (selected("grouped")) await benchGrouped(server, token);
+    if (selected("npz")) await benchNpz(server, token);
+    if (selected("python")) await benchPython(server, token);
   } finally {
     await server?.close();
     if (args.keep && database) console.error(`kept the database: ${database.url}`);

@@ -27,6 +27,7 @@ import { defaultPublicUrl, normalisePublicUrl, OriginPolicy, type OriginRefusal 
 import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } from "./http/websocket-sessions.js";
 import { mountExports } from "./http/exports.js";
 import { mountWeightExports } from "./http/weight-export.js";
+import { DEFAULT_MAX_IMPORT_BLOB_BYTES, DEFAULT_MAX_IMPORT_MANIFEST_BYTES, mountRunImport } from "./http/run-import.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
@@ -56,6 +57,8 @@ export interface StartServerOptions {
   limits?: Partial<QueryLimits>;
   /** Largest request body (HTTP) or message (WebSocket) accepted. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Largest file `swamp import` may upload (PUT /import/blobs). Default 256 MiB. */
+  maxImportBlobBytes?: number;
   /** Default 30 s. */
   workerHeartbeatTimeoutMs?: number;
   /** Where clients reach this server (SWAMP_PUBLIC_URL): download URLs and the allowed Origin. Default `http://HOST:PORT`. */
@@ -238,6 +241,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.use("/export", originCheck("export"));
     mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
     mountWeightExports(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
+    app.use("/import", originCheck("export"));
+    mountRunImport(app, {
+      dataSource,
+      services,
+      store: artifactStore,
+      publicReads: settings.publicReads,
+      adminToken,
+      maxBlobBytes: options.maxImportBlobBytes ?? DEFAULT_MAX_IMPORT_BLOB_BYTES,
+      maxManifestBytes: DEFAULT_MAX_IMPORT_MANIFEST_BYTES,
+      log,
+    });
     mountExplorer(app);
     app.use(
       "/graphql",

@@ -6,10 +6,17 @@ export interface ByteRange {
   end: number;
 }
 
+/** Bytes as a content-addressed store holds them. */
+export interface StoredBytes {
+  location: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
 /**
- * Where artifact bytes live. The server only reads (for downloads) and removes (when an experiment
- * is deleted); writers are the workers. The filesystem store serves the embedded mode; the fleet
- * plugs in one over the NATS object store.
+ * Where artifact bytes live. The server reads (for downloads), removes (when an experiment is
+ * deleted) and writes only what `swamp import` uploads; the other writers are the workers. The
+ * filesystem store serves the embedded mode; the fleet plugs in one over the NATS object store.
  */
 export interface ArtifactContentStore {
   /** True when this store understands the location's scheme. */
@@ -18,6 +25,10 @@ export interface ArtifactContentStore {
   read(location: string, range?: ByteRange): Promise<Readable>;
   /** Removes the bytes; removing what is already gone is not an error. */
   remove(location: string): Promise<void>;
+  /** Stores bytes under their sha256 (idempotent: equal bytes are stored once). */
+  write(bytes: Uint8Array): Promise<StoredBytes>;
+  /** The stored bytes with this sha256, or null when the store has none. */
+  find(sha256: string): Promise<StoredBytes | null>;
 }
 
 export class ArtifactNotReadableError extends Error {

@@ -1,17 +1,13 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { ArtifactNotReadableError, type ArtifactContentStore, type ByteRange } from "./artifact-content-store.js";
+import { ArtifactNotReadableError, type ArtifactContentStore, type ByteRange, type StoredBytes } from "./artifact-content-store.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
-export interface StoredBytes {
-  location: string;
-  sha256: string;
-  sizeBytes: number;
-}
+export type { StoredBytes } from "./artifact-content-store.js";
 
 /**
  * Content-addressed files under one root directory: `<root>/<sha[0..2]>/<sha>`, located by
@@ -32,15 +28,27 @@ export class FilesystemArtifactStore implements ArtifactContentStore {
   /** Stores bytes by their sha256 (idempotent) and returns where they are. */
   async write(bytes: Uint8Array): Promise<StoredBytes> {
     const sha256 = createHash("sha256").update(bytes).digest("hex");
-    const path = join(this.root, sha256.slice(0, 2), sha256);
+    const path = this.pathOfSha256(sha256);
     await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIRECTORY_MODE });
     const exists = await stat(path).then(() => true, () => false);
     if (!exists) {
-      const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+      // Unique per call: two writes of the same bytes at once (imports) must not share a temporary file.
+      const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
       await writeFile(temporary, bytes, { mode: PRIVATE_FILE_MODE });
       await rename(temporary, path);
     }
     return { location: pathToFileURL(path).toString(), sha256, sizeBytes: bytes.byteLength };
+  }
+
+  async find(sha256: string): Promise<StoredBytes | null> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return null;
+    const path = this.pathOfSha256(sha256);
+    const stats = await stat(path).catch(() => null);
+    return stats ? { location: pathToFileURL(path).toString(), sha256, sizeBytes: stats.size } : null;
+  }
+
+  private pathOfSha256(sha256: string): string {
+    return join(this.root, sha256.slice(0, 2), sha256);
   }
 
   async read(location: string, range?: ByteRange): Promise<Readable> {

@@ -44,6 +44,6 @@ export function toLedgerEntry(row: TaskResultRow): LedgerEntry {
 
 /** Ids of experiments that are queued or running, oldest first. */
 export async function unfinishedExperimentIds(manager: EntityManager): Promise<string[]> {
-  const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM experiments WHERE status IN ('queued', 'running') ORDER BY created_at, id`);
+  const rows: Array<{ id: string }> = await manager.query(`SELECT id FROM experiments WHERE status IN ('queued', 'running') AND import_key IS NULL ORDER BY created_at, id`);
   return rows.map((row) => row.id);
 }

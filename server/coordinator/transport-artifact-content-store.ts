@@ -6,7 +6,7 @@
 import { Readable } from "node:stream";
 import type { ArtifactRef } from "../../schema/fleet-messages.js";
 import type { ArtifactStore } from "../../transport/artifact-store.js";
-import { ArtifactNotReadableError, type ArtifactContentStore, type ByteRange } from "../artifacts/artifact-content-store.js";
+import { ArtifactNotReadableError, type ArtifactContentStore, type ByteRange, type StoredBytes } from "../artifacts/artifact-content-store.js";
 
 const PROBE_SHA256 = "0".repeat(64);
 
@@ -38,6 +38,17 @@ export class TransportArtifactContentStore implements ArtifactContentStore {
   async remove(location: string): Promise<void> {
     if (!this.handles(location)) throw new ArtifactNotReadableError(`not a location of this store: ${location}`);
     await this.store.delete({ sha256: location.slice(this.prefix.length), size: 0 });
+  }
+
+  async write(bytes: Uint8Array): Promise<StoredBytes> {
+    const ref = await this.store.put(bytes);
+    return { location: this.store.location(ref), sha256: ref.sha256, sizeBytes: ref.size };
+  }
+
+  async find(sha256: string): Promise<StoredBytes | null> {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) return null;
+    const size = await this.store.size({ sha256, size: 0 });
+    return size === undefined ? null : { location: this.store.location({ sha256, size }), sha256, sizeBytes: size };
   }
 
   private async refOf(location: string): Promise<ArtifactRef> {

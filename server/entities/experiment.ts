@@ -13,6 +13,7 @@ import { SweepRow } from "./sweep.js";
 @Index("IDX_experiments_status_created", ["status", "createdAt"])
 @Index("IDX_experiments_config_hash", ["configHash"])
 @Index("IDX_experiments_sweep", ["sweepId", "createdAt"])
+@Index("IDX_experiments_import_key", ["importKey"], { unique: true })
 @Index("IDX_experiments_tags", { synchronize: false }) // GIN on tags, created by the migration
 @Index("IDX_experiments_name_trgm", { synchronize: false }) // trigram GIN on name, for nameContains
 @Index("IDX_experiments_best_accuracy", { synchronize: false }) // on (coalesce(best_accuracy, -1), id), by the migration
@@ -60,6 +61,14 @@ export class ExperimentRow {
   @ManyToOne(() => SweepRow, { onDelete: "SET NULL" })
   @JoinColumn({ name: "sweep_id" })
   sweep?: SweepRow;
+
+  /**
+   * Set when `swamp import` created it from a run directory (see server/services/run-import.ts):
+   * the run's identity, so importing the same directory again finds it. The coordinator never
+   * schedules such an experiment and it cannot be retried.
+   */
+  @Column("char", { name: "import_key", length: 64, nullable: true })
+  importKey!: string | null;
 
   /** Free text a researcher keeps with the run. */
   @Column("text", { default: "" })

@@ -257,6 +257,13 @@ export class ExperimentConnectionResolver {
 
 @Resolver(() => Experiment)
 export class ExperimentResolver {
+  @FieldResolver(() => Boolean, {
+    description: "True when `swamp import` created it from a swamp run directory: never scheduled on workers, never retried (import the run again instead).",
+  })
+  imported(@Root() experiment: ExperimentRow): boolean {
+    return experiment.importKey !== null;
+  }
+
   @Query(() => ExperimentConnection, { description: "Experiments, a page at a time (keyset pagination).", complexity: pageCost })
   async experiments(
     @Ctx() context: GraphQLContext,

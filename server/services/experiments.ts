@@ -120,9 +120,18 @@ export function cancelExperiment(tx: Tx, experimentId: string): Promise<Experime
   return markExperimentStatus(tx, experimentId, "cancelled", { from: ["queued", "running"] });
 }
 
-/** Queues a failed or cancelled experiment again; what it already recorded is kept and resumed from. */
-export function retryExperiment(tx: Tx, experimentId: string): Promise<ExperimentRow> {
-  return markExperimentStatus(tx, experimentId, "queued", { from: ["failed", "cancelled"], error: null });
+/**
+ * Queues a failed or cancelled experiment again; what it already recorded is kept and resumed from.
+ * An imported experiment is refused: the fleet never trained it (no pretraining or particle task
+ * results to resume from); a partial run is continued with `swamp run --resume` and imported again.
+ */
+export async function retryExperiment(tx: Tx, experimentId: string): Promise<ExperimentRow> {
+  const id = requireUuid(experimentId, "id");
+  const imported: Array<{ import_key: string | null }> = await tx.manager.query(`SELECT import_key FROM experiments WHERE id = $1`, [id]);
+  if (imported[0]?.import_key) {
+    throw new StateConflictError(`experiment ${id} was imported from a swamp run directory; continue that run with swamp run --resume and import it again`);
+  }
+  return markExperimentStatus(tx, id, "queued", { from: ["failed", "cancelled"], error: null });
 }
 
 export async function setExperimentTags(tx: Tx, experimentId: string, tags: readonly string[]): Promise<ExperimentRow> {

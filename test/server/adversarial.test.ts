@@ -391,6 +391,12 @@ describe("Origin", () => {
     assert.equal(response.status, 403);
     assert.equal(response.headers.get("access-control-allow-origin"), null);
   });
+  hostile("a run-import upload from a foreign origin", async () => {
+    const sha256 = "0".repeat(64);
+    const response = await fetch(`${t.server.baseUrl}/import/blobs/${sha256}`, { method: "PUT", body: new Uint8Array(4), headers: { authorization: `Bearer ${t.adminToken}`, origin: "https://evil.example" } });
+    assert.equal(response.status, 403);
+    assert.equal(response.headers.get("access-control-allow-origin"), null);
+  });
   hostile("an export from a foreign origin", async () => {
     const response = await fetch(`${t.server.baseUrl}/export/frontier.json?groupBy=method.name`, { headers: { authorization: `Bearer ${t.adminToken}`, origin: "https://evil.example" } });
     assert.equal(response.status, 403);

@@ -22,6 +22,11 @@ FRONTIER_STATS = [
     "cycle", "sparsity", "n", "accuracy_mean", "accuracy_std", "accuracy_min", "accuracy_max",
     "best_particle_mean", "best_particle_std", "best_particle_min", "best_particle_max", "loss_mean",
 ]
+# Each FRONTIER_STATS column and the groupedFrontier `columns` list it is read from.
+_FRONTIER_FIELDS = list(zip(FRONTIER_STATS, [
+    "cycle", "sparsity", "n", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax",
+    "bestParticleMean", "bestParticleStd", "bestParticleMin", "bestParticleMax", "lossMean",
+]))
 METRIC_COLUMNS = ["experiment", "key", "cycle", "particle", "step", "value", "time", "task_step", "epoch"]
 SWEEP_COLUMNS = ["id", "name", "size", "queued", "running", "completed", "failed", "cancelled", "owner", "tags", "created_at"]
 
@@ -150,11 +155,10 @@ class Swamp:
         when n = 1), ``accuracy_min``, ``accuracy_max``, the same four for ``best_particle_*``
         (each experiment's best particle), and ``loss_mean``.
         """
+        # `columns` (one JSON value per group) rather than `points` (a GraphQL object per point):
+        # a thousand groups × 26 cycles come back several times faster.
         query = """query($groupBy: [String!], $filter: ExperimentFilter, $limit: Int!) {
-          groupedFrontier(groupBy: $groupBy, filter: $filter, limit: $limit) {
-            key experimentIds
-            points { cycle sparsity n accuracyMean accuracyStd accuracyMin accuracyMax
-                     bestParticleMean bestParticleStd bestParticleMin bestParticleMax lossMean } } }"""
+          groupedFrontier(groupBy: $groupBy, filter: $filter, limit: $limit) { key experimentIds columns } }"""
         variables = {"groupBy": list(group_by) if group_by is not None else None, "filter": experiment_filter(filters), "limit": limit}
         groups = self.graphql(query, variables)["groupedFrontier"]
         key_columns: List[str] = list(group_by) if group_by is not None else []
@@ -162,15 +166,13 @@ class Swamp:
             key_columns.extend(path for path in group["key"] if path not in key_columns)
         rows = []
         for group in groups:
-            for point in group["points"]:
-                rows.append({
-                    **group["key"], "cycle": point["cycle"], "sparsity": point["sparsity"], "n": point["n"],
-                    "accuracy_mean": point["accuracyMean"], "accuracy_std": point["accuracyStd"],
-                    "accuracy_min": point["accuracyMin"], "accuracy_max": point["accuracyMax"],
-                    "best_particle_mean": point["bestParticleMean"], "best_particle_std": point["bestParticleStd"],
-                    "best_particle_min": point["bestParticleMin"], "best_particle_max": point["bestParticleMax"],
-                    "loss_mean": point["lossMean"],
-                })
+            columns = group["columns"]
+            stats = [(name, columns[field]) for name, field in _FRONTIER_FIELDS]
+            for i in range(len(columns["cycle"])):
+                row = dict(group["key"])
+                for name, values in stats:
+                    row[name] = values[i]
+                rows.append(row)
         return table(rows, key_columns + FRONTIER_STATS)
 
     def metrics(self, experiment_id: str, keys: Union[str, Sequence[str]], samples: Optional[int] = None) -> Any:

@@ -1,0 +1,52 @@
+/**
+ * The server's artifact content stores write what `swamp import` uploads and find it by sha256:
+ * the filesystem store of the embedded mode, and the fleet's store over the NATS object store.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import type { ArtifactContentStore } from "../../server/artifacts/artifact-content-store.js";
+import { FilesystemArtifactStore } from "../../server/artifacts/filesystem-artifact-store.js";
+import { TransportArtifactContentStore } from "../../server/coordinator/transport-artifact-content-store.js";
+import { implementations } from "../transport/support/implementations.js";
+
+async function checkWriteAndFind(store: ArtifactContentStore): Promise<void> {
+  const bytes = Buffer.from("the bytes swamp import uploads");
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  assert.equal(await store.find(sha256), null);
+  const stored = await store.write(bytes);
+  assert.deepEqual({ sha256: stored.sha256, sizeBytes: stored.sizeBytes }, { sha256, sizeBytes: bytes.length });
+  assert.deepEqual(await store.write(bytes), stored, "writing equal bytes again stores them once, at the same location");
+  assert.deepEqual(await store.find(sha256), stored);
+  assert.deepEqual(Buffer.concat((await (await store.read(stored.location)).toArray()) as Buffer[]), bytes);
+  assert.equal(await store.find("not a sha256"), null);
+  await store.remove(stored.location);
+  assert.equal(await store.find(sha256), null);
+}
+
+describe("artifact content stores: write and find", () => {
+  test("the filesystem store", async () => {
+    const root = mkdtempSync(join(tmpdir(), "swamp-content-store-"));
+    try {
+      await checkWriteAndFind(new FilesystemArtifactStore(root));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  // The fleet server wraps the transport's store only over NATS; embedded, it uses the filesystem store above.
+  for (const implementation of implementations.filter((i) => i.name === "nats")) {
+    test(`the transport's store (${implementation.name})`, async () => {
+      const deployment = await implementation.deploy();
+      try {
+        const { artifacts } = await deployment.connect();
+        await checkWriteAndFind(new TransportArtifactContentStore(artifacts));
+      } finally {
+        await deployment.dispose();
+      }
+    });
+  }
+});
