@@ -55,6 +55,7 @@ export function serverStartOptions(settings: ServeSettings, log: (line: string) 
 export async function serveUntilSignalled(settings: ServeSettings, extra: Partial<StartServerOptions> = {}, print: (line: string) => void = (line) => console.log(line)): Promise<void> {
   const server: RunningServer = await startServer({ ...serverStartOptions(settings, print), ...extra });
   print(`swamp server listening on ${server.url} (subscriptions: ${server.wsUrl})`);
+  print(`dashboard: ${server.baseUrl}/`);
   print(`explorer: ${server.baseUrl}/explorer`);
   print(`database: ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}; reads ${settings.publicReads ? "are public" : "need a token"}`);
   if (server.firstAdminToken) {

@@ -21,6 +21,7 @@ import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplex
 import { formatClientError } from "./graphql/errors.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
+import { mountDashboard } from "./http/dashboard.js";
 import { mountExplorer } from "./http/explorer.js";
 import { mountExports } from "./http/exports.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
@@ -208,6 +209,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.head("/artifacts/:id", download);
     mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
     mountExplorer(app);
+    mountDashboard(app);
     app.use(
       "/graphql",
       express.json({ limit: maxBodyBytes }),
