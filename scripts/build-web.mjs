@@ -68,6 +68,7 @@ const PAGE = `<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>swamp</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/assets/app.css">
 </head>
 <body>

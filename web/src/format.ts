@@ -22,6 +22,12 @@ export function dateTime(iso: string | null | undefined): string {
   return `${date.toISOString().slice(0, 10)} ${date.toTimeString().slice(0, 5)}`;
 }
 
+/** "Dec 4, 18:55" in the browser's time zone, for table cells. */
+export function shortDateTime(iso: string): string {
+  const date = new Date(iso);
+  return `${date.toLocaleString("en", { month: "short" })} ${date.getDate()}, ${date.toTimeString().slice(0, 5)}`;
+}
+
 export function age(iso: string, now: number): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (seconds < 60) return `${seconds} s`;

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES } from "../../../../schema/config-names.ts";
 import { request, subscribe } from "../../api/graphql-client.ts";
 import { ACTIVE_STATUSES, StatusBadge } from "../../components/status.tsx";
-import { dateTime, percent, signedPoints } from "../../format.ts";
+import { percent, shortDateTime, signedPoints } from "../../format.ts";
 import { href, listParam, navigate, route } from "../../router.ts";
 import { say, token } from "../../store.ts";
 import { runAction } from "../experiment/actions.ts";
@@ -52,7 +52,8 @@ function latestGap(plot: PlotColumns): number | null {
   const last = plot.accuracy.length - 1;
   if (last < 0) return null;
   const particles = (plot.particleAccuracies[last] ?? []).filter((a): a is number => a !== null);
-  return particles.length === 0 ? null : plot.accuracy[last]! - Math.max(...particles);
+  // One particle (IMP) has nothing to compare its average with.
+  return particles.length < 2 ? null : plot.accuracy[last]! - Math.max(...particles);
 }
 
 export function ExperimentsView() {
@@ -280,8 +281,8 @@ export function ExperimentsView() {
                     <span class="tag">{t}</span>
                   ))}
                 </td>
-                <td class="muted">{row.owner ?? "admin"}</td>
-                <td class="num muted">{dateTime(row.createdAt)}</td>
+                <td class="muted owner" title={row.owner ?? "the admin token"}>{row.owner ?? "admin"}</td>
+                <td class="num muted" title={row.createdAt}>{shortDateTime(row.createdAt)}</td>
               </tr>
             ))}
           </tbody>

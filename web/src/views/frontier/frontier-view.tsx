@@ -144,7 +144,7 @@ function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; groupe
     const options: Omit<uPlot.Options, "width" | "height"> = {
       scales: { x: { time: false, distr: 3, log: 10, dir: -1 } },
       axes: [
-        { label: "remaining weights (%, log scale)", values: (_u, ticks) => ticks.map((t) => (t >= 1 ? String(+t.toPrecision(3)) : t.toPrecision(1))) },
+        { label: "remaining weights (%, log scale)", values: (_u, ticks) => ticks.map((t) => (t === null || t === undefined ? "" : t >= 1 ? String(+t.toPrecision(3)) : String(+t.toPrecision(1)))) },
         { label: "test accuracy (%)", size: 60 },
       ],
       series: series.map((s, i) => (i === 0 ? s : { ...s, spanGaps: true })),
