@@ -210,6 +210,9 @@ describe("the web dashboard", () => {
       const states = await page.$$eval("[data-testid=workers-table] tbody tr [data-status]", (cells) => cells.map((cell) => (cell as unknown as Shown).innerText.trim()));
       assert.ok(states.length >= 1);
       for (const state of states) assert.match(state, /busy|idle/);
+      // The two small experiments' six particle trainings ran on this fleet within the hour.
+      const perHour = await page.$$eval("[data-testid=workers-table] tbody tr td[data-col=particles-per-hour]", (cells) => cells.map((cell) => Number(cell.textContent)));
+      assert.ok(perHour.reduce((sum, n) => sum + n, 0) >= 6, `particles per hour: ${perHour.join(", ")}`);
       await docsShot("workers");
       assert.deepEqual(pageErrors, [], "no script errors on any page");
     });

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { request } from "../../api/graphql-client.ts";
 import { StatusBadge } from "../../components/status.tsx";
 import { age, dateTime } from "../../format.ts";
-import { navigate, route } from "../../router.ts";
+import { href, navigate, route } from "../../router.ts";
 import { token } from "../../store.ts";
 import documents from "./workers.graphql";
 
@@ -16,6 +16,8 @@ interface Worker {
   state: string;
   startedAt: string;
   lastHeartbeatAt: string;
+  particlesCompletedLastHour: number;
+  currentTasks: Array<{ experimentId: string; experimentName: string; cycle: number; particle: number; startedAt: string | null }>;
 }
 
 const REFRESH_MS = 5_000;
@@ -53,6 +55,7 @@ export function WorkersView() {
   const counts = (state: string) => workers?.filter((w) => w.state === state).length ?? 0;
   const slots = workers?.filter((w) => w.state !== "LOST" && w.state !== "STOPPED").reduce((sum, w) => sum + w.slots, 0) ?? 0;
   const running = workers?.reduce((sum, w) => sum + w.runningTasks, 0) ?? 0;
+  const throughput = workers?.reduce((sum, w) => sum + w.particlesCompletedLastHour, 0) ?? 0;
   return (
     <section aria-labelledby="workers-title">
       <div class="view-header">
@@ -81,6 +84,10 @@ export function WorkersView() {
             {running} of {slots} slots
           </dd>
         </div>
+        <div>
+          <dt>Particles trained, last hour</dt>
+          <dd>{throughput}</dd>
+        </div>
       </dl>
       {error && <p class="error-text">Could not load workers: {error}</p>}
       <div class="panel">
@@ -90,6 +97,8 @@ export function WorkersView() {
               <tr>
                 <th>Worker</th>
                 <th>State</th>
+                <th>Current task</th>
+                <th class="num">Particles / h</th>
                 <th>Host</th>
                 <th>Backend</th>
                 <th>Device</th>
@@ -107,6 +116,19 @@ export function WorkersView() {
                   <td>
                     <StatusBadge status={w.state} />
                   </td>
+                  <td data-col="current-task">
+                    {w.currentTasks.length === 0 && <span class="muted">–</span>}
+                    {w.currentTasks.map((task) => (
+                      <div>
+                        <a href={href(`experiments/${encodeURIComponent(task.experimentId)}`)}>{task.experimentName}</a>{" "}
+                        <span class="muted">
+                          cycle {task.cycle} · particle {task.particle}
+                          {task.startedAt ? ` · ${age(task.startedAt, now)}` : ""}
+                        </span>
+                      </div>
+                    ))}
+                  </td>
+                  <td class="num" data-col="particles-per-hour">{w.particlesCompletedLastHour}</td>
                   <td>{w.host}</td>
                   <td>{w.backend}</td>
                   <td>{w.device}</td>
