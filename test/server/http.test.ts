@@ -21,7 +21,9 @@ describe("dashboard", () => {
     assert.equal(root.status, 200, "run `npm run build:web` before the tests");
     assert.match(root.headers.get("content-type") ?? "", /text\/html/);
     const html = await root.text();
-    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    const links = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    assert.deepEqual(links.filter((link) => !link.startsWith("/") && !link.startsWith("data:")), [], "nothing is loaded from elsewhere");
+    const assets = links.filter((link) => link.startsWith("/"));
     assert.deepEqual(assets.sort(), ["/assets/app.css", "/assets/app.js"]);
     for (const asset of assets) {
       const response = await fetch(`${t.server.baseUrl}${asset}`);

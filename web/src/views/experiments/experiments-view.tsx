@@ -65,6 +65,8 @@ export function ExperimentsView() {
   const [sweeps, setSweeps] = useState<Array<{ id: string; name: string; size: number }>>([]);
   const [creating, setCreating] = useState(false);
   const [reload, setReload] = useState(0);
+  /** Cycles completed per row when its best-particle gap was last read. */
+  const cyclesSeen = useRef(new Map<string, number>());
   const selected = listParam(params, "sel");
   const sort = params.get("sort") ?? "created.desc";
   const [sortKey, sortDirection] = sort.split(".") as [string, string];
@@ -105,6 +107,7 @@ export function ExperimentsView() {
         if (stale) return;
         setPage(data.experiments);
         setError(null);
+        for (const row of data.experiments.nodes) cyclesSeen.current.set(row.id, row.cyclesCompleted);
         const ids = data.experiments.nodes.filter((n) => n.cyclesCompleted > 0).map((n) => n.id);
         if (ids.length > 0) void loadGaps(ids, () => stale);
       })
@@ -137,7 +140,6 @@ export function ExperimentsView() {
   // Live rows: each queued or running experiment on the page follows experimentUpdated.
   const activeIds = (page?.nodes ?? []).filter((n) => ACTIVE_STATUSES.has(n.status)).map((n) => n.id);
   const activeKey = activeIds.join(",");
-  const cyclesSeen = useRef(new Map<string, number>());
   useEffect(() => {
     const stops = activeIds.map((id) =>
       subscribe<{ experimentUpdated: ExperimentRow }>(documents, "ExperimentRowUpdated", { id }, (data) => {
@@ -276,7 +278,7 @@ export function ExperimentsView() {
                 <td class="num">{percent(row.finalSparsity)}</td>
                 <td class="num">{percent(row.bestAccuracy, 2)}</td>
                 <td class="num">{signedPoints(gaps.get(row.id) ?? null)}</td>
-                <td>
+                <td class="tags" title={row.tags.join(", ")}>
                   {row.tags.map((t) => (
                     <span class="tag">{t}</span>
                   ))}

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { request, saveBlob } from "../../api/graphql-client.ts";
 import { Chart, colour, translucent } from "../../chart/chart.tsx";
@@ -111,8 +111,14 @@ export function FrontierView() {
   );
 }
 
+/** Above this many series uPlot's legend (a row per series) gives way to a one-line hover readout. */
+const LEGEND_LIMIT = 24;
+/** Rows of the data table drawn at first; the rest on request. */
+const TABLE_ROWS = 400;
+
 function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; grouped: boolean; showBest: boolean }) {
   const names = [...new Set(rows.map((r) => r.series))];
+  const readout = useRef<HTMLParagraphElement>(null);
   const { options, data } = useMemo(() => {
     const tables: uPlot.AlignedData[] = [];
     const series: uPlot.Series[] = [{ label: "remaining weights", value: (_u, v) => (v === null ? "–" : `${v.toPrecision(3)}%`) }];
@@ -141,6 +147,24 @@ function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; groupe
       tables.push(columns as uPlot.AlignedData);
     });
     const joined = uPlot.join(tables);
+    const manySeries = names.length > LEGEND_LIMIT;
+    // With many series: name the one nearest the cursor, and its value, in one line.
+    const hover = (u: uPlot) => {
+      const index = u.cursor.idx;
+      const element = readout.current;
+      if (!element) return;
+      if (index === null || index === undefined || u.cursor.top === undefined || u.cursor.top < 0) return void (element.textContent = "Hover to read values.");
+      let best: { name: string; value: number; distance: number } | null = null;
+      for (let s = 1; s < u.series.length; s++) {
+        const value = u.data[s]?.[index];
+        const label = u.series[s]!.label;
+        if (value === null || value === undefined || typeof label !== "string" || u.series[s]!.class === "band-edge") continue;
+        const distance = Math.abs(u.valToPos(value, "y") - u.cursor.top);
+        if (!best || distance < best.distance) best = { name: label, value, distance };
+      }
+      const x = u.data[0][index]!;
+      element.textContent = best ? `${best.name}: ${best.value.toFixed(2)}% at ${x.toPrecision(3)}% remaining weights` : "";
+    };
     const options: Omit<uPlot.Options, "width" | "height"> = {
       scales: { x: { time: false, distr: 3, log: 10, dir: -1 } },
       axes: [
@@ -150,18 +174,25 @@ function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; groupe
       series: series.map((s, i) => (i === 0 ? s : { ...s, spanGaps: true })),
       bands,
       cursor: { points: { size: 8 } },
+      legend: { show: !manySeries },
+      hooks: manySeries ? { setCursor: [hover] } : {},
     };
     return { options, data: joined };
   }, [rows, grouped, showBest]);
   return (
     <div class="panel">
       <Chart options={options} data={data} height={380} label="Test accuracy against remaining weights, log scale" testId="frontier-chart" />
-      <p class="muted small">Hover to read values. {grouped ? "Lines are group means; bands are ± one sample standard deviation over the group's experiments." : ""}</p>
+      <p class="muted small" ref={readout} data-testid="frontier-hover">
+        Hover to read values.
+      </p>
+      <p class="muted small">{grouped ? "Lines are group means; bands are ± one sample standard deviation over the group's experiments." : ""}</p>
     </div>
   );
 }
 
 function FrontierTable({ rows }: { rows: FrontierRow[] }) {
+  const [all, setAll] = useState(false);
+  const shown = all ? rows : rows.slice(0, TABLE_ROWS);
   return (
     <div class="panel">
       <h2>Plotted values</h2>
@@ -179,7 +210,7 @@ function FrontierTable({ rows }: { rows: FrontierRow[] }) {
             </tr>
           </thead>
           <tbody>
-            {rows.map((r) => (
+            {shown.map((r) => (
               <tr data-series={r.series} data-cycle={r.cycle} data-sparsity={r.sparsity} data-accuracy={r.accuracy}>
                 <td>{r.series}</td>
                 <td class="num">{r.cycle}</td>
@@ -192,6 +223,15 @@ function FrontierTable({ rows }: { rows: FrontierRow[] }) {
             ))}
           </tbody>
         </table>
+        {shown.length < rows.length && (
+          <p class="empty">
+            {shown.length} of {rows.length} rows shown.{" "}
+            <button class="link-button" onClick={() => setAll(true)}>
+              Show all
+            </button>{" "}
+            (the CSV download holds every row)
+          </p>
+        )}
       </div>
     </div>
   );
