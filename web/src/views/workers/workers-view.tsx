@@ -117,7 +117,7 @@ export function WorkersView() {
                     <StatusBadge status={w.state} />
                   </td>
                   <td data-col="current-task">
-                    {w.currentTasks.length === 0 && <span class="muted">–</span>}
+                    {w.currentTasks.length === 0 && <span class="muted">{w.runningTasks > 0 ? "pretraining or averaging" : "–"}</span>}
                     {w.currentTasks.map((task) => (
                       <div>
                         <a href={href(`experiments/${encodeURIComponent(task.experimentId)}`)}>{task.experimentName}</a>{" "}
