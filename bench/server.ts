@@ -6,23 +6,32 @@
  *              accuracy, name search, and a page with its cycles (p50/p99)
  *   frontier   the frontier of 1,000 experiments over GraphQL/HTTP (p50/p99)
  *   series     a 100,000-point series downsampled to 500 points over GraphQL/HTTP (p50/p99)
+ *   grouped    the grouped frontier of 3,000 experiments (1,000 settings × 3 seeds, 26 cycles × 4
+ *              particles), in the service and over GraphQL/HTTP (p50/p99)
  * It runs against a scratch database on SWAMP_BENCH_DATABASE_URL's cluster (default the local
  * PostgreSQL), seeded in bulk with SQL, and drops it at the end. With --json each figure is one
- * JSON line. Targets: ingest ≥ 100,000 points/s; list p99 < 50 ms; frontier < 100 ms; series < 50 ms.
+ * JSON line. Targets: ingest ≥ 100,000 points/s; list p99 < 50 ms; frontier < 100 ms; series < 50 ms;
+ * grouped p99 < 150 ms. `--only grouped` (or a comma list of the names above) runs just those.
  */
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { MetricPoint } from "../schema/metrics.js";
+import { requireExperimentConfig } from "../schema/config.js";
 import { createScratchDatabase, type ScratchDatabase } from "../server/db/scratch-database.js";
 import { seedExperiments } from "./seed-experiments.js";
 import { startCycle } from "../server/services/cycles.js";
 import { createExperiment } from "../server/services/experiments.js";
 import { appendMetrics, readDownsampledSeries } from "../server/services/metrics.js";
 import { readFrontier } from "../server/services/frontier.js";
+import { groupedFrontier } from "../server/services/grouped-frontier.js";
 import { inTransaction } from "../server/services/transaction.js";
 import { startServer, type RunningServer } from "../server/start-server.js";
 
-const { values: args } = parseArgs({ options: { json: { type: "boolean", default: false }, experiments: { type: "string", default: "30000" }, keep: { type: "boolean", default: false } } });
+const { values: args } = parseArgs({
+  options: { json: { type: "boolean", default: false }, experiments: { type: "string", default: "30000" }, keep: { type: "boolean", default: false }, only: { type: "string" } },
+});
+const ONLY = args.only ? new Set(args.only.split(",")) : null;
+const selected = (name: string) => ONLY === null || ONLY.has(name);
 const EXPERIMENTS = Number(args.experiments);
 const CYCLES = 20;
 const PARTICLES = 4;
@@ -173,6 +182,69 @@ async function benchSeries(server: RunningServer, token: string): Promise<void> 
   }
 }
 
+const GROUPED_SETTINGS = 1_000;
+const GROUPED_SEEDS = 3;
+const GROUPED_CYCLES = 26;
+const GROUPED = `query($filter: ExperimentFilter) {
+  groupedFrontier(groupBy: ["training.lr", "method.name"], filter: $filter, limit: 5000) {
+    key experimentIds points { cycle sparsity n accuracyMean accuracyStd accuracyMin accuracyMax bestParticleMean bestParticleStd bestParticleMin bestParticleMax lossMean }
+  }
+}`;
+
+const GROUPED_COLUMNS = `query($filter: ExperimentFilter) { groupedFrontier(groupBy: ["training.lr", "method.name"], filter: $filter, limit: 5000) { key experimentIds columns } }`;
+
+/** 1,000 settings (learning rates) × 3 seeds, 26 completed cycles of 4 particles each, owned by 'grouped'. */
+async function seedGrouped(server: RunningServer): Promise<void> {
+  const config = requireExperimentConfig({ name: "grouped", data: { name: "fashion-mnist" }, model: { name: "lenet-300-100" }, method: { name: "swamp" }, pruning: { cycles: GROUPED_CYCLES - 1 } });
+  await server.dataSource.query(
+    `INSERT INTO experiments (name, config, config_hash, method, model, dataset, tags, status, owner, cycles_planned, cycles_completed, particles_per_cycle, final_sparsity, best_accuracy)
+     SELECT 'grouped-' || i, jsonb_set(jsonb_set($1::jsonb, '{seed}', to_jsonb(i % $3)), '{training,lr}', to_jsonb(0.001 * (1 + i / $3))),
+            encode(sha256(convert_to('grouped' || i, 'UTF8')), 'hex'), 'swamp', 'lenet-300-100', 'fashion-mnist', '{}', 'completed', 'grouped', $2, $2, 4,
+            1 - 0.8 ^ ($2 - 1), 0.85 + ((i * 7919) % 1000) / 10000.0
+       FROM generate_series(0, $4 - 1) AS i`,
+    [JSON.stringify(config), GROUPED_CYCLES, GROUPED_SEEDS, GROUPED_SETTINGS * GROUPED_SEEDS],
+  );
+  await server.dataSource.query(
+    `INSERT INTO cycles (experiment_id, cycle_index, status, sparsity, alive_weights, total_weights, layers, accuracy, loss, particle_accuracies, timings, completed_at)
+     SELECT e.id, c, 'completed', 1 - 0.8 ^ c, round(266200 * 0.8 ^ c)::int, 266200, '[]', e.best_accuracy - abs(c - 8) * 0.002, 0.3 + c * 0.01,
+            ARRAY[e.best_accuracy - abs(c - 8) * 0.002 - 0.011, e.best_accuracy - abs(c - 8) * 0.002 - 0.007, e.best_accuracy - 0.009, e.best_accuracy - 0.012], '{}', now()
+       FROM experiments e CROSS JOIN generate_series(0, $1 - 1) AS c WHERE e.owner = 'grouped'`,
+    [GROUPED_CYCLES],
+  );
+  await server.dataSource.query(
+    `INSERT INTO experiment_frontiers (experiment_id, plot)
+     SELECT experiment_id, json_build_object(
+              'cycle', json_agg(cycle_index ORDER BY cycle_index), 'sparsity', json_agg(sparsity ORDER BY cycle_index),
+              'accuracy', json_agg(accuracy ORDER BY cycle_index), 'loss', json_agg(loss ORDER BY cycle_index),
+              'particleAccuracies', json_agg(particle_accuracies ORDER BY cycle_index))
+       FROM cycles c JOIN experiments e ON e.id = c.experiment_id AND e.owner = 'grouped' GROUP BY experiment_id`,
+  );
+  await server.dataSource.query(`ANALYZE`);
+}
+
+async function benchGrouped(server: RunningServer, token: string): Promise<void> {
+  await seedGrouped(server);
+  const filter = { owner: "grouped" };
+  const data = await graphql(server, token, GROUPED, { filter });
+  const groups = data.groupedFrontier as Array<{ experimentIds: string[]; points: unknown[] }>;
+  if (groups.length !== GROUPED_SETTINGS || groups.some((g) => g.experimentIds.length !== GROUPED_SEEDS || g.points.length !== GROUPED_CYCLES)) {
+    throw new Error(`the grouped frontier is wrong: ${groups.length} groups`);
+  }
+  const cases = [
+    ["service", () => groupedFrontier(server.dataSource.manager, { groupBy: ["training.lr", "method.name"], filter: { owner: "grouped" }, limit: 5000 }).then(() => undefined)],
+    ["service, default grouping", () => groupedFrontier(server.dataSource.manager, { filter: { owner: "grouped" }, limit: 5000 }).then(() => undefined)],
+    ["GraphQL/HTTP, columns", () => graphql(server, token, GROUPED_COLUMNS, { filter }).then(() => undefined)],
+    ["GraphQL/HTTP, a point object each", () => graphql(server, token, GROUPED, { filter }).then(() => undefined)],
+  ] as const;
+  for (const [layer, work] of cases) {
+    const r = await timeRuns(30, 3, work);
+    emit(
+      { bench: "grouped", layer, experiments: GROUPED_SETTINGS * GROUPED_SEEDS, groups: GROUPED_SETTINGS, cycles: GROUPED_CYCLES, p50Ms: round(r.p50), p99Ms: round(r.p99), runs: r.runs, targetP99Ms: 150 },
+      `grouped     ${GROUPED_SETTINGS} groups × ${GROUPED_SEEDS} seeds × ${GROUPED_CYCLES} cycles (${layer})`.padEnd(62) + ` p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (target p99 < 150)`,
+    );
+  }
+}
+
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
@@ -185,12 +257,15 @@ async function main(): Promise<void> {
     database = await createScratchDatabase(adminUrl, "bench");
     server = await startServer({ databaseUrl: database.url, port: 0, swampHome: "/tmp/swamp-bench-home", log: () => undefined });
     const token = server.firstAdminToken!;
-    await benchIngest(server);
-    const seconds = await seedExperiments(server, { experiments: EXPERIMENTS, cycles: CYCLES, particles: PARTICLES });
-    emit({ bench: "seed", experiments: EXPERIMENTS, cycles: EXPERIMENTS * CYCLES, particles: EXPERIMENTS * CYCLES * PARTICLES, seconds: round(seconds) }, `seed        ${EXPERIMENTS.toLocaleString("en")} experiments × ${CYCLES} cycles × ${PARTICLES} particles in ${seconds.toFixed(1)} s`);
-    await benchList(server, token);
-    await benchFrontier(server, token);
-    await benchSeries(server, token);
+    if (selected("ingest")) await benchIngest(server);
+    if (selected("list") || selected("frontier")) {
+      const seconds = await seedExperiments(server, { experiments: EXPERIMENTS, cycles: CYCLES, particles: PARTICLES });
+      emit({ bench: "seed", experiments: EXPERIMENTS, cycles: EXPERIMENTS * CYCLES, particles: EXPERIMENTS * CYCLES * PARTICLES, seconds: round(seconds) }, `seed        ${EXPERIMENTS.toLocaleString("en")} experiments × ${CYCLES} cycles × ${PARTICLES} particles in ${seconds.toFixed(1)} s`);
+    }
+    if (selected("list")) await benchList(server, token);
+    if (selected("frontier")) await benchFrontier(server, token);
+    if (selected("series")) await benchSeries(server, token);
+    if (selected("grouped")) await benchGrouped(server, token);
   } finally {
     await server?.close();
     if (args.keep && database) console.error(`kept the database: ${database.url}`);

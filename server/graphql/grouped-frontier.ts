@@ -55,8 +55,14 @@ export class FrontierGroup {
   @Field(() => [ID])
   experimentIds!: string[];
 
-  @Field(() => [FrontierGroupPoint], { description: "By cycle." })
+  @Field(() => [FrontierGroupPoint], { description: "By cycle (for many groups, `columns` is far cheaper)." })
   points!: FrontierGroupPoint[];
+
+  @Field(() => GraphQLJSONObject, {
+    description:
+      "The same points as columns, one list per FrontierGroupPoint field ({ cycle: [Int], sparsity: [Float], n: [Int], accuracyMean: [Float], … }), index i being points[i]: one value per group, so a thousand groups come back fast.",
+  })
+  columns!: Record<string, unknown[]>;
 }
 
 function toGraphQLPoint(point: FrontierGroupPointView): FrontierGroupPoint {
@@ -76,6 +82,12 @@ function toGraphQLPoint(point: FrontierGroupPointView): FrontierGroupPoint {
   };
 }
 
+const POINT_FIELDS = ["cycle", "sparsity", "n", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestParticleMean", "bestParticleStd", "bestParticleMin", "bestParticleMax", "lossMean"] as const satisfies ReadonlyArray<keyof FrontierGroupPoint>;
+
+function asColumns(points: readonly FrontierGroupPoint[]): Record<string, unknown[]> {
+  return Object.fromEntries(POINT_FIELDS.map((field) => [field, points.map((point) => point[field])]));
+}
+
 @Resolver(() => FrontierGroup)
 export class GroupedFrontierResolver {
   @Query(() => [FrontierGroup], {
@@ -89,6 +101,9 @@ export class GroupedFrontierResolver {
     @Arg("limit", () => Int, { defaultValue: 1000 }) limit: number,
   ): Promise<FrontierGroup[]> {
     const groups = await groupedFrontier(context.dataSource.manager, { groupBy, filter: toExperimentFilter(filter), limit });
-    return groups.map((group) => ({ key: group.key, experimentIds: group.experimentIds, points: group.points.map(toGraphQLPoint) }));
+    return groups.map((group) => {
+      const points = group.points.map(toGraphQLPoint);
+      return { key: group.key, experimentIds: group.experimentIds, points, columns: asColumns(points) };
+    });
   }
 }

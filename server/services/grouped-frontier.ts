@@ -1,5 +1,6 @@
 import type { EntityManager } from "typeorm";
 import { ExperimentRow } from "../entities/experiment.js";
+import type { FrontierColumns } from "../entities/experiment-frontier.js";
 import { InvalidInputError } from "./errors.js";
 import { applyExperimentFilter, requireConfigPath, type ExperimentFilter } from "./experiment-list.js";
 import { requireIntInRange } from "./validation.js";
@@ -47,15 +48,14 @@ export interface GroupedFrontierInput {
   limit: number;
 }
 
-/** One cycle of one group as the query returns it: each column lists the experiments' values in id order. */
-type RawPoint = [cycle: number, sparsity: number[], accuracy: number[], bestParticle: Array<number | null>, loss: Array<number | null>];
-
 /**
  * Per group of experiments (equal configs on `groupBy`) and per cycle, the statistics of the
- * completed cycles: one SQL query groups the matching experiments and collects each group's
- * per-cycle values in experiment-id order; the statistics are then computed here by `summarise`,
- * so they are exactly those of the values as listed (a hand computation in the same order agrees
- * to the last bit).
+ * completed cycles. One SQL query picks the matching experiments, ranks their group keys (jsonb
+ * order) and reads each one's stored frontier (ExperimentFrontierRow: its completed cycles as plot
+ * columns, kept current as cycles are recorded), so no cycle row is aggregated per request; the
+ * statistics are computed here by `summarise` over each group's experiments in id order, so they
+ * are exactly those of the values as listed (a hand computation in the same order agrees to the
+ * last bit).
  */
 export async function groupedFrontier(manager: EntityManager, input: GroupedFrontierInput): Promise<FrontierGroupView[]> {
   const limit = requireIntInRange(input.limit, "limit", 1, MAX_FRONTIER_GROUPS);
@@ -75,56 +75,76 @@ export async function groupedFrontier(manager: EntityManager, input: GroupedFron
   applyExperimentFilter(chosen, input.filter ?? {});
   chosen.limit(MAX_GROUPED_EXPERIMENTS + 1);
   const [chosenSql, parameters] = chosen.getQueryAndParameters();
-  const limitParameter = `$${parameters.length + 1}`;
 
-  const rows: Array<{ key: unknown; ids: string[]; points: RawPoint[]; matched: number }> = await manager.query(
+  const rows: Array<{ id: string; rank: number; key: string; plot: string | null }> = await manager.query(
     `WITH chosen AS (${chosenSql}),
-          groups AS (SELECT k, array_agg(id::text ORDER BY id) AS ids FROM chosen GROUP BY k ORDER BY k LIMIT ${limitParameter}),
-          cycle_values AS (
-            SELECT ch.k, c.cycle_index,
-                   json_build_array(c.cycle_index, json_agg(c.sparsity ORDER BY ch.id), json_agg(c.accuracy ORDER BY ch.id),
-                                    json_agg(best.value ORDER BY ch.id), json_agg(c.loss ORDER BY ch.id)) AS point
-              FROM chosen ch
-              JOIN groups g ON g.k = ch.k
-              JOIN cycles c ON c.experiment_id = ch.id AND c.status = 'completed'
-              LEFT JOIN LATERAL (SELECT max(x) AS value FROM unnest(c.particle_accuracies) AS x) best ON true
-             GROUP BY ch.k, c.cycle_index)
-     SELECT g.k AS key, g.ids, coalesce(json_agg(v.point ORDER BY v.cycle_index) FILTER (WHERE v.point IS NOT NULL), '[]') AS points,
-            (SELECT count(*)::int FROM chosen) AS matched
-       FROM groups g LEFT JOIN cycle_values v ON v.k = g.k
-      GROUP BY g.k, g.ids
-      ORDER BY g.k`,
+          ranked AS (SELECT id, k, dense_rank() OVER (ORDER BY k)::int AS rank FROM chosen)
+     SELECT r.id::text AS id, r.rank, CASE WHEN r.rank <= $${parameters.length + 1} THEN r.k::text END AS key, f.plot::text AS plot
+       FROM ranked r LEFT JOIN experiment_frontiers f ON f.experiment_id = r.id AND r.rank <= $${parameters.length + 1}`,
     [...parameters, limit],
   );
-  if (rows.length > 0 && rows[0]!.matched > MAX_GROUPED_EXPERIMENTS) {
+  if (rows.length > MAX_GROUPED_EXPERIMENTS) {
     throw InvalidInputError.single("filter", `matches more than ${MAX_GROUPED_EXPERIMENTS} experiments; narrow it (e.g. by sweepId)`);
   }
-  const keys = paths ? rows.map((row) => Object.fromEntries(paths.map((path, i) => [path, (row.key as unknown[])[i] ?? null]))) : varyingPaths(rows.map((row) => row.key as Record<string, unknown>));
-  return rows.map((row, g) => ({ key: keys[g]!, experimentIds: row.ids, points: row.points.map(toPoint) }));
+  const groups = new Map<number, { key: unknown; members: Array<{ id: string; plot: FrontierColumns | null }> }>();
+  for (const row of rows) {
+    if (row.rank > limit) continue;
+    let group = groups.get(row.rank);
+    if (!group) groups.set(row.rank, (group = { key: JSON.parse(row.key!), members: [] }));
+    group.members.push({ id: row.id, plot: row.plot ? (JSON.parse(row.plot) as FrontierColumns) : null });
+  }
+  const ordered = [...groups.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
+  const keys = paths ? ordered.map((group) => Object.fromEntries(paths.map((path, i) => [path, (group.key as unknown[])[i] ?? null]))) : varyingPaths(ordered.map((group) => group.key as Record<string, unknown>));
+  return ordered.map((group, g) => {
+    const members = group.members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { key: keys[g]!, experimentIds: members.map((m) => m.id), points: groupPoints(members.map((m) => m.plot)) };
+  });
 }
 
-function toPoint([cycle, sparsity, accuracy, bestParticle, loss]: RawPoint): FrontierGroupPointView {
-  const best = bestParticle.filter((value): value is number => value !== null);
-  const losses = loss.filter((value): value is number => value !== null);
-  return {
-    cycle,
-    n: accuracy.length,
-    sparsity: summarise(sparsity).mean,
-    accuracy: summarise(accuracy),
-    bestParticle: best.length > 0 ? summarise(best) : null,
-    lossMean: losses.length > 0 ? summarise(losses).mean : null,
-  };
+/** The group's statistics per cycle that at least one of its experiments completed, in cycle order. */
+function groupPoints(plots: ReadonlyArray<FrontierColumns | null>): FrontierGroupPointView[] {
+  const byCycle = new Map<number, { sparsity: number[]; accuracy: number[]; best: number[]; loss: number[] }>();
+  for (const plot of plots) {
+    if (!plot) continue;
+    plot.cycle.forEach((cycle, i) => {
+      let values = byCycle.get(cycle);
+      if (!values) byCycle.set(cycle, (values = { sparsity: [], accuracy: [], best: [], loss: [] }));
+      values.sparsity.push(plot.sparsity[i]!);
+      values.accuracy.push(plot.accuracy[i]!);
+      let best: number | null = null;
+      for (const value of plot.particleAccuracies[i] ?? []) if (value !== null && (best === null || value > best)) best = value;
+      if (best !== null) values.best.push(best);
+      const loss = plot.loss[i];
+      if (loss !== null && loss !== undefined) values.loss.push(loss);
+    });
+  }
+  return [...byCycle.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([cycle, values]) => ({
+      cycle,
+      n: values.accuracy.length,
+      sparsity: summarise(values.sparsity).mean,
+      accuracy: summarise(values.accuracy),
+      bestParticle: values.best.length > 0 ? summarise(values.best) : null,
+      lossMean: values.loss.length > 0 ? summarise(values.loss).mean : null,
+    }));
 }
 
 /** Mean (sum in list order / n), sample standard deviation (two-pass, n − 1), min and max. */
 export function summarise(values: readonly number[]): Summary {
   const n = values.length;
   let sum = 0;
-  for (const value of values) sum += value;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const value of values) {
+    sum += value;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
   const mean = sum / n;
   let squares = 0;
   for (const value of values) squares += (value - mean) ** 2;
-  return { n, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : null, min: Math.min(...values), max: Math.max(...values) };
+  return { n, mean, std: n > 1 ? Math.sqrt(squares / (n - 1)) : null, min, max };
 }
 
 /**

@@ -13,6 +13,7 @@ const GROUPED = `query($groupBy: [String!], $filter: ExperimentFilter, $limit: I
   groupedFrontier(groupBy: $groupBy, filter: $filter, limit: $limit) {
     key experimentIds
     points { cycle sparsity n accuracyMean accuracyStd accuracyMin accuracyMax bestParticleMean bestParticleStd bestParticleMin bestParticleMax lossMean }
+    columns
   }
 }`;
 
@@ -99,6 +100,8 @@ it("gives exactly the statistics computed by hand from the experiments' cycles, 
     const detail = await t.gql(`query($ids: [ID!]) { experiments(filter: { ids: $ids }) { nodes { id cycles { index status sparsity accuracy loss particles { accuracy } } } } }`, { ids: group.experimentIds });
     const expected = byHand(detail.data!.experiments.nodes);
     assert.deepEqual(group.points, expected);
+    const fields = Object.keys(expected[0]!) as Array<keyof (typeof expected)[number]>;
+    assert.deepEqual(group.columns, Object.fromEntries(fields.map((field) => [field, expected.map((point) => point[field])])), "columns hold the same points");
   }
   const swamp = groups[1];
   assert.deepEqual(swamp.points.map((p: { n: number }) => p.n), [3, 3, 2], "an experiment that has not reached a cycle does not count there");

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { test } from "node:test";
-import { configPathProblem, expandSweep, knownConfigPaths, MAX_SWEEP_SIZE } from "../../schema/sweep-grid.js";
+import { requireExperimentConfig } from "../../schema/config.js";
+import { configPathProblem, expandSweep, knownConfigPaths, MAX_SWEEP_SIZE, type SweepPoint } from "../../schema/sweep-grid.js";
 
 const base = { name: "ignored", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "imp" }, pruning: { cycles: 1 }, tags: ["base"] };
 
@@ -70,4 +73,19 @@ test("config paths: known paths come from the config schema; shapes are checked"
   assert.equal(configPathProblem("method.name"), null);
   assert.notEqual(configPathProblem("method'; drop table"), null);
   assert.notEqual(configPathProblem("a.b.c.d.e.f.g.h.i"), null);
+});
+
+test("configs/fmnist-lenet-fast-grid.json crosses the fast protocol's base into the README's 3 methods × 3 seeds", () => {
+  const root = resolve(__dirname, "../../..");
+  const fast = JSON.parse(readFileSync(join(root, "configs/fmnist-lenet-swamp-fast.json"), "utf8"));
+  const grid = JSON.parse(readFileSync(join(root, "configs/fmnist-lenet-fast-grid.json"), "utf8"));
+  const result = expandSweep("fmnist-lenet-fast", fast, grid);
+  assert.ok(result.ok, JSON.stringify(result));
+  if (!result.ok) return;
+  assert.deepEqual(result.points.map((p) => `${p.config.method.name}/${p.config.method.particles}/${p.config.seed}`), ["imp/1/0", "imp/1/1", "imp/1/2", "imp-swa/1/0", "imp-swa/1/1", "imp-swa/1/2", "swamp/4/0", "swamp/4/1", "swamp/4/2"]);
+  for (const method of ["imp", "imp-swa"]) {
+    const own = JSON.parse(readFileSync(join(root, `configs/fmnist-lenet-${method}-fast.json`), "utf8"));
+    const point: SweepPoint = result.points.find((p) => p.config.method.name === method && p.config.seed === 0)!;
+    assert.deepEqual({ ...point.config, name: own.name }, requireExperimentConfig(own), `${method}: the same run as configs/fmnist-lenet-${method}-fast.json`);
+  }
 });
