@@ -172,6 +172,23 @@ describe("the web dashboard", () => {
       assert.equal(fromApi.length, 4, "two cycles each");
       assert.deepEqual(order(shown), order(fromApi));
       await docsShot("frontier");
+
+      // Grouped by method: the same two experiments as two groups of one, from groupedFrontier.
+      await page.goto("about:blank");
+      await page.goto(`${baseUrl}/#/frontier?ids=${ids.a},${ids.b}&group=method.name`, { waitUntil: "domcontentloaded" });
+      await page.waitForSelector("[data-testid=frontier-data] tbody tr[data-series^='imp']", { timeout: 10_000 });
+      const grouped = await page.$$eval("[data-testid=frontier-data] tbody tr", (rows) =>
+        rows.map((row) => {
+          const data = (row as unknown as Shown).dataset;
+          return { series: data.series!, cycle: Number(data.cycle), accuracy: Number(data.accuracy) };
+        }),
+      );
+      const groups = await up.gql<{ groupedFrontier: Array<{ key: { "method.name": string }; points: Array<{ cycle: number; accuracyMean: number }> }> }>(
+        `query($ids: [ID!]!) { groupedFrontier(groupBy: ["method.name"], filter: { ids: $ids }) { key points { cycle accuracyMean } } }`,
+        { ids: [ids.a, ids.b] },
+      );
+      const expectedGroups = groups.data!.groupedFrontier.flatMap((g) => g.points.map((p) => ({ series: `${g.key["method.name"]} (1)`, cycle: p.cycle, accuracy: p.accuracyMean })));
+      assert.deepEqual(order(grouped as typeof shown), order(expectedGroups as typeof shown));
     });
   });
 
