@@ -6,6 +6,7 @@ import { ACTIVE_STATUSES, StatusBadge } from "../../components/status.tsx";
 import { bytes, dateTime, duration, percent, remaining } from "../../format.ts";
 import { href, navigate } from "../../router.ts";
 import { say, token } from "../../store.ts";
+import { CreateExperiment } from "../experiments/create-experiment.tsx";
 import { runAction } from "./actions.ts";
 import documents from "./experiment.graphql";
 import { LiveSeries } from "./live-series.ts";
@@ -83,6 +84,7 @@ export function ExperimentView({ id }: { id: string }) {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
+  const [copying, setCopying] = useState(false);
 
   useEffect(() => {
     let stale = false;
@@ -138,6 +140,7 @@ export function ExperimentView({ id }: { id: string }) {
         <a class="button" href={href("frontier", { ids: [detail.id] })}>
           Frontier
         </a>
+        <button onClick={() => setCopying(true)}>New from this config</button>
         <button disabled={!ACTIVE_STATUSES.has(detail.status)} onClick={() => void runAction("cancel", [id]).then(() => setReload((r) => r + 1))}>
           Cancel
         </button>
@@ -178,8 +181,14 @@ export function ExperimentView({ id }: { id: string }) {
           </pre>
         </div>
       </div>
+      {copying && <CreateExperiment initial={{ name: `${detail.name}-copy`, ...withoutName(detail.config) }} onClose={() => setCopying(false)} />}
     </section>
   );
+}
+
+function withoutName(config: Record<string, unknown>): Record<string, unknown> {
+  const { name: _name, ...rest } = config;
+  return rest;
 }
 
 function Summary({ detail }: { detail: Detail }) {
@@ -236,7 +245,7 @@ function LiveCharts({ id, particles }: { id: string; particles: number }) {
         </h2>
         <Chart options={options} data={loss.current.data} revision={revision} label="Training loss per particle over the global step" testId="loss-chart" />
         <p class="muted small" data-testid="loss-points">
-          {loss.current.pointCount} points
+          {loss.current.pointCount > 0 ? `${loss.current.pointCount} points` : "No training-loss points stored yet; they appear here live as particles train."}
         </p>
       </div>
       <div class="panel">
