@@ -4,7 +4,8 @@
  * against schema/schema.graphql (graphql-js validate; an error fails the build), type-checks the
  * app (tsc -p web), bundles it with esbuild, and reports the bundle's size.
  *
- *   node scripts/build-web.mjs [--watch]
+ *   node scripts/build-web.mjs
+ *   node scripts/build-web.mjs --check-documents DIR   only check the .graphql documents under DIR
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -26,12 +27,12 @@ function filesUnder(dir, suffix) {
   });
 }
 
-/** Every .graphql document parses and validates against the printed schema. */
-function checkDocuments() {
+/** Every .graphql document under `dir` parses and validates against the printed schema. */
+function checkDocuments(dir) {
   const { buildSchema, parse, validate, Source } = require("graphql");
   const schema = buildSchema(readFileSync(join(root, "schema", "schema.graphql"), "utf8"));
   const failures = [];
-  const documents = filesUnder(sourceDir, ".graphql");
+  const documents = filesUnder(dir, ".graphql");
   let operations = 0;
   for (const file of documents) {
     const name = relative(root, file);
@@ -110,6 +111,11 @@ async function bundle() {
   console.log(`web: bundle ${(raw / 1024).toFixed(1)} KiB (${(gzip / 1024).toFixed(1)} KiB gzipped): ${parts.join(", ")} → ${relative(root, outDir)}/`);
 }
 
-checkDocuments();
-typeCheck();
-await bundle();
+const only = process.argv.indexOf("--check-documents");
+if (only !== -1) {
+  checkDocuments(process.argv[only + 1] ?? sourceDir);
+} else {
+  checkDocuments(sourceDir);
+  typeCheck();
+  await bundle();
+}
