@@ -13,12 +13,8 @@ import { cycleEmptied, DATASET_INPUTS, prunableLayers } from "./prunable-layers.
 
 export const CONFIG_VERSION = 1;
 
-/** Names known to the worker's registries; the registries are typed against these lists. */
-export const DATASET_NAMES = ["fashion-mnist", "mnist", "cifar10", "synthetic"] as const;
-export const MODEL_NAMES = ["lenet-300-100", "lenet-5", "conv-2", "conv-4", "conv-6", "resnet-20"] as const;
-export const METHOD_NAMES = ["imp", "imp-swa", "swamp", "swamp-sgd"] as const;
-export const SCHEDULE_NAMES = ["cosine", "step", "constant"] as const;
-export const PRUNING_SCOPES = ["global", "layerwise"] as const;
+import { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES } from "./config-names.js";
+export { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES };
 
 export type DatasetName = (typeof DATASET_NAMES)[number];
 export type ModelName = (typeof MODEL_NAMES)[number];

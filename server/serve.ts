@@ -156,6 +156,7 @@ export async function serveUntilSignalled(settings: ServeSettings, nats?: NatsTr
     const serving = await startServing(settings, nats, print);
     const { server } = serving;
     print(`swamp server listening on ${server.url} (subscriptions: ${server.wsUrl})`);
+    print(`dashboard: ${server.publicUrl}/`);
     print(`explorer: ${server.publicUrl}/explorer`);
     print(`database: ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}; reads ${settings.publicReads ? "are public" : "need a token"}`);
     print(`tasks: ${serving.tasks}`);

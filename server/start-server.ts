@@ -22,6 +22,7 @@ import { formatClientError } from "./graphql/errors.js";
 import { nestingRefusal } from "./graphql/nesting.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { artifactDownloadHandler } from "./http/artifact-download.js";
+import { mountDashboard } from "./http/dashboard.js";
 import { mountExplorer } from "./http/explorer.js";
 import { defaultPublicUrl, normalisePublicUrl, OriginPolicy, type OriginRefusal } from "./http/origin-policy.js";
 import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } from "./http/websocket-sessions.js";
@@ -253,6 +254,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       log,
     });
     mountExplorer(app);
+    mountDashboard(app);
     app.use(
       "/graphql",
       originCheck("graphql"),

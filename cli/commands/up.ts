@@ -112,6 +112,7 @@ async function up(env: NodeJS.ProcessEnv, options: UpOptions): Promise<number> {
   };
   try {
     const token = await tokenToShow(fleet, settings.swampHome, settings.adminToken);
+    print(`dashboard: ${server.publicUrl}/ (paste the token below when it asks)`);
     print(`GraphQL:   ${server.url} (subscriptions ${server.wsUrl}; explorer ${server.publicUrl}/explorer)`);
     print(`token:     ${token.secret} (${token.origin}; send it as "Authorization: Bearer <token>")`);
     print(`database:  ${server.embeddedPostgres ? `embedded PostgreSQL in ${server.embeddedPostgres.dataDir}` : "DATABASE_URL"}`);

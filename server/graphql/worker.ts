@@ -1,8 +1,26 @@
-import { Arg, Ctx, Field, Int, ObjectType, Query, Resolver } from "type-graphql";
+import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
 import type { WorkerState } from "../../schema/statuses.js";
-import { listWorkers, type WorkerView } from "../services/workers.js";
+import { listWorkers, workerActivity, type WorkerView } from "../services/workers.js";
 import type { GraphQLContext } from "./context.js";
 import { WorkerStateEnum } from "./enums.js";
+
+@ObjectType("WorkerTask", { description: "A particle a worker is training." })
+export class WorkerTask {
+  @Field(() => ID)
+  experimentId!: string;
+
+  @Field(() => String)
+  experimentName!: string;
+
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Int)
+  particle!: number;
+
+  @Field(() => Date, { nullable: true })
+  startedAt!: Date | null;
+}
 
 @ObjectType("Worker", { description: "A worker process as last seen through its heartbeats." })
 export class Worker {
@@ -32,6 +50,12 @@ export class Worker {
 
   @Field(() => Date)
   lastHeartbeatAt!: Date;
+
+  @Field(() => [WorkerTask], { description: "Particles it is training now, as its heartbeats report them." })
+  currentTasks!: WorkerTask[];
+
+  @Field(() => Int, { description: "Particle trainings it completed in the last hour: its throughput." })
+  particlesCompletedLastHour!: number;
 }
 
 @Resolver(() => Worker)
@@ -41,7 +65,13 @@ export class WorkerResolver {
     @Ctx() context: GraphQLContext,
     @Arg("includeStopped", () => Boolean, { defaultValue: false }) includeStopped: boolean,
   ): Promise<Worker[]> {
-    const views = await listWorkers(context.dataSource.manager, context.settings.workerHeartbeatTimeoutMs);
-    return views.filter((view) => includeStopped || view.state !== "stopped").map((view: WorkerView) => ({ ...view, state: view.effectiveState }));
+    const views = (await listWorkers(context.dataSource.manager, context.settings.workerHeartbeatTimeoutMs)).filter((view) => includeStopped || view.state !== "stopped");
+    const activity = await workerActivity(context.dataSource.manager, views.map((view) => view.id));
+    return views.map((view: WorkerView) => ({
+      ...view,
+      state: view.effectiveState,
+      currentTasks: activity.currentTasks.get(view.id) ?? [],
+      particlesCompletedLastHour: activity.completedLastHour.get(view.id) ?? 0,
+    }));
   }
 }

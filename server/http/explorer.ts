@@ -75,9 +75,8 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/** Serves the in-browser GraphQL explorer at /explorer (and redirects / there). */
+/** Serves the in-browser GraphQL explorer at /explorer. */
 export function mountExplorer(app: Express): void {
-  app.get("/", (_req, res) => res.redirect(302, "/explorer"));
   app.get("/explorer", (_req, res) => {
     res.setHeader("Cache-Control", "no-cache");
     res.type("html").send(PAGE);

@@ -49,3 +49,44 @@ export async function listWorkers(manager: EntityManager, heartbeatTimeoutMs: nu
     }),
   );
 }
+
+export interface WorkerTaskView {
+  experimentId: string;
+  experimentName: string;
+  cycle: number;
+  particle: number;
+  startedAt: Date | null;
+}
+
+export interface WorkerActivity {
+  /** Particles each worker is training now, as its heartbeats reported them. */
+  currentTasks: Map<string, WorkerTaskView[]>;
+  /** Particle trainings each worker completed in the last hour. */
+  completedLastHour: Map<string, number>;
+}
+
+/** What the workers named are doing and how much they did lately, in two queries for all of them. */
+export async function workerActivity(manager: EntityManager, workerIds: string[], now = new Date()): Promise<WorkerActivity> {
+  const activity: WorkerActivity = { currentTasks: new Map(), completedLastHour: new Map() };
+  if (workerIds.length === 0) return activity;
+  const running: Array<{ worker_id: string; experiment_id: string; name: string; cycle_index: number; particle_index: number; started_at: Date | null }> = await manager.query(
+    `SELECT p.worker_id, p.experiment_id, e.name, p.cycle_index, p.particle_index, p.started_at
+       FROM particles p JOIN experiments e ON e.id = p.experiment_id
+      WHERE p.status = 'running' AND p.worker_id = ANY($1)
+      ORDER BY p.started_at NULLS LAST, p.experiment_id, p.cycle_index, p.particle_index`,
+    [workerIds],
+  );
+  for (const row of running) {
+    const tasks = activity.currentTasks.get(row.worker_id) ?? [];
+    tasks.push({ experimentId: row.experiment_id, experimentName: row.name, cycle: row.cycle_index, particle: row.particle_index, startedAt: row.started_at });
+    activity.currentTasks.set(row.worker_id, tasks);
+  }
+  const completed: Array<{ worker_id: string; count: string }> = await manager.query(
+    `SELECT worker_id, count(*) AS count FROM particles
+      WHERE status = 'completed' AND worker_id = ANY($1) AND completed_at > $2
+      GROUP BY worker_id`,
+    [workerIds, new Date(now.getTime() - 3_600_000)],
+  );
+  for (const row of completed) activity.completedLastHour.set(row.worker_id, Number(row.count));
+  return activity;
+}

@@ -1,0 +1,9 @@
+/**
+ * Names known to the worker's registries (the registries are typed against these lists). A module
+ * of its own, free of Node imports, so the web dashboard's filters offer the same names.
+ */
+export const DATASET_NAMES = ["fashion-mnist", "mnist", "cifar10", "synthetic"] as const;
+export const MODEL_NAMES = ["lenet-300-100", "lenet-5", "conv-2", "conv-4", "conv-6", "resnet-20"] as const;
+export const METHOD_NAMES = ["imp", "imp-swa", "swamp", "swamp-sgd"] as const;
+export const SCHEDULE_NAMES = ["cosine", "step", "constant"] as const;
+export const PRUNING_SCOPES = ["global", "layerwise"] as const;
