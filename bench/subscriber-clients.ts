@@ -1,8 +1,8 @@
 /**
  * The client side of `npm run bench:subscribers`, run as a child process: opens N graphql-ws
  * clients (one socket each) on one experiment's live metrics, reports to the parent (IPC) when
- * each history is complete, the live latency of points recorded while told to measure, and, after
- * every client left, how long one new subscriber waits for its history.
+ * each history is complete, the live latency of points recorded while told to measure, and, when
+ * told to once every client left, how long one new subscriber waits for its history.
  */
 import { performance } from "node:perf_hooks";
 import { createClient, type Client } from "graphql-ws";
@@ -19,10 +19,11 @@ export interface ClientsStart {
   timeoutMs: number;
 }
 
-export type ParentMessage = { type: "start"; start: ClientsStart } | { type: "measure" } | { type: "leave" };
+export type ParentMessage = { type: "start"; start: ClientsStart } | { type: "measure" } | { type: "leave" } | { type: "single" };
 export type ChildMessage =
   | { type: "histories"; millis: number[]; incomplete: number; errors: string[] }
   | { type: "latencies"; millis: number[] }
+  | { type: "left" }
   | { type: "new-subscriber"; millis: number | null };
 
 const QUERIES = {
@@ -104,11 +105,14 @@ process.on("message", (message: ParentMessage) => {
     void (async () => {
       await Promise.all(listeners.map((listener) => listener.client.dispose()));
       listeners = [];
+      send({ type: "left" });
+    })();
+  } else if (message.type === "single") {
+    void (async () => {
       const single = listen({ ...started!, clients: 1 }, performance.now());
       const millis = await single.historyDone.catch(() => null);
       await single.client.dispose();
       send({ type: "new-subscriber", millis });
-      process.exit(0);
     })();
   }
 });

@@ -1,12 +1,12 @@
 /**
  * Live metrics at lab scale: `npm run bench:subscribers` (`node dist/bench/subscribers.js
- * [--clients 200,1000] [--history 10000] [--shape columns|points] [--json]`).
+ * [--clients 200,1000] [--history 10000] [--shape columns|points] [--processes 2] [--json]`).
  *
  * One tracking server (this process, over a scratch database on SWAMP_BENCH_DATABASE_URL's cluster)
  * and one SWAMP experiment (LeNet-300-100, Fashion-MNIST config, 4 particles) whose metric batches
  * are appended through the coordinator's service, appendMetrics, as a worker's results would be:
  * a history of --history points (train/loss of the 4 particles), then 4 points every 100 ms
- * (40 points/s) for the whole run. N graphql-ws clients (real sockets, in a child process) subscribe
+ * (40 points/s) for the whole run. N graphql-ws clients (real sockets, in --processes child processes) subscribe
  * at once to the experiment's live metrics: `metricColumns` (the compact shape, --shape columns) or
  * the per-point `metrics` (--shape points). Reported per N: time to history complete (p50/p99/max,
  * from the common start), live latency append → client (p50/p99) over 10 s while all N listen, the
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     history: { type: "string", default: "10000" },
     shape: { type: "string", default: "columns" },
     timeout: { type: "string", default: "60000" },
+    processes: { type: "string", default: "2" },
     json: { type: "boolean", default: false },
   },
 });
@@ -98,34 +99,52 @@ async function runClients(server: RunningServer, token: string, experimentId: st
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
-  const child = fork(resolve(__dirname, "subscriber-clients.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const inbox: ChildMessage[] = [];
-  let wake: (() => void) | null = null;
-  child.on("message", (message: ChildMessage) => {
-    inbox.push(message);
-    wake?.();
+  // The clients' JSON parsing is work of its own: spread over a few processes so they do not hide the server's figures.
+  const children = Array.from({ length: Math.min(clients, Number(args.processes)) }, () => {
+    const child = fork(resolve(__dirname, "subscriber-clients.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const inbox: ChildMessage[] = [];
+    let wake: (() => void) | null = null;
+    child.on("message", (message: ChildMessage) => {
+      inbox.push(message);
+      wake?.();
+    });
+    const receive = async <T extends ChildMessage["type"]>(type: T): Promise<Extract<ChildMessage, { type: T }>> => {
+      for (;;) {
+        const index = inbox.findIndex((message) => message.type === type);
+        if (index >= 0) return inbox.splice(index, 1)[0] as Extract<ChildMessage, { type: T }>;
+        await new Promise<void>((resolveWake) => (wake = resolveWake));
+      }
+    };
+    return { child, receive };
   });
-  const receive = async <T extends ChildMessage["type"]>(type: T): Promise<Extract<ChildMessage, { type: T }>> => {
-    for (;;) {
-      const index = inbox.findIndex((message) => message.type === type);
-      if (index >= 0) return inbox.splice(index, 1)[0] as Extract<ChildMessage, { type: T }>;
-      await new Promise<void>((resolveWake) => (wake = resolveWake));
-    }
-  };
-  const tell = (message: ParentMessage) => child.send(message);
+  const all = <T extends ChildMessage["type"]>(message: ParentMessage, reply: T) =>
+    Promise.all(
+      children.map(({ child, receive }) => {
+        child.send(message);
+        return receive(reply);
+      }),
+    );
   const start: ClientsStart = { wsUrl: server.wsUrl, token, experimentId, clients, shape, historyPoints: writer.stored, timeoutMs: Number(args.timeout) };
-  tell({ type: "start", start });
-  const histories = await receive("histories");
+  const perChild = (index: number) => Math.floor(clients / children.length) + (index < clients % children.length ? 1 : 0);
+  const historyReplies = Promise.all(
+    children.map(({ child, receive }, index) => {
+      child.send({ type: "start", start: { ...start, clients: perChild(index) } } satisfies ParentMessage);
+      return receive("histories");
+    }),
+  );
+  const replies = await historyReplies;
+  const histories = { millis: replies.flatMap((reply) => reply.millis), incomplete: replies.reduce((sum, reply) => sum + reply.incomplete, 0), errors: [...new Set(replies.flatMap((reply) => reply.errors))] };
   const historyCpu = process.cpuUsage(cpu0);
   const historyWall = performance.now() - wall0;
   const cpu1 = process.cpuUsage();
   const wall1 = performance.now();
-  tell({ type: "measure" });
-  const live = await receive("latencies");
+  const live = { millis: (await all({ type: "measure" }, "latencies")).flatMap((reply) => reply.millis) };
   const liveCpu = process.cpuUsage(cpu1);
   const liveWall = performance.now() - wall1;
-  tell({ type: "leave" });
-  const fresh = await receive("new-subscriber");
+  await all({ type: "leave" }, "left");
+  children[0]!.child.send({ type: "single" } satisfies ParentMessage);
+  const fresh = await children[0]!.receive("new-subscriber");
+  for (const { child } of children) child.kill();
   clearInterval(sampler);
   await new Promise((resolveWait) => setTimeout(resolveWait, 2_000));
   const rssAfter = process.memoryUsage().rss;

@@ -13,7 +13,7 @@ const BATCH_FIELDS = new Set(["experimentId", "history", "historyComplete", "ser
 const SERIES_FIELDS = new Set(["cycle", "particle", "key", "steps", "globalSteps", "epochs", "values", "times", "__typename"]);
 
 /** Each batch's JSON, once per distinct selection (in practice one or two), whatever the subscribers. */
-const serialised = new WeakMap<MetricColumnBatch, Map<string, string>>();
+const serialised = new WeakMap<MetricColumnBatch, Map<string, Buffer>>();
 let serialisations = 0;
 
 /** Batches serialised by the fast path so far (each once per selection, not once per subscriber), for tests. */
@@ -92,14 +92,14 @@ function plainFields(set: SelectionSetNode, known: ReadonlySet<string>): Array<[
   return fields;
 }
 
-function batchJson(batch: MetricColumnBatch, selection: ColumnSelection): string {
+function batchJson(batch: MetricColumnBatch, selection: ColumnSelection): Buffer {
   let bySelection = serialised.get(batch);
   if (!bySelection) serialised.set(batch, (bySelection = new Map()));
   const cached = bySelection.get(selection.signature);
   if (cached !== undefined) return cached;
   serialisations++;
   const parts = selection.batch.map(([key, field]) => `${JSON.stringify(key)}:${batchFieldJson(batch, field, selection)}`);
-  const json = `{${parts.join(",")}}`;
+  const json = Buffer.from(`{${parts.join(",")}}`);
   bySelection.set(selection.signature, json);
   return json;
 }

@@ -7,7 +7,7 @@ const CLOSE_GRACE_MS = 5_000;
 
 const socketsByContext = new WeakMap<object, WebSocket>();
 const limitsBySocket = new WeakMap<WebSocket, number>();
-const rawBySocket = new WeakMap<WebSocket, Map<string, string>>();
+const rawBySocket = new WeakMap<WebSocket, Map<string, Buffer>>();
 const stopsBySocket = new WeakMap<WebSocket, Set<() => void>>();
 let rawCounter = 0;
 
@@ -47,11 +47,13 @@ export function backlogLimitOf(socket: WebSocket): number {
 }
 
 /**
- * Registers a message serialised elsewhere (once for every subscriber) for this socket; returns the
- * JSON string token to put in its place in the `next` message: the socket's `send` splices the
- * serialised text in, so graphql-ws serialises only the small envelope per subscriber.
+ * Registers a payload serialised elsewhere (once for every subscriber, as UTF-8 JSON) for this
+ * socket; returns the string token to put in its place in the `next` message. The socket's `send`
+ * sends the message as three fragments, the envelope around the token's place and the shared
+ * buffer between, so per subscriber graphql-ws serialises only the small envelope and the payload
+ * is neither copied nor encoded again.
  */
-export function rawPlaceholder(socket: WebSocket, json: string): string {
+export function rawPlaceholder(socket: WebSocket, json: Buffer): string {
   let pending = rawBySocket.get(socket);
   if (!pending) rawBySocket.set(socket, (pending = new Map()));
   const token = `@@swamp-raw:${++rawCounter}@@`;
@@ -67,25 +69,31 @@ export function rawPlaceholder(socket: WebSocket, json: string): string {
 export function watchLiveSockets(server: WebSocketServer, maxBufferedBytes: number): void {
   server.on("connection", (socket: WebSocket) => {
     limitsBySocket.set(socket, maxBufferedBytes);
-    const send = socket.send.bind(socket) as (data: unknown, callback?: (error?: Error) => void) => void;
+    const send = socket.send.bind(socket) as (data: unknown, options: { fin?: boolean; binary?: boolean }, callback?: (error?: Error) => void) => void;
     socket.send = ((data: unknown, optionsOrCallback?: unknown, callback?: (error?: Error) => void) => {
       const done = typeof optionsOrCallback === "function" ? (optionsOrCallback as (error?: Error) => void) : callback;
-      send(typeof data === "string" ? spliceRaw(socket, data) : data, done);
+      const spliced = typeof data === "string" ? spliceRaw(socket, data) : null;
+      if (spliced) {
+        // One text message in three frames; nothing else is sent in between (these calls are synchronous).
+        send(spliced.before, { fin: false });
+        send(spliced.payload, { fin: false, binary: false });
+        send(spliced.after, { fin: true }, done);
+      } else send(data, {}, done);
       if (socket.bufferedAmount > maxBufferedBytes) cutOffSlowSocket(socket, socket.bufferedAmount);
     }) as typeof socket.send;
     socket.once("close", () => rawBySocket.delete(socket));
   });
 }
 
-function spliceRaw(socket: WebSocket, message: string): string {
+function spliceRaw(socket: WebSocket, message: string): { before: string; payload: Buffer; after: string } | null {
   const pending = rawBySocket.get(socket);
-  if (!pending || pending.size === 0) return message;
+  if (!pending || pending.size === 0) return null;
   const start = message.indexOf('"@@swamp-raw:');
-  if (start < 0) return message;
+  if (start < 0) return null;
   const end = message.indexOf('@@"', start + 13);
   const token = message.slice(start + 1, end + 2);
-  const json = pending.get(token);
-  if (json === undefined) return message;
+  const payload = pending.get(token);
+  if (payload === undefined) return null;
   pending.delete(token);
-  return message.slice(0, start) + json + message.slice(end + 3);
+  return { before: message.slice(0, start), payload, after: message.slice(end + 3) };
 }
