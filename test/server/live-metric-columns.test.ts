@@ -132,6 +132,25 @@ describe("metricColumns with hundreds of subscribers", () => {
     await eventually(() => windows().windows === 0 && pubsubSubscribers() === 0, 10_000, "the window to close");
   });
 
+  it("serves a selection with aliases and fragments through GraphQL execution, with the same points", async () => {
+    const id = await experimentWithHistory("fragments", 30);
+    const connection = await connectRaw(t.server.wsUrl, { token: t.adminToken });
+    if (connection.kind !== "open") throw new Error(`not connected: ${JSON.stringify(connection)}`);
+    subscribeRaw(connection.socket, "plain", SUBSCRIBE, { id });
+    subscribeRaw(
+      connection.socket,
+      "fragment",
+      `subscription($id: ID!) { m: metricColumns(experimentId: $id) { history historyComplete series { ...Columns } } } fragment Columns on MetricColumns { cycle particle key steps values }`,
+      { id },
+    );
+    const plain = await waitForMessage(connection, (message) => message.id === "plain" && message.type === "next");
+    const fragment = await waitForMessage(connection, (message) => message.id === "fragment" && message.type === "next");
+    assert.equal(plain.payload.data.metricColumns.series[0].steps.length, 30);
+    assert.deepEqual(fragment.payload.data.m, plain.payload.data.metricColumns);
+    connection.socket.close();
+    await eventually(() => windows().windows === 0, 10_000, "the window to close");
+  });
+
   it("refuses a token's subscription past the per-connection limit cleanly, the others still served", async () => {
     const id = await experimentWithHistory("many-charts", 10);
     const connection = await connectRaw(t.server.wsUrl, { token: t.adminToken });
@@ -143,6 +162,10 @@ describe("metricColumns with hundreds of subscribers", () => {
     assert.match(refusal.payload[0].message, /at most 50 operations at a time on one connection/);
     for (let n = 0; n < 50; n++) await waitForMessage(connection, (message) => message.id === String(n) && message.type === "next" && message.payload.data.metricColumns.historyComplete === true);
     assert.equal(connection.socket.readyState, connection.socket.OPEN);
+    // Unsubscribing one ends its member at once; the connection and the others stay.
+    const members = windows().members;
+    connection.socket.send(JSON.stringify({ id: "0", type: "complete" }));
+    await eventually(() => windows().members === members - 1, 5_000, "the unsubscribed member to leave");
     connection.socket.close();
     await eventually(() => windows().windows === 0, 10_000, "the window to close");
   });
