@@ -21,7 +21,7 @@ export interface ClientsStart {
 
 export type ParentMessage = { type: "start"; start: ClientsStart } | { type: "measure" } | { type: "leave" } | { type: "single" };
 export type ChildMessage =
-  | { type: "histories"; millis: number[]; incomplete: number; errors: string[] }
+  | { type: "histories"; millis: number[]; incomplete: number; errors: string[]; cpuMillis: number }
   | { type: "latencies"; millis: number[] }
   | { type: "left" }
   | { type: "new-subscriber"; millis: number | null };
@@ -88,11 +88,13 @@ process.on("message", (message: ParentMessage) => {
   if (message.type === "start") {
     started = message.start;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     listeners = Array.from({ length: started.clients }, () => listen(started!, t0));
     void Promise.allSettled(listeners.map((listener) => listener.historyDone)).then((outcomes) => {
       const millis = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" && outcome.value !== null ? [outcome.value] : []));
       const errors = outcomes.flatMap((outcome) => (outcome.status === "rejected" ? [String(outcome.reason)] : []));
-      send({ type: "histories", millis, incomplete: outcomes.length - millis.length, errors: [...new Set(errors)].slice(0, 5) });
+      const cpu = process.cpuUsage(cpu0);
+      send({ type: "histories", millis, incomplete: outcomes.length - millis.length, errors: [...new Set(errors)].slice(0, 5), cpuMillis: (cpu.user + cpu.system) / 1000 });
     });
   } else if (message.type === "measure") {
     latencies.length = 0;

@@ -133,7 +133,7 @@ async function runClients(server: RunningServer, token: string, experimentId: st
     }),
   );
   const replies = await historyReplies;
-  const histories = { millis: replies.flatMap((reply) => reply.millis), incomplete: replies.reduce((sum, reply) => sum + reply.incomplete, 0), errors: [...new Set(replies.flatMap((reply) => reply.errors))] };
+  const histories = { millis: replies.flatMap((reply) => reply.millis), incomplete: replies.reduce((sum, reply) => sum + reply.incomplete, 0), errors: [...new Set(replies.flatMap((reply) => reply.errors))], cpuMillis: replies.reduce((sum, reply) => sum + reply.cpuMillis, 0) };
   const historyCpu = process.cpuUsage(cpu0);
   const historyWall = performance.now() - wall0;
   const cpu1 = process.cpuUsage();
@@ -164,6 +164,7 @@ async function runClients(server: RunningServer, token: string, experimentId: st
     liveP99Ms: Math.round(percentile(live.millis, 99)),
     serverCpuHistoryPct: cpuPercent(historyCpu, historyWall),
     serverCpuLivePct: cpuPercent(liveCpu, liveWall),
+    clientsCpuHistoryPct: Math.round((histories.cpuMillis / historyWall) * 100),
     rssBeforeMb: mb(rssBefore),
     rssPeakMb: mb(rssPeak),
     rssAfterMb: mb(rssAfter),
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
           `${clients} clients (${shape}, ${result.historyPoints} points each), load average ${load}:\n` +
             `  histories complete ${result.historiesComplete}/${clients}${result.historiesIncomplete ? ` (${result.historiesIncomplete} not within ${args.timeout} ms${result.errors ? `: ${result.errors}` : ""})` : ""}: p50 ${ms(result.historyP50Ms as number)}, p99 ${ms(result.historyP99Ms as number)}, max ${ms(result.historyMaxMs as number)}\n` +
             `  live latency over 10 s (${result.livePoints} point deliveries): p50 ${ms(result.liveP50Ms as number)}, p99 ${ms(result.liveP99Ms as number)}\n` +
-            `  server CPU ${result.serverCpuHistoryPct} % of a core during the histories, ${result.serverCpuLivePct} % while listening; RSS ${result.rssBeforeMb} MB before, ${result.rssPeakMb} MB peak, ${result.rssAfterMb} MB after\n` +
+            `  server CPU ${result.serverCpuHistoryPct} % of a core during the histories (the client processes ${result.clientsCpuHistoryPct} %), ${result.serverCpuLivePct} % while listening; RSS ${result.rssBeforeMb} MB before, ${result.rssPeakMb} MB peak, ${result.rssAfterMb} MB after\n` +
             `  one new subscriber after they left: history in ${ms(result.newSubscriberMs as number)}\n`,
         );
       }
