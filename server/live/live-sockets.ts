@@ -10,6 +10,12 @@ const limitsBySocket = new WeakMap<WebSocket, number>();
 const rawBySocket = new WeakMap<WebSocket, Map<string, Buffer>>();
 const stopsBySocket = new WeakMap<WebSocket, Set<() => void>>();
 let rawCounter = 0;
+let cutOffs = 0;
+
+/** Sockets cut off as too slow so far, for tests and diagnostics. */
+export function slowSocketCutOffs(): number {
+  return cutOffs;
+}
 
 /** Remembers which socket a subscription's GraphQL context serves. */
 export function bindSocket(context: object, socket: WebSocket): void {
@@ -35,6 +41,7 @@ export function stopWhenCutOff(socket: WebSocket, stop: () => void): () => void 
 export function cutOffSlowSocket(socket: WebSocket, backlogBytes: number): void {
   if (socket.readyState !== socket.OPEN) return;
   const limit = limitsBySocket.get(socket) ?? 0;
+  cutOffs++;
   socket.close(CLOSE_TOO_SLOW, `too slow: ${backlogBytes} bytes buffered (limit ${limit})`);
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   const stops = stopsBySocket.get(socket);
