@@ -74,7 +74,9 @@ class LiveWriter {
     this.timer = setInterval(() => {
       if (this.writing) return;
       this.writing = true;
-      void this.append(1, Date.now()).finally(() => (this.writing = false));
+      this.append(1, Date.now())
+        .catch((error: unknown) => process.stderr.write(`live append failed (the next one retries): ${String(error)}\n`))
+        .finally(() => (this.writing = false));
     }, LIVE_INTERVAL_MS);
   }
 

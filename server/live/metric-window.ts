@@ -39,7 +39,7 @@ export interface MetricWindowFilter {
 }
 
 /** Points per history batch: small enough that one socket never holds much, large enough to be cheap. */
-export const HISTORY_CHUNK_POINTS = 2_000;
+export const HISTORY_CHUNK_POINTS = 5_000;
 /** What one queued point is taken to cost in a subscriber's backlog, in bytes of JSON. */
 export const QUEUED_POINT_BYTES = 64;
 
