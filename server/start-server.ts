@@ -29,6 +29,8 @@ import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } fro
 import { mountExports } from "./http/exports.js";
 import { mountWeightExports } from "./http/weight-export.js";
 import { DEFAULT_MAX_IMPORT_BLOB_BYTES, DEFAULT_MAX_IMPORT_MANIFEST_BYTES, mountRunImport } from "./http/run-import.js";
+import { subscribeWithColumnFastPath } from "./live/column-fast-path.js";
+import { bindSocket, watchLiveSockets } from "./live/live-sockets.js";
 import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
 import type { SwampPubSub } from "./pubsub/pubsub.js";
 import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
@@ -312,11 +314,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const params = ctx.connectionParams ?? {};
       return params.authorization ?? params.Authorization ?? ctx.extra.request.headers.authorization;
     };
+    watchLiveSockets(wsServer, webSocketLimits.maxBufferedBytes);
     wsCleanup = useServer(
       {
         schema,
+        subscribe: subscribeWithColumnFastPath,
         onConnect: async (ctx) => sessions.admit(ctx.extra.socket, await resolvePrincipal(authorizationOf(ctx)), ctx.extra.request.socket.remoteAddress),
-        context: async (ctx) => contextFor(await resolvePrincipal(authorizationOf(ctx))),
+        context: async (ctx) => {
+          const context = contextFor(await resolvePrincipal(authorizationOf(ctx)));
+          bindSocket(context, ctx.extra.socket);
+          return context;
+        },
         onSubscribe: async (ctx, _id, payload) => {
           const tooMany = sessions.operationRefusal(Object.keys(ctx.subscriptions).length);
           if (tooMany) return [tooMany];

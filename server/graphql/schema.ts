@@ -7,6 +7,7 @@ import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
 import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.js";
 import { FrontierResolver } from "./frontier.js";
 import { GroupedFrontierResolver } from "./grouped-frontier.js";
+import { MetricColumnsResolver } from "./metric-columns.js";
 import { ExperimentMetricSeriesResolver, MetricsResolver } from "./metrics.js";
 import { ParticleResolver } from "./particle.js";
 import { SweepResolver } from "./sweep.js";
@@ -23,6 +24,7 @@ export const RESOLVERS = [
   ParticleResolver,
   ArtifactResolver,
   MetricsResolver,
+  MetricColumnsResolver,
   FrontierResolver,
   GroupedFrontierResolver,
   SweepResolver,

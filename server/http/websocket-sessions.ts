@@ -10,6 +10,8 @@ export interface WebSocketLimits {
   maxConnectionsPerAddress: number;
   /** Operations (subscriptions, or queries in flight) at a time on one connection (SWAMP_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION). */
   maxSubscriptionsPerConnection: number;
+  /** Bytes a connection may have waiting to be sent (queued batches and ws's bufferedAmount) before it is cut off as too slow (SWAMP_WS_MAX_BUFFERED_BYTES). */
+  maxBufferedBytes: number;
   /** How often open connections' tokens are checked for a revocation made elsewhere (SWAMP_TOKEN_RECHECK_MS). */
   revocationCheckMs: number;
 }
@@ -18,6 +20,7 @@ export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
   maxConnectionsPerToken: 20,
   maxConnectionsPerAddress: 20,
   maxSubscriptionsPerConnection: 50,
+  maxBufferedBytes: 8 * 1024 * 1024,
   revocationCheckMs: 5_000,
 };
 

@@ -1,7 +1,7 @@
 """Live metric points over graphql-ws (the ``graphql-transport-ws`` subprotocol), with ``websockets``.
 
-Two subscriptions share one connection: ``metrics`` (the stored history first, then live
-batches) and ``experimentUpdated`` (to know when the experiment ends). The asyncio part runs on
+Two subscriptions share one connection: ``metricColumns`` (the stored history first, then live
+batches, each a list per field per series) and ``experimentUpdated`` (to know when the experiment ends). The asyncio part runs on
 a thread of its own, so :func:`follow_metrics` is a plain iterator that also works inside a
 notebook, whose own event loop is already running.
 """
@@ -10,6 +10,7 @@ import asyncio
 import json
 import queue
 import threading
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional
 
 from .errors import ConnectionFailedError, SwampError, from_graphql_error
@@ -18,7 +19,7 @@ TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELLED")
 
 METRICS_SUBSCRIPTION = """
 subscription($id: ID!, $keys: [String!]) {
-  metrics(experimentId: $id, keys: $keys) { history points { cycle particle key step globalStep epoch value time } }
+  metricColumns(experimentId: $id, keys: $keys) { history series { cycle particle key steps globalSteps epochs values times } }
 }"""
 STATUS_SUBSCRIPTION = """subscription($id: ID!) { experimentUpdated(id: $id) { status } }"""
 
@@ -69,10 +70,16 @@ def follow_metrics(websocket_url: str, token: Optional[str], experiment_id: str,
         thread.join(timeout=settle + 5)
 
 
-def _point(point: Dict[str, Any], history: bool) -> Dict[str, Any]:
-    """A subscription point named as the metrics export names its columns."""
-    return {"cycle": point["cycle"], "particle": point["particle"], "key": point["key"], "step": point["globalStep"],
-            "task_step": point["step"], "epoch": point["epoch"], "value": point["value"], "time": point["time"], "history": history}
+def _points(series: Dict[str, Any], history: bool) -> Iterator[Dict[str, Any]]:
+    """The points of one series of a column batch, named as the metrics export names its columns."""
+    for step, global_step, epoch, value, time in zip(series["steps"], series["globalSteps"], series["epochs"], series["values"], series["times"]):
+        yield {"cycle": series["cycle"], "particle": series["particle"], "key": series["key"], "step": global_step,
+               "task_step": step, "epoch": epoch, "value": value, "time": _iso_time(time), "history": history}
+
+
+def _iso_time(millis: float) -> str:
+    """Milliseconds since the epoch as the ISO text (UTC, milliseconds, Z) the per-point subscription sent."""
+    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 async def _stream(url: str, token: Optional[str], experiment_id: str, keys: Optional[List[str]], settle: float,
@@ -125,9 +132,10 @@ async def _exchange(ws: Any, token: Optional[str], experiment_id: str, keys: Opt
                 raise from_graphql_error(result["errors"][0])
             data = result.get("data") or {}
             if message.get("id") == "metrics":
-                batch = data["metrics"]
-                for point in batch["points"]:
-                    items.put(_point(point, batch["history"]))
+                batch = data["metricColumns"]
+                for series in batch["series"]:
+                    for point in _points(series, batch["history"]):
+                        items.put(point)
             elif data.get("experimentUpdated", {}).get("status") in TERMINAL_STATUSES:
                 ended = True
         elif kind == "complete" and message.get("id") == "status":

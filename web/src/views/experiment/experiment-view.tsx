@@ -69,12 +69,11 @@ interface Detail {
   cycles: Cycle[];
   artifacts: Artifact[];
 }
-interface LivePoint {
-  key: string;
-  cycle: number;
-  particle: number | null;
-  globalStep: number;
-  value: number;
+/** One metricColumns batch as ExperimentMetricsLive selects it: entry i of each list is one point. */
+interface LiveColumnBatch {
+  history: boolean;
+  historyComplete: boolean;
+  series: Array<{ key: string; particle: number | null; globalSteps: number[]; values: number[] }>;
 }
 
 const LOSS_KEY = "train/loss";
@@ -225,12 +224,14 @@ function LiveCharts({ id, particles }: { id: string; particles: number }) {
     loss.current = new LiveSeries(particles);
     lr.current = new LiveSeries(particles);
     setRevision((r) => r + 1);
-    return subscribe<{ metrics: { history: boolean; points: LivePoint[] } }>(documents, "ExperimentMetricsLive", { id, keys: [LOSS_KEY, LR_KEY] }, (data) => {
-      for (const point of data.metrics.points) {
-        if (point.particle === null) continue;
-        (point.key === LOSS_KEY ? loss.current : lr.current).add(point.globalStep, point.particle, point.value);
+    return subscribe<{ metricColumns: LiveColumnBatch }>(documents, "ExperimentMetricsLive", { id, keys: [LOSS_KEY, LR_KEY] }, (data) => {
+      const batch = data.metricColumns;
+      for (const series of batch.series) {
+        if (series.particle === null) continue;
+        const chart = series.key === LOSS_KEY ? loss.current : lr.current;
+        for (let i = 0; i < series.globalSteps.length; i++) chart.add(series.globalSteps[i]!, series.particle, series.values[i]!);
       }
-      if (!data.metrics.history) setLive(true);
+      if (batch.historyComplete || !batch.history) setLive(true);
       setRevision((r) => r + 1);
     });
   }, [id, particles, token.value]);

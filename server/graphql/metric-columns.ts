@@ -1,0 +1,105 @@
+import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Resolver, Root, Subscription } from "type-graphql";
+import type { SubscribeResolverData } from "type-graphql";
+import { MAX_KEYS_PER_QUERY, requireMetricKeys } from "../services/metrics.js";
+import { InvalidInputError } from "../services/errors.js";
+import { requireIntInRange, requireUuid } from "../services/validation.js";
+import { metricWindowsOf } from "../live/metric-windows.js";
+import type { MetricColumnBatch as WindowBatch, MetricColumnSeries as WindowSeries, WindowMember } from "../live/metric-window.js";
+import { backlogLimitOf, cutOffSlowSocket, socketOf, stopWhenCutOff } from "../live/live-sockets.js";
+import { requireScope } from "./auth.js";
+import type { GraphQLContext } from "./context.js";
+
+@ObjectType("MetricColumns", { description: "One series of a MetricColumnBatch as columns: entry i of every list is one point, in step order." })
+export class MetricColumns {
+  @Field(() => Int)
+  cycle!: number;
+
+  @Field(() => Int, { nullable: true, description: "Null: the cycle's averaged model." })
+  particle!: number | null;
+
+  @Field(() => String)
+  key!: string;
+
+  @Field(() => [Int], { description: "Optimiser steps since the task began (MetricPoint.step)." })
+  steps!: number[];
+
+  @Field(() => [Int], { description: "The experiment-wide step of each point (MetricPoint.globalStep)." })
+  globalSteps!: number[];
+
+  @Field(() => [Float], { description: "Fractional epochs since the task began." })
+  epochs!: number[];
+
+  @Field(() => [Float])
+  values!: number[];
+
+  @Field(() => [Float], { description: "When each point was recorded, in milliseconds since the Unix epoch." })
+  times!: number[];
+}
+
+@ObjectType("MetricColumnBatch", {
+  description: "Points of a metricColumns subscription, a list per field per series: the stored history first (history: true, the last of it historyComplete: true), then live batches.",
+})
+export class MetricColumnBatch {
+  @Field(() => ID)
+  experimentId!: string;
+
+  @Field(() => Boolean, { description: "True for batches replaying what was stored before the subscription began." })
+  history!: boolean;
+
+  @Field(() => Boolean, { description: "True on the last history batch: the replay is complete, live batches follow." })
+  historyComplete!: boolean;
+
+  @Field(() => [MetricColumns])
+  series!: WindowSeries[];
+}
+
+interface MetricColumnsArgs {
+  experimentId: string;
+  cycle?: number | null;
+  particle?: number | null;
+  keys?: string[] | null;
+}
+
+@Resolver(() => MetricColumnBatch)
+export class MetricColumnsResolver {
+  @Subscription(() => MetricColumnBatch, {
+    name: "metricColumns",
+    description:
+      "The metrics subscription in a compact shape (columns per series): the stored history in batches, then live batches, with no gap and no duplicate. Subscribers of the same window share one history read and one serialisation of each batch; a client that reads too slowly is closed with code 4413.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, MetricColumnsArgs, GraphQLContext>) => metricColumnBatches(context, args),
+  })
+  metricColumns(
+    @Root() batch: WindowBatch,
+    @Arg("experimentId", () => ID) _experimentId: string,
+    @Arg("cycle", () => Int, { nullable: true }) _cycle: number | null,
+    @Arg("particle", () => Int, { nullable: true, description: "Only this particle's series." }) _particle: number | null,
+    @Arg("keys", () => [String], { nullable: true }) _keys: string[] | null,
+  ): WindowBatch {
+    return batch;
+  }
+}
+
+async function metricColumnBatches(context: GraphQLContext, args: MetricColumnsArgs): Promise<WindowMember> {
+  requireScope(context, "read", "subscription metricColumns");
+  const experimentId = requireUuid(args.experimentId, "experimentId");
+  if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, 10_000);
+  if (args.particle != null) requireIntInRange(args.particle, "particle", 0, 1_000);
+  if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
+  if (args.keys) requireMetricKeys(args.keys, "keys");
+  const keys = args.keys && args.keys.length > 0 ? [...new Set(args.keys)].sort() : null;
+  const socket = socketOf(context);
+  let unregister: () => void = () => undefined;
+  const member = await metricWindowsOf(context.dataSource, context.pubsub).join(
+    { experimentId, cycle: args.cycle ?? null, particle: args.particle ?? null, keys },
+    {
+      maxBacklogBytes: socket ? backlogLimitOf(socket) : Number.POSITIVE_INFINITY,
+      extraBacklog: () => socket?.bufferedAmount ?? 0,
+      onTooSlow: (bytes) => {
+        if (socket) cutOffSlowSocket(socket, bytes);
+      },
+      onEnd: () => unregister(),
+    },
+  );
+  if (socket) unregister = stopWhenCutOff(socket, () => void member.return());
+  return member;
+}
