@@ -64,6 +64,11 @@ export interface NatsTransportOptions extends CommonTransportOptions, NatsConnec
   publishGiveUpMs?: number;
   /** Ack wait of the results and exhaustion consumers (how long recording may take). Default 30000. */
   recordAckWaitMs?: number;
+  /**
+   * Copies JetStream keeps of each fleet stream and of the artifact bucket when it creates them
+   * (1 on a single nats-server; 3 on a 3-node cluster, so losing one node loses nothing). Default 1.
+   */
+  replicas?: number;
 }
 
 export type TransportOptions = EmbeddedTransportOptions | NatsTransportOptions;

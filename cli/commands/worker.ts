@@ -27,7 +27,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`swamp worker: --slots must be a whole number ≥ 1, got "${values.slots}"\n`);
     return 2;
   }
-  const options = transportOptionsFromEnv();
+  let options;
+  try {
+    options = transportOptionsFromEnv();
+  } catch (error) {
+    process.stderr.write(`swamp worker: ${(error as Error).message}\n`);
+    return 2;
+  }
   if (options.mode !== "nats") {
     process.stderr.write("swamp worker: set NATS_URL (e.g. nats://127.0.0.1:4222); without it, `swamp up` runs workers in-process\n");
     return 2;
