@@ -6,7 +6,7 @@ import { warnAboutOlderCoreType } from "../core-type-warning.js";
 
 const USAGE = `usage: swamp worker [--slots N] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--id ID]
   connects to NATS_URL (with NATS_USER/NATS_PASSWORD or NATS_TOKEN; SWAMP_NATS_NAMESPACE)
-  --slots    tasks run at once (default: one per core)
+  --slots    tasks run at once (default: one per CPU of the container's CPU limit, from its cgroup, else one per core)
   --backend  force a TF.js backend (default: SWAMP_BACKEND, else the fastest available)
   --id       worker id (default <host>:<pid>)`;
 
