@@ -24,7 +24,7 @@ function wholeNumberFromEnv(env: NodeJS.ProcessEnv, variable: string, min: numbe
 
 /**
  * NATS (NATS_URL, NATS_USER/NATS_PASSWORD or NATS_TOKEN, SWAMP_NATS_NAMESPACE, SWAMP_NATS_REPLICAS,
- * SWAMP_TASK_ACK_WAIT_MS) when NATS_URL is set, else embedded in SWAMP_HOME (default ~/.swamp).
+ * SWAMP_TASK_ACK_WAIT_MS, SWAMP_ARTIFACTS_MAX_BYTES) when NATS_URL is set, else embedded in SWAMP_HOME (default ~/.swamp).
  */
 export function transportOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TransportOptions {
   if (env.NATS_URL !== undefined && env.NATS_URL !== "") {
@@ -34,6 +34,8 @@ export function transportOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): T
     if (replicas !== undefined) options.replicas = replicas;
     const ackWaitMs = wholeNumberFromEnv(env, "SWAMP_TASK_ACK_WAIT_MS", 1_000, 3_600_000);
     if (ackWaitMs !== undefined) options.taskQueue = { ackWaitMs };
+    const artifactsMaxBytes = wholeNumberFromEnv(env, "SWAMP_ARTIFACTS_MAX_BYTES", 1_048_576, Number.MAX_SAFE_INTEGER);
+    if (artifactsMaxBytes !== undefined) options.artifactsMaxBytes = artifactsMaxBytes;
     return options;
   }
   return { mode: "embedded", home: swampHome(env) };

@@ -69,6 +69,11 @@ export interface NatsTransportOptions extends CommonTransportOptions, NatsConnec
    * (1 on a single nats-server; 3 on a 3-node cluster, so losing one node loses nothing). Default 1.
    */
   replicas?: number;
+  /**
+   * Most bytes the artifact bucket may hold, set when it is created (SWAMP_ARTIFACTS_MAX_BYTES);
+   * past it a write fails with ArtifactStoreFullError. Default: no limit.
+   */
+  artifactsMaxBytes?: number;
 }
 
 export type TransportOptions = EmbeddedTransportOptions | NatsTransportOptions;

@@ -200,6 +200,9 @@ describe("transport options from the environment", () => {
     assert.deepEqual(options.mode === "nats" && options.taskQueue, { ackWaitMs: 5000 });
     assert.throws(() => transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_NATS_REPLICAS: "6" }), /SWAMP_NATS_REPLICAS must be a whole number from 1 to 5, got "6"/);
     assert.throws(() => transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_TASK_ACK_WAIT_MS: "soon" }), /SWAMP_TASK_ACK_WAIT_MS must be a whole number/);
+    const limited = transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_ARTIFACTS_MAX_BYTES: "10737418240" });
+    assert.equal(limited.mode === "nats" && limited.artifactsMaxBytes, 10_737_418_240);
+    assert.throws(() => transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_ARTIFACTS_MAX_BYTES: "100" }), /SWAMP_ARTIFACTS_MAX_BYTES must be a whole number from 1048576/);
   });
 
   test("contradictory credentials are refused before connecting", async () => {

@@ -106,6 +106,8 @@ export interface FleetSettings {
   recordAckWaitMs?: number;
   /** JetStream copies of each stream and of the bucket, when creating them (default 1). */
   replicas?: number;
+  /** Most bytes the artifact bucket may hold, when creating it (default: no limit). */
+  artifactsMaxBytes?: number;
 }
 
 export async function ensureFleetResources(
@@ -146,7 +148,7 @@ export async function ensureFleetResources(
   await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, recording, logger);
   await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, recording, logger);
   await new Objm(connection)
-    .create(names.artifactsBucket, { description: "swamp artifacts, named by sha256", replicas: num_replicas })
+    .create(names.artifactsBucket, { description: "swamp artifacts, named by sha256", replicas: num_replicas, ...(settings.artifactsMaxBytes ? { max_bytes: settings.artifactsMaxBytes } : {}) })
     .catch((error: unknown) => Promise.reject(explainRefusal(error, `object store bucket ${names.artifactsBucket}`)));
   return {
     taskQueue: {
