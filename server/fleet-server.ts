@@ -50,7 +50,15 @@ export async function startFleetServer(options: FleetServerOptions): Promise<Run
       : new FilesystemArtifactStore(join(serverOptions.swampHome ?? defaultSwampHome(), "artifacts"));
   let server: RunningServer;
   try {
-    server = await startServer({ ...serverOptions, pubsub, hooks, artifactStore });
+    const readinessChecks =
+      transport.mode === "nats"
+        ? {
+            ...serverOptions.readinessChecks,
+            // A round trip to the NATS server (fails at once while disconnected).
+            nats: async () => void (await (transport as NatsTransport).connection.rtt()),
+          }
+        : serverOptions.readinessChecks;
+    server = await startServer({ ...serverOptions, pubsub, hooks, artifactStore, readinessChecks });
   } catch (error) {
     await pubsub.close();
     throw error;

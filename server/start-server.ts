@@ -37,6 +37,9 @@ import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizatio
 import { DEFAULT_DATA_ROOTS } from "./services/data-roots.js";
 import type { ServiceDeps } from "./services/transaction.js";
 
+/** Longer than a healthy database or NATS round trip, shorter than a Kubernetes probe's default 1 s timeout × 3. */
+const READINESS_CHECK_TIMEOUT_MS = 2_000;
+
 export interface StartServerOptions {
   /** PostgreSQL to use; without it an embedded cluster is started under `swampHome`. */
   databaseUrl?: string;
@@ -73,6 +76,8 @@ export interface StartServerOptions {
   dataRoots?: readonly string[];
   /** Database connections in the pool. Default 10. */
   poolSize?: number;
+  /** Besides the database, what `/readyz` checks (the fleet server adds NATS); each throws when not ready. */
+  readinessChecks?: Readonly<Record<string, () => Promise<void>>>;
   log?: (line: string) => void;
 }
 
@@ -227,13 +232,23 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await apollo.start();
     cleanups.push(() => apollo.stop());
 
-    app.get("/healthz", async (_req, res) => {
-      try {
-        await dataSource.query("SELECT 1");
-        res.type("text/plain").send("ok\n");
-      } catch {
-        res.status(503).type("text/plain").send("database unavailable\n");
+    // Liveness only says the process answers, so a database blip restarts nothing; readiness says
+    // whether requests can be served (database, and NATS for the fleet) so a load balancer can wait.
+    app.get("/healthz", (_req, res) => {
+      res.type("text/plain").send("ok\n");
+    });
+    const readinessChecks: Record<string, () => Promise<void>> = { database: async () => void (await dataSource.query("SELECT 1")), ...options.readinessChecks };
+    app.get("/readyz", async (_req, res) => {
+      const failing: string[] = [];
+      for (const [name, check] of Object.entries(readinessChecks)) {
+        // A check that hangs (a half-open connection) counts as failing, so the probe answers in time.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error("timed out")), READINESS_CHECK_TIMEOUT_MS)));
+        await Promise.race([check(), timeout]).catch(() => failing.push(name));
+        clearTimeout(timer);
       }
+      if (failing.length === 0) res.type("text/plain").send("ready\n");
+      else res.status(503).type("text/plain").send(`not ready: ${failing.join(", ")} unavailable\n`);
     });
     // The policy needs the port, known only once listening; no request arrives before.
     const originCheck = (refusal: OriginRefusal) => (req: Request, res: Response, next: NextFunction) => originPolicy!.check(refusal, req, res, next);

@@ -52,6 +52,18 @@ export class ArtifactNotFoundError extends Error {
   }
 }
 
+/** The store refused a write because it holds as much as it may (its configured size limit). */
+export class ArtifactStoreFullError extends Error {
+  constructor(
+    readonly ref: ArtifactRef,
+    where: string,
+    limit: string,
+  ) {
+    super(`${describeRef(ref)} was not stored: ${where} is full (${limit}); delete experiments whose artifacts are no longer needed, or raise the limit`);
+    this.name = "ArtifactStoreFullError";
+  }
+}
+
 /** Throws CorruptArtifactError unless the bytes are the ones the reference names. */
 export function verifyArtifactBytes(ref: ArtifactRef, bytes: Uint8Array): Uint8Array {
   const actual = sha256Hex(bytes);

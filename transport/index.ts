@@ -1,6 +1,6 @@
 /** The transport's public surface: what the server and the workers import. */
 export type { ArtifactStore, PutArtifactOptions } from "./artifact-store.js";
-export { ArtifactNotFoundError, CorruptArtifactError, sha256Hex, verifyArtifactBytes } from "./artifact-store.js";
+export { ArtifactNotFoundError, ArtifactStoreFullError, CorruptArtifactError, sha256Hex, verifyArtifactBytes } from "./artifact-store.js";
 export type { ControlBus } from "./control-bus.js";
 export { createTransport, transportOptionsFromEnv } from "./create-transport.js";
 export type { TransportLogger } from "./logger.js";

@@ -64,6 +64,16 @@ export interface NatsTransportOptions extends CommonTransportOptions, NatsConnec
   publishGiveUpMs?: number;
   /** Ack wait of the results and exhaustion consumers (how long recording may take). Default 30000. */
   recordAckWaitMs?: number;
+  /**
+   * Copies JetStream keeps of each fleet stream and of the artifact bucket when it creates them
+   * (1 on a single nats-server; 3 on a 3-node cluster, so losing one node loses nothing). Default 1.
+   */
+  replicas?: number;
+  /**
+   * Most bytes the artifact bucket may hold, set when it is created (SWAMP_ARTIFACTS_MAX_BYTES);
+   * past it a write fails with ArtifactStoreFullError. Default: no limit.
+   */
+  artifactsMaxBytes?: number;
 }
 
 export type TransportOptions = EmbeddedTransportOptions | NatsTransportOptions;

@@ -6,7 +6,7 @@ import { warnAboutOlderCoreType } from "../core-type-warning.js";
 
 const USAGE = `usage: swamp worker [--slots N] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--id ID]
   connects to NATS_URL (with NATS_USER/NATS_PASSWORD or NATS_TOKEN; SWAMP_NATS_NAMESPACE)
-  --slots    tasks run at once (default: one per core)
+  --slots    tasks run at once (default: one per CPU of the container's CPU limit, from its cgroup, else one per core)
   --backend  force a TF.js backend (default: SWAMP_BACKEND, else the fastest available)
   --id       worker id (default <host>:<pid>)`;
 
@@ -27,7 +27,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`swamp worker: --slots must be a whole number ≥ 1, got "${values.slots}"\n`);
     return 2;
   }
-  const options = transportOptionsFromEnv();
+  let options;
+  try {
+    options = transportOptionsFromEnv();
+  } catch (error) {
+    process.stderr.write(`swamp worker: ${(error as Error).message}\n`);
+    return 2;
+  }
   if (options.mode !== "nats") {
     process.stderr.write("swamp worker: set NATS_URL (e.g. nats://127.0.0.1:4222); without it, `swamp up` runs workers in-process\n");
     return 2;

@@ -194,6 +194,17 @@ describe("transport options from the environment", () => {
     assert.deepEqual(transportOptionsFromEnv({ SWAMP_HOME: "/data/swamp" }), { mode: "embedded", home: "/data/swamp" });
   });
 
+  test("SWAMP_NATS_REPLICAS and SWAMP_TASK_ACK_WAIT_MS set the streams' copies and the task ack wait; bad values name the variable", () => {
+    const options = transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_NATS_REPLICAS: "3", SWAMP_TASK_ACK_WAIT_MS: "5000" });
+    assert.equal(options.mode === "nats" && options.replicas, 3);
+    assert.deepEqual(options.mode === "nats" && options.taskQueue, { ackWaitMs: 5000 });
+    assert.throws(() => transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_NATS_REPLICAS: "6" }), /SWAMP_NATS_REPLICAS must be a whole number from 1 to 5, got "6"/);
+    assert.throws(() => transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_TASK_ACK_WAIT_MS: "soon" }), /SWAMP_TASK_ACK_WAIT_MS must be a whole number/);
+    const limited = transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_ARTIFACTS_MAX_BYTES: "10737418240" });
+    assert.equal(limited.mode === "nats" && limited.artifactsMaxBytes, 10_737_418_240);
+    assert.throws(() => transportOptionsFromEnv({ NATS_URL: "nats://h:4222", SWAMP_ARTIFACTS_MAX_BYTES: "100" }), /SWAMP_ARTIFACTS_MAX_BYTES must be a whole number from 1048576/);
+  });
+
   test("contradictory credentials are refused before connecting", async () => {
     const logger = new CaptureLogger();
     await assert.rejects(createTransport(natsOptions("nats://127.0.0.1:1", logger, { user: "u", password: "p", token: "t" })), NatsConfigurationError);

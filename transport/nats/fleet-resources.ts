@@ -104,6 +104,10 @@ async function ensureDurablePullConsumer(
 export interface FleetSettings {
   taskQueue: Partial<TaskQueueSettings>;
   recordAckWaitMs?: number;
+  /** JetStream copies of each stream and of the bucket, when creating them (default 1). */
+  replicas?: number;
+  /** Most bytes the artifact bucket may hold, when creating it (default: no limit). */
+  artifactsMaxBytes?: number;
 }
 
 export async function ensureFleetResources(
@@ -113,15 +117,19 @@ export async function ensureFleetResources(
   settings: FleetSettings,
   logger: TransportLogger,
 ): Promise<FleetResources> {
-  await ensureStream(jsm, { name: names.tasksStream, subjects: [names.tasksSubjects], retention: RetentionPolicy.Workqueue });
+  // Consumers inherit their stream's replicas; an existing stream keeps the replicas it was made with.
+  const num_replicas = settings.replicas ?? 1;
+  await ensureStream(jsm, { name: names.tasksStream, subjects: [names.tasksSubjects], retention: RetentionPolicy.Workqueue, num_replicas });
   await ensureStream(jsm, {
     name: names.resultsStream,
+    num_replicas,
     subjects: [names.resultsSubjects],
     retention: RetentionPolicy.Workqueue,
     max_age: RECORD_MAX_AGE_MS * NANOS_PER_MS,
   });
   await ensureStream(jsm, {
     name: names.exhaustedStream,
+    num_replicas,
     subjects: [names.exhaustedSubjects, names.maxDeliveriesAdvisorySubject],
     retention: RetentionPolicy.Workqueue,
     max_age: RECORD_MAX_AGE_MS * NANOS_PER_MS,
@@ -140,7 +148,7 @@ export async function ensureFleetResources(
   await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, recording, logger);
   await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, recording, logger);
   await new Objm(connection)
-    .create(names.artifactsBucket, { description: "swamp artifacts, named by sha256" })
+    .create(names.artifactsBucket, { description: "swamp artifacts, named by sha256", replicas: num_replicas, ...(settings.artifactsMaxBytes ? { max_bytes: settings.artifactsMaxBytes } : {}) })
     .catch((error: unknown) => Promise.reject(explainRefusal(error, `object store bucket ${names.artifactsBucket}`)));
   return {
     taskQueue: {

@@ -35,7 +35,7 @@ export async function createNatsTransport(options: Omit<NatsTransportOptions, "m
       connection,
       jsm,
       names,
-      { taskQueue: options.taskQueue ?? {}, recordAckWaitMs: options.recordAckWaitMs },
+      { taskQueue: options.taskQueue ?? {}, recordAckWaitMs: options.recordAckWaitMs, replicas: options.replicas, artifactsMaxBytes: options.artifactsMaxBytes },
       logger,
     );
     const bucket = await new Objm(connection).open(names.artifactsBucket);

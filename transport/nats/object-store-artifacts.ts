@@ -6,6 +6,7 @@ import type { ObjectStore } from "@nats-io/obj";
 import type { ArtifactRef } from "../../schema/fleet-messages.js";
 import {
   ArtifactNotFoundError,
+  ArtifactStoreFullError,
   CorruptArtifactError,
   sha256Hex,
   verifyArtifactBytes,
@@ -29,7 +30,13 @@ export class ObjectStoreArtifacts implements ArtifactStore {
     const existing = await this.bucket.info(ref.sha256);
     // The store records the digest of what was written under the name: replace anything else.
     if (existing === null || existing.deleted || existing.size !== ref.size || existing.digest !== objectStoreDigest(ref.sha256)) {
-      await this.bucket.putBlob({ name: ref.sha256 }, bytes);
+      await this.bucket.putBlob({ name: ref.sha256 }, bytes).catch((error: unknown) => {
+        // The bucket's stream refuses new data past its max_bytes (discard policy "new").
+        if (/maximum bytes exceeded|insufficient resources/i.test((error as Error)?.message ?? "")) {
+          throw new ArtifactStoreFullError(ref, `object store bucket ${this.bucketName}`, "its SWAMP_ARTIFACTS_MAX_BYTES limit");
+        }
+        throw error;
+      });
     }
     return ref;
   }

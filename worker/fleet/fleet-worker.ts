@@ -4,7 +4,7 @@
  * It keeps long tasks alive with in-progress signals, heartbeats, obeys cancellations, and on stop
  * gives its unfinished tasks back to the queue.
  */
-import { availableParallelism, cpus, hostname } from "node:os";
+import { cpus, hostname } from "node:os";
 import { configHash } from "../../schema/config.js";
 import type { TaskMessage } from "../../schema/fleet-messages.js";
 import type { MetricPoint } from "../../schema/metrics.js";
@@ -14,6 +14,7 @@ import type { TaskConsumer, TaskDelivery } from "../../transport/task-queue.js";
 import type { Transport } from "../../transport/transport.js";
 import { EMPTIED_LAYER_ERROR } from "../engine/prune.js";
 import type { ThreadPool } from "../run/thread-pool.js";
+import { defaultWorkerSlots } from "./cpu-limit.js";
 import { executeTask } from "./execute-task.js";
 import { ThreadCache } from "./thread-cache.js";
 
@@ -21,7 +22,7 @@ export interface FleetWorkerOptions {
   transport: Transport;
   /** Default: `<host>:<pid>`. */
   workerId?: string;
-  /** Tasks run at once; default one per core. */
+  /** Tasks run at once; default one per CPU of the container's limit, else per host core (see cpu-limit.ts). */
   slots?: number;
   backend?: string;
   heartbeatMs?: number;
@@ -50,7 +51,7 @@ export class FleetWorker {
 
   constructor(private readonly options: FleetWorkerOptions) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
-    this.slots = options.slots ?? availableParallelism();
+    this.slots = options.slots ?? defaultWorkerSlots().slots;
     this.threads = new ThreadCache(this.slots, options.backend);
     this.log = options.log ?? (() => {});
   }

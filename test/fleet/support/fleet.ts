@@ -68,6 +68,8 @@ export interface FleetOptions {
   namespace?: string;
   database?: ScratchDatabase;
   heartbeatTimeoutMs?: number;
+  /** JetStream copies of the fleet's streams (3 on a 3-node cluster). */
+  replicas?: number;
   /** Coordinator settings beyond the test defaults (delivery limit and retry delay of results, ...). */
   coordinator?: Partial<CoordinatorOptions>;
 }
@@ -107,6 +109,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     password: options.natsAuth?.password,
     taskQueue: { ...TEST_QUEUE, ...options.taskQueue },
     pullExpiresMs: 1_000,
+    replicas: options.replicas,
     logger,
   });
   let server: RunningFleetServer;
