@@ -113,25 +113,26 @@ static void free_kept(kept_weights *k) {
 }
 
 /* by_output: group by output channel (forward, filter gradient) or by input channel (input
- * gradient, whose shifts are mirrored). */
-static int collect_kept(const swamp_conv_geometry *g, const float *filter, const float *mask, int by_output,
-                        size_t row_stride, size_t plane_stride, kept_weights *k) {
+ * gradient, whose shifts are mirrored). `kept` lists the kept weights' flat filter indices
+ * (HWIO), each below the filter's size; in ascending order they give every group its weights in
+ * ascending order, the order the sums run in. The caller keeps the list for as long as its mask
+ * lives, so this costs O(kept + groups), not a scan of the whole mask. */
+static int collect_kept(const swamp_conv_geometry *g, const float *filter, const int32_t *kept, size_t count,
+                        int by_output, size_t row_stride, size_t plane_stride, kept_weights *k) {
   const size_t fh = (size_t)g->filter_height, fw = (size_t)g->filter_width;
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
   const size_t groups = by_output ? cout : cin;
-  const size_t total = fh * fw * cin * cout;
-  size_t kept = 0;
-  for (size_t e = 0; e < total; e++) kept += mask[e] != 0.0f;
   k->start = (size_t *)calloc(groups + 1, sizeof(size_t));
-  k->source = (size_t *)malloc((kept ? kept : 1) * sizeof(size_t));
-  k->weight = (float *)malloc((kept ? kept : 1) * sizeof(float));
-  k->filter_index = (size_t *)malloc((kept ? kept : 1) * sizeof(size_t));
+  k->source = (size_t *)malloc((count ? count : 1) * sizeof(size_t));
+  k->weight = (float *)malloc((count ? count : 1) * sizeof(float));
+  k->filter_index = (size_t *)malloc((count ? count : 1) * sizeof(size_t));
   if (!k->start || !k->source || !k->weight || !k->filter_index) {
     free_kept(k);
     return -1;
   }
-  for (size_t e = 0; e < total; e++) {
-    if (mask[e] != 0.0f) k->start[(by_output ? e % cout : (e / cout) % cin) + 1]++;
+  for (size_t n = 0; n < count; n++) {
+    const size_t e = (size_t)kept[n];
+    k->start[(by_output ? e % cout : (e / cout) % cin) + 1]++;
   }
   for (size_t o = 0; o < groups; o++) k->start[o + 1] += k->start[o];
   size_t *fill = (size_t *)malloc((groups ? groups : 1) * sizeof(size_t));
@@ -140,15 +141,15 @@ static int collect_kept(const swamp_conv_geometry *g, const float *filter, const
     return -1;
   }
   memcpy(fill, k->start, groups * sizeof(size_t));
-  for (size_t e = 0; e < total; e++) {
-    if (mask[e] == 0.0f) continue;
+  for (size_t n = 0; n < count; n++) {
+    const size_t e = (size_t)kept[n];
     const size_t co = e % cout, ci = (e / cout) % cin, j = (e / cout / cin) % fw, i = e / cout / cin / fw;
     const size_t group = by_output ? co : ci;
     const size_t plane = by_output ? ci : co;
     const size_t shift = by_output ? i * row_stride + j : (fh - 1 - i) * row_stride + (fw - 1 - j);
     const size_t slot = fill[group]++;
     k->source[slot] = plane * plane_stride + shift;
-    k->weight[slot] = filter[e];
+    k->weight[slot] = filter ? filter[e] : 0.0f;
     k->filter_index[slot] = e;
   }
   free(fill);
@@ -253,7 +254,7 @@ static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
  * src_h × src_w × src_c) into planes padded by pad_top/pad_left with the given row stride, every
  * destination plane accumulated from its kept weights, and the planes back out as NHWC
  * (dst_h × dst_w × dst_c). */
-static int planar_convolution(const swamp_conv_geometry *g, const float *filter, const float *mask, int by_output,
+static int planar_convolution(const swamp_conv_geometry *g, const float *filter, const int32_t *kept, size_t count, int by_output,
                               const float *src, int src_h, int src_w, size_t src_c, int pad_top, int pad_left,
                               float *dst, int dst_h, int dst_w, size_t dst_c, size_t row_stride) {
   const size_t rows = (size_t)dst_h + g->filter_height - 1;
@@ -263,7 +264,7 @@ static int planar_convolution(const swamp_conv_geometry *g, const float *filter,
   const plane_layout out = {row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
   float *planes, *result;
-  if (collect_kept(g, filter, mask, by_output, in.row_stride, in.plane_stride, &k) != 0) return -1;
+  if (collect_kept(g, filter, kept, count, by_output, in.row_stride, in.plane_stride, &k) != 0) return -1;
   if (allocate_planes(&k, &planes, src_c * in.plane_stride, &result, dst_c * out.plane_stride) != 0) return -1;
   const size_t src_image = (size_t)src_h * src_w * src_c;
   const size_t dst_image = (size_t)dst_h * dst_w * dst_c;
@@ -278,23 +279,23 @@ static int planar_convolution(const swamp_conv_geometry *g, const float *filter,
   return 0;
 }
 
-int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter, const float *mask,
-                        float *y) {
-  return planar_convolution(g, filter, mask, 1, x, g->in_height, g->in_width, (size_t)g->in_channels, g->pad_top,
+int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter, const int32_t *kept,
+                        size_t count, float *y) {
+  return planar_convolution(g, filter, kept, count, 1, x, g->in_height, g->in_width, (size_t)g->in_channels, g->pad_top,
                             g->pad_left, y, g->out_height, g->out_width, (size_t)g->out_channels,
                             (size_t)g->out_width + g->filter_width - 1);
 }
 
 int swamp_sparse_conv2d_backprop_input(const swamp_conv_geometry *g, const float *dy, const float *filter,
-                                       const float *mask, float *dx) {
+                                       const int32_t *kept, size_t count, float *dx) {
   /* The transposed convolution: dy padded by filter − 1 − padding, the filter mirrored. */
-  return planar_convolution(g, filter, mask, 0, dy, g->out_height, g->out_width, (size_t)g->out_channels,
+  return planar_convolution(g, filter, kept, count, 0, dy, g->out_height, g->out_width, (size_t)g->out_channels,
                             g->filter_height - 1 - g->pad_top, g->filter_width - 1 - g->pad_left, dx, g->in_height,
                             g->in_width, (size_t)g->in_channels, (size_t)g->in_width + g->filter_width - 1);
 }
 
 int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const float *x, const float *dy,
-                                        const float *mask, float *dfilter) {
+                                        const int32_t *kept, size_t count, float *dfilter) {
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
   const plane_layout in = forward_input_layout(g);
   const size_t outputs = (size_t)g->out_height * in.row_stride;
@@ -302,8 +303,8 @@ int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const floa
   const plane_layout grad = {in.row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
   float *planes, *gradients;
-  /* The kept weights' values are not needed here, only where they are: the mask stands in. */
-  if (collect_kept(g, mask, mask, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
+  /* The kept weights' values are not needed here, only where they are. */
+  if (collect_kept(g, NULL, kept, count, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
   if (allocate_planes(&k, &planes, cin * in.plane_stride, &gradients, cout * grad.plane_stride) != 0) return -1;
   memset(dfilter, 0, swamp_conv_filter_size(g) * sizeof(float));
   const size_t x_image = (size_t)g->in_height * g->in_width * cin;

@@ -1,20 +1,31 @@
 /**
- * When a convolution runs on the sparse kernels (native/src/sparse_conv.c): its weight
- * operand carries a pruning mask (weight-masks.ts) that keeps few enough weights. The filter
- * gradient's kernel never sees the weights, only the forward pass's input, so each forward pass
- * records its mask under that input's data.
+ * When a convolution or a Dense layer runs on the sparse kernels (native/src/sparse_conv.c; a
+ * Dense layer is a 1×1 convolution there), and the optimiser steps over the kept weights only:
+ * the weight operand carries a pruning mask (weight-masks.ts) that keeps few enough weights. The
+ * filter gradient's kernel never sees the weights, only the forward pass's input, so each forward
+ * pass records its mask under that input's data.
  */
 import type { Tensor, TensorInfo } from "@tensorflow/tfjs-core";
 import { keptFraction, maskOf } from "../weight-masks.js";
 
 /**
- * The kept fraction below which the sparse kernels beat the dense ones (Winograd for Conv-4's
- * layers), measured on whole Conv-4 training steps on an AVX2 EPYC core: the forward pass and the
- * input gradient from about 0.15, the filter gradient (two loads per multiply-add where the dense
- * path's GEMMs reuse their tiles) from about 0.05. SWAMP_SPARSE_BELOW sets one threshold for all
- * (0 turns the sparse kernels off).
+ * The kept fraction below which the sparse kernels beat the dense ones. Convolutions (against
+ * Winograd for Conv-4's layers), measured on whole Conv-4 training steps on an AVX2 EPYC core: the
+ * forward pass and the input gradient from about 0.15, the filter gradient (two loads per
+ * multiply-add where the dense path's GEMMs reuse their tiles) from about 0.05. Dense layers
+ * (against OpenBLAS's GEMM), measured per pass on LeNet-300-100's and Conv-4's dense shapes at
+ * batch 128 (bench/sparse.ts --dense-crossover): see DENSE_CROSSOVER. The optimiser's step over
+ * the kept weights only (a gather instead of a stream) pays from about half. SWAMP_SPARSE_BELOW
+ * sets one threshold for all (0 turns the sparse kernels and the sparse step off).
  */
-const SPARSE_BELOW = { forward: 0.15, filterGradient: 0.05 };
+const SPARSE_BELOW = {
+  forward: 0.15,
+  filterGradient: 0.05,
+  denseForward: 0.3,
+  denseInputGradient: 0.3,
+  denseKernelGradient: 0.2,
+  optimizerStep: 0.5,
+};
 
 export type SparsePass = keyof typeof SPARSE_BELOW;
 
@@ -41,7 +52,7 @@ export function usableMask(weights: TensorInfo): Tensor | undefined {
   return mask && mask.dtype === "float32" && sameShape(mask.shape, weights.shape) ? mask : undefined;
 }
 
-export function worthSparse(mask: Tensor | undefined, pass: SparsePass): Tensor | undefined {
+export function worthSparse<T extends TensorInfo>(mask: T | undefined, pass: SparsePass): T | undefined {
   return mask && keptFraction(mask) < sparseBelow(pass) ? mask : undefined;
 }
 
