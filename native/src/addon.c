@@ -499,6 +499,13 @@ static void arg_sparse_geometry(call *c, size_t index, swamp_conv_geometry *g) {
     fail(c, 1, "geometry:", "the sparse kernels need stride 1, dilation 1 and padding within the filter");
 }
 
+/* Reports a sparse kernel's failure: -1 out of memory, -2 a kept list in the wrong order. */
+static int sparse_failed(call *c, int status) {
+  if (status == -1) out_of_memory(c);
+  if (status == -2) fail(c, 1, "kept", "is not grouped by the channel this kernel needs, ascending within a group");
+  return status != 0;
+}
+
 /* sparseConv2d(geometry, x, xOffset, filter, filterOffset, kept, keptCount, y, yOffset, [epilogue...]);
  * kept: the kept weights' flat filter indices, ascending (see sparse_conv.h). */
 static napi_value sparse_conv2d(napi_env env, napi_callback_info info) {
@@ -515,10 +522,7 @@ static napi_value sparse_conv2d(napi_env env, napi_callback_info info) {
   swamp_epilogue epilogue;
   arg_epilogue(&c, 9, (size_t)g.out_channels, &epilogue);
   if (c.failed) return NULL;
-  if (swamp_sparse_conv2d(&g, x, filter, kept, count, y) != 0) {
-    out_of_memory(&c);
-    return NULL;
-  }
+  if (sparse_failed(&c, swamp_sparse_conv2d(&g, &state_of(env)->scratch, x, filter, kept, count, y))) return NULL;
   swamp_epilogue_apply(&epilogue, y, swamp_conv_rows(&g), (size_t)g.out_channels);
   return NULL;
 }
@@ -536,7 +540,7 @@ static napi_value sparse_conv2d_backprop_input(napi_env env, napi_callback_info 
   const int32_t *kept = arg_kept(&c, 5, 6, swamp_conv_filter_size(&g), &count);
   float *dx = arg_floats(&c, 7, 8, swamp_conv_input_size(&g), "dx");
   if (c.failed) return NULL;
-  if (swamp_sparse_conv2d_backprop_input(&g, dy, filter, kept, count, dx) != 0) out_of_memory(&c);
+  sparse_failed(&c, swamp_sparse_conv2d_backprop_input(&g, &state_of(env)->scratch, dy, filter, kept, count, dx));
   return NULL;
 }
 
@@ -553,7 +557,7 @@ static napi_value sparse_conv2d_backprop_filter(napi_env env, napi_callback_info
   const int32_t *kept = arg_kept(&c, 5, 6, swamp_conv_filter_size(&g), &count);
   float *dfilter = arg_floats(&c, 7, 8, swamp_conv_filter_size(&g), "dfilter");
   if (c.failed) return NULL;
-  if (swamp_sparse_conv2d_backprop_filter(&g, x, dy, kept, count, dfilter) != 0) out_of_memory(&c);
+  sparse_failed(&c, swamp_sparse_conv2d_backprop_filter(&g, &state_of(env)->scratch, x, dy, kept, count, dfilter));
   return NULL;
 }
 

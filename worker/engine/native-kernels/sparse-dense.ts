@@ -12,7 +12,7 @@ import type { NativeAddon } from "./addon.js";
 import { prepareEpilogue } from "./epilogue.js";
 import { worthSparse } from "./sparse-routing.js";
 import { reluGradient } from "../relu-gradient.js";
-import { keptIndices } from "../weight-masks.js";
+import { keptByChannel } from "../weight-masks.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 /** Inputs x [batch, in], kernel [in, out], bias [out], mask [in, out]; attrs { activation: "relu" | "linear" }. */
@@ -43,7 +43,7 @@ function forwardKernel(native: NativeAddon): KernelFunc {
     if (!epilogue) throw new Error(`${SPARSE_DENSE}: bias of shape [${bias!.shape}] is not one value per output`);
     const out = backend.makeOutput([batch, outs], "float32");
     const heap = heapF32(backend);
-    const kept = keptIndices(mask!);
+    const kept = keptByChannel(mask!, "output");
     native.sparseConv2d(
       denseGeometry(batch, ins, outs), heap, floatOffset(backend, x!), heap, floatOffset(backend, kernel!),
       kept, kept.length, heap, floatOffset(backend, out), ...epilogue.argumentsFor(heap),
@@ -60,7 +60,7 @@ function inputGradKernel(native: NativeAddon): KernelFunc {
     const batch = dy!.shape[0]!;
     const dx = backend.makeOutput([batch, ins], "float32");
     const heap = heapF32(backend);
-    const kept = keptIndices(mask!);
+    const kept = keptByChannel(mask!, "input");
     native.sparseConv2dBackpropInput(
       denseGeometry(batch, ins, outs), heap, floatOffset(backend, dy!), heap, floatOffset(backend, kernel!),
       kept, kept.length, heap, floatOffset(backend, dx),
@@ -77,7 +77,7 @@ function kernelGradKernel(native: NativeAddon): KernelFunc {
     const batch = x!.shape[0]!;
     const dkernel = backend.makeOutput([ins, outs], "float32");
     const heap = heapF32(backend);
-    const kept = keptIndices(mask!);
+    const kept = keptByChannel(mask!, "output");
     native.sparseConv2dBackpropFilter(
       denseGeometry(batch, ins, outs), heap, floatOffset(backend, x!), heap, floatOffset(backend, dy!),
       kept, kept.length, heap, floatOffset(backend, dkernel),

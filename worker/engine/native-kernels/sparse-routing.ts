@@ -13,18 +13,21 @@ import { keptFraction, maskOf } from "../weight-masks.js";
  * Winograd for Conv-4's layers), measured on whole Conv-4 training steps on an AVX2 EPYC core: the
  * forward pass and the input gradient from about 0.15, the filter gradient (two loads per
  * multiply-add where the dense path's GEMMs reuse their tiles) from about 0.05. Dense layers
- * (against OpenBLAS's GEMM), measured per pass on LeNet-300-100's and Conv-4's dense shapes at
- * batch 128 (bench/sparse.ts --dense-crossover): see DENSE_CROSSOVER. The optimiser's step over
- * the kept weights only (a gather instead of a stream) pays from about half. SWAMP_SPARSE_BELOW
- * sets one threshold for all (0 turns the sparse kernels and the sparse step off).
+ * (against OpenBLAS's GEMM), per pass on LeNet-300-100's and Conv-n's dense shapes at batch 128 on
+ * a loaded Zen 4 core (`node dist/bench/dense-crossover.js`): forward and input gradient from
+ * about 0.10 (784×300, 300×100, 256×256; Conv-4's 6272×256 from 0.05–0.10), the kernel gradient
+ * from about 0.05 (6272×256 from 0.01–0.02: a dot product per kept weight against GEMM's reused
+ * tiles). The optimiser's step over the kept weights only gathers instead of streaming and pays
+ * from about 0.02. SWAMP_SPARSE_BELOW sets one threshold for all (0 turns the sparse kernels and
+ * the sparse step off).
  */
 const SPARSE_BELOW = {
   forward: 0.15,
   filterGradient: 0.05,
-  denseForward: 0.3,
-  denseInputGradient: 0.3,
-  denseKernelGradient: 0.2,
-  optimizerStep: 0.5,
+  denseForward: 0.1,
+  denseInputGradient: 0.1,
+  denseKernelGradient: 0.04,
+  optimizerStep: 0.02,
 };
 
 export type SparsePass = keyof typeof SPARSE_BELOW;
