@@ -13,13 +13,14 @@ import { keptFraction, maskOf } from "../weight-masks.js";
  * Winograd for Conv-4's layers), measured on whole Conv-4 training steps on an AVX2 EPYC core: the
  * forward pass and the input gradient from about 0.15, the filter gradient (two loads per
  * multiply-add where the dense path's GEMMs reuse their tiles) from about 0.05. Dense layers
- * (against OpenBLAS's GEMM), per pass on LeNet-300-100's and Conv-n's dense shapes at batch 128 on
- * a loaded Zen 4 core (`node dist/bench/dense-crossover.js`): forward and input gradient from
- * about 0.10 (784×300, 300×100, 256×256; Conv-4's 6272×256 from 0.05–0.10), the kernel gradient
- * from about 0.05 (6272×256 from 0.01–0.02: a dot product per kept weight against GEMM's reused
- * tiles). The optimiser's step over the kept weights only gathers instead of streaming and pays
- * from about 0.02. SWAMP_SPARSE_BELOW sets one threshold for all (0 turns the sparse kernels and
- * the sparse step off).
+ * (against OpenBLAS's GEMM), per pass at batch 128 on a loaded Zen 4 core
+ * (`node dist/bench/dense-crossover.js`): on LeNet-300-100's and Conv-n's narrower shapes (784×300,
+ * 300×100, 256×256) forward and input gradient from about 0.10, the kernel gradient (a dot product
+ * per kept weight against GEMM's reused tiles) from about 0.05; on a kernel of over a million
+ * weights (Conv-4's 6272×256, whose planes outgrow the cache) forward from about 0.04, input
+ * gradient 0.05, kernel gradient 0.01–0.02. The optimiser's step over the kept weights only
+ * gathers instead of streaming and pays from about 0.02. SWAMP_SPARSE_BELOW sets one threshold
+ * for all (0 turns the sparse kernels and the sparse step off).
  */
 const SPARSE_BELOW = {
   forward: 0.15,
@@ -30,12 +31,17 @@ const SPARSE_BELOW = {
   optimizerStep: 0.02,
 };
 
+/** Dense kernels of more weights than this take LARGE_DENSE_BELOW's thresholds. */
+const LARGE_DENSE_WEIGHTS = 1_000_000;
+const LARGE_DENSE_BELOW: Partial<Record<SparsePass, number>> = { denseForward: 0.04, denseInputGradient: 0.05, denseKernelGradient: 0.015 };
+
 export type SparsePass = keyof typeof SPARSE_BELOW;
 
-function sparseBelow(pass: SparsePass): number {
+function sparseBelow(pass: SparsePass, weights: number): number {
   const setting = process.env.SWAMP_SPARSE_BELOW;
   const value = setting === undefined || setting === "" ? Number.NaN : Number(setting);
-  return Number.isFinite(value) ? value : SPARSE_BELOW[pass];
+  if (Number.isFinite(value)) return value;
+  return (weights > LARGE_DENSE_WEIGHTS ? LARGE_DENSE_BELOW[pass] : undefined) ?? SPARSE_BELOW[pass];
 }
 
 /** Equal up to leading 1s: a weight reshaped by an op keeps its data, and so its mask. */
@@ -56,7 +62,7 @@ export function usableMask(weights: TensorInfo): Tensor | undefined {
 }
 
 export function worthSparse<T extends TensorInfo>(mask: T | undefined, pass: SparsePass): T | undefined {
-  return mask && keptFraction(mask) < sparseBelow(pass) ? mask : undefined;
+  return mask && keptFraction(mask) < sparseBelow(pass, mask.shape.reduce((a, b) => a * b, 1)) ? mask : undefined;
 }
 
 /**
