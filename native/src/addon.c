@@ -166,6 +166,35 @@ static float *arg_floats(call *c, size_t array_index, size_t offset_index, size_
   return (float *)data + offset;
 }
 
+/* An Int32Array of kept-weight indices and the count of them to use, each index checked to lie
+ * in [0, limit) so no kernel can be led outside its arrays. */
+static const int32_t *arg_kept(call *c, size_t array_index, size_t count_index, size_t limit, size_t *count) {
+  *count = 0;
+  if (c->failed) return NULL;
+  bool is_typed_array = false;
+  napi_is_typedarray(c->env, c->argv[array_index], &is_typed_array);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (!is_typed_array ||
+      napi_get_typedarray_info(c->env, c->argv[array_index], &type, &length, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array) {
+    fail(c, 0, "kept", "must be an Int32Array");
+    return NULL;
+  }
+  const int64_t n = arg_int(c, count_index, "keptCount", 0, (int64_t)length);
+  if (c->failed) return NULL;
+  const int32_t *kept = (const int32_t *)data;
+  for (int64_t i = 0; i < n; i++) {
+    if (kept[i] < 0 || (size_t)kept[i] >= limit) {
+      fail(c, 1, "kept", "holds an index outside the weights");
+      return NULL;
+    }
+  }
+  *count = (size_t)n;
+  return kept;
+}
+
 static void arg_geometry(call *c, size_t index, swamp_conv_geometry *g) {
   if (c->failed) return;
   bool is_typed_array = false;
@@ -470,7 +499,15 @@ static void arg_sparse_geometry(call *c, size_t index, swamp_conv_geometry *g) {
     fail(c, 1, "geometry:", "the sparse kernels need stride 1, dilation 1 and padding within the filter");
 }
 
-/* sparseConv2d(geometry, x, xOffset, filter, filterOffset, mask, maskOffset, y, yOffset, [epilogue...]) */
+/* Reports a sparse kernel's failure: -1 out of memory, -2 a kept list in the wrong order. */
+static int sparse_failed(call *c, int status) {
+  if (status == -1) out_of_memory(c);
+  if (status == -2) fail(c, 1, "kept", "is not grouped by the channel this kernel needs, ascending within a group");
+  return status != 0;
+}
+
+/* sparseConv2d(geometry, x, xOffset, filter, filterOffset, kept, keptCount, y, yOffset, [epilogue...]);
+ * kept: the kept weights' flat filter indices, ascending (see sparse_conv.h). */
 static napi_value sparse_conv2d(napi_env env, napi_callback_info info) {
   call c;
   if (begin(env, info, "sparseConv2d", 9, &c) != 0) return NULL;
@@ -479,20 +516,18 @@ static napi_value sparse_conv2d(napi_env env, napi_callback_info info) {
   if (c.failed) return NULL;
   const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
   const float *filter = arg_floats(&c, 3, 4, swamp_conv_filter_size(&g), "filter");
-  const float *mask = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "mask");
+  size_t count;
+  const int32_t *kept = arg_kept(&c, 5, 6, swamp_conv_filter_size(&g), &count);
   float *y = arg_floats(&c, 7, 8, swamp_conv_output_size(&g), "y");
   swamp_epilogue epilogue;
   arg_epilogue(&c, 9, (size_t)g.out_channels, &epilogue);
   if (c.failed) return NULL;
-  if (swamp_sparse_conv2d(&g, x, filter, mask, y) != 0) {
-    out_of_memory(&c);
-    return NULL;
-  }
+  if (sparse_failed(&c, swamp_sparse_conv2d(&g, &state_of(env)->scratch, x, filter, kept, count, y))) return NULL;
   swamp_epilogue_apply(&epilogue, y, swamp_conv_rows(&g), (size_t)g.out_channels);
   return NULL;
 }
 
-/* sparseConv2dBackpropInput(geometry, dy, dyOffset, filter, filterOffset, mask, maskOffset, dx, dxOffset) */
+/* sparseConv2dBackpropInput(geometry, dy, dyOffset, filter, filterOffset, kept, keptCount, dx, dxOffset) */
 static napi_value sparse_conv2d_backprop_input(napi_env env, napi_callback_info info) {
   call c;
   if (begin(env, info, "sparseConv2dBackpropInput", 9, &c) != 0) return NULL;
@@ -501,14 +536,15 @@ static napi_value sparse_conv2d_backprop_input(napi_env env, napi_callback_info 
   if (c.failed) return NULL;
   const float *dy = arg_floats(&c, 1, 2, swamp_conv_output_size(&g), "dy");
   const float *filter = arg_floats(&c, 3, 4, swamp_conv_filter_size(&g), "filter");
-  const float *mask = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "mask");
+  size_t count;
+  const int32_t *kept = arg_kept(&c, 5, 6, swamp_conv_filter_size(&g), &count);
   float *dx = arg_floats(&c, 7, 8, swamp_conv_input_size(&g), "dx");
   if (c.failed) return NULL;
-  if (swamp_sparse_conv2d_backprop_input(&g, dy, filter, mask, dx) != 0) out_of_memory(&c);
+  sparse_failed(&c, swamp_sparse_conv2d_backprop_input(&g, &state_of(env)->scratch, dy, filter, kept, count, dx));
   return NULL;
 }
 
-/* sparseConv2dBackpropFilter(geometry, x, xOffset, dy, dyOffset, mask, maskOffset, dfilter, dfilterOffset) */
+/* sparseConv2dBackpropFilter(geometry, x, xOffset, dy, dyOffset, kept, keptCount, dfilter, dfilterOffset) */
 static napi_value sparse_conv2d_backprop_filter(napi_env env, napi_callback_info info) {
   call c;
   if (begin(env, info, "sparseConv2dBackpropFilter", 9, &c) != 0) return NULL;
@@ -517,10 +553,11 @@ static napi_value sparse_conv2d_backprop_filter(napi_env env, napi_callback_info
   if (c.failed) return NULL;
   const float *x = arg_floats(&c, 1, 2, swamp_conv_input_size(&g), "x");
   const float *dy = arg_floats(&c, 3, 4, swamp_conv_output_size(&g), "dy");
-  const float *mask = arg_floats(&c, 5, 6, swamp_conv_filter_size(&g), "mask");
+  size_t count;
+  const int32_t *kept = arg_kept(&c, 5, 6, swamp_conv_filter_size(&g), &count);
   float *dfilter = arg_floats(&c, 7, 8, swamp_conv_filter_size(&g), "dfilter");
   if (c.failed) return NULL;
-  if (swamp_sparse_conv2d_backprop_filter(&g, x, dy, mask, dfilter) != 0) out_of_memory(&c);
+  sparse_failed(&c, swamp_sparse_conv2d_backprop_filter(&g, &state_of(env)->scratch, x, dy, kept, count, dfilter));
   return NULL;
 }
 
@@ -669,6 +706,28 @@ static napi_value masked_sgd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* maskedSgdKept(n, kept, keptCount, w, wOffset, g, gOffset, v, vOffset, lr, momentum, decay,
+ * wOut, wOutOffset, vOut, vOutOffset): maskedSgd over the kept entries only, 0 elsewhere. */
+static napi_value masked_sgd_kept(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "maskedSgdKept", 16, &c) != 0) return NULL;
+  const int64_t n = arg_int(&c, 0, "n", 0, INT64_MAX / 2);
+  if (c.failed) return NULL;
+  size_t count;
+  const int32_t *kept = arg_kept(&c, 1, 2, (size_t)n, &count);
+  const float *w = arg_floats(&c, 3, 4, (size_t)n, "w");
+  const float *g = arg_floats(&c, 5, 6, (size_t)n, "g");
+  const float *v = arg_floats(&c, 7, 8, (size_t)n, "v");
+  const float lr = arg_float(&c, 9, "lr");
+  const float momentum = arg_float(&c, 10, "momentum");
+  const float decay = arg_float(&c, 11, "decay");
+  float *w_out = arg_floats(&c, 12, 13, (size_t)n, "wOut");
+  float *v_out = arg_floats(&c, 14, 15, (size_t)n, "vOut");
+  if (c.failed) return NULL;
+  swamp_masked_sgd_kept((size_t)n, kept, count, w, g, v, lr, momentum, decay, w_out, v_out);
+  return NULL;
+}
+
 /* reluGrad(n, dy, dyOffset, x, xOffset, dx, dxOffset) */
 static napi_value relu_grad(napi_env env, napi_callback_info info) {
   call c;
@@ -709,6 +768,7 @@ NAPI_MODULE_INIT() {
       {"batchNormTrainingGrad", batch_norm_training_grad},
       {"batchNormInference", batch_norm_inference},
       {"maskedSgd", masked_sgd},
+      {"maskedSgdKept", masked_sgd_kept},
       {"reluGrad", relu_grad},
       {"sparseConv2d", sparse_conv2d},
       {"sparseConv2dBackpropInput", sparse_conv2d_backprop_input},
@@ -720,7 +780,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 6, &version);
+  napi_create_uint32(env, 7, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

@@ -6,12 +6,20 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* One SGD step with momentum and coupled weight decay (PyTorch's formulation), masked:
  *   d = g + w·decay;  v' = v·momentum + d;  w' = w − v'·lr;  then v' ·= mask, w' ·= mask
  * (mask may be NULL for an unpruned variable). Outputs may alias their inputs. */
 void swamp_masked_sgd(size_t n, const float *w, const float *g, const float *v, const float *mask,
                       float lr, float momentum, float decay, float *w_out, float *v_out);
+
+/* The same step over the `count` weights a mask keeps, given by their indices (each below n):
+ * their results equal swamp_masked_sgd's, and every other entry of w_out and v_out is 0 (there the
+ * masked step gives ±0). O(count) arithmetic, so a layer pruned to 1% steps in about 1% of the
+ * time. Outputs must not alias the inputs. */
+void swamp_masked_sgd_kept(size_t n, const int32_t *kept, size_t count, const float *w, const float *g, const float *v,
+                           float lr, float momentum, float decay, float *w_out, float *v_out);
 
 /* step(x) of TF.js's ReLU gradient dy · step(x): 1 for x > 0, NaN for NaN, 0 otherwise. Shared by
  * the ReLU gradient kernel and the BatchNorm gradient that takes its ReLU in. Take it into a named

@@ -105,53 +105,71 @@ typedef struct {
   size_t *filter_index;
 } kept_weights;
 
-static void free_kept(kept_weights *k) {
-  free(k->start);
-  free(k->source);
-  free(k->weight);
-  free(k->filter_index);
+/* Carves a pass's buffers out of scratch, which is kept between calls (a fresh allocation of these
+ * sizes, at every call, cost page faults that outweighed a 99%-pruned layer's arithmetic): the kept
+ * weights' arrays for `groups` groups and `count` weights and two plane buffers. Returns -1 when
+ * scratch could not grow. */
+static size_t aligned_bytes(size_t bytes) {
+  return (bytes + 63) & ~(size_t)63;
+}
+
+static int reserve_pass(swamp_scratch *scratch, size_t groups, size_t count, size_t first_floats, size_t second_floats,
+                        kept_weights *k, float **first, float **second) {
+  const size_t first_bytes = aligned_bytes(first_floats * sizeof(float));
+  const size_t second_bytes = aligned_bytes(second_floats * sizeof(float));
+  const size_t start_bytes = aligned_bytes((groups + 1) * sizeof(size_t));
+  const size_t index_bytes = aligned_bytes(count * sizeof(size_t));
+  const size_t weight_bytes = aligned_bytes(count * sizeof(float));
+  const size_t total = first_bytes + second_bytes + start_bytes + 2 * index_bytes + weight_bytes;
+  if (swamp_scratch_reserve(scratch, total / sizeof(float)) != 0) return -1;
+  char *at = (char *)scratch->data;
+  *first = (float *)at;
+  at += first_bytes;
+  *second = (float *)at;
+  at += second_bytes;
+  k->start = (size_t *)at;
+  at += start_bytes;
+  k->source = (size_t *)at;
+  at += index_bytes;
+  k->filter_index = (size_t *)at;
+  at += index_bytes;
+  k->weight = (float *)at;
+  return 0;
 }
 
 /* by_output: group by output channel (forward, filter gradient) or by input channel (input
- * gradient, whose shifts are mirrored). */
-static int collect_kept(const swamp_conv_geometry *g, const float *filter, const float *mask, int by_output,
-                        size_t row_stride, size_t plane_stride, kept_weights *k) {
+ * gradient, whose shifts are mirrored). `kept` lists the kept weights' flat filter indices
+ * (HWIO), each below the filter's size, already grouped: by output channel (e mod cout) or by
+ * input channel, ascending within a group, the order the sums run in. The caller keeps both
+ * orders for as long as its mask lives, so this is one sequential pass over the kept weights, not
+ * a scan of the whole mask or a scatter into groups. Returns -2 when the list is not grouped. */
+static int collect_kept(const swamp_conv_geometry *g, const float *filter, const int32_t *kept, size_t count,
+                        int by_output, size_t row_stride, size_t plane_stride, kept_weights *k) {
   const size_t fh = (size_t)g->filter_height, fw = (size_t)g->filter_width;
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
   const size_t groups = by_output ? cout : cin;
-  const size_t total = fh * fw * cin * cout;
-  size_t kept = 0;
-  for (size_t e = 0; e < total; e++) kept += mask[e] != 0.0f;
-  k->start = (size_t *)calloc(groups + 1, sizeof(size_t));
-  k->source = (size_t *)malloc((kept ? kept : 1) * sizeof(size_t));
-  k->weight = (float *)malloc((kept ? kept : 1) * sizeof(float));
-  k->filter_index = (size_t *)malloc((kept ? kept : 1) * sizeof(size_t));
-  if (!k->start || !k->source || !k->weight || !k->filter_index) {
-    free_kept(k);
-    return -1;
-  }
-  for (size_t e = 0; e < total; e++) {
-    if (mask[e] != 0.0f) k->start[(by_output ? e % cout : (e / cout) % cin) + 1]++;
-  }
-  for (size_t o = 0; o < groups; o++) k->start[o + 1] += k->start[o];
-  size_t *fill = (size_t *)malloc((groups ? groups : 1) * sizeof(size_t));
-  if (!fill) {
-    free_kept(k);
-    return -1;
-  }
-  memcpy(fill, k->start, groups * sizeof(size_t));
-  for (size_t e = 0; e < total; e++) {
-    if (mask[e] == 0.0f) continue;
-    const size_t co = e % cout, ci = (e / cout) % cin, j = (e / cout / cin) % fw, i = e / cout / cin / fw;
+  memset(k->start, 0, (groups + 1) * sizeof(size_t));
+  /* 32-bit divisions (indices are int32): several times faster than 64-bit ones. */
+  const uint32_t cout32 = (uint32_t)cout, cin32 = (uint32_t)cin, fw32 = (uint32_t)fw;
+  size_t previous = 0;
+  for (size_t n = 0; n < count; n++) {
+    const uint32_t e = (uint32_t)kept[n];
+    const uint32_t pixel = e / cout32, tap = pixel / cin32;
+    const size_t co = e - pixel * cout32, ci = pixel - tap * cin32, j = tap % fw32, i = tap / fw32;
     const size_t group = by_output ? co : ci;
+    if (group < previous) return -2;
+    previous = group;
+    k->start[group + 1] = n + 1;
     const size_t plane = by_output ? ci : co;
     const size_t shift = by_output ? i * row_stride + j : (fh - 1 - i) * row_stride + (fw - 1 - j);
-    const size_t slot = fill[group]++;
-    k->source[slot] = plane * plane_stride + shift;
-    k->weight[slot] = filter[e];
-    k->filter_index[slot] = e;
+    k->source[n] = plane * plane_stride + shift;
+    k->weight[n] = filter ? filter[e] : 0.0f;
+    k->filter_index[n] = e;
   }
-  free(fill);
+  /* Groups without weights end where the one before them does. */
+  for (size_t o = 0; o < groups; o++) {
+    if (k->start[o + 1] < k->start[o]) k->start[o + 1] = k->start[o];
+  }
   return 0;
 }
 
@@ -228,18 +246,6 @@ static plane_layout layout_for(size_t rows, size_t row_stride, size_t outputs, s
   return layout;
 }
 
-/* The two plane buffers of a pass. When either cannot be allocated, frees both and the kept
- * weights and returns -1. */
-static int allocate_planes(kept_weights *k, float **first, size_t first_floats, float **second, size_t second_floats) {
-  *first = (float *)malloc(first_floats * sizeof(float));
-  *second = (float *)malloc(second_floats * sizeof(float));
-  if (*first && *second) return 0;
-  free(*first);
-  free(*second);
-  free_kept(k);
-  return -1;
-}
-
 /* The forward pass's input planes (padded as the convolution pads), whose row stride the output and
  * the filter gradient's dy planes share. */
 static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
@@ -253,7 +259,7 @@ static plane_layout forward_input_layout(const swamp_conv_geometry *g) {
  * src_h × src_w × src_c) into planes padded by pad_top/pad_left with the given row stride, every
  * destination plane accumulated from its kept weights, and the planes back out as NHWC
  * (dst_h × dst_w × dst_c). */
-static int planar_convolution(const swamp_conv_geometry *g, const float *filter, const float *mask, int by_output,
+static int planar_convolution(const swamp_conv_geometry *g, swamp_scratch *scratch, const float *filter, const int32_t *kept, size_t count, int by_output,
                               const float *src, int src_h, int src_w, size_t src_c, int pad_top, int pad_left,
                               float *dst, int dst_h, int dst_w, size_t dst_c, size_t row_stride) {
   const size_t rows = (size_t)dst_h + g->filter_height - 1;
@@ -263,8 +269,11 @@ static int planar_convolution(const swamp_conv_geometry *g, const float *filter,
   const plane_layout out = {row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
   float *planes, *result;
-  if (collect_kept(g, filter, mask, by_output, in.row_stride, in.plane_stride, &k) != 0) return -1;
-  if (allocate_planes(&k, &planes, src_c * in.plane_stride, &result, dst_c * out.plane_stride) != 0) return -1;
+  if (reserve_pass(scratch, by_output ? (size_t)g->out_channels : (size_t)g->in_channels, count, src_c * in.plane_stride,
+                   dst_c * out.plane_stride, &k, &planes, &result) != 0)
+    return -1;
+  const int collected = collect_kept(g, filter, kept, count, by_output, in.row_stride, in.plane_stride, &k);
+  if (collected != 0) return collected;
   const size_t src_image = (size_t)src_h * src_w * src_c;
   const size_t dst_image = (size_t)dst_h * dst_w * dst_c;
   for (int n = 0; n < g->batch; n++) {
@@ -272,29 +281,26 @@ static int planar_convolution(const swamp_conv_geometry *g, const float *filter,
     accumulate_planes(&k, dst_c, chunks_for(outputs), planes, result, out.plane_stride);
     from_planes(result, dst_c, dst_h, dst_w, out, dst + n * dst_image);
   }
-  free(planes);
-  free(result);
-  free_kept(&k);
   return 0;
 }
 
-int swamp_sparse_conv2d(const swamp_conv_geometry *g, const float *x, const float *filter, const float *mask,
-                        float *y) {
-  return planar_convolution(g, filter, mask, 1, x, g->in_height, g->in_width, (size_t)g->in_channels, g->pad_top,
+int swamp_sparse_conv2d(const swamp_conv_geometry *g, swamp_scratch *scratch, const float *x, const float *filter, const int32_t *kept,
+                        size_t count, float *y) {
+  return planar_convolution(g, scratch, filter, kept, count, 1, x, g->in_height, g->in_width, (size_t)g->in_channels, g->pad_top,
                             g->pad_left, y, g->out_height, g->out_width, (size_t)g->out_channels,
                             (size_t)g->out_width + g->filter_width - 1);
 }
 
-int swamp_sparse_conv2d_backprop_input(const swamp_conv_geometry *g, const float *dy, const float *filter,
-                                       const float *mask, float *dx) {
+int swamp_sparse_conv2d_backprop_input(const swamp_conv_geometry *g, swamp_scratch *scratch, const float *dy, const float *filter,
+                                       const int32_t *kept, size_t count, float *dx) {
   /* The transposed convolution: dy padded by filter − 1 − padding, the filter mirrored. */
-  return planar_convolution(g, filter, mask, 0, dy, g->out_height, g->out_width, (size_t)g->out_channels,
+  return planar_convolution(g, scratch, filter, kept, count, 0, dy, g->out_height, g->out_width, (size_t)g->out_channels,
                             g->filter_height - 1 - g->pad_top, g->filter_width - 1 - g->pad_left, dx, g->in_height,
                             g->in_width, (size_t)g->in_channels, (size_t)g->in_width + g->filter_width - 1);
 }
 
-int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const float *x, const float *dy,
-                                        const float *mask, float *dfilter) {
+int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, swamp_scratch *scratch, const float *x, const float *dy,
+                                        const int32_t *kept, size_t count, float *dfilter) {
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
   const plane_layout in = forward_input_layout(g);
   const size_t outputs = (size_t)g->out_height * in.row_stride;
@@ -302,9 +308,11 @@ int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const floa
   const plane_layout grad = {in.row_stride, chunks_for(outputs) * CHUNK};
   kept_weights k;
   float *planes, *gradients;
-  /* The kept weights' values are not needed here, only where they are: the mask stands in. */
-  if (collect_kept(g, mask, mask, 1, in.row_stride, in.plane_stride, &k) != 0) return -1;
-  if (allocate_planes(&k, &planes, cin * in.plane_stride, &gradients, cout * grad.plane_stride) != 0) return -1;
+  /* The kept weights' values are not needed here, only where they are. */
+  if (reserve_pass(scratch, cout, count, cin * in.plane_stride, cout * grad.plane_stride, &k, &planes, &gradients) != 0)
+    return -1;
+  const int collected = collect_kept(g, NULL, kept, count, 1, in.row_stride, in.plane_stride, &k);
+  if (collected != 0) return collected;
   memset(dfilter, 0, swamp_conv_filter_size(g) * sizeof(float));
   const size_t x_image = (size_t)g->in_height * g->in_width * cin;
   const size_t dy_image = (size_t)g->out_height * g->out_width * cout;
@@ -313,8 +321,5 @@ int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, const floa
     to_planes(dy + n * dy_image, g->out_height, g->out_width, cout, 0, 0, grad, gradients);
     accumulate_filter(&k, cout, chunks_for(outputs), planes, gradients, grad.plane_stride, dfilter);
   }
-  free(planes);
-  free(gradients);
-  free_kept(&k);
   return 0;
 }

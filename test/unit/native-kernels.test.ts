@@ -12,6 +12,7 @@ import { coreTypeWarningLine } from "../../cli/core-type-warning.js";
 import { isNativeKernelRegistered, NATIVE_KERNEL_NAMES, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { Random } from "../../worker/engine/rng.js";
 import { DENSE_RELU } from "../../worker/engine/native-kernels/dense-layer.js";
+import { SPARSE_DENSE } from "../../worker/engine/native-kernels/sparse-dense.js";
 import { MASKED_SGD_KERNEL } from "../../worker/engine/sgd.js";
 import { RELU_GRAD_KERNEL } from "../../worker/engine/relu-gradient.js";
 import { initBackends, randomValues, relativeError, TOLERANCE } from "./native-kernels-harness.js";
@@ -190,7 +191,7 @@ test("registerNativeKernels replaces every product and convolution kernel for wa
   await initBackends();
   const first = registerNativeKernels();
   assert.equal(first.loaded, true, first.reason);
-  assert.deepEqual(first.kernels, [...NATIVE_KERNEL_NAMES, MASKED_SGD_KERNEL, RELU_GRAD_KERNEL, `Dense+ReLU(${DENSE_RELU})`, "BatchNormalization(training)"]);
+  assert.deepEqual(first.kernels, [...NATIVE_KERNEL_NAMES, MASKED_SGD_KERNEL, RELU_GRAD_KERNEL, `Dense+ReLU(${DENSE_RELU})`, `Dense(pruned, ${SPARSE_DENSE})`, "BatchNormalization(training)"]);
   const before = NATIVE_KERNEL_NAMES.map((name) => getKernel(name, "wasm")?.kernelFunc);
   const second = registerNativeKernels();
   assert.equal(second.loaded, true);

@@ -62,15 +62,21 @@ export interface NativeAddon {
   ): void;
   sparseConv2d(
     geometry: Int32Array, x: Float32Array, xOffset: number, filter: Float32Array, filterOffset: number,
-    mask: Float32Array, maskOffset: number, y: Float32Array, yOffset: number, ...epilogue: EpilogueArguments
+    kept: Int32Array, keptCount: number, y: Float32Array, yOffset: number, ...epilogue: EpilogueArguments
   ): void;
   sparseConv2dBackpropInput(
     geometry: Int32Array, dy: Float32Array, dyOffset: number, filter: Float32Array, filterOffset: number,
-    mask: Float32Array, maskOffset: number, dx: Float32Array, dxOffset: number,
+    kept: Int32Array, keptCount: number, dx: Float32Array, dxOffset: number,
   ): void;
   sparseConv2dBackpropFilter(
     geometry: Int32Array, x: Float32Array, xOffset: number, dy: Float32Array, dyOffset: number,
-    mask: Float32Array, maskOffset: number, dfilter: Float32Array, dfilterOffset: number,
+    kept: Int32Array, keptCount: number, dfilter: Float32Array, dfilterOffset: number,
+  ): void;
+  /** maskedSgd over the kept entries (flat indices) only; every other entry of the outputs becomes 0. */
+  maskedSgdKept(
+    n: number, kept: Int32Array, keptCount: number, w: Float32Array, wOffset: number, g: Float32Array, gOffset: number,
+    v: Float32Array, vOffset: number, lr: number, momentum: number, decay: number,
+    wOut: Float32Array, wOutOffset: number, vOut: Float32Array, vOutOffset: number,
   ): void;
   reluGrad(n: number, dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, dx: Float32Array, dxOffset: number): void;
 }
@@ -85,7 +91,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 6;
+export const NATIVE_ABI_VERSION = 7;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 

@@ -8,6 +8,7 @@ import type { EpilogueArguments, NativeAddon } from "./addon.js";
 import { prepareEpilogue } from "./epilogue.js";
 import { requireFallback } from "./matmul-kernels.js";
 import { forwardMask, recordForwardMask, usableMask, worthSparse } from "./sparse-routing.js";
+import { keptByChannel } from "../weight-masks.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
 
 type Shape4 = [number, number, number, number];
@@ -82,7 +83,8 @@ function forwardConv(native: NativeAddon, fallback: KernelFunc | undefined, name
     const heap = heapF32(backend);
     const epilogueArguments: EpilogueArguments = epilogue ? epilogue.argumentsFor(heap) : [];
     if (mask) {
-      native.sparseConv2d(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, filter), heap, floatOffset(backend, mask), heap, floatOffset(backend, out), ...epilogueArguments);
+      const kept = keptByChannel(mask, "output");
+      native.sparseConv2d(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, filter), kept, kept.length, heap, floatOffset(backend, out), ...epilogueArguments);
     } else {
       native.conv2d(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, filter), heap, floatOffset(backend, out), ...epilogueArguments);
     }
@@ -115,7 +117,8 @@ export function nativeConv2DBackpropInput(native: NativeAddon, fallback: KernelF
     const out = backend.makeOutput(info.inShape, "float32");
     const heap = heapF32(backend);
     if (mask) {
-      native.sparseConv2dBackpropInput(geometry, heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), heap, floatOffset(backend, mask), heap, floatOffset(backend, out));
+      const kept = keptByChannel(mask, "input");
+      native.sparseConv2dBackpropInput(geometry, heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), kept, kept.length, heap, floatOffset(backend, out));
     } else {
       native.conv2dBackpropInput(geometry, heap, floatOffset(backend, dy), heap, floatOffset(backend, filter), heap, floatOffset(backend, out));
     }
@@ -139,7 +142,8 @@ export function nativeConv2DBackpropFilter(native: NativeAddon, fallback: Kernel
     const out = backend.makeOutput(info.filterShape, "float32");
     const heap = heapF32(backend);
     if (mask) {
-      native.sparseConv2dBackpropFilter(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, dy), heap, floatOffset(backend, mask), heap, floatOffset(backend, out));
+      const kept = keptByChannel(mask, "output");
+      native.sparseConv2dBackpropFilter(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, dy), kept, kept.length, heap, floatOffset(backend, out));
     } else {
       native.conv2dBackpropFilter(geometry, heap, floatOffset(backend, x), heap, floatOffset(backend, dy), heap, floatOffset(backend, out));
     }

@@ -4,6 +4,8 @@
  * TF.js fuses these only outside gradient recording, so during training every hidden layer of a
  * LeNet ran as product, bias add and ReLU, and a backward of about a dozen operations. Routed on
  * the wasm backend for rank-2 float32 inputs with a bias; everything else runs tfjs-layers' own code.
+ * A kernel whose pruning mask keeps few weights (ReLU or no activation) goes to the sparse Dense
+ * kernels instead (sparse-dense.ts), in training, evaluation and BatchNorm recalibration alike.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-layers";
@@ -12,6 +14,8 @@ import type { NativeAddon } from "./addon.js";
 import { nativeFusedMatMul } from "./matmul-kernels.js";
 import { routeLayerCall, singleInput } from "./layer-routing.js";
 import { reluGradient } from "../relu-gradient.js";
+import { sparseDense } from "./sparse-dense.js";
+import { usableMask, worthSparse } from "./sparse-routing.js";
 
 export const DENSE_RELU = "SwampDenseRelu";
 
@@ -55,13 +59,18 @@ export function routeDenseReluToNative(enabled: () => boolean): boolean {
   return routeLayerCall("Dense", Symbol.for("swamp.nativeDenseRelu"), (original) =>
     function (this: DenseLike, inputs, kwargs) {
       const input = singleInput(inputs);
+      const activation = this.activation?.getClassName();
       const routable =
-        input !== undefined && input.rank === 2 && input.dtype === "float32" && this.kernel !== null && this.bias !== null &&
-        this.activation?.getClassName() === "relu" && tf.getBackend() === "wasm" && enabled();
+        input !== undefined && input.rank === 2 && input.dtype === "float32" && input.shape[0]! > 0 && this.kernel !== null && this.bias !== null &&
+        (activation === "relu" || activation === "linear") && tf.getBackend() === "wasm" && enabled();
       if (!routable) return original.call(this, inputs, kwargs);
+      const kernel = this.kernel!.read();
+      const mask = worthSparse(usableMask(kernel), "denseForward");
+      if (!mask && activation !== "relu") return original.call(this, inputs, kwargs);
       return tf.tidy(() => {
         this.invokeCallHook(inputs, kwargs);
-        return tf.engine().runKernel(DENSE_RELU, { x: input, kernel: this.kernel!.read(), bias: this.bias!.read() }) as tf.Tensor;
+        if (mask) return sparseDense(input, kernel, this.bias!.read(), mask, activation === "relu" ? "relu" : "linear");
+        return tf.engine().runKernel(DENSE_RELU, { x: input, kernel, bias: this.bias!.read() }) as tf.Tensor;
       });
     },
   );

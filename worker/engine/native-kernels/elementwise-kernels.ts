@@ -9,6 +9,8 @@ import type { NativeAddon } from "./addon.js";
 import { MASKED_SGD_KERNEL, type MaskedSgdAttrs } from "../sgd.js";
 import { RELU_GRAD_KERNEL } from "../relu-gradient.js";
 import { asWasmBackend, floatOffset, heapF32 } from "../wasm-kernels/wasm-backend.js";
+import { keptIndices } from "../weight-masks.js";
+import { worthSparse } from "./sparse-routing.js";
 
 function maskedSgdKernel(native: NativeAddon): KernelFunc {
   return (args) => {
@@ -19,6 +21,17 @@ function maskedSgdKernel(native: NativeAddon): KernelFunc {
     const newVelocity = backend.makeOutput(variable!.shape, "float32");
     const heap = heapF32(backend);
     const at = (t: TensorInfo) => floatOffset(backend, t);
+    const sparse = worthSparse(mask, "optimizerStep");
+    if (sparse) {
+      const kept = keptIndices(sparse);
+      native.maskedSgdKept(
+        util.sizeFromShape(variable!.shape), kept, kept.length,
+        heap, at(variable!), heap, at(gradient!), heap, at(velocity!),
+        attrs.learningRate, attrs.momentum, attrs.weightDecay,
+        heap, at(newVariable), heap, at(newVelocity),
+      );
+      return [newVariable, newVelocity];
+    }
     native.maskedSgd(
       util.sizeFromShape(variable!.shape),
       heap, at(variable!), heap, at(gradient!), heap, at(velocity!),

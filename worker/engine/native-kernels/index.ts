@@ -11,6 +11,7 @@ import { batchNormKernelConfigs, batchNormTrainingGradConfig, BATCH_NORM_TRAININ
 import { routeBatchNormalizationToNative, routeReluAfterBatchNorm } from "./batchnorm-layer.js";
 import { denseReluGradConfig, denseReluKernelConfig, DENSE_RELU, routeDenseReluToNative } from "./dense-layer.js";
 import { elementwiseKernelConfigs } from "./elementwise-kernels.js";
+import { sparseDenseGradConfig, sparseDenseKernelConfigs, SPARSE_DENSE } from "./sparse-dense.js";
 import { registerReluGradient } from "../relu-gradient.js";
 import { nativeConv2D, nativeConv2DBackpropFilter, nativeConv2DBackpropInput, nativeFusedConv2D } from "./conv-kernels.js";
 import { nativeBatchMatMul, nativeFusedMatMul } from "./matmul-kernels.js";
@@ -47,7 +48,7 @@ export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS
 
 /** Whether tfjs-layers' BatchNormalization may use the native kernels (this thread). */
 let batchNormEnabled = false;
-/** Whether tfjs-layers' Dense with a ReLU may use the native kernel (this thread). */
+/** Whether tfjs-layers' Dense with a ReLU, or pruned, may use the native kernels (this thread). */
 let denseReluEnabled = false;
 
 /** Kernel functions made here, so that registering twice does not wrap a native kernel in another. */
@@ -95,8 +96,10 @@ export function registerNativeKernels(): NativeKernelsStatus {
   registerReluGradient();
   if (!getKernel(DENSE_RELU, BACKEND)) registerKernel(denseReluKernelConfig(addon));
   if (getGradient(DENSE_RELU) !== denseReluGradConfig) registerGradient(denseReluGradConfig);
+  for (const config of sparseDenseKernelConfigs(addon)) if (!getKernel(config.kernelName, BACKEND)) registerKernel(config);
+  if (getGradient(SPARSE_DENSE) !== sparseDenseGradConfig) registerGradient(sparseDenseGradConfig);
   denseReluEnabled = routeDenseReluToNative(() => denseReluEnabled);
-  if (denseReluEnabled) kernels.push("Dense+ReLU(" + DENSE_RELU + ")");
+  if (denseReluEnabled) kernels.push("Dense+ReLU(" + DENSE_RELU + ")", "Dense(pruned, " + SPARSE_DENSE + ")");
   if (getGradient(BATCH_NORM_TRAINING) !== batchNormTrainingGradConfig) registerGradient(batchNormTrainingGradConfig);
   batchNormEnabled = routeBatchNormalizationToNative(() => batchNormEnabled) && routeReluAfterBatchNorm();
   if (batchNormEnabled) kernels.push("BatchNormalization(training)");

@@ -1,27 +1,47 @@
 /**
- * When a convolution runs on the sparse kernels (native/src/sparse_conv.c): its weight
- * operand carries a pruning mask (weight-masks.ts) that keeps few enough weights. The filter
- * gradient's kernel never sees the weights, only the forward pass's input, so each forward pass
- * records its mask under that input's data.
+ * When a convolution or a Dense layer runs on the sparse kernels (native/src/sparse_conv.c; a
+ * Dense layer is a 1×1 convolution there), and the optimiser steps over the kept weights only:
+ * the weight operand carries a pruning mask (weight-masks.ts) that keeps few enough weights. The
+ * filter gradient's kernel never sees the weights, only the forward pass's input, so each forward
+ * pass records its mask under that input's data.
  */
 import type { Tensor, TensorInfo } from "@tensorflow/tfjs-core";
 import { keptFraction, maskOf } from "../weight-masks.js";
 
 /**
- * The kept fraction below which the sparse kernels beat the dense ones (Winograd for Conv-4's
- * layers), measured on whole Conv-4 training steps on an AVX2 EPYC core: the forward pass and the
- * input gradient from about 0.15, the filter gradient (two loads per multiply-add where the dense
- * path's GEMMs reuse their tiles) from about 0.05. SWAMP_SPARSE_BELOW sets one threshold for all
- * (0 turns the sparse kernels off).
+ * The kept fraction below which the sparse kernels beat the dense ones. Convolutions (against
+ * Winograd for Conv-4's layers), measured on whole Conv-4 training steps on an AVX2 EPYC core: the
+ * forward pass and the input gradient from about 0.15, the filter gradient (two loads per
+ * multiply-add where the dense path's GEMMs reuse their tiles) from about 0.05. Dense layers
+ * (against OpenBLAS's GEMM), per pass at batch 128 on a loaded Zen 4 core
+ * (`node dist/bench/dense-crossover.js`): on LeNet-300-100's and Conv-n's narrower shapes (784×300,
+ * 300×100, 256×256) forward and input gradient from about 0.10, the kernel gradient (a dot product
+ * per kept weight against GEMM's reused tiles) from about 0.05; on a kernel of over a million
+ * weights (Conv-4's 6272×256, whose planes outgrow the cache) forward from about 0.04, input
+ * gradient 0.05, kernel gradient 0.01–0.02. The optimiser's step over the kept weights only
+ * gathers instead of streaming and pays from about 0.02. SWAMP_SPARSE_BELOW sets one threshold
+ * for all (0 turns the sparse kernels and the sparse step off).
  */
-const SPARSE_BELOW = { forward: 0.15, filterGradient: 0.05 };
+const SPARSE_BELOW = {
+  forward: 0.15,
+  filterGradient: 0.05,
+  denseForward: 0.1,
+  denseInputGradient: 0.1,
+  denseKernelGradient: 0.04,
+  optimizerStep: 0.02,
+};
+
+/** Dense kernels of more weights than this take LARGE_DENSE_BELOW's thresholds. */
+const LARGE_DENSE_WEIGHTS = 1_000_000;
+const LARGE_DENSE_BELOW: Partial<Record<SparsePass, number>> = { denseForward: 0.04, denseInputGradient: 0.05, denseKernelGradient: 0.015 };
 
 export type SparsePass = keyof typeof SPARSE_BELOW;
 
-function sparseBelow(pass: SparsePass): number {
+function sparseBelow(pass: SparsePass, weights: number): number {
   const setting = process.env.SWAMP_SPARSE_BELOW;
   const value = setting === undefined || setting === "" ? Number.NaN : Number(setting);
-  return Number.isFinite(value) ? value : SPARSE_BELOW[pass];
+  if (Number.isFinite(value)) return value;
+  return (weights > LARGE_DENSE_WEIGHTS ? LARGE_DENSE_BELOW[pass] : undefined) ?? SPARSE_BELOW[pass];
 }
 
 /** Equal up to leading 1s: a weight reshaped by an op keeps its data, and so its mask. */
@@ -41,8 +61,8 @@ export function usableMask(weights: TensorInfo): Tensor | undefined {
   return mask && mask.dtype === "float32" && sameShape(mask.shape, weights.shape) ? mask : undefined;
 }
 
-export function worthSparse(mask: Tensor | undefined, pass: SparsePass): Tensor | undefined {
-  return mask && keptFraction(mask) < sparseBelow(pass) ? mask : undefined;
+export function worthSparse<T extends TensorInfo>(mask: T | undefined, pass: SparsePass): T | undefined {
+  return mask && keptFraction(mask) < sparseBelow(pass, mask.shape.reduce((a, b) => a * b, 1)) ? mask : undefined;
 }
 
 /**
