@@ -11,8 +11,8 @@ import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } fro
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
 import { WebSocketServer } from "ws";
-import type { ArtifactContentStore } from "./artifacts/artifact-content-store.js";
-import { FilesystemArtifactStore } from "./artifacts/filesystem-artifact-store.js";
+import type { ArtifactStore } from "../transport/artifact-store.js";
+import { FilesystemArtifacts } from "../transport/embedded/filesystem-artifacts.js";
 import { openDatabase } from "./db/data-source.js";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
 import { authorizeOperation } from "./graphql/auth.js";
@@ -29,8 +29,8 @@ import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } fro
 import { mountExports } from "./http/exports.js";
 import { mountWeightExports } from "./http/weight-export.js";
 import { DEFAULT_MAX_IMPORT_BLOB_BYTES, DEFAULT_MAX_IMPORT_MANIFEST_BYTES, mountRunImport } from "./http/run-import.js";
-import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
-import type { SwampPubSub } from "./pubsub/pubsub.js";
+import { InProcessPubSub } from "../transport/live-feed/in-process-pubsub.js";
+import type { SwampPubSub } from "../transport/live-feed/pubsub.js";
 import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
 import { DEFAULT_DATA_ROOTS } from "./services/data-roots.js";
 import type { ServiceDeps } from "./services/transaction.js";
@@ -53,7 +53,7 @@ export interface StartServerOptions {
   /** Default: in-process. The fleet passes a NATS-backed one so replicas share subscribers. */
   pubsub?: SwampPubSub;
   /** Default: files under `<swampHome>/artifacts`. */
-  artifactStore?: ArtifactContentStore;
+  artifactStore?: ArtifactStore;
   hooks?: ServerHooks;
   limits?: Partial<QueryLimits>;
   /** Largest request body (HTTP) or message (WebSocket) accepted. Default 1 MiB. */
@@ -87,7 +87,7 @@ export interface RunningServer {
   dataSource: DataSource;
   pubsub: SwampPubSub;
   services: ServiceDeps;
-  artifactStore: ArtifactContentStore;
+  artifactStore: ArtifactStore;
   schema: GraphQLSchema;
   /** Created by this start because no admin token existed yet; shown once. */
   firstAdminToken: string | null;
@@ -143,7 +143,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const ownsPubSub = !options.pubsub;
     const pubsub = options.pubsub ?? new InProcessPubSub();
     if (ownsPubSub) cleanups.push(() => pubsub.close());
-    const artifactStore = options.artifactStore ?? new FilesystemArtifactStore(join(swampHome, "artifacts"));
+    const artifactStore = options.artifactStore ?? new FilesystemArtifacts(join(swampHome, "artifacts"));
     const services: ServiceDeps = { dataSource, pubsub };
 
     // With SWAMP_ADMIN_TOKEN the deployment has its admin already: no stored one is made (or printed).

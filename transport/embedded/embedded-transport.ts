@@ -9,6 +9,7 @@ import { EmbeddedResultStream } from "./embedded-result-stream.js";
 import { EmbeddedTaskQueue } from "./embedded-task-queue.js";
 import { FilesystemArtifacts } from "./filesystem-artifacts.js";
 import { LocalBus } from "./local-bus.js";
+import { InProcessPubSub } from "../live-feed/in-process-pubsub.js";
 
 export function createEmbeddedTransport(options: Omit<EmbeddedTransportOptions, "mode">): Transport {
   const logger = options.logger ?? consoleTransportLogger;
@@ -25,6 +26,7 @@ export function createEmbeddedTransport(options: Omit<EmbeddedTransportOptions, 
     metrics: new EmbeddedMetricBus(bus, names),
     control: new EmbeddedControlBus(bus, names),
     artifacts: new FilesystemArtifacts(join(options.home, "artifacts")),
+    openLiveFeed: (feedOptions = {}) => new InProcessPubSub(feedOptions.maxBuffered),
     closed: () => closed,
     async close() {
       await Promise.all([tasks.close(), results.close()]);
