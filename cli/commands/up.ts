@@ -19,7 +19,7 @@ import { redactNatsUrl } from "../../transport/nats/connection.js";
 import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 import { readConfigFile } from "../config-file.js";
-import { warnAboutOlderCoreType } from "../core-type-warning.js";
+import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const USAGE = `usage: swamp up [--port N] [--host ADDR] [--home DIR] [--workers N] [--no-defaults] [--public-reads]
