@@ -1,4 +1,4 @@
-import { swampHome } from "../schema/swamp-home.js";
+import { swampHome, swampHomeLayout } from "../schema/swamp-home.js";
 import "reflect-metadata";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -101,17 +101,13 @@ export const DEFAULT_PORT = 4000;
 export const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export function defaultSwampHome(): string {
-  return swampHome();
-}
-
 /**
  * Starts the tracking server: migrations, GraphQL over HTTP and WebSocket on one port, artifact
  * downloads and the offline explorer. Everything it opens, `close()` closes, in reverse order.
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const swampHome = options.swampHome ?? defaultSwampHome();
+  const home = options.swampHome ?? swampHome();
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const settings: ServerSettings = {
@@ -132,7 +128,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     let embeddedPostgres: EmbeddedPostgresHandle | null = null;
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
-      embeddedPostgres = await startEmbeddedPostgres({ dataDir: join(swampHome, "postgres") });
+      embeddedPostgres = await startEmbeddedPostgres({ dataDir: swampHomeLayout(home).postgres });
       cleanups.push(() => embeddedPostgres!.stop());
       databaseUrl = embeddedPostgres.url;
       log(`embedded PostgreSQL ${embeddedPostgres.initialised ? "created and started" : "started"} in ${embeddedPostgres.dataDir}`);
@@ -143,7 +139,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const ownsPubSub = !options.pubsub;
     const pubsub = options.pubsub ?? new InProcessPubSub();
     if (ownsPubSub) cleanups.push(() => pubsub.close());
-    const artifactStore = options.artifactStore ?? new FilesystemArtifacts(join(swampHome, "artifacts"));
+    const artifactStore = options.artifactStore ?? new FilesystemArtifacts(swampHomeLayout(home).artifacts);
     const services: ServiceDeps = { dataSource, pubsub };
 
     // With SWAMP_ADMIN_TOKEN the deployment has its admin already: no stored one is made (or printed).

@@ -1,5 +1,5 @@
 /** The in-process transport of the embedded mode (`npm start`, `swamp run`). */
-import { join } from "node:path";
+import { swampHomeLayout } from "../../schema/swamp-home.js";
 import { fleetNames } from "../../schema/subjects.js";
 import { consoleTransportLogger } from "../logger.js";
 import { DEFAULT_TASK_QUEUE_SETTINGS } from "../task-queue.js";
@@ -25,7 +25,7 @@ export function createEmbeddedTransport(options: Omit<EmbeddedTransportOptions, 
     results,
     metrics: new EmbeddedMetricBus(bus, names),
     control: new EmbeddedControlBus(bus, names),
-    artifacts: new FilesystemArtifacts(join(options.home, "artifacts")),
+    artifacts: new FilesystemArtifacts(swampHomeLayout(options.home).artifacts),
     openLiveFeed: (feedOptions = {}) => new InProcessPubSub(feedOptions.maxBuffered),
     closed: () => closed,
     async close() {
