@@ -15,9 +15,9 @@ import type { ArtifactStore } from "../transport/artifact-store.js";
 import { FilesystemArtifacts } from "../transport/embedded/filesystem-artifacts.js";
 import { openDatabase } from "./db/data-source.js";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
-import { authorizeOperation } from "./graphql/auth.js";
 import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
-import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
+import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from "./graphql/limits.js";
+import { operationRefusal } from "./graphql/operation-guard.js";
 import { formatClientError } from "./graphql/errors.js";
 import { nestingRefusal } from "./graphql/nesting.js";
 import { buildSwampSchema } from "./graphql/schema.js";
@@ -182,23 +182,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       async requestDidStart() {
         return {
           async didResolveOperation({ request, document, contextValue }) {
-            const refused = authorizeOperation(document, request.operationName, contextValue);
-            if (refused) {
-              (refused.extensions as Record<string, unknown>).http = { status: refused.extensions.code === "FORBIDDEN" ? 403 : 401 };
-              throw refused;
-            }
-            let error: GraphQLError | null = null;
-            try {
-              const complexity = operationComplexity(schema, document, request.variables, request.operationName);
-              if (complexity > limits.maxComplexity) error = complexityError(complexity, limits);
-            } catch (thrown) {
-              if (!(thrown instanceof GraphQLError)) throw thrown;
-              error = thrown;
-            }
-            if (error) {
-              (error.extensions as Record<string, unknown>).http = { status: 400 };
-              throw error;
-            }
+            const refused = operationRefusal(schema, limits, { document, operationName: request.operationName, variables: request.variables }, contextValue);
+            if (!refused) return;
+            const { error } = refused;
+            const status = refused.kind === "too-complex" ? 400 : error.extensions.code === "FORBIDDEN" ? 403 : 401;
+            (error.extensions as Record<string, unknown>).http = { status };
+            throw error;
           },
         };
       },
@@ -327,16 +316,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
           if (errors.length > 0) return errors;
           const principal = await resolvePrincipal(authorizationOf(ctx));
-          const refused = authorizeOperation(document, payload.operationName, { principal, settings });
-          if (refused) return [refused];
-          try {
-            const complexity = operationComplexity(schema, document, payload.variables ?? undefined, payload.operationName);
-            if (complexity > limits.maxComplexity) return [complexityError(complexity, limits)];
-          } catch (error) {
-            if (error instanceof GraphQLError) return [error];
-            throw error;
-          }
-          return;
+          const refused = operationRefusal(schema, limits, { document, operationName: payload.operationName, variables: payload.variables ?? undefined }, { principal, settings });
+          return refused ? [refused.error] : undefined;
         },
         onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
         onError: (_ctx, _id, _payload, errors) => formatErrors(errors),
