@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadNative } from "../worker/engine/native-kernels/addon.js";
 import { chooseOpenBlasCoreType } from "../worker/engine/native-kernels/openblas-core-type.js";
-import { warnAboutOlderCoreType } from "../cli/core-type-warning.js";
+import { warnAboutOlderCoreType } from "../worker/engine/core-type-warning.js";
 import { measureInThread } from "./native-case.js";
 import type { NativeBenchCase, NativeBenchResult } from "./native-thread.js";
 

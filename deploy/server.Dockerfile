@@ -18,6 +18,7 @@ COPY scripts ./scripts
 COPY native ./native
 COPY bin ./bin
 COPY configs ./configs
+COPY protocol ./protocol
 COPY schema ./schema
 COPY transport ./transport
 COPY server ./server

@@ -14,6 +14,7 @@ import { cycleEmptied, DATASET_INPUTS, prunableLayers } from "./prunable-layers.
 export const CONFIG_VERSION = 1;
 
 import { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES } from "./config-names.js";
+import { PRUNING_RULES, type PruningScope } from "./pruning-rules.js";
 export { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES };
 
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -177,7 +178,7 @@ export const experimentConfigSchema = z
 interface PruningFields {
   data: { name: DatasetName };
   model: { name: ModelName };
-  pruning: { rate: number; cycles: number; scope: (typeof PRUNING_SCOPES)[number]; exclude: string[] };
+  pruning: { rate: number; cycles: number; scope: PruningScope; exclude: string[] };
 }
 
 /**
@@ -196,7 +197,8 @@ function pruningProblems(config: PruningFields): Array<{ path: (string | number)
     if (!names.has(name)) problems.push({ path: ["pruning", "exclude", index], message: `${config.model.name} has no prunable layer named ${JSON.stringify(name)} (it has ${[...names].join(", ")})` });
   });
   const pruned = layers.filter((layer) => !config.pruning.exclude.includes(layer.name));
-  const groups = scope === "global" ? [{ what: "every pruned layer", size: pruned.reduce((sum, layer) => sum + layer.size, 0) }] : pruned.map((layer) => ({ what: `layer ${layer.name} (${layer.size} weights)`, size: layer.size }));
+  const rule = PRUNING_RULES[scope];
+  const groups = rule.group(pruned).map((group) => ({ what: rule.describeGroup(group), size: group.reduce((sum, layer) => sum + layer.size, 0) }));
   const emptied = groups
     .filter((group) => group.size > 0)
     .map((group) => ({ ...group, cycle: cycleEmptied(group.size, rate, cycles) }))

@@ -7,93 +7,35 @@
  * Artifacts (weights, masks) travel as references by sha256; the bytes live in the artifact store.
  */
 import { z } from "zod";
-import { configHash, experimentConfigSchema, type ExperimentConfig } from "./config.js";
+import { configHash, type ExperimentConfig } from "./config.js";
 import { METRIC_POINT_LIMITS, metricPointSchema, type MetricPoint } from "./metrics.js";
 import { SUBJECT_TOKEN_PATTERN } from "./subjects.js";
-
-export const FLEET_MESSAGE_VERSION = 1;
-export const TASK_KINDS = ["pretrain", "train-particle", "aggregate-cycle"] as const;
-export type FleetTaskKind = (typeof TASK_KINDS)[number];
-
-const version = z.literal(FLEET_MESSAGE_VERSION).default(FLEET_MESSAGE_VERSION);
-const nonNegativeInt = z.number().int().nonnegative();
-const finite = z.number().finite("must be a finite number");
-const epochMillis = nonNegativeInt.describe("milliseconds since the Unix epoch");
-const experimentId = z.string().regex(SUBJECT_TOKEN_PATTERN, "must be 1-100 letters, digits, '_' or '-'");
-const workerId = z.string().regex(/^[A-Za-z0-9._:@-]{1,100}$/, "must be 1-100 letters, digits or '.', '_', ':', '@', '-'");
-const taskId = z.string().min(1).max(300);
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
-
-// ---------------------------------------------------------------------------------------------
-// Artifact references
-
-export const artifactRefSchema = z
-  .object({
-    sha256,
-    /** Byte length of the stored artifact. */
-    size: nonNegativeInt,
-    /** What the bytes are, e.g. `swamp-weights` or `swamp-mask`; informational. */
-    format: z.string().min(1).max(64).optional(),
-  })
-  .strict();
-export type ArtifactRef = z.output<typeof artifactRefSchema>;
-
-// ---------------------------------------------------------------------------------------------
-// Tasks
-
-const taskCommon = {
-  version,
-  /** Deterministic (see `taskIdFor`), so a republished task has the same id. */
-  taskId,
+import {
+  epochMillis,
   experimentId,
-  /** The filled experiment config. */
-  config: experimentConfigSchema,
-  /** `configHash(config)`; checked on parse so a task can never carry a config it was not made for. */
-  configHash: sha256,
-};
+  FLEET_MESSAGE_VERSION,
+  nonNegativeInt,
+  resultCommon,
+  taskId,
+  version,
+  workerId,
+  type MessageProblem,
+} from "./fleet-message-fields.js";
+import { SUCCESS_SCHEMAS, TASK_KINDS, TASK_SCHEMAS, taskKindNamed, type FleetTaskKind } from "../protocol/task-kinds.js";
+import type { aggregateCycleKind } from "../protocol/task-kinds/aggregate-cycle.js";
+import type { pretrainKind } from "../protocol/task-kinds/pretrain.js";
+import type { trainParticleKind } from "../protocol/task-kinds/train-particle.js";
 
-const pretrainTaskSchema = z
-  .object({ ...taskCommon, kind: z.literal("pretrain"), inputs: z.object({}).strict().default({}) })
-  .strict();
+export { FLEET_MESSAGE_VERSION, TASK_KINDS, type FleetTaskKind, type MessageProblem };
+export { artifactRefSchema, type ArtifactRef } from "./fleet-message-fields.js";
 
-const trainParticleTaskSchema = z
-  .object({
-    ...taskCommon,
-    kind: z.literal("train-particle"),
-    cycle: nonNegativeInt,
-    particle: nonNegativeInt,
-    inputs: z
-      .object({
-        /** The rewind point θ_T0 written by the pretrain task. */
-        rewindWeights: artifactRefSchema,
-        /** The cycle's mask; null means dense (allowed in cycle 0 only). */
-        mask: artifactRefSchema.nullable(),
-      })
-      .strict(),
-  })
-  .strict();
+// ---------------------------------------------------------------------------------------------
+// Tasks: each kind's schema is in its descriptor (protocol/task-kinds/)
 
-const aggregateCycleTaskSchema = z
-  .object({
-    ...taskCommon,
-    kind: z.literal("aggregate-cycle"),
-    cycle: nonNegativeInt,
-    /** The last cycle is evaluated but not pruned further. */
-    final: z.boolean(),
-    inputs: z
-      .object({
-        /** The weights of particles 0..N-1, in particle order. */
-        particleWeights: z.array(artifactRefSchema).min(1),
-        mask: artifactRefSchema.nullable(),
-      })
-      .strict(),
-  })
-  .strict();
-
-export const taskMessageSchema = z.discriminatedUnion("kind", [pretrainTaskSchema, trainParticleTaskSchema, aggregateCycleTaskSchema]);
-export type PretrainTask = z.output<typeof pretrainTaskSchema>;
-export type TrainParticleTask = z.output<typeof trainParticleTaskSchema>;
-export type AggregateCycleTask = z.output<typeof aggregateCycleTaskSchema>;
+export const taskMessageSchema = z.discriminatedUnion("kind", TASK_SCHEMAS);
+export type PretrainTask = z.output<(typeof pretrainKind)["taskSchema"]>;
+export type TrainParticleTask = z.output<(typeof trainParticleKind)["taskSchema"]>;
+export type AggregateCycleTask = z.output<(typeof aggregateCycleKind)["taskSchema"]>;
 export type TaskMessage = z.output<typeof taskMessageSchema>;
 
 /** Where a task sits in its experiment; everything its id is made of. */
@@ -104,42 +46,27 @@ export interface TaskIdentity {
   particle?: number;
 }
 
-/** `exp:pretrain`, `exp:train-particle:<cycle>:<particle>`, `exp:aggregate-cycle:<cycle>`. */
+/** `<experiment>:<kind>` and the kind's coordinates: `exp:pretrain`, `exp:train-particle:<cycle>:<particle>`, `exp:aggregate-cycle:<cycle>`. */
 export function taskIdFor(identity: TaskIdentity): string {
-  switch (identity.kind) {
-    case "pretrain":
-      return `${identity.experimentId}:pretrain`;
-    case "train-particle":
-      return `${identity.experimentId}:train-particle:${identity.cycle}:${identity.particle}`;
-    case "aggregate-cycle":
-      return `${identity.experimentId}:aggregate-cycle:${identity.cycle}`;
-  }
+  const coordinates = taskKindNamed(identity.kind)!.coordinates.map((coordinate) => `:${identity[coordinate]}`);
+  return `${identity.experimentId}:${identity.kind}${coordinates.join("")}`;
 }
 
 /** The identity a task id names, or undefined when it is not a task id. */
 export function parseTaskId(id: string): TaskIdentity | undefined {
-  const [experiment, kind, cycle, particle, ...rest] = id.split(":");
-  if (experiment === undefined || !SUBJECT_TOKEN_PATTERN.test(experiment) || rest.length > 0) return undefined;
-  const index = (text: string | undefined) => (text !== undefined && /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : undefined);
-  if (kind === "pretrain" && cycle === undefined) return { experimentId: experiment, kind };
-  if (kind === "aggregate-cycle" && index(cycle) !== undefined && particle === undefined) {
-    return { experimentId: experiment, kind, cycle: index(cycle) };
-  }
-  if (kind === "train-particle" && index(cycle) !== undefined && index(particle) !== undefined) {
-    return { experimentId: experiment, kind, cycle: index(cycle), particle: index(particle) };
-  }
-  return undefined;
+  const [experiment, kind, ...values] = id.split(":");
+  if (experiment === undefined || !SUBJECT_TOKEN_PATTERN.test(experiment)) return undefined;
+  const descriptor = kind === undefined ? undefined : taskKindNamed(kind);
+  if (!descriptor || values.length !== descriptor.coordinates.length || !values.every((text) => /^(0|[1-9][0-9]*)$/.test(text))) return undefined;
+  const identity: TaskIdentity = { experimentId: experiment, kind: descriptor.name };
+  descriptor.coordinates.forEach((coordinate, i) => (identity[coordinate] = Number(values[i])));
+  return identity;
 }
 
 export function taskIdentityOf(task: TaskMessage): TaskIdentity {
-  switch (task.kind) {
-    case "pretrain":
-      return { experimentId: task.experimentId, kind: task.kind };
-    case "train-particle":
-      return { experimentId: task.experimentId, kind: task.kind, cycle: task.cycle, particle: task.particle };
-    case "aggregate-cycle":
-      return { experimentId: task.experimentId, kind: task.kind, cycle: task.cycle };
-  }
+  const identity: TaskIdentity = { experimentId: task.experimentId, kind: task.kind };
+  for (const coordinate of taskKindNamed(task.kind)!.coordinates) identity[coordinate] = (task as Record<string, unknown>)[coordinate] as number;
+  return identity;
 }
 
 type TaskFields<T extends TaskMessage> = Omit<T, "version" | "taskId" | "configHash"> & { config: ExperimentConfig };
@@ -161,114 +88,15 @@ function taskInvariantProblems(task: TaskMessage): MessageProblem[] {
   const expectedId = taskIdFor(taskIdentityOf(task));
   if (task.taskId !== expectedId) problems.push({ path: "taskId", message: `must be ${JSON.stringify(expectedId)} for this task` });
   if (configHash(task.config) !== task.configHash) problems.push({ path: "configHash", message: "does not match config" });
-  const lastCycle = task.config.pruning.cycles;
-  const particles = task.config.method.particles;
-  if (task.kind !== "pretrain") {
-    if (task.cycle > lastCycle) problems.push({ path: "cycle", message: `must be at most config.pruning.cycles (${lastCycle})` });
-    if (task.inputs.mask === null && task.cycle > 0) problems.push({ path: "inputs.mask", message: "may be null (dense) only in cycle 0" });
-  }
-  if (task.kind === "train-particle" && task.particle >= particles) {
-    problems.push({ path: "particle", message: `must be less than config.method.particles (${particles})` });
-  }
-  if (task.kind === "aggregate-cycle") {
-    if (task.inputs.particleWeights.length !== particles) {
-      problems.push({ path: "inputs.particleWeights", message: `must hold one reference per particle (${particles})` });
-    }
-    if (task.final !== (task.cycle === lastCycle)) {
-      problems.push({ path: "final", message: `must be ${task.cycle === lastCycle} for cycle ${task.cycle} of 0..${lastCycle}` });
-    }
-  }
+  const descriptor = taskKindNamed(task.kind)! as { taskProblems(task: TaskMessage): MessageProblem[] };
+  problems.push(...descriptor.taskProblems(task));
   return problems;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Results
+// Results: a succeeded result's schema is in its kind's descriptor
 
-const layerCountSchema = z
-  .object({ layer: z.string().min(1), alive: nonNegativeInt, total: nonNegativeInt })
-  .strict()
-  .refine((count) => count.alive <= count.total, { message: "alive must not exceed total", path: ["alive"] });
-
-const resultCommon = {
-  version,
-  taskId,
-  experimentId,
-  workerId,
-  /** The delivery of the task that produced this result (1 = first). */
-  attempt: z.number().int().positive(),
-  finishedAt: epochMillis,
-};
-
-const accuracy = finite.min(0).max(1);
-
-const pretrainSuccessSchema = z
-  .object({
-    ...resultCommon,
-    outcome: z.literal("succeeded"),
-    kind: z.literal("pretrain"),
-    outputs: z.object({ weights: artifactRefSchema }).strict(),
-    numbers: z.object({ seconds: finite.nonnegative() }).strict(),
-  })
-  .strict();
-
-const trainParticleSuccessSchema = z
-  .object({
-    ...resultCommon,
-    outcome: z.literal("succeeded"),
-    kind: z.literal("train-particle"),
-    cycle: nonNegativeInt,
-    particle: nonNegativeInt,
-    outputs: z.object({ weights: artifactRefSchema }).strict(),
-    numbers: z
-      .object({
-        orderSeed: nonNegativeInt.max(2 ** 32 - 1),
-        accuracy,
-        loss: finite,
-        epochLosses: z.array(finite),
-        swaSnapshots: nonNegativeInt,
-        seconds: finite.nonnegative(),
-        examplesPerSecond: finite.nonnegative(),
-      })
-      .strict(),
-  })
-  .strict();
-
-const aggregateCycleSuccessSchema = z
-  .object({
-    ...resultCommon,
-    outcome: z.literal("succeeded"),
-    kind: z.literal("aggregate-cycle"),
-    cycle: nonNegativeInt,
-    outputs: z
-      .object({
-        weights: artifactRefSchema,
-        /** The mask of the next cycle; null after the final cycle. */
-        nextMask: artifactRefSchema.nullable(),
-        /**
-         * The averaged model as `swamp run` writes it for `tf.loadLayersModel`: `model.json`
-         * (its manifest names the weights file `weights.bin`) and that weights file. Optional:
-         * workers from before they were stored leave them out.
-         */
-        tfjsModel: artifactRefSchema.optional(),
-        tfjsWeights: artifactRefSchema.optional(),
-      })
-      .strict(),
-    numbers: z
-      .object({
-        accuracy,
-        loss: finite,
-        sparsity: finite.min(0).max(1),
-        alive: nonNegativeInt,
-        total: nonNegativeInt,
-        layers: z.array(layerCountSchema),
-        seconds: finite.nonnegative(),
-      })
-      .strict()
-      .refine((numbers) => numbers.alive <= numbers.total, { message: "alive must not exceed total", path: ["alive"] }),
-  })
-  .strict();
-
-const taskSuccessSchema = z.discriminatedUnion("kind", [pretrainSuccessSchema, trainParticleSuccessSchema, aggregateCycleSuccessSchema]);
+const taskSuccessSchema = z.discriminatedUnion("kind", SUCCESS_SCHEMAS);
 
 const taskFailureSchema = z
   .object({
@@ -280,9 +108,9 @@ const taskFailureSchema = z
   })
   .strict();
 
-export type PretrainSuccess = z.output<typeof pretrainSuccessSchema>;
-export type TrainParticleSuccess = z.output<typeof trainParticleSuccessSchema>;
-export type AggregateCycleSuccess = z.output<typeof aggregateCycleSuccessSchema>;
+export type PretrainSuccess = z.output<(typeof pretrainKind)["successSchema"]>;
+export type TrainParticleSuccess = z.output<(typeof trainParticleKind)["successSchema"]>;
+export type AggregateCycleSuccess = z.output<(typeof aggregateCycleKind)["successSchema"]>;
 export type TaskSuccess = z.output<typeof taskSuccessSchema>;
 export type TaskFailure = z.output<typeof taskFailureSchema>;
 export type TaskResult = TaskSuccess | TaskFailure;
@@ -295,11 +123,10 @@ function resultInvariantProblems(result: TaskResult): MessageProblem[] {
   const problems: MessageProblem[] = [];
   if (identity.experimentId !== result.experimentId) problems.push({ path: "experimentId", message: "does not match taskId" });
   if (identity.kind !== result.kind) problems.push({ path: "kind", message: "does not match taskId" });
-  if (result.outcome === "succeeded" && result.kind !== "pretrain" && identity.cycle !== result.cycle) {
-    problems.push({ path: "cycle", message: "does not match taskId" });
-  }
-  if (result.outcome === "succeeded" && result.kind === "train-particle" && identity.particle !== result.particle) {
-    problems.push({ path: "particle", message: "does not match taskId" });
+  if (result.outcome === "succeeded") {
+    for (const coordinate of taskKindNamed(result.kind)!.coordinates) {
+      if (identity[coordinate] !== (result as Record<string, unknown>)[coordinate]) problems.push({ path: coordinate, message: "does not match taskId" });
+    }
   }
   return problems;
 }
@@ -379,11 +206,6 @@ export type TaskExhaustion = z.output<typeof taskExhaustionSchema>;
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-export interface MessageProblem {
-  /** Dotted field path, e.g. `inputs.mask.sha256`; `(root)` for the whole message. */
-  path: string;
-  message: string;
-}
 
 export type MessageParseResult<T> = { ok: true; value: T } | { ok: false; problems: MessageProblem[] };
 

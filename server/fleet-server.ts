@@ -4,16 +4,11 @@
  * subscribers) and downloads read the NATS object store; embedded, both stay in this process and
  * artifacts are files under SWAMP_HOME.
  */
-import { join } from "node:path";
-import type { NatsTransport, Transport } from "../transport/transport.js";
-import { FilesystemArtifactStore } from "./artifacts/filesystem-artifact-store.js";
+import type { Transport } from "../transport/transport.js";
 import { Coordinator, type CoordinatorOptions } from "./coordinator/coordinator.js";
-import { TransportArtifactContentStore } from "./coordinator/transport-artifact-content-store.js";
 import type { ServerHooks } from "./graphql/context.js";
-import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
-import { NatsPubSub } from "./pubsub/nats-pubsub.js";
-import type { SwampPubSub } from "./pubsub/pubsub.js";
-import { defaultSwampHome, startServer, type RunningServer, type StartServerOptions } from "./start-server.js";
+import type { SwampPubSub } from "../transport/live-feed/pubsub.js";
+import { startServer, type RunningServer, type StartServerOptions } from "./start-server.js";
 
 export interface FleetServerOptions extends Omit<StartServerOptions, "pubsub" | "hooks" | "artifactStore"> {
   /** Owned by the caller (who may share it with in-process workers) and closed by the caller, after `close()`. */
@@ -32,10 +27,7 @@ export interface RunningFleetServer {
 export async function startFleetServer(options: FleetServerOptions): Promise<RunningFleetServer> {
   const { transport, coordinator: coordinatorOptions, ...serverOptions } = options;
   const log = serverOptions.log ?? ((line: string) => console.log(line));
-  const pubsub: SwampPubSub =
-    transport.mode === "nats"
-      ? new NatsPubSub((transport as NatsTransport).connection, { namespace: (transport as NatsTransport).names.namespace, log })
-      : new InProcessPubSub();
+  const pubsub = transport.openLiveFeed({ log });
   // The GraphQL layer calls these; they reach the coordinator once it exists.
   let coordinator: Coordinator | undefined;
   const hooks: ServerHooks = {
@@ -44,20 +36,11 @@ export async function startFleetServer(options: FleetServerOptions): Promise<Run
     experimentCancelled: (id) => coordinator?.hooks.experimentCancelled?.(id),
     experimentDeleted: (id) => coordinator?.hooks.experimentDeleted?.(id),
   };
-  const artifactStore =
-    transport.mode === "nats"
-      ? new TransportArtifactContentStore(transport.artifacts)
-      : new FilesystemArtifactStore(join(serverOptions.swampHome ?? defaultSwampHome(), "artifacts"));
+  const artifactStore = transport.artifacts;
   let server: RunningServer;
   try {
-    const readinessChecks =
-      transport.mode === "nats"
-        ? {
-            ...serverOptions.readinessChecks,
-            // A round trip to the NATS server (fails at once while disconnected).
-            nats: async () => void (await (transport as NatsTransport).connection.rtt()),
-          }
-        : serverOptions.readinessChecks;
+    const check = transport.readinessCheck;
+    const readinessChecks = check ? { ...serverOptions.readinessChecks, [check.name]: check.probe } : serverOptions.readinessChecks;
     server = await startServer({ ...serverOptions, pubsub, hooks, artifactStore, readinessChecks });
   } catch (error) {
     await pubsub.close();

@@ -5,7 +5,8 @@ import { startFleetServer, type RunningFleetServer } from "./fleet-server.js";
 import { normalisePublicUrl, parseOrigin } from "./http/origin-policy.js";
 import type { WebSocketLimits } from "./http/websocket-sessions.js";
 import { dataRootsFromEnv } from "./services/data-roots.js";
-import { startServer, DEFAULT_HOST, DEFAULT_PORT, defaultSwampHome, type RunningServer, type StartServerOptions } from "./start-server.js";
+import { startServer, DEFAULT_HOST, DEFAULT_PORT, type RunningServer, type StartServerOptions } from "./start-server.js";
+import { swampHome } from "../schema/swamp-home.js";
 
 export interface ServeSettings {
   port: number;
@@ -75,7 +76,7 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
     port,
     host: env.HOST || DEFAULT_HOST,
     databaseUrl: env.DATABASE_URL || undefined,
-    swampHome: env.SWAMP_HOME || defaultSwampHome(),
+    swampHome: swampHome(env),
     adminToken: env.SWAMP_ADMIN_TOKEN || undefined,
     publicReads: TRUE_WORDS.has(publicText),
     publicUrl,

@@ -1,4 +1,4 @@
-import { swampHome } from "../schema/swamp-home.js";
+import { swampHome, swampHomeLayout } from "../schema/swamp-home.js";
 import "reflect-metadata";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
@@ -11,13 +11,13 @@ import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } fro
 import { useServer } from "graphql-ws/use/ws";
 import type { DataSource } from "typeorm";
 import { WebSocketServer } from "ws";
-import type { ArtifactContentStore } from "./artifacts/artifact-content-store.js";
-import { FilesystemArtifactStore } from "./artifacts/filesystem-artifact-store.js";
+import type { ArtifactStore } from "../transport/artifact-store.js";
+import { FilesystemArtifacts } from "../transport/embedded/filesystem-artifacts.js";
 import { openDatabase } from "./db/data-source.js";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
-import { authorizeOperation } from "./graphql/auth.js";
 import { createLoaders, type GraphQLContext, type ServerHooks, type ServerSettings } from "./graphql/context.js";
-import { complexityError, DEFAULT_QUERY_LIMITS, depthLimitRule, operationComplexity, type QueryLimits } from "./graphql/limits.js";
+import { DEFAULT_QUERY_LIMITS, depthLimitRule, type QueryLimits } from "./graphql/limits.js";
+import { operationRefusal } from "./graphql/operation-guard.js";
 import { formatClientError } from "./graphql/errors.js";
 import { nestingRefusal } from "./graphql/nesting.js";
 import { buildSwampSchema } from "./graphql/schema.js";
@@ -31,8 +31,8 @@ import { mountWeightExports } from "./http/weight-export.js";
 import { DEFAULT_MAX_IMPORT_BLOB_BYTES, DEFAULT_MAX_IMPORT_MANIFEST_BYTES, mountRunImport } from "./http/run-import.js";
 import { subscribeWithColumnFastPath } from "./live/column-fast-path.js";
 import { bindSocket, watchLiveSockets } from "./live/live-sockets.js";
-import { InProcessPubSub } from "./pubsub/in-process-pubsub.js";
-import type { SwampPubSub } from "./pubsub/pubsub.js";
+import { InProcessPubSub } from "../transport/live-feed/in-process-pubsub.js";
+import type { SwampPubSub } from "../transport/live-feed/pubsub.js";
 import { authenticate, createFirstAdminToken, invalidTokenIds, parseAuthorizationHeader, type Principal } from "./services/tokens.js";
 import { DEFAULT_DATA_ROOTS } from "./services/data-roots.js";
 import type { ServiceDeps } from "./services/transaction.js";
@@ -58,7 +58,7 @@ export interface StartServerOptions {
   /** Default: in-process. The fleet passes a NATS-backed one so replicas share subscribers. */
   pubsub?: SwampPubSub;
   /** Default: files under `<swampHome>/artifacts`. */
-  artifactStore?: ArtifactContentStore;
+  artifactStore?: ArtifactStore;
   hooks?: ServerHooks;
   limits?: Partial<QueryLimits>;
   /** Largest request body (HTTP) or message (WebSocket) accepted. Default 1 MiB. */
@@ -94,7 +94,7 @@ export interface RunningServer {
   dataSource: DataSource;
   pubsub: SwampPubSub;
   services: ServiceDeps;
-  artifactStore: ArtifactContentStore;
+  artifactStore: ArtifactStore;
   schema: GraphQLSchema;
   /** Created by this start because no admin token existed yet; shown once. */
   firstAdminToken: string | null;
@@ -108,17 +108,13 @@ export const DEFAULT_PORT = 4000;
 export const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export function defaultSwampHome(): string {
-  return swampHome();
-}
-
 /**
  * Starts the tracking server: migrations, GraphQL over HTTP and WebSocket on one port, artifact
  * downloads and the offline explorer. Everything it opens, `close()` closes, in reverse order.
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const swampHome = options.swampHome ?? defaultSwampHome();
+  const home = options.swampHome ?? swampHome();
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...options.limits };
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const settings: ServerSettings = {
@@ -139,7 +135,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     let embeddedPostgres: EmbeddedPostgresHandle | null = null;
     let databaseUrl = options.databaseUrl;
     if (!databaseUrl) {
-      embeddedPostgres = await startEmbeddedPostgres({ dataDir: join(swampHome, "postgres") });
+      embeddedPostgres = await startEmbeddedPostgres({ dataDir: swampHomeLayout(home).postgres });
       cleanups.push(() => embeddedPostgres!.stop());
       databaseUrl = embeddedPostgres.url;
       log(`embedded PostgreSQL ${embeddedPostgres.initialised ? "created and started" : "started"} in ${embeddedPostgres.dataDir}`);
@@ -150,7 +146,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const ownsPubSub = !options.pubsub;
     const pubsub = options.pubsub ?? new InProcessPubSub();
     if (ownsPubSub) cleanups.push(() => pubsub.close());
-    const artifactStore = options.artifactStore ?? new FilesystemArtifactStore(join(swampHome, "artifacts"));
+    const artifactStore = options.artifactStore ?? new FilesystemArtifacts(swampHomeLayout(home).artifacts);
     const services: ServiceDeps = { dataSource, pubsub };
 
     // With SWAMP_ADMIN_TOKEN the deployment has its admin already: no stored one is made (or printed).
@@ -193,23 +189,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       async requestDidStart() {
         return {
           async didResolveOperation({ request, document, contextValue }) {
-            const refused = authorizeOperation(document, request.operationName, contextValue);
-            if (refused) {
-              (refused.extensions as Record<string, unknown>).http = { status: refused.extensions.code === "FORBIDDEN" ? 403 : 401 };
-              throw refused;
-            }
-            let error: GraphQLError | null = null;
-            try {
-              const complexity = operationComplexity(schema, document, request.variables, request.operationName);
-              if (complexity > limits.maxComplexity) error = complexityError(complexity, limits);
-            } catch (thrown) {
-              if (!(thrown instanceof GraphQLError)) throw thrown;
-              error = thrown;
-            }
-            if (error) {
-              (error.extensions as Record<string, unknown>).http = { status: 400 };
-              throw error;
-            }
+            const refused = operationRefusal(schema, limits, { document, operationName: request.operationName, variables: request.variables }, contextValue);
+            if (!refused) return;
+            const { error } = refused;
+            const status = refused.kind === "too-complex" ? 400 : error.extensions.code === "FORBIDDEN" ? 403 : 401;
+            (error.extensions as Record<string, unknown>).http = { status };
+            throw error;
           },
         };
       },
@@ -354,16 +339,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
           if (errors.length > 0) return errors;
           const principal = await resolvePrincipal(authorizationOf(ctx));
-          const refused = authorizeOperation(document, payload.operationName, { principal, settings });
-          if (refused) return [refused];
-          try {
-            const complexity = operationComplexity(schema, document, payload.variables ?? undefined, payload.operationName);
-            if (complexity > limits.maxComplexity) return [complexityError(complexity, limits)];
-          } catch (error) {
-            if (error instanceof GraphQLError) return [error];
-            throw error;
-          }
-          return;
+          const refused = operationRefusal(schema, limits, { document, operationName: payload.operationName, variables: payload.variables ?? undefined }, { principal, settings });
+          return refused ? [refused.error] : undefined;
         },
         onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
         onError: (_ctx, _id, _payload, errors) => formatErrors(errors),

@@ -3,6 +3,7 @@
  * read, so a corrupted or substituted artifact is never trained on.
  */
 import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
 import type { ArtifactRef } from "../schema/fleet-messages.js";
 
 export interface PutArtifactOptions {
@@ -10,6 +11,24 @@ export interface PutArtifactOptions {
   format?: string;
 }
 
+/** An inclusive byte range, as HTTP Range headers name them. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Bytes as the store holds them, named by where they are. */
+export interface StoredBytes {
+  location: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+/**
+ * Workers put and get artifacts by reference; the server reads them by their recorded location
+ * (downloads, exports), removes them (when an experiment is deleted) and writes what `swamp import`
+ * uploads.
+ */
 export interface ArtifactStore {
   /** Stores the bytes (idempotent: equal bytes are stored once) and returns their reference. */
   put(bytes: Uint8Array, options?: PutArtifactOptions): Promise<ArtifactRef>;
@@ -22,6 +41,28 @@ export interface ArtifactStore {
   size(ref: ArtifactRef): Promise<number | undefined>;
   /** Where the bytes live, for the artifacts table: `file:///…` or `nats-object://<bucket>/<sha256>`. */
   location(ref: ArtifactRef): string;
+  /** True when the location names bytes of this store. */
+  handles(location: string): boolean;
+  /** The bytes of `range` (or all of them) at `location`; throws ArtifactNotReadableError. */
+  read(location: string, range?: ByteRange): Promise<Readable>;
+  /** Removes the bytes at `location`; removing what is already gone is not an error. */
+  remove(location: string): Promise<void>;
+  /** Stores bytes under their sha256 (idempotent) and says where they are. */
+  write(bytes: Uint8Array): Promise<StoredBytes>;
+  /** The stored bytes with this sha256, or null when the store has none. */
+  find(sha256: string): Promise<StoredBytes | null>;
+}
+
+export class ArtifactNotReadableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ArtifactNotReadableError";
+  }
+}
+
+/** True for a lowercase hex sha256. */
+export function isSha256Hex(text: string): boolean {
+  return /^[0-9a-f]{64}$/.test(text);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

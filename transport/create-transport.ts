@@ -40,3 +40,9 @@ export function transportOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): T
   }
   return { mode: "embedded", home: swampHome(env) };
 }
+
+/** The fleet's NATS transport options when NATS_URL is set; undefined means no fleet (the server alone). */
+export function fleetTransportOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): NatsTransportOptions | undefined {
+  const options = transportOptionsFromEnv(env);
+  return options.mode === "nats" ? options : undefined;
+}

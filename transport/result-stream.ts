@@ -30,4 +30,10 @@ export interface ResultStream {
   /** Validates (throws InvalidMessageError) and resolves once the result is stored durably. */
   publish(result: TaskResultInput): Promise<void>;
   consume(handler: ResultHandler, options?: ConsumeResultsOptions): ResultConsumer;
+  /**
+   * Results stored and not yet recorded (pending or being recorded). At start-up the coordinator
+   * records these before it resumes experiments. Always 0 in embedded mode, whose results do not
+   * outlive the process.
+   */
+  backlog(): Promise<number>;
 }

@@ -8,6 +8,7 @@ import type { ControlBus } from "./control-bus.js";
 import type { TransportLogger } from "./logger.js";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { FleetNames } from "../schema/subjects.js";
+import type { LiveFeedOptions, SwampPubSub } from "./live-feed/pubsub.js";
 import type { MetricBus } from "./metric-bus.js";
 import type { NatsConnectionOptions } from "./nats/connection.js";
 import type { ResultStream } from "./result-stream.js";
@@ -23,10 +24,20 @@ export interface Transport {
   readonly control: ControlBus;
   readonly artifacts: ArtifactStore;
   /**
+   * A live feed for GraphQL subscriptions, owned (and closed) by the caller: over NATS it is
+   * shared by every server replica of the deployment; embedded it serves this process only.
+   */
+  openLiveFeed(options?: LiveFeedOptions): SwampPubSub;
+  /**
    * Resolves when the transport has closed: with undefined after `close()`, with an Error when the
    * connection ended on its own (e.g. NATS refused the credentials on a reconnect).
    */
   closed(): Promise<Error | undefined>;
+  /**
+   * What a readiness probe should ask of this transport: over NATS a round trip to the server
+   * (failing at once while disconnected); absent where nothing outside the process is involved.
+   */
+  readonly readinessCheck?: { name: string; probe(): Promise<void> };
   /** Stops consumers (waiting for running handlers) and releases the connection. */
   close(): Promise<void>;
 }

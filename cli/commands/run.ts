@@ -5,7 +5,7 @@ import { configHash, InvalidConfigError } from "../../schema/config.js";
 import { DatasetFileError, DatasetOptionError } from "../../worker/data/dataset.js";
 import { LocalRun, RunDirectoryError, RunStopped } from "../../worker/run/local-run.js";
 import { ConfigFileError, readConfigFile } from "../config-file.js";
-import { warnAboutOlderCoreType } from "../core-type-warning.js";
+import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 import { ProgressDisplay } from "../progress.js";
 import { formatResultsTable } from "../results-table.js";
 

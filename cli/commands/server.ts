@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { serveSettingsFromEnv, serveUntilSignalled } from "../../server/serve.js";
-import { transportOptionsFromEnv } from "../../transport/create-transport.js";
+import { fleetTransportOptionsFromEnv } from "../../transport/create-transport.js";
 import { DEFAULT_DATA_ROOTS } from "../../server/services/data-roots.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
@@ -50,13 +50,13 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const env = environmentWithServerFlags(process.env, values);
     settings = serveSettingsFromEnv(env);
-    transport = transportOptionsFromEnv(env);
+    transport = fleetTransportOptionsFromEnv(env);
   } catch (error) {
     process.stderr.write(`swamp server: ${error instanceof Error ? error.message : String(error)}\n`);
     return 2;
   }
   try {
-    return await serveUntilSignalled(settings, transport.mode === "nats" ? transport : undefined);
+    return await serveUntilSignalled(settings, transport);
   } catch (error) {
     process.stderr.write(`swamp server: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

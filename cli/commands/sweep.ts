@@ -14,7 +14,7 @@ import { exists, readJson } from "../../worker/run/files.js";
 import { LocalRun, RunDirectoryError, RunStopped } from "../../worker/run/local-run.js";
 import { RunLayout } from "../../worker/run/run-layout.js";
 import type { CycleSummary } from "../../worker/run/summaries.js";
-import { warnAboutOlderCoreType } from "../core-type-warning.js";
+import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 
 const USAGE = `usage: swamp sweep --config BASE.json --grid GRID.json [--name NAME] [--tags a,b] [--out DIR] [--workers N] [--backend B]
        swamp sweep --config BASE.json --grid GRID.json [--name NAME] [--tags a,b] --server URL [--token T]

@@ -18,8 +18,9 @@ import { serverStartOptions, serveSettingsFromEnv } from "../../server/serve.js"
 import { redactNatsUrl } from "../../transport/nats/connection.js";
 import { createTransport, transportOptionsFromEnv, type Transport } from "../../transport/index.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
+import { swampHomeLayout } from "../../schema/swamp-home.js";
 import { readConfigFile } from "../config-file.js";
-import { warnAboutOlderCoreType } from "../core-type-warning.js";
+import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
 
 const USAGE = `usage: swamp up [--port N] [--host ADDR] [--home DIR] [--workers N] [--no-defaults] [--public-reads]
@@ -204,7 +205,7 @@ function describeProgress(row: ExperimentProgress): string {
  * (`docker compose logs`) are read by more people than secrets are.
  */
 async function tokenToShow(fleet: RunningFleetServer, home: string, adminToken: string | undefined): Promise<{ secret: string; origin: string }> {
-  const file = join(home, "admin-token");
+  const file = swampHomeLayout(home).adminToken;
   const { server } = fleet;
   if (server.firstAdminToken) {
     mkdirSync(home, { recursive: true, mode: PRIVATE_DIRECTORY_MODE });

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { createTransport, transportOptionsFromEnv } from "../../transport/index.js";
 import { FleetWorker } from "../../worker/fleet/fleet-worker.js";
-import { warnAboutOlderCoreType } from "../core-type-warning.js";
+import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 
 const USAGE = `usage: swamp worker [--slots N] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--id ID]
   connects to NATS_URL (with NATS_USER/NATS_PASSWORD or NATS_TOKEN; SWAMP_NATS_NAMESPACE)

@@ -26,7 +26,8 @@ import { MetricRecorder, type MetricRecorderOptions } from "./metric-recorder.js
 import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
 import { waitForResultsBacklog } from "./results-backlog.js";
 import { Scheduler, type PublishedTask } from "./scheduler.js";
-import { ledgerFacts, taskStanding } from "./task-due.js";
+import { taskStanding } from "../../protocol/plan.js";
+import { ledgerFacts } from "./task-due.js";
 
 export interface CoordinatorOptions {
   services: ServiceDeps;

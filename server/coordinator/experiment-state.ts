@@ -4,7 +4,7 @@ import { requireExperimentConfig } from "../../schema/config.js";
 import type { ArtifactRef, FleetTaskKind } from "../../schema/fleet-messages.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { TaskResultRow } from "../entities/task-result.js";
-import type { LedgerEntry, PlanInput } from "./plan.js";
+import type { LedgerEntry, PlanInput } from "../../protocol/plan.js";
 
 export interface ExperimentState extends PlanInput {
   status: ExperimentStatus;

@@ -13,7 +13,7 @@ import { markExperimentStatus } from "../services/experiments.js";
 import { inTransaction, type ServiceDeps } from "../services/transaction.js";
 import { loadExperimentState, type ExperimentState } from "./experiment-state.js";
 import { aliveInMask } from "../../schema/mask-bits.js";
-import { InconsistentLedgerError, planNextTasks, stageOf, type Plan } from "./plan.js";
+import { InconsistentLedgerError, planNextTasks, stageOf, type Plan } from "../../protocol/plan.js";
 
 const ACTIVE_STATUSES: readonly ExperimentStatus[] = ["queued", "running"];
 

@@ -8,7 +8,7 @@
  */
 import type { EntityManager } from "typeorm";
 import type { LayerCount } from "../entities/cycle.js";
-import type { ArtifactContentStore } from "../artifacts/artifact-content-store.js";
+import type { ArtifactStore } from "../../transport/artifact-store.js";
 import { WEIGHTS_FORMAT } from "../coordinator/record-result.js";
 import { NotFoundError } from "../services/errors.js";
 import { requireIntInRange, requireUuid } from "../services/validation.js";
@@ -38,7 +38,7 @@ export class StoredWeightsError extends Error {
   override name = "StoredWeightsError";
 }
 
-export async function loadCycleWeights(manager: EntityManager, store: ArtifactContentStore, experimentId: string, cycle: number): Promise<CycleWeights> {
+export async function loadCycleWeights(manager: EntityManager, store: ArtifactStore, experimentId: string, cycle: number): Promise<CycleWeights> {
   const id = requireUuid(experimentId, "experiment");
   requireIntInRange(cycle, "cycle", 0, 10_000);
   const experiments: Array<{ name: string }> = await manager.query(`SELECT name FROM experiments WHERE id = $1`, [id]);

@@ -4,7 +4,7 @@ import type { Principal } from "../services/tokens.js";
 import type { GraphQLContext, ServerSettings } from "./context.js";
 import { clientError } from "./errors.js";
 
-interface Caller {
+export interface Caller {
   principal: Principal;
   settings: ServerSettings;
 }

@@ -2,8 +2,8 @@ import type { DataSource } from "typeorm";
 import type { ArtifactRow } from "../entities/artifact.js";
 import type { CycleRow } from "../entities/cycle.js";
 import type { ParticleRow } from "../entities/particle.js";
-import type { ArtifactContentStore } from "../artifacts/artifact-content-store.js";
-import type { SwampPubSub } from "../pubsub/pubsub.js";
+import type { ArtifactStore } from "../../transport/artifact-store.js";
+import type { SwampPubSub } from "../../transport/live-feed/pubsub.js";
 import { artifactsOfExperiments } from "../services/artifacts.js";
 import { cyclesOfExperiments, particlesOfExperiments } from "../services/cycles.js";
 import { sweepCounts, sweepExperimentIds, type SweepCounts } from "../services/sweeps.js";
@@ -43,7 +43,7 @@ export interface GraphQLContext {
   principal: Principal;
   settings: ServerSettings;
   hooks: ServerHooks;
-  artifactStore: ArtifactContentStore;
+  artifactStore: ArtifactStore;
   /** Where clients reach this server (SWAMP_PUBLIC_URL, never the request's Host header), e.g. `http://127.0.0.1:4000`. */
   publicUrl: string;
   /** Ends this server's live connections of a token that was just revoked. */

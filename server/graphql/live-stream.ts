@@ -1,4 +1,4 @@
-import type { TopicSubscription } from "../pubsub/pubsub.js";
+import type { TopicSubscription } from "../../transport/live-feed/pubsub.js";
 
 /** Returned by `map` to end the stream (e.g. the experiment was deleted). */
 export const END_OF_STREAM = Symbol("end of stream");

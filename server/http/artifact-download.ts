@@ -1,7 +1,7 @@
 import { pipeline } from "node:stream/promises";
 import type { Request, RequestHandler, Response } from "express";
 import type { DataSource } from "typeorm";
-import { ArtifactNotReadableError, type ArtifactContentStore } from "../artifacts/artifact-content-store.js";
+import { ArtifactNotReadableError, type ArtifactStore } from "../../transport/artifact-store.js";
 import { findArtifact } from "../services/artifacts.js";
 import { InvalidInputError } from "../services/errors.js";
 import { parseRangeHeader } from "./byte-range.js";
@@ -9,7 +9,7 @@ import { refuseRead } from "./read-access.js";
 
 export interface ArtifactDownloadOptions {
   dataSource: DataSource;
-  store: ArtifactContentStore;
+  store: ArtifactStore;
   publicReads: boolean;
   adminToken: string | null;
   log: (line: string) => void;

@@ -1,4 +1,4 @@
-import type { ByteRange } from "../artifacts/artifact-content-store.js";
+import type { ByteRange } from "../../transport/artifact-store.js";
 
 export type RangeRequest = { kind: "whole" } | { kind: "partial"; range: ByteRange } | { kind: "unsatisfiable" };
 

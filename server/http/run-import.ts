@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
-import type { ArtifactContentStore } from "../artifacts/artifact-content-store.js";
+import type { ArtifactStore } from "../../transport/artifact-store.js";
 import { InvalidInputError, NotFoundError, StateConflictError } from "../services/errors.js";
 import { importRun } from "../services/run-import.js";
 import type { ServiceDeps } from "../services/transaction.js";
@@ -19,7 +19,7 @@ import { authorizeWrite, type ReadAccessOptions } from "./read-access.js";
 
 export interface RunImportOptions extends ReadAccessOptions {
   services: ServiceDeps;
-  store: ArtifactContentStore;
+  store: ArtifactStore;
   /** Largest blob one PUT may carry. */
   maxBlobBytes: number;
   /** Largest import manifest (the run's JSON summaries; metrics travel as a blob). */

@@ -11,7 +11,7 @@
  * Masks: one boolean array per prunable kernel, named as the kernel.
  */
 import type { Express, Request, Response } from "express";
-import type { ArtifactContentStore } from "../artifacts/artifact-content-store.js";
+import type { ArtifactStore } from "../../transport/artifact-store.js";
 import { loadCycleWeights, type CycleWeights } from "../exports/cycle-weights.js";
 import { boolTensor, float32Tensor, type NamedTensor } from "../exports/named-tensor.js";
 import { encodeNpz } from "../exports/npz-file.js";
@@ -20,7 +20,7 @@ import { InvalidInputError } from "../services/errors.js";
 import { exportRoute, integerParameter, queryValue, type ExportOptions } from "./exports.js";
 
 export interface WeightExportOptions extends ExportOptions {
-  store: ArtifactContentStore;
+  store: ArtifactStore;
 }
 
 type Content = "weights" | "masks";

@@ -1,7 +1,7 @@
 import type { DataSource } from "typeorm";
 import type { ExperimentConfig } from "../../schema/config.js";
 import { experimentStep, type MetricPoint } from "../../schema/metrics.js";
-import type { SwampPubSub, TopicSubscription } from "../pubsub/pubsub.js";
+import type { SwampPubSub, TopicSubscription } from "../../transport/live-feed/pubsub.js";
 import { requireExperiment } from "../services/experiments.js";
 import { readMetricHistory } from "../services/metrics.js";
 

@@ -1,5 +1,5 @@
 import type { DataSource } from "typeorm";
-import type { SwampPubSub } from "../pubsub/pubsub.js";
+import type { SwampPubSub } from "../../transport/live-feed/pubsub.js";
 import { MetricWindow, windowKey, type MetricWindowFilter, type WindowMember, type WindowMemberOptions } from "./metric-window.js";
 
 /** What the live metric windows of one server have done, for tests and diagnostics. */

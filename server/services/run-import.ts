@@ -17,7 +17,7 @@ import { aliveInMask } from "../../schema/mask-bits.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import { runImportSchema, type BlobRef, type ImportedCycle, type RunImport, type RunImportResult } from "../../schema/run-import.js";
 import { decodeWeights } from "../../schema/weights-file.js";
-import type { ArtifactContentStore, StoredBytes } from "../artifacts/artifact-content-store.js";
+import type { ArtifactStore, StoredBytes } from "../../transport/artifact-store.js";
 import { MASK_FORMAT, WEIGHTS_FORMAT } from "../coordinator/record-result.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { registerArtifact } from "./artifacts.js";
@@ -56,7 +56,7 @@ export interface ImportRunInput {
   owner: string | null;
 }
 
-export async function importRun(deps: ServiceDeps, store: ArtifactContentStore, input: ImportRunInput): Promise<RunImportResult> {
+export async function importRun(deps: ServiceDeps, store: ArtifactStore, input: ImportRunInput): Promise<RunImportResult> {
   const parsed = runImportSchema.safeParse(input.manifest);
   if (!parsed.success) {
     throw invalidInputFromProblems(
@@ -148,7 +148,7 @@ function checkCycleStructure(manifest: RunImport, config: ExperimentConfig): voi
 }
 
 /** Where every referenced blob is stored, by field path; every one must have been uploaded with its size. */
-async function locateBlobs(store: ArtifactContentStore, manifest: RunImport): Promise<Map<string, StoredBytes>> {
+async function locateBlobs(store: ArtifactStore, manifest: RunImport): Promise<Map<string, StoredBytes>> {
   const refs: Array<[string, BlobRef]> = [["rewind", manifest.rewind]];
   if (manifest.metrics) refs.push(["metrics", manifest.metrics]);
   manifest.cycles.forEach((cycle, i) => {
@@ -171,7 +171,7 @@ async function locateBlobs(store: ArtifactContentStore, manifest: RunImport): Pr
 }
 
 /** Reads a blob back and checks its sha256 (a store that lost or changed bytes must not be trusted). */
-async function readVerified(store: ArtifactContentStore, blobs: Map<string, StoredBytes>, ref: BlobRef, path: string): Promise<Buffer> {
+async function readVerified(store: ArtifactStore, blobs: Map<string, StoredBytes>, ref: BlobRef, path: string): Promise<Buffer> {
   const stream = await store.read(blobs.get(ref.sha256)!.location);
   const bytes = Buffer.concat((await stream.toArray()) as Buffer[]);
   const actual = createHash("sha256").update(bytes).digest("hex");
@@ -184,7 +184,7 @@ async function readVerified(store: ArtifactContentStore, blobs: Map<string, Stor
  * surviving bits are the summary's `alive`, and the weights hold a kernel of the
  * summary's size for every prunable layer, zero wherever the mask pruned.
  */
-async function checkCycleContents(store: ArtifactContentStore, cycles: readonly ImportedCycle[], blobs: Map<string, StoredBytes>): Promise<Uint8Array[]> {
+async function checkCycleContents(store: ArtifactStore, cycles: readonly ImportedCycle[], blobs: Map<string, StoredBytes>): Promise<Uint8Array[]> {
   const masks: Uint8Array[] = [];
   for (const [i, cycle] of cycles.entries()) {
     const { summary } = cycle;

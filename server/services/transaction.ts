@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from "typeorm";
 import type { TopicName, TopicPayload } from "../../schema/topics.js";
-import type { SwampPubSub } from "../pubsub/pubsub.js";
+import type { SwampPubSub } from "../../transport/live-feed/pubsub.js";
 
 /** What every service function needs: the database and the live feed. */
 export interface ServiceDeps {

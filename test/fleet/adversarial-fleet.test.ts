@@ -10,8 +10,7 @@ import { after, before, test } from "node:test";
 import { jetstream } from "@nats-io/jetstream";
 import { taskIdFor, type TaskResultInput } from "../../schema/fleet-messages.js";
 import { METRIC_POINT_LIMITS } from "../../schema/metrics.js";
-import { resultsBacklog } from "../../server/coordinator/results-backlog.js";
-import { NatsPubSub } from "../../server/pubsub/nats-pubsub.js";
+import { NatsPubSub } from "../../transport/nats/nats-pubsub.js";
 import { encodeMessage } from "../../transport/message-codec.js";
 import { waitFor } from "../transport/support/waiting.js";
 import { waitForWorkerLine } from "./support/observe.js";
@@ -128,7 +127,7 @@ test("forged results, metric batches and live-feed events are rejected while a l
     async () =>
       fleet.server.coordinator.stats.resultsIgnored === ignoredBefore + 5 &&
       fleet.server.coordinator.stats.resultsDuplicate === duplicatesBefore + 1 &&
-      (await resultsBacklog(fleet.transport)) === 0,
+      (await fleet.transport.results.backlog()) === 0,
     30_000,
   );
   const ignored = (reason: string) => fleet.lines.filter((line) => line.includes("ignored the result of") && line.includes(reason));

@@ -9,7 +9,6 @@ import { after, before, describe, test } from "node:test";
 import { jetstream } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { FLEET_MESSAGE_VERSION, taskIdFor, type TaskResultInput } from "../../schema/fleet-messages.js";
-import { resultsBacklog } from "../../server/coordinator/results-backlog.js";
 import { encodeMessage } from "../../transport/message-codec.js";
 import { sleep, waitFor } from "../transport/support/waiting.js";
 import { waitForWorkerLine, watchMetrics } from "./support/observe.js";
@@ -280,7 +279,7 @@ describe("workers training while things go wrong", () => {
     });
     await fleet.transport.results.publish(particleResult(stranger, 0));
     await fleet.transport.results.publish(particleResult(experimentId, 9));
-    await waitFor("the results to be consumed", async () => fleet.server.coordinator.stats.resultsIgnored === ignoredBefore + 2 && (await resultsBacklog(fleet.transport)) === 0, 15_000);
+    await waitFor("the results to be consumed", async () => fleet.server.coordinator.stats.resultsIgnored === ignoredBefore + 2 && (await fleet.transport.results.backlog()) === 0, 15_000);
     assert.ok(fleet.logger.matching(/rejected malformed result message/).length >= 1);
     assert.equal(await count(fleet, `SELECT count(*)::int AS n FROM task_results`, []), ledgerBefore);
     assert.equal((await fleet.experiment(experimentId)).status, "completed");

@@ -12,7 +12,7 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import type { MetricPoint } from "../../schema/metrics.js";
 import { startFleetServer, type RunningFleetServer } from "../../server/fleet-server.js";
-import { NatsPubSub } from "../../server/pubsub/nats-pubsub.js";
+import { NatsPubSub } from "../../transport/nats/nats-pubsub.js";
 import { connectToNats } from "../../transport/nats/connection.js";
 import { createNatsTransport } from "../../transport/nats/nats-transport.js";
 import type { NatsTransport } from "../../transport/transport.js";

@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { requireExperimentConfig } from "../../schema/config.js";
 import { createTaskMessage, taskIdFor, type ArtifactRef, type TaskIdentity } from "../../schema/fleet-messages.js";
-import { InconsistentLedgerError, planNextTasks, stageOf, type LedgerEntry } from "../../server/coordinator/plan.js";
+import { InconsistentLedgerError, planNextTasks, stageOf, taskStanding, type LedgerEntry, type LedgerFacts } from "../../protocol/plan.js";
 import { aliveInMask, denseMaskBits } from "../../schema/mask-bits.js";
-import { taskStanding, type LedgerFacts } from "../../server/coordinator/task-due.js";
 
 const experimentId = "0b6c1c1e-6f3a-4f55-9d1e-2f4c1b7a9e10";
 const config = requireExperimentConfig({ name: "plan", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "swamp", particles: 3 }, pruning: { cycles: 2 } });

@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { resultsBacklog } from "../../server/coordinator/results-backlog.js";
 import { waitFor } from "../transport/support/waiting.js";
 import { startFleet, tinyConfig, type Fleet } from "./support/fleet.js";
 import { startScriptedWorker, type ScriptedWorker } from "./support/scripted-worker.js";
@@ -41,6 +40,6 @@ test("a result that cannot be recorded fails its experiment with the reason afte
   assert.match(error ?? "", new RegExp(`recording the result of the aggregate of cycle 0 failed on each of ${MAX_DELIVERIES} deliveries: .*sparsity: must be a number from 0 to below 1`));
   assert.equal(fleet.server.coordinator.stats.resultsAbandoned, 1);
   assert.equal(fleet.logger.matching(new RegExp(`recording result of task ${aggregate} failed`)).length, MAX_DELIVERIES - 1, "delivered exactly up to the limit");
-  await waitFor("the stream to hold no result", async () => (await resultsBacklog(fleet.transport)) === 0, 10_000);
+  await waitFor("the stream to hold no result", async () => (await fleet.transport.results.backlog()) === 0, 10_000);
   assert.deepEqual(await fleet.transport.tasks.queuedTaskIds(poisoned), [], "a failed experiment has no queued tasks");
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getIntrospectionQuery } from "graphql";
 import WebSocket from "ws";
-import type { FilesystemArtifactStore } from "../../server/artifacts/filesystem-artifact-store.js";
+import type { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { registerArtifact } from "../../server/services/artifacts.js";
 import { createExperiment } from "../../server/services/experiments.js";
 import { inTransaction } from "../../server/services/transaction.js";
@@ -33,7 +33,7 @@ before(async () => {
   revokedToken = await t.token(["admin"], "adversarial revoked");
   await t.server.dataSource.query(`UPDATE api_tokens SET revoked_at = now() WHERE name = 'adversarial revoked'`);
   experimentId = (await inTransaction(t.server.services, (tx) => createExperiment(tx, { config: sampleConfig({ name: "target" }) }))).id;
-  const stored = await (t.server.artifactStore as FilesystemArtifactStore).write(Buffer.alloc(1000, 7));
+  const stored = await (t.server.artifactStore as FilesystemArtifacts).write(Buffer.alloc(1000, 7));
   const artifact = await inTransaction(t.server.services, (tx) =>
     registerArtifact(tx, { experimentId, kind: "weights", format: "raw", sizeBytes: stored.sizeBytes, sha256: stored.sha256, location: stored.location }),
   );

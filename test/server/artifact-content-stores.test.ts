@@ -8,12 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { ArtifactContentStore } from "../../server/artifacts/artifact-content-store.js";
-import { FilesystemArtifactStore } from "../../server/artifacts/filesystem-artifact-store.js";
-import { TransportArtifactContentStore } from "../../server/coordinator/transport-artifact-content-store.js";
+import type { ArtifactStore } from "../../transport/artifact-store.js";
+import { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { implementations } from "../transport/support/implementations.js";
 
-async function checkWriteAndFind(store: ArtifactContentStore): Promise<void> {
+async function checkWriteAndFind(store: ArtifactStore): Promise<void> {
   const bytes = Buffer.from("the bytes swamp import uploads");
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   assert.equal(await store.find(sha256), null);
@@ -31,19 +30,19 @@ describe("artifact content stores: write and find", () => {
   test("the filesystem store", async () => {
     const root = mkdtempSync(join(tmpdir(), "swamp-content-store-"));
     try {
-      await checkWriteAndFind(new FilesystemArtifactStore(root));
+      await checkWriteAndFind(new FilesystemArtifacts(root));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
   });
 
-  // The fleet server wraps the transport's store only over NATS; embedded, it uses the filesystem store above.
+  // The fleet server reads the transport's own store; over NATS that is the object store.
   for (const implementation of implementations.filter((i) => i.name === "nats")) {
     test(`the transport's store (${implementation.name})`, async () => {
       const deployment = await implementation.deploy();
       try {
         const { artifacts } = await deployment.connect();
-        await checkWriteAndFind(new TransportArtifactContentStore(artifacts));
+        await checkWriteAndFind(artifacts);
       } finally {
         await deployment.dispose();
       }

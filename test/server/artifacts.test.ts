@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { FilesystemArtifactStore } from "../../server/artifacts/filesystem-artifact-store.js";
+import { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { parseRangeHeader } from "../../server/http/byte-range.js";
 import { registerArtifact } from "../../server/services/artifacts.js";
 import { createExperiment } from "../../server/services/experiments.js";
@@ -15,7 +15,7 @@ const bytes = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256
 
 before(async () => {
   t = await startTestServer({}, "artifacts");
-  const store = t.server.artifactStore as FilesystemArtifactStore;
+  const store = t.server.artifactStore as FilesystemArtifacts;
   const stored = await store.write(bytes);
   assert.equal(stored.sha256, createHash("sha256").update(bytes).digest("hex"));
   const experiment = await inTransaction(t.server.services, (tx) => createExperiment(tx, { config: sampleConfig() }));

@@ -289,7 +289,7 @@ describe("cancel, retry, setTags, delete", () => {
 
   it("deletes an experiment with its cycles, particles, metrics and artifacts", async () => {
     const id = await create({ name: "delete-me" });
-    const bytes = await (await import("../../server/artifacts/filesystem-artifact-store.js")).FilesystemArtifactStore.prototype.write.call(t.server.artifactStore, Buffer.from("weights"));
+    const bytes = await (await import("../../transport/embedded/filesystem-artifacts.js")).FilesystemArtifacts.prototype.write.call(t.server.artifactStore, Buffer.from("weights"));
     await inTransaction(t.server.services, async (tx) => {
       await startCycle(tx, { experimentId: id, cycleIndex: 0, sparsity: 0, aliveWeights: 1, totalWeights: 1, particleSeeds: [1, 2] });
       await registerArtifact(tx, { experimentId: id, kind: "weights", format: "raw", sizeBytes: bytes.sizeBytes, sha256: bytes.sha256, location: bytes.location });

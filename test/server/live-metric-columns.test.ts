@@ -5,7 +5,7 @@ import type { MetricPoint } from "../../schema/metrics.js";
 import { existingMetricWindows } from "../../server/live/metric-windows.js";
 import { columnSerialisations } from "../../server/live/column-fast-path.js";
 import { CLOSE_TOO_SLOW, slowSocketCutOffs } from "../../server/live/live-sockets.js";
-import { InProcessPubSub } from "../../server/pubsub/in-process-pubsub.js";
+import { InProcessPubSub } from "../../transport/live-feed/in-process-pubsub.js";
 import { createExperiment } from "../../server/services/experiments.js";
 import { appendMetrics } from "../../server/services/metrics.js";
 import { inTransaction } from "../../server/services/transaction.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { MetricPoint } from "../../schema/metrics.js";
-import { InProcessPubSub } from "../../server/pubsub/in-process-pubsub.js";
+import { InProcessPubSub } from "../../transport/live-feed/in-process-pubsub.js";
 import { recordCycle, startCycle } from "../../server/services/cycles.js";
 import { createExperiment, markExperimentStatus } from "../../server/services/experiments.js";
 import { appendMetrics } from "../../server/services/metrics.js";

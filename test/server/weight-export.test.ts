@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { FilesystemArtifactStore } from "../../server/artifacts/filesystem-artifact-store.js";
+import type { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { WEIGHTS_FORMAT } from "../../server/coordinator/record-result.js";
 import { registerArtifact } from "../../server/services/artifacts.js";
 import { recordCycle, startCycle } from "../../server/services/cycles.js";
@@ -41,7 +41,7 @@ let readOnly: string;
 
 before(async () => {
   t = await startTestServer({}, "weight_export");
-  const file = await (t.server.artifactStore as FilesystemArtifactStore).write(encodeWeights(stored, entries));
+  const file = await (t.server.artifactStore as FilesystemArtifacts).write(encodeWeights(stored, entries));
   const experiment = await inTransaction(t.server.services, (tx) => createExperiment(tx, { config: sampleConfig() }));
   experimentId = experiment.id;
   const counts = { sparsity: 1 - alive / 18, aliveWeights: alive, totalWeights: 18, layers: [{ name: "fc1", alive: 8, total: 12 }, { name: "fc2", alive: 4, total: 6 }] };

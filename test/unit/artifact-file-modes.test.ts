@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { FilesystemArtifactStore } from "../../server/artifacts/filesystem-artifact-store.js";
 import { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { modesUnder, notPrivateUnder } from "../helpers/file-modes.js";
 
@@ -18,7 +17,7 @@ function assertPrivate(root: string): void {
 
 test("the server's artifact store creates its directories 700 and its files 600", async () => {
   const root = join(parent, "server", "artifacts");
-  await new FilesystemArtifactStore(root).write(new Uint8Array([1, 2, 3]));
+  await new FilesystemArtifacts(root).write(new Uint8Array([1, 2, 3]));
   assertPrivate(root);
 });
 

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { getKernel } from "@tensorflow/tfjs-core";
 import { loadNative, type NativeAddon } from "../../worker/engine/native-kernels/addon.js";
 import { olderCoreTypeWarning, openBlasCoreTypeFor } from "../../worker/engine/native-kernels/openblas-core-type.js";
-import { coreTypeWarningLine } from "../../cli/core-type-warning.js";
+import { coreTypeWarningLine } from "../../worker/engine/core-type-warning.js";
 import { isNativeKernelRegistered, NATIVE_KERNEL_NAMES, registerNativeKernels } from "../../worker/engine/native-kernels/index.js";
 import { Random } from "../../worker/engine/rng.js";
 import { DENSE_RELU } from "../../worker/engine/native-kernels/dense-layer.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { aliveCount, denseMask, layerCounts, masksEqual, packMask, sparsityOf, unpackMask } from "../../worker/engine/mask.js";
+import { packMask, unpackMask } from "../../schema/mask-bits.js";
+import { aliveCount, denseMask, layerCounts, masksEqual, sparsityOf } from "../../worker/engine/mask.js";
 import { pruneByMagnitude } from "../../worker/engine/prune.js";
 import { Random } from "../../worker/engine/rng.js";
 import type { WeightLayout } from "../../worker/engine/weights.js";

@@ -60,6 +60,11 @@ export class EmbeddedResultStream implements ResultStream {
     };
   }
 
+  /** 0: nothing stored here outlives the process, so a starting coordinator has nothing to catch up on. */
+  async backlog(): Promise<number> {
+    return 0;
+  }
+
   /** Stops delivering and waits for the running handlers. */
   async close(): Promise<void> {
     this.closed = true;

@@ -1,5 +1,5 @@
 /** The in-process transport of the embedded mode (`npm start`, `swamp run`). */
-import { join } from "node:path";
+import { swampHomeLayout } from "../../schema/swamp-home.js";
 import { fleetNames } from "../../schema/subjects.js";
 import { consoleTransportLogger } from "../logger.js";
 import { DEFAULT_TASK_QUEUE_SETTINGS } from "../task-queue.js";
@@ -9,6 +9,7 @@ import { EmbeddedResultStream } from "./embedded-result-stream.js";
 import { EmbeddedTaskQueue } from "./embedded-task-queue.js";
 import { FilesystemArtifacts } from "./filesystem-artifacts.js";
 import { LocalBus } from "./local-bus.js";
+import { InProcessPubSub } from "../live-feed/in-process-pubsub.js";
 
 export function createEmbeddedTransport(options: Omit<EmbeddedTransportOptions, "mode">): Transport {
   const logger = options.logger ?? consoleTransportLogger;
@@ -24,7 +25,8 @@ export function createEmbeddedTransport(options: Omit<EmbeddedTransportOptions, 
     results,
     metrics: new EmbeddedMetricBus(bus, names),
     control: new EmbeddedControlBus(bus, names),
-    artifacts: new FilesystemArtifacts(join(options.home, "artifacts")),
+    artifacts: new FilesystemArtifacts(swampHomeLayout(options.home).artifacts),
+    openLiveFeed: (feedOptions = {}) => new InProcessPubSub(feedOptions.maxBuffered),
     closed: () => closed,
     async close() {
       await Promise.all([tasks.close(), results.close()]);

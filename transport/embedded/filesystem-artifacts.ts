@@ -3,19 +3,29 @@
  * reads), written atomically (temporary file, then rename) and verified on every read.
  */
 import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join, resolve, sep } from "node:path";
+import type { Readable } from "node:stream";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ArtifactRef } from "../../schema/fleet-messages.js";
 import {
   ArtifactNotFoundError,
+  ArtifactNotReadableError,
+  isSha256Hex,
   sha256Hex,
   verifyArtifactBytes,
   type ArtifactStore,
+  type ByteRange,
   type PutArtifactOptions,
+  type StoredBytes,
 } from "../artifact-store.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
+/**
+ * Locations are `file://` URLs; one outside the root is refused, so a stored location can never
+ * make the server read an arbitrary file.
+ */
 export class FilesystemArtifacts implements ArtifactStore {
   readonly root: string;
 
@@ -65,7 +75,7 @@ export class FilesystemArtifacts implements ArtifactStore {
     await rm(this.pathOf(ref), { force: true });
   }
 
-  async size(ref: ArtifactRef): Promise<number | undefined> {
+  async size(ref: Pick<ArtifactRef, "sha256">): Promise<number | undefined> {
     try {
       return (await stat(this.pathOf(ref))).size;
     } catch (error) {
@@ -74,7 +84,41 @@ export class FilesystemArtifacts implements ArtifactStore {
     }
   }
 
-  location(ref: ArtifactRef): string {
+  location(ref: Pick<ArtifactRef, "sha256">): string {
     return pathToFileURL(this.pathOf(ref)).toString();
+  }
+
+  handles(location: string): boolean {
+    return location.startsWith("file://");
+  }
+
+  async read(location: string, range?: ByteRange): Promise<Readable> {
+    const path = this.pathOfLocation(location);
+    await stat(path).catch(() => {
+      throw new ArtifactNotReadableError(`artifact bytes are missing from the store (${location})`);
+    });
+    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async remove(location: string): Promise<void> {
+    await rm(this.pathOfLocation(location), { force: true });
+  }
+
+  async write(bytes: Uint8Array): Promise<StoredBytes> {
+    const ref = await this.put(bytes);
+    return { location: this.location(ref), sha256: ref.sha256, sizeBytes: ref.size };
+  }
+
+  async find(sha256: string): Promise<StoredBytes | null> {
+    if (!isSha256Hex(sha256)) return null;
+    const size = await this.size({ sha256 });
+    return size === undefined ? null : { location: this.location({ sha256 }), sha256, sizeBytes: size };
+  }
+
+  private pathOfLocation(location: string): string {
+    if (!this.handles(location)) throw new ArtifactNotReadableError(`not a file:// location: ${location}`);
+    const path = resolve(fileURLToPath(location));
+    if (!path.startsWith(this.root + sep)) throw new ArtifactNotReadableError(`location is outside the artifact root: ${location}`);
+    return path;
   }
 }

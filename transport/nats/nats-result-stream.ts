@@ -57,4 +57,9 @@ export class NatsResultStream implements ResultStream {
       handleLate: async (message) => message.nak(0),
     }));
   }
+
+  async backlog(): Promise<number> {
+    const info = await this.context.jsm.consumers.info(this.context.names.resultsStream, this.context.names.resultsConsumer);
+    return info.num_pending + info.num_ack_pending;
+  }
 }

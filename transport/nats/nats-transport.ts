@@ -12,6 +12,7 @@ import { ensureFleetResources } from "./fleet-resources.js";
 import type { NatsContext } from "./nats-context.js";
 import { NatsControlBus } from "./nats-control-bus.js";
 import { NatsMetricBus } from "./nats-metric-bus.js";
+import { NatsPubSub } from "./nats-pubsub.js";
 import { NatsResultStream } from "./nats-result-stream.js";
 import { NatsTaskQueue } from "./nats-task-queue.js";
 import { ObjectStoreArtifacts } from "./object-store-artifacts.js";
@@ -54,7 +55,9 @@ export async function createNatsTransport(options: Omit<NatsTransportOptions, "m
       metrics: new NatsMetricBus(context),
       control: new NatsControlBus(context),
       artifacts: new ObjectStoreArtifacts(bucket, names.artifactsBucket),
+      openLiveFeed: (feedOptions = {}) => new NatsPubSub(connection, { ...feedOptions, namespace: names.namespace }),
       closed: () => closedWith,
+      readinessCheck: { name: "nats", probe: async () => void (await connection.rtt()) },
       async close() {
         await consumers.stopAll();
         if (!connection.isClosed()) await connection.drain().catch(() => connection.close());

@@ -2,16 +2,21 @@
  * Artifacts in the JetStream Object Store, named by their sha256 so any worker on any machine can
  * fetch them; every read is hashed and compared with the name it was asked for.
  */
+import { Readable } from "node:stream";
 import type { ObjectStore } from "@nats-io/obj";
 import type { ArtifactRef } from "../../schema/fleet-messages.js";
 import {
   ArtifactNotFoundError,
+  ArtifactNotReadableError,
   ArtifactStoreFullError,
+  isSha256Hex,
   CorruptArtifactError,
   sha256Hex,
   verifyArtifactBytes,
   type ArtifactStore,
+  type ByteRange,
   type PutArtifactOptions,
+  type StoredBytes,
 } from "../artifact-store.js";
 
 /** The object store's own digest notation for a sha256: `SHA-256=` and padded base64url. */
@@ -24,6 +29,11 @@ export class ObjectStoreArtifacts implements ArtifactStore {
     private readonly bucket: ObjectStore,
     private readonly bucketName: string,
   ) {}
+
+  /** Every location of this store is this prefix followed by the sha256. */
+  private get locationPrefix(): string {
+    return `nats-object://${this.bucketName}/`;
+  }
 
   async put(bytes: Uint8Array, options: PutArtifactOptions = {}): Promise<ArtifactRef> {
     const ref: ArtifactRef = { sha256: sha256Hex(bytes), size: bytes.byteLength, ...(options.format ? { format: options.format } : {}) };
@@ -63,12 +73,51 @@ export class ObjectStoreArtifacts implements ArtifactStore {
     if (await this.has(ref)) await this.bucket.delete(ref.sha256);
   }
 
-  async size(ref: ArtifactRef): Promise<number | undefined> {
+  async size(ref: Pick<ArtifactRef, "sha256">): Promise<number | undefined> {
     const info = await this.bucket.info(ref.sha256);
     return info === null || info.deleted ? undefined : info.size;
   }
 
-  location(ref: ArtifactRef): string {
-    return `nats-object://${this.bucketName}/${ref.sha256}`;
+  location(ref: Pick<ArtifactRef, "sha256">): string {
+    return `${this.locationPrefix}${ref.sha256}`;
+  }
+
+  handles(location: string): boolean {
+    return location.startsWith(this.locationPrefix) && isSha256Hex(location.slice(this.locationPrefix.length));
+  }
+
+  async read(location: string, range?: ByteRange): Promise<Readable> {
+    const sha256 = this.sha256Of(location);
+    const size = await this.size({ sha256 });
+    if (size === undefined) throw new ArtifactNotReadableError(`artifact bytes are missing from the store (${location})`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.get({ sha256, size });
+    } catch (error) {
+      throw new ArtifactNotReadableError(`artifact bytes at ${location} cannot be read: ${(error as Error).message}`);
+    }
+    const part = range ? bytes.subarray(range.start, range.end + 1) : bytes;
+    return Readable.from([Buffer.from(part.buffer, part.byteOffset, part.byteLength)]);
+  }
+
+  async remove(location: string): Promise<void> {
+    const sha256 = this.sha256Of(location);
+    if ((await this.size({ sha256 })) !== undefined) await this.bucket.delete(sha256);
+  }
+
+  async write(bytes: Uint8Array): Promise<StoredBytes> {
+    const ref = await this.put(bytes);
+    return { location: this.location(ref), sha256: ref.sha256, sizeBytes: ref.size };
+  }
+
+  async find(sha256: string): Promise<StoredBytes | null> {
+    if (!isSha256Hex(sha256)) return null;
+    const size = await this.size({ sha256 });
+    return size === undefined ? null : { location: this.location({ sha256 }), sha256, sizeBytes: size };
+  }
+
+  private sha256Of(location: string): string {
+    if (!this.handles(location)) throw new ArtifactNotReadableError(`not a location of this store: ${location}`);
+    return location.slice(this.locationPrefix.length);
   }
 }

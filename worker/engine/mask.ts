@@ -48,9 +48,6 @@ export function applyMask(values: WeightValues, mask: Mask, layout: WeightLayout
   });
 }
 
-// The bit layout is shared with the server (which reads stored masks), so it lives in schema/.
-export { packMask, unpackMask } from "../../schema/mask-bits.js";
-
 export function masksEqual(a: Mask, b: Mask): boolean {
   return a.length === b.length && a.every((layer, i) => layer.length === b[i]!.length && layer.every((v, j) => v === b[i]![j]));
 }

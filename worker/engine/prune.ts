@@ -5,10 +5,10 @@
  * broken by position (layer order, then index), so the result never depends on sort stability.
  */
 import { keptAfterPruning } from "../../schema/prunable-layers.js";
+import { PRUNING_RULES, type PruningScope } from "../../schema/pruning-rules.js";
 import type { Mask } from "./mask.js";
 import type { WeightLayout, WeightValues } from "./weights.js";
 
-export type PruningScope = "global" | "layerwise";
 
 export interface PruneOptions {
   rate: number;
@@ -28,7 +28,7 @@ export function pruneByMagnitude(values: WeightValues, mask: Mask, layout: Weigh
   const eligible = layout.prunable
     .map((position, i) => ({ i, weights: values[position]!, layer: layout.entries[position]!.layer }))
     .filter((entry) => !options.exclude.includes(entry.layer));
-  const groups = options.scope === "global" ? [eligible] : eligible.map((entry) => [entry]);
+  const groups = PRUNING_RULES[options.scope].group(eligible);
   for (const group of groups) pruneGroup(group, next, options.rate);
   return next;
 }

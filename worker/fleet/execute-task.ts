@@ -7,7 +7,8 @@ import type { ArtifactRef, TaskMessage, TaskResultInput } from "../../schema/fle
 import type { MetricPoint } from "../../schema/metrics.js";
 import type { ArtifactStore } from "../../transport/artifact-store.js";
 import type { TaskProgress } from "../engine/context.js";
-import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
+import { packMask, unpackMask } from "../../schema/mask-bits.js";
+import { denseMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
 import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
 import type { ThreadPool } from "../run/thread-pool.js";

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Mask } from "../engine/mask.js";
-import { packMask, unpackMask } from "../engine/mask.js";
+import { packMask, unpackMask } from "../../schema/mask-bits.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
 
 const MAGIC = "SWSP";

@@ -13,13 +13,17 @@ import type { LoadedDataset } from "../data/dataset.js";
 import { getDataset } from "../data/registry.js";
 import type { BackendInfo } from "../engine/backend.js";
 import type { TaskProgress } from "../engine/context.js";
-import { denseMask, packMask, unpackMask, type Mask } from "../engine/mask.js";
+import { packMask, unpackMask } from "../../schema/mask-bits.js";
+import { denseMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
 import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
 import { encodeSparse } from "../formats/sparse-file.js";
 import type { AggregateCycleOutput, TrainParticleOutput } from "../tasks/types.js";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";
 import { RunLayout } from "./run-layout.js";
+import { runDirectoryLedger } from "./run-ledger.js";
+import { planNextTasks } from "../../protocol/plan.js";
+import type { FleetTaskKind, TaskDraft } from "../../schema/fleet-messages.js";
 import type { CycleSummary, ParticleSummary } from "./summaries.js";
 import { ThreadPool } from "./thread-pool.js";
 
@@ -60,6 +64,17 @@ export class RunDirectoryError extends Error {
     super(message);
     this.name = "RunDirectoryError";
   }
+}
+
+/** The plan's experiment id for the one experiment of a run directory (it appears in no output). */
+const LOCAL_EXPERIMENT_ID = "local";
+
+/** What the steps of one run share: the rewind point, and the current cycle's particles until it is aggregated. */
+interface CycleRun {
+  rewind: WeightValues | undefined;
+  particles: Map<number, { weights: WeightValues; summary: ParticleSummary }>;
+  /** When the current cycle's first stage began (performance.now()). */
+  started: number;
 }
 
 /** A running experiment; `stop()` asks it to end at the next training step. */
@@ -140,37 +155,69 @@ export class LocalRun {
     await appendFile(this.layout.metrics, points.map((p) => `${canonicalJson({ task, ...p })}\n`).join(""));
   }
 
+  /**
+   * Runs what the plan (protocol/plan.ts, the one the coordinator uses) says is next, with the run
+   * directory as its ledger, until it says the experiment is complete.
+   */
   private async runCycles(pool: ThreadPool): Promise<RunResult> {
     const { config } = this.options;
     const layout = pool.layout;
-    const rewind = await this.rewindPoint(pool);
-    const summaries: CycleSummary[] = [];
-    let mask: Mask = denseMask(layout);
     const sizes = layout.prunable.map((p) => layout.entries[p]!.size);
-    const cycles = cycleCount(config);
-    for (let cycle = 0; cycle < cycles; cycle++) {
-      if (cycle > 0) mask = unpackMask(new Uint8Array(await readFile(this.layout.mask(cycle))), sizes);
-      else if (!exists(this.layout.mask(0))) await writeFileAtomic(this.layout.mask(0), packMask(mask));
-      if (exists(this.layout.cycleSummary(cycle))) {
-        const summary = await readJson<CycleSummary>(this.layout.cycleSummary(cycle));
-        summaries.push(summary);
-        this.emit({ type: "cycle-done", summary, reused: true });
-        continue;
-      }
-      const summary = await this.runCycle(pool, layout, cycle, rewind, mask, cycle === cycles - 1);
+    const summaries: CycleSummary[] = [];
+    const run: CycleRun = { rewind: undefined, particles: new Map(), started: 0 };
+    if (exists(this.layout.rewindWeights)) {
+      run.rewind = decodeWeights(await readFile(this.layout.rewindWeights), this.layout.rewindWeights).values;
+      this.emit({ type: "pretrain-done", seconds: 0, reused: true });
+    }
+    for (let cycle = 0; exists(this.layout.cycleSummary(cycle)); cycle++) {
+      const summary = await readJson<CycleSummary>(this.layout.cycleSummary(cycle));
       summaries.push(summary);
-      await writeFileAtomic(this.layout.cycles, summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
-      this.emit({ type: "cycle-done", summary, reused: false });
+      this.emit({ type: "cycle-done", summary, reused: true });
+    }
+    const maskOf = async (cycle: number): Promise<Mask> => {
+      if (cycle > 0) return unpackMask(new Uint8Array(await readFile(this.layout.mask(cycle))), sizes);
+      const dense = denseMask(layout);
+      if (!exists(this.layout.mask(0))) await writeFileAtomic(this.layout.mask(0), packMask(dense));
+      return dense;
+    };
+    /** Trains the cycle's particles, reusing those already in the run directory. */
+    const trainParticles = async (cycle: number): Promise<void> => {
+      const mask = await maskOf(cycle);
+      run.started = performance.now();
+      await Promise.all(
+        Array.from({ length: config.method.particles }, (_, particle) =>
+          this.particle(pool, cycle, particle, run.rewind!, mask).then((done) => run.particles.set(particle, done)),
+        ),
+      );
+    };
+    const steps: { [K in FleetTaskKind]: (tasks: Array<Extract<TaskDraft, { kind: K }>>) => Promise<void> } = {
+      pretrain: async () => {
+        run.rewind = await this.pretrain(pool);
+      },
+      "train-particle": async (tasks) => trainParticles(tasks[0]!.cycle),
+      "aggregate-cycle": async ([task]) => {
+        const { cycle, final } = task!;
+        const mask = await maskOf(cycle);
+        // Resumed with every particle of the cycle already trained: they are read back.
+        if (run.particles.size === 0) await trainParticles(cycle);
+        const particles = Array.from({ length: config.method.particles }, (_, particle) => run.particles.get(particle)!);
+        run.particles.clear();
+        const summary = await this.aggregateCycle(pool, layout, cycle, particles, mask, final, run.started);
+        summaries.push(summary);
+        await writeFileAtomic(this.layout.cycles, summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
+        this.emit({ type: "cycle-done", summary, reused: false });
+      },
+    };
+    for (;;) {
+      const plan = planNextTasks({ experimentId: LOCAL_EXPERIMENT_ID, config, ledger: runDirectoryLedger(this.layout, config) });
+      if (plan.kind === "complete") break;
+      const kind = plan.tasks[0]!.kind;
+      await (steps[kind] as (tasks: TaskDraft[]) => Promise<void>)(plan.tasks);
     }
     return { outDir: this.options.outDir, configHash: this.hash, cycles: summaries };
   }
 
-  private async rewindPoint(pool: ThreadPool): Promise<WeightValues> {
-    if (exists(this.layout.rewindWeights)) {
-      const stored = decodeWeights(await readFile(this.layout.rewindWeights), this.layout.rewindWeights);
-      this.emit({ type: "pretrain-done", seconds: 0, reused: true });
-      return stored.values;
-    }
+  private async pretrain(pool: ThreadPool): Promise<WeightValues> {
     const metrics: MetricPoint[] = [];
     const output = await pool.run<"pretrain">(
       { kind: "pretrain" },
@@ -182,11 +229,15 @@ export class LocalRun {
     return output.weights;
   }
 
-  private async runCycle(pool: ThreadPool, layout: WeightLayout, cycle: number, rewind: WeightValues, mask: Mask, final: boolean): Promise<CycleSummary> {
-    const started = performance.now();
-    const particles = await Promise.all(
-      Array.from({ length: this.options.config.method.particles }, (_, particle) => this.particle(pool, cycle, particle, rewind, mask)),
-    );
+  private async aggregateCycle(
+    pool: ThreadPool,
+    layout: WeightLayout,
+    cycle: number,
+    particles: Array<{ weights: WeightValues; summary: ParticleSummary }>,
+    mask: Mask,
+    final: boolean,
+    started: number,
+  ): Promise<CycleSummary> {
     const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final });
     await this.writeCycleOutputs(pool, layout, aggregate, mask);
     const summary = this.cycleSummary(aggregate, particles.map((p) => p.summary), (performance.now() - started) / 1000);

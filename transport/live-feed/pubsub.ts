@@ -17,3 +17,9 @@ export interface SwampPubSub {
   subscribe<T extends TopicName>(topic: T, experimentId: string): Promise<TopicSubscription<TopicPayload<T>>>;
   close(): Promise<void>;
 }
+
+export interface LiveFeedOptions {
+  /** Events one subscriber may fall behind by before it is cut off. */
+  maxBuffered?: number;
+  log?: (line: string) => void;
+}

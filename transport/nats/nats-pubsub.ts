@@ -6,8 +6,8 @@
  */
 import type { NatsConnection, Subscription as NatsSubscription } from "@nats-io/transport-node";
 import { parseTopicPayload, topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/topics.js";
-import { InProcessPubSub } from "./in-process-pubsub.js";
-import type { SwampPubSub, TopicSubscription } from "./pubsub.js";
+import { InProcessPubSub } from "../live-feed/in-process-pubsub.js";
+import type { SwampPubSub, TopicSubscription } from "../live-feed/pubsub.js";
 
 export interface NatsPubSubOptions {
   /** Keeps deployments (and tests) on one NATS server apart; as SWAMP_NATS_NAMESPACE. */

@@ -1,13 +1,17 @@
 /**
- * What an experiment needs next, derived from what its ledger holds and nothing else:
+ * Where the protocol is decided: what an experiment needs next, derived from what its ledger holds
+ * and nothing else. The coordinator (the fleet, `swamp up`) plans with `planNextTasks`, and checks a
+ * single task with `taskStanding`, which agrees with it (test/fleet/plan.test.ts).
+ *
  *   no rewind point                  → pretrain
  *   a cycle with particles missing   → train-particle for each missing one
  *   all particles of the cycle in    → aggregate-cycle
  *   every cycle aggregated           → the experiment is complete
  * Pure, so the same state always gives the same plan, on any replica, after any restart.
  */
-import type { ExperimentConfig } from "../../schema/config.js";
-import type { ArtifactRef, FleetTaskKind, TaskDraft, TaskIdentity } from "../../schema/fleet-messages.js";
+import type { ExperimentConfig } from "../schema/config.js";
+import type { ArtifactRef, FleetTaskKind, TaskDraft, TaskIdentity } from "../schema/fleet-messages.js";
+import { taskKind } from "./task-kinds.js";
 
 /** One recorded task result, as the ledger keeps it. */
 export interface LedgerEntry {
@@ -40,9 +44,7 @@ export type Plan =
  * (1 + 2c) and its aggregate (2 + 2c). A task's follow-ups are the planned tasks of a later stage.
  */
 export function stageOf(identity: Pick<TaskIdentity, "kind" | "cycle">): number {
-  if (identity.kind === "pretrain") return 0;
-  const cycle = identity.cycle ?? 0;
-  return identity.kind === "train-particle" ? 1 + 2 * cycle : 2 + 2 * cycle;
+  return taskKind(identity.kind).stage(identity.cycle ?? 0);
 }
 
 export const COMPLETE_STAGE = Number.POSITIVE_INFINITY;
@@ -111,4 +113,41 @@ export function planNextTasks(input: PlanInput): Plan {
     };
   }
   return { kind: "complete", stage: COMPLETE_STAGE };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One task at a time: whether it is due, from the few ledger facts it depends on (the coordinator
+// asks this for every result, so it reads a handful of indexed rows instead of the whole ledger).
+// Stages run in order, so a task is due exactly when the stage before it is complete and its own
+// result is not recorded.
+
+/** What the ledger holds around one task. */
+export interface LedgerFacts {
+  /** The task's own result is recorded. */
+  recorded: boolean;
+  pretrainRecorded: boolean;
+  /** The aggregate of the cycle before the task's (cycle 0: the pretrain stands in). */
+  previousAggregateRecorded: boolean;
+  /** The aggregate of the task's cycle. */
+  aggregateRecorded: boolean;
+  /** Particle results recorded in the task's cycle. */
+  particlesRecorded: number;
+}
+
+export type TaskStanding = { kind: "recorded" } | { kind: "due" } | { kind: "not-due"; reason: string };
+
+export function taskStanding(config: ExperimentConfig, identity: TaskIdentity, facts: LedgerFacts): TaskStanding {
+  if (facts.recorded) return { kind: "recorded" };
+  const notDue = (reason: string): TaskStanding => ({ kind: "not-due", reason: `the task was never queued (${reason})` });
+  if (identity.kind === "pretrain") return { kind: "due" };
+  const cycle = identity.cycle ?? 0;
+  if (cycle > config.pruning.cycles) return notDue(`the experiment's last cycle is ${config.pruning.cycles}`);
+  if (!facts.previousAggregateRecorded) return notDue(cycle === 0 ? "pretraining is not done" : `cycle ${cycle - 1} is not aggregated`);
+  if (facts.aggregateRecorded) return notDue(`cycle ${cycle} is already aggregated`);
+  if (identity.kind === "train-particle") {
+    if ((identity.particle ?? 0) >= config.method.particles) return notDue(`the experiment trains ${config.method.particles} particle(s)`);
+    return { kind: "due" };
+  }
+  if (facts.particlesRecorded < config.method.particles) return notDue(`cycle ${cycle} has ${facts.particlesRecorded} of its ${config.method.particles} particles`);
+  return { kind: "due" };
 }

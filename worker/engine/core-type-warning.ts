@@ -1,7 +1,7 @@
 /** Says once, at start, when OPENBLAS_CORETYPE holds the training back (see openblas-core-type.ts). */
-import { requestedBackend } from "../worker/engine/backend-request.js";
-import { nativeKernelsDisabled } from "../worker/engine/native-kernels/addon.js";
-import { olderCoreTypeWarning } from "../worker/engine/native-kernels/openblas-core-type.js";
+import { requestedBackend } from "./backend-request.js";
+import { nativeKernelsDisabled } from "./native-kernels/addon.js";
+import { olderCoreTypeWarning } from "./native-kernels/openblas-core-type.js";
 
 /**
  * The line to print, if any. Only the native kernels call OpenBLAS, and only under the wasm

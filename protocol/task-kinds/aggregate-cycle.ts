@@ -1,0 +1,77 @@
+/** Aggregate-cycle: averages a cycle's particles, evaluates the average and prunes the next mask. */
+import { z } from "zod";
+import { accuracy, artifactRefSchema, finite, layerCountSchema, nonNegativeInt, resultCommon, taskCommon, type MessageProblem } from "../../schema/fleet-message-fields.js";
+import type { TaskKindDescriptor } from "../task-kind.js";
+import { cycleProblems } from "./cycle-bounds.js";
+
+const taskSchema = z
+  .object({
+    ...taskCommon,
+    kind: z.literal("aggregate-cycle"),
+    cycle: nonNegativeInt,
+    /** The last cycle is evaluated but not pruned further. */
+    final: z.boolean(),
+    inputs: z
+      .object({
+        /** The weights of particles 0..N-1, in particle order. */
+        particleWeights: z.array(artifactRefSchema).min(1),
+        mask: artifactRefSchema.nullable(),
+      })
+      .strict(),
+  })
+  .strict();
+
+const successSchema = z
+  .object({
+    ...resultCommon,
+    outcome: z.literal("succeeded"),
+    kind: z.literal("aggregate-cycle"),
+    cycle: nonNegativeInt,
+    outputs: z
+      .object({
+        weights: artifactRefSchema,
+        /** The mask of the next cycle; null after the final cycle. */
+        nextMask: artifactRefSchema.nullable(),
+        /**
+         * The averaged model as `swamp run` writes it for `tf.loadLayersModel`: `model.json`
+         * (its manifest names the weights file `weights.bin`) and that weights file. Optional:
+         * workers from before they were stored leave them out.
+         */
+        tfjsModel: artifactRefSchema.optional(),
+        tfjsWeights: artifactRefSchema.optional(),
+      })
+      .strict(),
+    numbers: z
+      .object({
+        accuracy,
+        loss: finite,
+        sparsity: finite.min(0).max(1),
+        alive: nonNegativeInt,
+        total: nonNegativeInt,
+        layers: z.array(layerCountSchema),
+        seconds: finite.nonnegative(),
+      })
+      .strict()
+      .refine((numbers) => numbers.alive <= numbers.total, { message: "alive must not exceed total", path: ["alive"] }),
+  })
+  .strict();
+
+export const aggregateCycleKind = {
+  name: "aggregate-cycle",
+  coordinates: ["cycle"],
+  taskSchema,
+  successSchema,
+  stage: (cycle: number) => 2 + 2 * cycle,
+  taskProblems(task: z.output<typeof taskSchema>): MessageProblem[] {
+    const problems = cycleProblems(task);
+    const lastCycle = task.config.pruning.cycles;
+    const particles = task.config.method.particles;
+    if (task.inputs.particleWeights.length !== particles) {
+      problems.push({ path: "inputs.particleWeights", message: `must hold one reference per particle (${particles})` });
+    }
+    if (task.final !== (task.cycle === lastCycle)) {
+      problems.push({ path: "final", message: `must be ${task.cycle === lastCycle} for cycle ${task.cycle} of 0..${lastCycle}` });
+    }
+    return problems;
+  },
+} as const satisfies TaskKindDescriptor<"aggregate-cycle", typeof taskSchema, typeof successSchema>;

@@ -1,0 +1,25 @@
+/** Pretrain: trains the dense network to the rewind point θ_T0 every cycle restarts from. */
+import { z } from "zod";
+import { artifactRefSchema, finite, resultCommon, taskCommon } from "../../schema/fleet-message-fields.js";
+import type { TaskKindDescriptor } from "../task-kind.js";
+
+const taskSchema = z.object({ ...taskCommon, kind: z.literal("pretrain"), inputs: z.object({}).strict().default({}) }).strict();
+
+const successSchema = z
+  .object({
+    ...resultCommon,
+    outcome: z.literal("succeeded"),
+    kind: z.literal("pretrain"),
+    outputs: z.object({ weights: artifactRefSchema }).strict(),
+    numbers: z.object({ seconds: finite.nonnegative() }).strict(),
+  })
+  .strict();
+
+export const pretrainKind = {
+  name: "pretrain",
+  coordinates: [],
+  taskSchema,
+  successSchema,
+  stage: () => 0,
+  taskProblems: () => [],
+} as const satisfies TaskKindDescriptor<"pretrain", typeof taskSchema, typeof successSchema>;
