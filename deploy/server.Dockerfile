@@ -24,6 +24,7 @@ COPY transport ./transport
 COPY server ./server
 COPY worker ./worker
 COPY cli ./cli
+COPY web ./web
 COPY migrations ./migrations
 COPY test ./test
 COPY bench ./bench
