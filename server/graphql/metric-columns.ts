@@ -1,13 +1,11 @@
 import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
-import { MAX_KEYS_PER_QUERY, requireMetricKeys } from "../services/metrics.js";
-import { InvalidInputError } from "../services/errors.js";
-import { requireIntInRange, requireUuid } from "../services/validation.js";
 import { metricWindowsOf } from "../live/metric-windows.js";
 import type { MetricColumnBatch as WindowBatch, MetricColumnSeries as WindowSeries, WindowMember } from "../live/metric-window.js";
 import { backlogLimitOf, cutOffSlowSocket, socketOf, stopWhenCutOff } from "../live/live-sockets.js";
 import { requireScope } from "./auth.js";
 import type { GraphQLContext } from "./context.js";
+import { checkedSubscriptionArgs, type MetricsSubscriptionArgs } from "./metrics.js";
 
 @ObjectType("MetricColumns", { description: "One series of a MetricColumnBatch as columns: entry i of every list is one point, in step order." })
 export class MetricColumns {
@@ -53,12 +51,6 @@ export class MetricColumnBatch {
   series!: WindowSeries[];
 }
 
-interface MetricColumnsArgs {
-  experimentId: string;
-  cycle?: number | null;
-  particle?: number | null;
-  keys?: string[] | null;
-}
 
 @Resolver(() => MetricColumnBatch)
 export class MetricColumnsResolver {
@@ -66,7 +58,7 @@ export class MetricColumnsResolver {
     name: "metricColumns",
     description:
       "The metrics subscription in a compact shape (columns per series): the stored history in batches, then live batches, with no gap and no duplicate. Subscribers of the same window share one history read and one serialisation of each batch; a client that reads too slowly is closed with code 4413.",
-    subscribe: ({ args, context }: SubscribeResolverData<unknown, MetricColumnsArgs, GraphQLContext>) => metricColumnBatches(context, args),
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, MetricsSubscriptionArgs, GraphQLContext>) => metricColumnBatches(context, args),
   })
   metricColumns(
     @Root() batch: WindowBatch,
@@ -79,14 +71,12 @@ export class MetricColumnsResolver {
   }
 }
 
-async function metricColumnBatches(context: GraphQLContext, args: MetricColumnsArgs): Promise<WindowMember> {
+async function metricColumnBatches(context: GraphQLContext, args: MetricsSubscriptionArgs): Promise<WindowMember> {
   requireScope(context, "read", "subscription metricColumns");
-  const experimentId = requireUuid(args.experimentId, "experimentId");
-  if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, 10_000);
-  if (args.particle != null) requireIntInRange(args.particle, "particle", 0, 1_000);
-  if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
-  if (args.keys) requireMetricKeys(args.keys, "keys");
-  const keys = args.keys && args.keys.length > 0 ? [...new Set(args.keys)].sort() : null;
+  const checked = checkedSubscriptionArgs(args);
+  const experimentId = checked.experimentId;
+  // Sorted, so that subscribers naming the same keys in another order share one window.
+  const keys = checked.keys && checked.keys.sort();
   const socket = socketOf(context);
   let unregister: () => void = () => undefined;
   const member = await metricWindowsOf(context.dataSource, context.pubsub).join(

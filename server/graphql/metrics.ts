@@ -1,7 +1,7 @@
 import { Arg, Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import type { ExperimentConfig } from "../../schema/config.js";
-import { experimentStep, type MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
+import { experimentStep, METRIC_POINT_LIMITS, type MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { requireExperiment } from "../services/experiments.js";
 import {
@@ -208,11 +208,24 @@ export class ExperimentMetricSeriesResolver {
   }
 }
 
-interface MetricsSubscriptionArgs {
+export interface MetricsSubscriptionArgs {
   experimentId: string;
   cycle?: number | null;
   particle?: number | null;
   keys?: string[] | null;
+}
+
+/**
+ * The arguments of the `metrics` and `metricColumns` subscriptions, checked: the experiment id, and
+ * the keys without duplicates (null for every key).
+ */
+export function checkedSubscriptionArgs(args: MetricsSubscriptionArgs): { experimentId: string; keys: string[] | null } {
+  const experimentId = requireUuid(args.experimentId, "experimentId");
+  if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, METRIC_POINT_LIMITS.maxCycle);
+  if (args.particle != null) requireIntInRange(args.particle, "particle", 0, METRIC_POINT_LIMITS.maxParticle);
+  if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
+  if (args.keys) requireMetricKeys(args.keys, "keys");
+  return { experimentId, keys: args.keys && args.keys.length > 0 ? [...new Set(args.keys)] : null };
 }
 
 const HISTORY_BATCH = 5_000;
@@ -224,12 +237,9 @@ const HISTORY_BATCH = 5_000;
  */
 async function metricBatches(context: GraphQLContext, args: MetricsSubscriptionArgs): Promise<AsyncIterableIterator<MetricBatch>> {
   requireScope(context, "read", "subscription metrics");
-  const experimentId = requireUuid(args.experimentId, "experimentId");
-  if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, 10_000);
-  if (args.particle != null) requireIntInRange(args.particle, "particle", 0, 1_000);
-  if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
-  if (args.keys) requireMetricKeys(args.keys, "keys");
-  const keys = args.keys && args.keys.length > 0 ? new Set(args.keys) : null;
+  const checked = checkedSubscriptionArgs(args);
+  const experimentId = checked.experimentId;
+  const keys = checked.keys && new Set(checked.keys);
   const wanted = (point: MetricPointMessage) =>
     (args.cycle == null || point.cycle === args.cycle) && (args.particle == null || point.particle === args.particle) && (keys === null || keys.has(point.key));
   const source = await context.pubsub.subscribe("metrics-appended", experimentId);
