@@ -40,6 +40,7 @@ import { readFrontier } from "../server/services/frontier.js";
 import { groupedFrontier } from "../server/services/grouped-frontier.js";
 import { inTransaction } from "../server/services/transaction.js";
 import { startServer, type RunningServer } from "../server/start-server.js";
+import { writeArtifact } from "../transport/artifact-store.js";
 
 const { values: args } = parseArgs({
   options: { json: { type: "boolean", default: false }, experiments: { type: "string", default: "30000" }, keep: { type: "boolean", default: false }, only: { type: "string" } },
@@ -287,7 +288,7 @@ async function storeConv4Cycle(server: RunningServer): Promise<{ experimentId: s
   const keeps = prunable.map((i) => Uint8Array.from(values[i]!, () => (random() < 0.2 ? 1 : 0)));
   prunable.forEach((at, k) => values[at]!.forEach((_, j) => keeps[k]![j] === 0 && (values[at]![j] = 0)));
   const file = encodeWeights(values, CONV4_LAYOUT);
-  const stored = await server.artifactStore.write(file);
+  const stored = await writeArtifact(server.artifactStore, file);
   const layers = prunable.map((at, k) => ({ name: CONV4_LAYOUT[at]!.name.split("/")[0]!, alive: keeps[k]!.reduce((a, b) => a + b, 0), total: keeps[k]!.length }));
   const total = layers.reduce((a, l) => a + l.total, 0);
   const alive = layers.reduce((a, l) => a + l.alive, 0);

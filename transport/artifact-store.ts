@@ -38,19 +38,28 @@ export interface ArtifactStore {
   /** Removing what is already gone is not an error. */
   delete(ref: ArtifactRef): Promise<void>;
   /** Stored byte length, or undefined when absent. */
-  size(ref: ArtifactRef): Promise<number | undefined>;
+  size(ref: Pick<ArtifactRef, "sha256">): Promise<number | undefined>;
   /** Where the bytes live, for the artifacts table: `file:///…` or `nats-object://<bucket>/<sha256>`. */
-  location(ref: ArtifactRef): string;
+  location(ref: Pick<ArtifactRef, "sha256">): string;
   /** True when the location names bytes of this store. */
   handles(location: string): boolean;
   /** The bytes of `range` (or all of them) at `location`; throws ArtifactNotReadableError. */
   read(location: string, range?: ByteRange): Promise<Readable>;
   /** Removes the bytes at `location`; removing what is already gone is not an error. */
   remove(location: string): Promise<void>;
-  /** Stores bytes under their sha256 (idempotent) and says where they are. */
-  write(bytes: Uint8Array): Promise<StoredBytes>;
-  /** The stored bytes with this sha256, or null when the store has none. */
-  find(sha256: string): Promise<StoredBytes | null>;
+}
+
+/** Stores bytes under their sha256 (idempotent) and says where they are. */
+export async function writeArtifact(store: ArtifactStore, bytes: Uint8Array): Promise<StoredBytes> {
+  const ref = await store.put(bytes);
+  return { location: store.location(ref), sha256: ref.sha256, sizeBytes: ref.size };
+}
+
+/** The stored bytes with this sha256, or null when the store has none. */
+export async function findArtifact(store: ArtifactStore, sha256: string): Promise<StoredBytes | null> {
+  if (!isSha256Hex(sha256)) return null;
+  const size = await store.size({ sha256 });
+  return size === undefined ? null : { location: store.location({ sha256 }), sha256, sizeBytes: size };
 }
 
 export class ArtifactNotReadableError extends Error {

@@ -16,6 +16,7 @@ import { InvalidInputError, NotFoundError, StateConflictError } from "../service
 import { importRun } from "../services/run-import.js";
 import type { ServiceDeps } from "../services/transaction.js";
 import { authorizeWrite, type ReadAccessOptions } from "./read-access.js";
+import { findArtifact, writeArtifact } from "../../transport/artifact-store.js";
 
 export interface RunImportOptions extends ReadAccessOptions {
   services: ServiceDeps;
@@ -39,7 +40,7 @@ export function mountRunImport(app: Express, options: RunImportOptions): void {
     "/import/blobs/:sha256",
     writer,
     importRoute(options, async (req, res) => {
-      const found = await options.store.find(requireSha256(req.params.sha256));
+      const found = await findArtifact(options.store, requireSha256(req.params.sha256));
       res.status(found ? 200 : 404).setHeader("Content-Length", String(found?.sizeBytes ?? 0));
       res.end();
     }),
@@ -109,7 +110,7 @@ async function receiveBlob(options: RunImportOptions, req: Request, res: Respons
   }
   const actual = hash.digest("hex");
   if (actual !== sha256) throw InvalidInputError.single("sha256", `the uploaded ${size} bytes hash to ${actual}, not ${sha256}`);
-  const stored = await options.store.write(Buffer.concat(chunks, size));
+  const stored = await writeArtifact(options.store, Buffer.concat(chunks, size));
   res.status(201).json({ sha256: stored.sha256, size: stored.sizeBytes });
 }
 

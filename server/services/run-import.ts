@@ -26,6 +26,7 @@ import { InvalidInputError, type InputProblem } from "./errors.js";
 import { createExperiment, invalidInputFromProblems, markExperimentStatus } from "./experiments.js";
 import { appendMetrics, MAX_POINTS_PER_APPEND } from "./metrics.js";
 import { inTransaction, type ServiceDeps, type Tx } from "./transaction.js";
+import { findArtifact } from "../../transport/artifact-store.js";
 
 /** The formats the fleet registers a cycle's TF.js model under (worker/fleet/execute-task.ts). */
 const TFJS_MODEL_FORMAT = "tfjs-layers-model";
@@ -159,7 +160,7 @@ async function locateBlobs(store: ArtifactStore, manifest: RunImport): Promise<M
   });
   const problems: InputProblem[] = [];
   const found = new Map<string, StoredBytes>();
-  const stored = await Promise.all(refs.map(([, ref]) => store.find(ref.sha256)));
+  const stored = await Promise.all(refs.map(([, ref]) => findArtifact(store, ref.sha256)));
   refs.forEach(([path, ref], i) => {
     const bytes = stored[i];
     if (!bytes) problems.push({ path, message: `sha256 ${ref.sha256} was not uploaded (PUT /import/blobs/${ref.sha256} first)` });

@@ -6,12 +6,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getIntrospectionQuery } from "graphql";
 import WebSocket from "ws";
-import type { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { registerArtifact } from "../../server/services/artifacts.js";
 import { createExperiment } from "../../server/services/experiments.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { connectRaw, subscribeRaw, waitForMessage, type RawConnection } from "./support/raw-websocket.js";
 import { sampleConfig, startTestServer, type TestServer } from "./support/test-server.js";
+import { writeArtifact } from "../../transport/artifact-store.js";
 
 /** What must never reach a client: stack frames, SQL, driver errors, file paths. */
 const LEAK = /\bat \S+ \(|\.[jt]s:\d+|QueryFailedError|\bSELECT\b|\bINSERT\b|\bUPDATE\b|DELETE FROM|relation "|syntax error at|invalid byte sequence|node_modules|\/work\/|\/home\//;
@@ -33,7 +33,7 @@ before(async () => {
   revokedToken = await t.token(["admin"], "adversarial revoked");
   await t.server.dataSource.query(`UPDATE api_tokens SET revoked_at = now() WHERE name = 'adversarial revoked'`);
   experimentId = (await inTransaction(t.server.services, (tx) => createExperiment(tx, { config: sampleConfig({ name: "target" }) }))).id;
-  const stored = await (t.server.artifactStore as FilesystemArtifacts).write(Buffer.alloc(1000, 7));
+  const stored = await writeArtifact(t.server.artifactStore, Buffer.alloc(1000, 7));
   const artifact = await inTransaction(t.server.services, (tx) =>
     registerArtifact(tx, { experimentId, kind: "weights", format: "raw", sizeBytes: stored.sizeBytes, sha256: stored.sha256, location: stored.location }),
   );

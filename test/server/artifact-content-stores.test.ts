@@ -8,22 +8,22 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import type { ArtifactStore } from "../../transport/artifact-store.js";
+import { findArtifact, writeArtifact, type ArtifactStore } from "../../transport/artifact-store.js";
 import { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { implementations } from "../transport/support/implementations.js";
 
 async function checkWriteAndFind(store: ArtifactStore): Promise<void> {
   const bytes = Buffer.from("the bytes swamp import uploads");
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  assert.equal(await store.find(sha256), null);
-  const stored = await store.write(bytes);
+  assert.equal(await findArtifact(store, sha256), null);
+  const stored = await writeArtifact(store, bytes);
   assert.deepEqual({ sha256: stored.sha256, sizeBytes: stored.sizeBytes }, { sha256, sizeBytes: bytes.length });
-  assert.deepEqual(await store.write(bytes), stored, "writing equal bytes again stores them once, at the same location");
-  assert.deepEqual(await store.find(sha256), stored);
+  assert.deepEqual(await writeArtifact(store, bytes), stored, "writing equal bytes again stores them once, at the same location");
+  assert.deepEqual(await findArtifact(store, sha256), stored);
   assert.deepEqual(Buffer.concat((await (await store.read(stored.location)).toArray()) as Buffer[]), bytes);
-  assert.equal(await store.find("not a sha256"), null);
+  assert.equal(await findArtifact(store, "not a sha256"), null);
   await store.remove(stored.location);
-  assert.equal(await store.find(sha256), null);
+  assert.equal(await findArtifact(store, sha256), null);
 }
 
 describe("artifact content stores: write and find", () => {

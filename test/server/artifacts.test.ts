@@ -7,6 +7,7 @@ import { registerArtifact } from "../../server/services/artifacts.js";
 import { createExperiment } from "../../server/services/experiments.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { sampleConfig, startTestServer, type TestServer } from "./support/test-server.js";
+import { writeArtifact } from "../../transport/artifact-store.js";
 
 let t: TestServer;
 let artifactId: string;
@@ -16,7 +17,7 @@ const bytes = Buffer.from(Array.from({ length: 10_000 }, (_, i) => (i * 7) % 256
 before(async () => {
   t = await startTestServer({}, "artifacts");
   const store = t.server.artifactStore as FilesystemArtifacts;
-  const stored = await store.write(bytes);
+  const stored = await writeArtifact(store, bytes);
   assert.equal(stored.sha256, createHash("sha256").update(bytes).digest("hex"));
   const experiment = await inTransaction(t.server.services, (tx) => createExperiment(tx, { config: sampleConfig() }));
   const artifact = await inTransaction(t.server.services, (tx) =>

@@ -7,6 +7,7 @@ import { markExperimentStatus } from "../../server/services/experiments.js";
 import { appendMetrics } from "../../server/services/metrics.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { sampleConfig, startTestServer, type GraphQLResponse, type TestServer } from "./support/test-server.js";
+import { writeArtifact } from "../../transport/artifact-store.js";
 
 const CREATE = `mutation($config: JSONObject!) { createExperiment(config: $config) { id name status configHash config tags owner method model dataset cyclesPlanned cyclesCompleted particlesPerCycle finalSparsity bestAccuracy createdAt } }`;
 const PAGE = `query($filter: ExperimentFilter, $orderBy: ExperimentOrder, $first: Int, $after: String) {
@@ -289,7 +290,7 @@ describe("cancel, retry, setTags, delete", () => {
 
   it("deletes an experiment with its cycles, particles, metrics and artifacts", async () => {
     const id = await create({ name: "delete-me" });
-    const bytes = await (await import("../../transport/embedded/filesystem-artifacts.js")).FilesystemArtifacts.prototype.write.call(t.server.artifactStore, Buffer.from("weights"));
+    const bytes = await writeArtifact(t.server.artifactStore, Buffer.from("weights"));
     await inTransaction(t.server.services, async (tx) => {
       await startCycle(tx, { experimentId: id, cycleIndex: 0, sparsity: 0, aliveWeights: 1, totalWeights: 1, particleSeeds: [1, 2] });
       await registerArtifact(tx, { experimentId: id, kind: "weights", format: "raw", sizeBytes: bytes.sizeBytes, sha256: bytes.sha256, location: bytes.location });

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { WEIGHTS_FORMAT } from "../../server/coordinator/record-result.js";
 import { registerArtifact } from "../../server/services/artifacts.js";
 import { recordCycle, startCycle } from "../../server/services/cycles.js";
@@ -17,6 +16,7 @@ import { encodeWeights } from "../../schema/weights-file.js";
 import { tempDir } from "../helpers/cli.js";
 import { readTensorsWithNumpy } from "../helpers/python.js";
 import { sampleConfig, startTestServer, type TestServer } from "./support/test-server.js";
+import { writeArtifact } from "../../transport/artifact-store.js";
 
 const entries = [
   { name: "fc1/kernel", shape: [4, 3] },
@@ -41,7 +41,7 @@ let readOnly: string;
 
 before(async () => {
   t = await startTestServer({}, "weight_export");
-  const file = await (t.server.artifactStore as FilesystemArtifacts).write(encodeWeights(stored, entries));
+  const file = await writeArtifact(t.server.artifactStore, encodeWeights(stored, entries));
   const experiment = await inTransaction(t.server.services, (tx) => createExperiment(tx, { config: sampleConfig() }));
   experimentId = experiment.id;
   const counts = { sparsity: 1 - alive / 18, aliveWeights: alive, totalWeights: 18, layers: [{ name: "fc1", alive: 8, total: 12 }, { name: "fc2", alive: 4, total: 6 }] };

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { FilesystemArtifacts } from "../../transport/embedded/filesystem-artifacts.js";
 import { modesUnder, notPrivateUnder } from "../helpers/file-modes.js";
+import { writeArtifact } from "../../transport/artifact-store.js";
 
 const parent = mkdtempSync(join(tmpdir(), "swamp-artifact-modes-"));
 after(() => rmSync(parent, { recursive: true, force: true }));
@@ -17,7 +18,7 @@ function assertPrivate(root: string): void {
 
 test("the server's artifact store creates its directories 700 and its files 600", async () => {
   const root = join(parent, "server", "artifacts");
-  await new FilesystemArtifacts(root).write(new Uint8Array([1, 2, 3]));
+  await writeArtifact(new FilesystemArtifacts(root), new Uint8Array([1, 2, 3]));
   assertPrivate(root);
 });
 

@@ -12,13 +12,11 @@ import type { ArtifactRef } from "../../schema/fleet-messages.js";
 import {
   ArtifactNotFoundError,
   ArtifactNotReadableError,
-  isSha256Hex,
   sha256Hex,
   verifyArtifactBytes,
   type ArtifactStore,
   type ByteRange,
   type PutArtifactOptions,
-  type StoredBytes,
 } from "../artifact-store.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
@@ -102,17 +100,6 @@ export class FilesystemArtifacts implements ArtifactStore {
 
   async remove(location: string): Promise<void> {
     await rm(this.pathOfLocation(location), { force: true });
-  }
-
-  async write(bytes: Uint8Array): Promise<StoredBytes> {
-    const ref = await this.put(bytes);
-    return { location: this.location(ref), sha256: ref.sha256, sizeBytes: ref.size };
-  }
-
-  async find(sha256: string): Promise<StoredBytes | null> {
-    if (!isSha256Hex(sha256)) return null;
-    const size = await this.size({ sha256 });
-    return size === undefined ? null : { location: this.location({ sha256 }), sha256, sizeBytes: size };
   }
 
   private pathOfLocation(location: string): string {

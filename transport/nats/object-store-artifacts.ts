@@ -16,7 +16,6 @@ import {
   type ArtifactStore,
   type ByteRange,
   type PutArtifactOptions,
-  type StoredBytes,
 } from "../artifact-store.js";
 
 /** The object store's own digest notation for a sha256: `SHA-256=` and padded base64url. */
@@ -103,17 +102,6 @@ export class ObjectStoreArtifacts implements ArtifactStore {
   async remove(location: string): Promise<void> {
     const sha256 = this.sha256Of(location);
     if ((await this.size({ sha256 })) !== undefined) await this.bucket.delete(sha256);
-  }
-
-  async write(bytes: Uint8Array): Promise<StoredBytes> {
-    const ref = await this.put(bytes);
-    return { location: this.location(ref), sha256: ref.sha256, sizeBytes: ref.size };
-  }
-
-  async find(sha256: string): Promise<StoredBytes | null> {
-    if (!isSha256Hex(sha256)) return null;
-    const size = await this.size({ sha256 });
-    return size === undefined ? null : { location: this.location({ sha256 }), sha256, sizeBytes: size };
   }
 
   private sha256Of(location: string): string {
