@@ -7,11 +7,11 @@
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { cycleCount, parseExperimentConfig } from "../../schema/config.js";
 import type { BlobRef, ImportedCycle, RunImport, RunImportResult } from "../../schema/run-import.js";
 import { exists } from "../../worker/run/files.js";
 import { RunLayout } from "../../worker/run/run-layout.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp import RUN_DIR [--server URL] [--token T]
   RUN_DIR    a directory swamp run wrote (finished or not): its finished cycles are imported
@@ -30,23 +30,9 @@ class ImportError extends Error {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: { server: { type: "string" }, token: { type: "string" }, help: { type: "boolean", default: false } },
-      allowPositionals: true,
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`swamp import: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("import", USAGE, argv, { server: { type: "string" }, token: { type: "string" }, help: { type: "boolean", default: false } }, true);
+  if (typeof parsed === "number") return parsed;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) {
     process.stderr.write(`swamp import: name exactly one run directory\n${USAGE}\n`);
     return 2;

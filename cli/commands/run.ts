@@ -1,6 +1,5 @@
 /** `swamp run`: one experiment in this process (see worker/run/local-run.ts). */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { configHash, InvalidConfigError } from "../../schema/config.js";
 import { DatasetFileError, DatasetOptionError } from "../../worker/data/dataset.js";
 import { LocalRun, RunDirectoryError, RunStopped } from "../../worker/run/local-run.js";
@@ -8,6 +7,7 @@ import { ConfigFileError, readConfigFile } from "../config-file.js";
 import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 import { ProgressDisplay } from "../progress.js";
 import { formatResultsTable } from "../results-table.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp run --config FILE [--out DIR] [--json] [--resume] [--workers N] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
   --config   experiment config (JSON); see configs/
@@ -18,29 +18,17 @@ const USAGE = `usage: swamp run --config FILE [--out DIR] [--json] [--resume] [-
   --backend  force a TF.js backend (default: SWAMP_BACKEND, else the fastest available)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: "string" },
-        out: { type: "string" },
-        json: { type: "boolean", default: false },
-        resume: { type: "boolean", default: false },
-        workers: { type: "string" },
-        backend: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`swamp run: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("run", USAGE, argv, {
+    config: { type: "string" },
+    out: { type: "string" },
+    json: { type: "boolean", default: false },
+    resume: { type: "boolean", default: false },
+    workers: { type: "string" },
+    backend: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   if (!values.config) {
     process.stderr.write(`swamp run: --config is required\n${USAGE}\n`);
     return 2;

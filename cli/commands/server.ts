@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { serveSettingsFromEnv, serveUntilSignalled } from "../../server/serve.js";
 import { fleetTransportOptionsFromEnv } from "../../transport/create-transport.js";
 import { DEFAULT_DATA_ROOTS } from "../../server/services/data-roots.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
+import { parseCommandLine } from "../command-line.js";
 
 const HELP = `usage: swamp server [--port N] [--host ADDR] [--public-reads] [--home DIR]
 
@@ -27,24 +27,9 @@ Flags override the environment. Without SWAMP_ADMIN_TOKEN, the start that create
 token prints it, once.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        ...SERVER_FLAG_OPTIONS,
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`swamp server: ${error instanceof Error ? error.message : String(error)}\n${HELP}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("server", HELP, argv, { ...SERVER_FLAG_OPTIONS, help: { type: "boolean", short: "h" } });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   let settings;
   let transport;
   try {

@@ -6,7 +6,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { configHash, cycleCount, type ExperimentConfig } from "../../schema/config.js";
 import { expandSweep, type SweepPoint } from "../../schema/sweep-grid.js";
 import { DatasetFileError, DatasetOptionError } from "../../worker/data/dataset.js";
@@ -15,6 +14,7 @@ import { LocalRun, RunDirectoryError, RunStopped } from "../../worker/run/local-
 import { RunLayout } from "../../worker/run/run-layout.js";
 import type { CycleSummary } from "../../worker/run/summaries.js";
 import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp sweep --config BASE.json --grid GRID.json [--name NAME] [--tags a,b] [--out DIR] [--workers N] [--backend B]
        swamp sweep --config BASE.json --grid GRID.json [--name NAME] [--tags a,b] --server URL [--token T]
@@ -29,32 +29,20 @@ const USAGE = `usage: swamp sweep --config BASE.json --grid GRID.json [--name NA
 class UsageError extends Error {}
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: "string" },
-        grid: { type: "string" },
-        name: { type: "string" },
-        tags: { type: "string" },
-        out: { type: "string" },
-        workers: { type: "string" },
-        backend: { type: "string" },
-        server: { type: "string" },
-        token: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`swamp sweep: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("sweep", USAGE, argv, {
+    config: { type: "string" },
+    grid: { type: "string" },
+    name: { type: "string" },
+    tags: { type: "string" },
+    out: { type: "string" },
+    workers: { type: "string" },
+    backend: { type: "string" },
+    server: { type: "string" },
+    token: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   try {
     if (!values.config || !values.grid) throw new UsageError("--config and --grid are required");
     const base = await readJsonFile(values.config);

@@ -7,7 +7,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { countExperiments } from "../../server/services/experiment-list.js";
 import { createExperiment } from "../../server/services/experiments.js";
 import { authenticate } from "../../server/services/tokens.js";
@@ -22,6 +21,7 @@ import { swampHomeLayout } from "../../schema/swamp-home.js";
 import { readConfigFile } from "../config-file.js";
 import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
 import { environmentWithServerFlags, SERVER_FLAG_OPTIONS } from "../server-flags.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp up [--port N] [--host ADDR] [--home DIR] [--workers N] [--no-defaults] [--public-reads]
 
@@ -47,26 +47,14 @@ interface UpOptions {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        ...SERVER_FLAG_OPTIONS,
-        workers: { type: "string" },
-        "no-defaults": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    process.stderr.write(`swamp up: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("up", USAGE, argv, {
+    ...SERVER_FLAG_OPTIONS,
+    workers: { type: "string" },
+    "no-defaults": { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const workers = values.workers === undefined ? availableParallelism() : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 0) {
     process.stderr.write(`swamp up: --workers must be a whole number ≥ 0, got "${values.workers}"\n`);

@@ -1,8 +1,8 @@
 /** `swamp worker`: a fleet worker pulling tasks from NATS JetStream (see worker/fleet). */
-import { parseArgs } from "node:util";
 import { createTransport, transportOptionsFromEnv } from "../../transport/index.js";
 import { FleetWorker } from "../../worker/fleet/fleet-worker.js";
 import { warnAboutOlderCoreType } from "../../worker/engine/core-type-warning.js";
+import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp worker [--slots N] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--id ID]
   connects to NATS_URL (with NATS_USER/NATS_PASSWORD or NATS_TOKEN; SWAMP_NATS_NAMESPACE)
@@ -11,17 +11,9 @@ const USAGE = `usage: swamp worker [--slots N] [--backend wasm|cpu|tensorflow|te
   --id       worker id (default <host>:<pid>)`;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: { slots: { type: "string" }, backend: { type: "string" }, id: { type: "string" }, help: { type: "boolean", default: false } }, strict: true }));
-  } catch (error) {
-    process.stderr.write(`swamp worker: ${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const parsed = parseCommandLine("worker", USAGE, argv, { slots: { type: "string" }, backend: { type: "string" }, id: { type: "string" }, help: { type: "boolean", default: false } });
+  if (typeof parsed === "number") return parsed;
+  const { values } = parsed;
   const slots = values.slots === undefined ? undefined : Number(values.slots);
   if (slots !== undefined && (!Number.isInteger(slots) || slots < 1)) {
     process.stderr.write(`swamp worker: --slots must be a whole number ≥ 1, got "${values.slots}"\n`);
