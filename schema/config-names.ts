@@ -7,3 +7,5 @@ export const MODEL_NAMES = ["lenet-300-100", "lenet-5", "conv-2", "conv-4", "con
 export const METHOD_NAMES = ["imp", "imp-swa", "swamp", "swamp-sgd"] as const;
 export const SCHEDULE_NAMES = ["cosine", "step", "constant"] as const;
 export const PRUNING_SCOPES = ["global", "layerwise"] as const;
+/** Weight initialisations (`model.init`); absent means the first, the one every earlier run used. */
+export const MODEL_INITS = ["kaiming-normal", "torch-default"] as const;

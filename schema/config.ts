@@ -13,12 +13,13 @@ import { cycleEmptied, DATASET_INPUTS, prunableLayers } from "./prunable-layers.
 
 export const CONFIG_VERSION = 1;
 
-import { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES } from "./config-names.js";
+import { DATASET_NAMES, METHOD_NAMES, MODEL_INITS, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES } from "./config-names.js";
 import { PRUNING_RULES, type PruningScope } from "./pruning-rules.js";
-export { DATASET_NAMES, METHOD_NAMES, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES };
+export { DATASET_NAMES, METHOD_NAMES, MODEL_INITS, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES };
 
 export type DatasetName = (typeof DATASET_NAMES)[number];
 export type ModelName = (typeof MODEL_NAMES)[number];
+export type ModelInit = (typeof MODEL_INITS)[number];
 export type MethodName = (typeof METHOD_NAMES)[number];
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
@@ -80,6 +81,12 @@ const modelSchema = z
     name: z.enum(MODEL_NAMES),
     /** BatchNorm after each convolution of the conv-N nets; resnet-20 always has it. */
     batchNorm: z.boolean().default(false),
+    /**
+     * Weight initialisation: `kaiming-normal` (open_lth's) or `torch-default` (PyTorch's Linear and
+     * Conv2d defaults). No default is filled in, so configs written before the option keep their
+     * hash; absent means kaiming-normal.
+     */
+    init: z.enum(MODEL_INITS).optional(),
   })
   .strict();
 

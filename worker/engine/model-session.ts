@@ -5,7 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import type { ExperimentConfig } from "../../schema/config.js";
+import type { ExperimentConfig, ModelInit } from "../../schema/config.js";
+import { DEFAULT_MODEL_INIT, initialise } from "../models/initialisers.js";
 import { describeWeights } from "../models/inspect.js";
 import { fuseBatchNormRelu } from "./native-kernels/batchnorm-layer.js";
 import { getModel } from "../models/registry.js";
@@ -85,31 +86,9 @@ export class ModelSession {
     });
   }
 
-  /**
-   * Seeded initialisation, independent of tf's own initialisers and of the backend: Kaiming-normal
-   * kernels (fan-in, ReLU gain, as open_lth), zero biases and BatchNorm shifts, unit scales and
-   * variances.
-   */
-  initialWeights(seed: number): WeightValues {
-    const random = Random.derive(seed, ["init"]);
-    return this.layout.entries.map((entry) => {
-      const values = new Float32Array(entry.size);
-      switch (entry.role) {
-        case "kernel": {
-          const fanIn = entry.size / entry.shape[entry.shape.length - 1]!;
-          const std = Math.sqrt(2 / fanIn);
-          for (let j = 0; j < values.length; j++) values[j] = random.nextNormal() * std;
-          break;
-        }
-        case "gamma":
-        case "moving-variance":
-          values.fill(1);
-          break;
-        default:
-          break;
-      }
-      return values;
-    });
+  /** Seeded initialisation by the config's `model.init` (worker/models/initialisers.ts). */
+  initialWeights(seed: number, init: ModelInit = DEFAULT_MODEL_INIT): WeightValues {
+    return initialise(init, this.layout.entries, Random.derive(seed, ["init"]));
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@ import type { PretrainInput, PretrainOutput } from "./types.js";
 export function pretrain(context: EngineContext, _input: PretrainInput): PretrainOutput {
   const started = performance.now();
   const { config, dataset, session } = context;
-  session.writeWeights(session.initialWeights(config.seed));
+  session.writeWeights(session.initialWeights(config.seed, config.model.init));
   const epochs = config.training.rewindEpochs;
   if (epochs > 0) {
     const lr = pretrainLearningRate(config);
