@@ -166,3 +166,23 @@ test("bad flags exit 2 with a message naming the flag", async () => {
     assert.equal(result.stdout, "");
   }
 });
+
+test("BatchNorm models: the segment ends keep the stored statistics, the particles' averaged weights reproduce the run's averaged model", async () => {
+  const out = join(tempDir("analyze-bn"), "run");
+  const config = { ...tiny("swamp", 2), name: "analyze-bn", data: { name: "synthetic", trainSubset: 128, testSubset: 64 }, model: { name: "conv-2", batchNorm: true }, pruning: { rate: 0.2, cycles: 1 }, training: { epochs: 1, rewindEpochs: 0, batchSize: 64, lr: 0.05, bnRecalibrationExamples: 128 } };
+  const trained = await runSwamp(["run", "--config", writeConfig(config), "--out", out, "--json", "--workers", "1"]);
+  assert.equal(trained.code, 0, trained.stderr);
+  const result = await analyze(["interpolate", out, "--cycle", "1", "--pairs", "average", "--points", "3", "--json"]);
+  assert.equal(result.code, 0, result.stderr);
+  const stored = cycleSummary(out, 1);
+  for (const [particle, line] of result.lines.entries()) {
+    assert.equal((line.testAccuracy as number[])[0], particleSummary(out, 1, particle).accuracy);
+    close((line.testLoss as number[])[0]!, particleSummary(out, 1, particle).loss, `particle ${particle} loss`);
+    assert.equal((line.testAccuracy as number[])[2], stored.accuracy);
+    close((line.testLoss as number[])[2]!, stored.loss as number, "average loss");
+  }
+  const ensemble = await analyze(["ensemble", out, "--cycle", "1", "--members", "particles", "--json"]);
+  assert.equal(ensemble.code, 0, ensemble.stderr);
+  assert.equal(ensemble.lines[0]!.averagedWeightsAccuracy, stored.accuracy);
+  close(ensemble.lines[0]!.averagedWeightsLoss as number, stored.loss as number, "averaged weights loss");
+});
