@@ -5,6 +5,7 @@
  * The models come from StoredModels: here run directories (openSources); a server experiment
  * plugs in at the same place.
  */
+import { availableParallelism } from "node:os";
 import { ANALYSIS_KINDS, InvalidAnalysisInputError, isAnalysisKind, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
 import { MaskMismatchError } from "../../worker/analyses/selected-models.js";
 import { openRunDirectory, RunDirectoryModelsError } from "../../worker/analyses/run-directory-models.js";
@@ -94,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const sources = await openSources(runDirs);
     const progress = process.stderr.isTTY ? (fraction: number) => process.stderr.write(`\r${kind}: ${(fraction * 100).toFixed(0)}%`) : undefined;
-    const result = await runAnalysis(kind, input, sources, { onProgress: progress, backend: values.backend });
+    const result = await runAnalysis(kind, input, sources, { onProgress: progress, backend: values.backend, threads: availableParallelism() });
     if (progress) process.stderr.write("\n");
     process.stdout.write(values.json ? jsonOutput(kind, result) : `${formatAnalysis(kind, result)}\n`);
     return 0;

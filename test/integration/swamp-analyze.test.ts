@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { jsonLines, runSwamp, tempDir, writeConfig } from "../helpers/cli.js";
+import { runAnalysis } from "../../worker/analyses/registry.js";
+import { openRunDirectory } from "../../worker/analyses/run-directory-models.js";
 
 const tiny = (method: string, particles: number) => ({
   name: `analyze-${method}`,
@@ -99,6 +101,17 @@ test("plane: G×G grids, the origin at (0, 0), the second model on the x axis", 
   }
   assert.equal(plane.trainExamples, 128);
   assert.deepEqual((plane.basis as { models: string[] }).models.map((m) => m.split(" ").pop()), ["particle:0", "particle:1", "average"]);
+});
+
+test("plane: the grid is the same computed in one thread or shared among three", async () => {
+  const source = await openRunDirectory(swampRun);
+  const input = { cycle: 2, grid: 4, trainExamples: 64, testExamples: 64, models: ["particle:2", "average", "particle:0"] };
+  const fractions: number[] = [];
+  const alone = await runAnalysis("plane", input, [source], { threads: 1 });
+  const shared = await runAnalysis("plane", input, [source], { threads: 3, onProgress: (f) => fractions.push(f) });
+  assert.deepEqual(shared, alone);
+  assert.equal(fractions.length, 17, "one progress report per point and one at the end");
+  assert.equal(fractions.at(-1), 1);
 });
 
 test("flatness: the fields of the issue, deterministic from the seed", async () => {

@@ -28,7 +28,7 @@ export function seededSubset(split: DatasetSplit, count: number | undefined, ord
  * Writes the weights into the session, recomputes BatchNorm statistics when `recalibrate` gives
  * the order of training images to use (models with BatchNorm only), and evaluates each split.
  */
-export function evaluateWeights<S extends string>(context: AnalysisContext, weights: WeightValues, splits: Record<S, DatasetSplit>, recalibrate: Random | undefined): Record<S, Evaluation> {
+export function evaluateWeights<S extends string>(context: Pick<AnalysisContext, "config" | "dataset" | "session">, weights: WeightValues, splits: Record<S, DatasetSplit>, recalibrate: Random | undefined): Record<S, Evaluation> {
   const { session, dataset, config } = context;
   session.writeWeights(weights);
   if (recalibrate && session.hasBatchNorm) {
@@ -46,6 +46,6 @@ export class AnalysisStopped extends Error {
   }
 }
 
-export function throwIfStopped(context: AnalysisContext): void {
+export function throwIfStopped(context: Pick<AnalysisContext, "signal">): void {
   if (context.signal?.aborted) throw new AnalysisStopped();
 }

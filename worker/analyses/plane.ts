@@ -5,12 +5,14 @@
  * coordinates: they are recomputed at every grid point). The G×G grid covers the three models'
  * coordinates plus a margin on each side; the train loss is measured on a fixed seeded subset of
  * the training images (input.trainExamples, 2048 by default) to keep 625 points affordable.
+ * Rows of the grid are shared among context.threads task threads (plane-grid.ts); each point's
+ * result depends only on its coordinates and the seed, not on the thread that computed it.
  */
 import type { AnalysisInput, AnalysisResult } from "../../schema/analyses.js";
 import { masksEqual } from "../engine/mask.js";
 import { Random } from "../engine/rng.js";
-import { cloneWeights, type WeightValues } from "../engine/weights.js";
-import { evaluateWeights, seededSubset, throwIfStopped } from "./evaluation.js";
+import { evaluateGrid } from "./plane-grid.js";
+import { seededSubset } from "./evaluation.js";
 import type { AnalysisContext } from "./registry.js";
 import { selectModel } from "./selected-models.js";
 
@@ -33,30 +35,9 @@ export async function plane(context: AnalysisContext, input: AnalysisInput<"plan
   const ys = gridAxis(points.map((p) => p[1]), input.grid, input.margin);
   const train = seededSubset(dataset.train, input.trainExamples, Random.derive(input.seed, ["analysis", "plane", "train-subset"]));
   const test = seededSubset(dataset.test, input.testExamples, Random.derive(input.seed, ["analysis", "plane", "test-subset"]));
-  const trainLoss: number[][] = [];
-  const testAccuracy: number[][] = [];
-  // Running statistics start from the origin's and are recomputed at each point.
-  const weights = cloneWeights(a.weights);
-  for (const [j, y] of ys.entries()) {
-    const lossRow: number[] = [];
-    const accuracyRow: number[] = [];
-    for (const [i, x] of xs.entries()) {
-      throwIfStopped(context);
-      positions.forEach((position, k) => {
-        const out = weights[position]!;
-        const origin = a.weights[position]!;
-        const u = basis.u[k]!;
-        const v = basis.v[k]!;
-        for (let n = 0; n < out.length; n++) out[n] = origin[n]! + x * u[n]! + y * v[n]!;
-      });
-      const result = evaluateWeights(context, weights, { train, test }, Random.derive(input.seed, ["analysis", "plane", "bn", j, i]));
-      lossRow.push(result.train.loss);
-      accuracyRow.push(result.test.accuracy);
-      context.onProgress((j * xs.length + i + 1) / (xs.length * ys.length));
-    }
-    trainLoss.push(lossRow);
-    testAccuracy.push(accuracyRow);
-  }
+  const grid = await evaluateGrid(context, { origin: a.weights, positions, u: basis.u, v: basis.v, xs, ys, seed: input.seed, train, test });
+  const trainLoss = ys.map((_, j) => xs.map((_, i) => grid[j * xs.length + i]!.loss));
+  const testAccuracy = ys.map((_, j) => xs.map((_, i) => grid[j * xs.length + i]!.accuracy));
   return {
     basis: { origin: a.label, u: `towards ${b.label}`, v: `towards ${c.label}, orthogonal to u (Gram–Schmidt)`, models: [a.label, b.label, c.label] },
     points,

@@ -29,6 +29,8 @@ export interface AnalysisContext {
   /** Fraction of the analysis done, in [0, 1]. */
   onProgress: (fraction: number) => void;
   signal?: StopSignal;
+  /** Task threads an analysis may compute on (the plane shares its grid among them); 1 when absent. */
+  threads?: number;
 }
 
 /** What an analysis that only reads stored masks works with. */
@@ -92,6 +94,8 @@ export interface RunAnalysisOptions {
   backend?: string;
   /** The sources' data set when the caller has it loaded already. */
   dataset?: LoadedDataset;
+  /** Task threads the analysis may use (default 1); results do not depend on it. */
+  threads?: number;
 }
 
 /**
@@ -117,7 +121,7 @@ export async function runAnalysis<K extends AnalysisKind>(kind: K, input: unknow
   const dataset = options.dataset ?? (await loadDataset(config));
   const session = ModelSession.build(config, dataset.inputShape, dataset.numClasses);
   try {
-    const result = await definition.run({ config, dataset, session, sources, onProgress, signal: options.signal }, checked);
+    const result = await definition.run({ config, dataset, session, sources, onProgress, signal: options.signal, threads: options.threads }, checked);
     onProgress(1);
     return requireAnalysisResult(kind, result);
   } finally {
