@@ -21,7 +21,7 @@ def main() -> None:
         plane = json.load(f)
     title = sys.argv[3] if len(sys.argv) > 3 else ""
     xs, ys = plane["xs"], plane["ys"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    fig, axes = plt.subplots(2, 1, figsize=(8, 7.5))
     for ax, key, label, cmap in [
         (axes[0], "trainLoss", "train loss", "viridis"),
         (axes[1], "testAccuracy", "test accuracy", "magma"),
