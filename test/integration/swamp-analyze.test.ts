@@ -170,6 +170,8 @@ test("bad flags exit 2 with a message naming the flag", async () => {
     [["ensemble", swampRun, "--cycle", "1", "--colour", "red"], /Unknown option '--colour'/],
     [["mask-overlap", swampRun, "--cycle", "1"], /--cycle N compares two runs/],
     [["sharpen", swampRun], /unknown analysis "sharpen"/],
+    [["interpolate", impRun, "--cycle", "1"], /trains 1 particle per cycle; interpolation needs two/],
+    [["plane", swampRun, "--cycle", "1", "--models", "average,particle:0"], /--models: /],
     [["interpolate", join(swampRun, "missing"), "--cycle", "1"], /is not a swamp run directory/],
   ];
   for (const [args, message] of cases) {

@@ -11,6 +11,7 @@ import type { AnalysisInput, AnalysisResult, InterpolationPair, MaskChoice, Mode
 import { Random } from "../engine/rng.js";
 import type { WeightValues } from "../engine/weights.js";
 import { evaluateWeights, seededSubset, throwIfStopped } from "./evaluation.js";
+import { AnalysisSourceError } from "./errors.js";
 import type { AnalysisContext } from "./registry.js";
 import { combineMasks, selectModel, underMask, type SelectedModel } from "./selected-models.js";
 
@@ -75,7 +76,7 @@ function planPairs(context: AnalysisContext, input: AnalysisInput<"interpolate">
   const particles = source.config.method.particles;
   switch (input.pairs) {
     case "particles": {
-      if (particles < 2) throw new Error(`pairs "particles": ${source.label} trains ${particles} particle per cycle; interpolation needs two (use pairs "cycles" or "swamp-vs-imp")`);
+      if (particles < 2) throw new AnalysisSourceError(`pairs "particles": ${source.label} trains ${particles} particle per cycle; interpolation needs two (use pairs "cycles" or "swamp-vs-imp")`);
       const pairs: PlannedPair[] = [];
       for (let p = 0; p < particles; p++) for (let q = p + 1; q < particles; q++) pairs.push({ a: model(source, cycle, `particle:${p}`), b: model(source, cycle, `particle:${q}`), mask: input.mask });
       return pairs;

@@ -1,6 +1,7 @@
 /** Mask overlap between two cycles of one run, or the same cycle of two runs (schema/mask-overlap.ts does the counting). */
 import type { AnalysisInput, AnalysisResult } from "../../schema/analyses.js";
 import { maskLayersOf, maskOverlap } from "../../schema/mask-overlap.js";
+import { AnalysisSourceError } from "./errors.js";
 import type { MaskAnalysisContext } from "./registry.js";
 
 export async function maskOverlapAnalysis(context: MaskAnalysisContext, input: AnalysisInput<"mask-overlap">): Promise<AnalysisResult<"mask-overlap">> {
@@ -10,7 +11,7 @@ export async function maskOverlapAnalysis(context: MaskAnalysisContext, input: A
   const [cycleA, cycleB] = input.cycles;
   const layers = maskLayersOf(first.config);
   const otherLayers = maskLayersOf(second.config);
-  if (JSON.stringify(layers) !== JSON.stringify(otherLayers)) throw new Error(`${first.label} and ${second.label} prune different models; their masks cannot be compared`);
+  if (JSON.stringify(layers) !== JSON.stringify(otherLayers)) throw new AnalysisSourceError(`${first.label} and ${second.label} prune different models; their masks cannot be compared`);
   const [bitsA, bitsB] = await Promise.all([first.maskBits(cycleA), second.maskBits(cycleB)]);
   return { a: `${first.label} cycle ${cycleA}`, b: `${second.label} cycle ${cycleB}`, ...maskOverlap(bitsA, bitsB, layers) };
 }

@@ -13,6 +13,7 @@ import { masksEqual } from "../engine/mask.js";
 import { Random } from "../engine/rng.js";
 import { evaluateGrid } from "./plane-grid.js";
 import { seededSubset } from "./evaluation.js";
+import { AnalysisSourceError, MaskMismatchError } from "./errors.js";
 import type { AnalysisContext } from "./registry.js";
 import { selectModel } from "./selected-models.js";
 
@@ -22,14 +23,14 @@ export async function plane(context: AnalysisContext, input: AnalysisInput<"plan
   const models = [];
   for (const selector of input.models) models.push(await selectModel(session, source, input.cycle, selector));
   const [a, b, c] = models as [(typeof models)[0], (typeof models)[0], (typeof models)[0]];
-  for (const other of [b, c]) if (!masksEqual(a.mask, other.mask)) throw new Error(`${a.label} and ${other.label} have different masks; a plane needs three models of one mask`);
+  for (const other of [b, c]) if (!masksEqual(a.mask, other.mask)) throw new MaskMismatchError(`${a.label} and ${other.label} have different masks; a plane needs three models of one mask`);
   const positions = session.trainablePositions;
   const basis = planeBasis(
     positions.map((p) => a.weights[p]!),
     positions.map((p) => b.weights[p]!),
     positions.map((p) => c.weights[p]!),
   );
-  if (!basis) throw new Error(`${a.label}, ${b.label} and ${c.label} lie on one line (or coincide); they span no plane`);
+  if (!basis) throw new AnalysisSourceError(`${a.label}, ${b.label} and ${c.label} lie on one line (or coincide); they span no plane`);
   const points: Array<[number, number]> = [[0, 0], basis.b, basis.c];
   const xs = gridAxis(points.map((p) => p[0]), input.grid, input.margin);
   const ys = gridAxis(points.map((p) => p[1]), input.grid, input.margin);

@@ -5,7 +5,7 @@
  * result. Deterministic from the input (its seed included) and the stored models.
  */
 import type { ZodTypeAny } from "zod";
-import { ANALYSIS_SCHEMAS, requireAnalysisInput, requireAnalysisResult, type AnalysisInput, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
+import { ANALYSIS_LIMITS, ANALYSIS_SCHEMAS, requireAnalysisInput, requireAnalysisResult, type AnalysisInput, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
 import type { ExperimentConfig } from "../../schema/config.js";
 import type { LoadedDataset } from "../data/dataset.js";
 import { initBackend } from "../engine/backend.js";
@@ -17,6 +17,7 @@ import { flatness } from "./flatness.js";
 import { interpolate } from "./interpolate.js";
 import { maskOverlapAnalysis } from "./mask-overlap.js";
 import { plane } from "./plane.js";
+import { AnalysisSourceError } from "./errors.js";
 import type { StoredModels } from "./stored-models.js";
 
 /** What an analysis that evaluates models works with. */
@@ -80,12 +81,7 @@ export const ANALYSES: AnalysisDefinitions = {
   }),
 };
 
-export class AnalysisSourceError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "AnalysisSourceError";
-  }
-}
+export { AnalysisSourceError, MaskMismatchError } from "./errors.js";
 
 export interface RunAnalysisOptions {
   onProgress?: (fraction: number) => void;
@@ -106,7 +102,7 @@ export interface RunAnalysisOptions {
 export async function runAnalysis<K extends AnalysisKind>(kind: K, input: unknown, sources: StoredModels[], options: RunAnalysisOptions = {}): Promise<AnalysisResult<K>> {
   const checked = requireAnalysisInput(kind, input);
   const definition = ANALYSES[kind] as AnalysisDefinition<K>;
-  if (sources.length > 64) throw new AnalysisSourceError(`${kind}: at most 64 sources, got ${sources.length}`);
+  if (sources.length > ANALYSIS_LIMITS.sources) throw new AnalysisSourceError(`${kind}: at most ${ANALYSIS_LIMITS.sources} sources, got ${sources.length}`);
   const problem = definition.sourceProblem(checked, sources);
   if (problem) throw new AnalysisSourceError(`${kind}: ${problem}`);
   const onProgress = options.onProgress ?? (() => undefined);

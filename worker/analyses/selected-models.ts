@@ -8,6 +8,7 @@ import { unpackMask } from "../../schema/mask-bits.js";
 import { applyMask, masksEqual, type Mask } from "../engine/mask.js";
 import type { ModelSession } from "../engine/model-session.js";
 import { checkWeightsMatchLayout, cloneWeights, type WeightValues } from "../engine/weights.js";
+import { AnalysisSourceError, MaskMismatchError } from "./errors.js";
 import type { StoredModels } from "./stored-models.js";
 
 export interface SelectedModel {
@@ -25,7 +26,7 @@ export async function readMask(session: ModelSession, source: StoredModels, cycl
   try {
     return unpackMask(await source.maskBits(cycle), sizes);
   } catch (error) {
-    throw new Error(`${source.label} cycle ${cycle}: ${(error as Error).message}`);
+    throw new AnalysisSourceError(`${source.label} cycle ${cycle}: ${(error as Error).message}`);
   }
 }
 
@@ -37,12 +38,7 @@ export async function selectModel(session: ModelSession, source: StoredModels, c
   return { label, weights, mask: await readMask(session, source, cycle) };
 }
 
-export class MaskMismatchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MaskMismatchError";
-  }
-}
+export { MaskMismatchError };
 
 /** The mask two models are compared under (see MASK_CHOICES); `same` throws when they differ. */
 export function combineMasks(a: SelectedModel, b: SelectedModel, choice: MaskChoice): Mask {
