@@ -8,9 +8,9 @@
  *   iteration and sharpness at one step each, so the figure is the trace's cost
  * Interpolation and flatness run in this one thread (the engine computes on one core); the plane
  * shares its grid rows between this thread and one task thread (two cores). Models: with --run,
- * particles 0 and 1 and the average of cycle N of that run directory; otherwise two seeded
- * initialisations and their average, dense (the slowest case: sparse kernels only help pruned
- * models). Figures are medians over --rounds rounds.
+ * particles 0 and 1 (the one interpolated pair) and the average of cycle N of that run directory;
+ * otherwise two seeded initialisations and their average, dense (the slowest case: the sparse
+ * kernels only help pruned models). Figures are medians over --rounds rounds.
  */
 import { parseArgs } from "node:util";
 import { requireExperimentConfig, type ExperimentConfig } from "../schema/config.js";
@@ -59,11 +59,23 @@ async function initialisedModels(config: ExperimentConfig): Promise<StoredModels
   };
 }
 
+/** The run seen as if it had trained particles 0 and 1 only, so "every pair of particles" is one pair. */
+function firstTwoParticles(run: StoredModels): StoredModels {
+  return {
+    label: run.label,
+    config: { ...run.config, method: { ...run.config.method, particles: 2 } },
+    completedCycles: () => run.completedCycles(),
+    maskBits: (cycle) => run.maskBits(cycle),
+    particle: (cycle, particle) => run.particle(cycle, particle),
+    average: (cycle) => run.average(cycle),
+  };
+}
+
 async function main(): Promise<void> {
   const backend = await initBackend();
   const cycle = Number(args.cycle);
   const source = args.run
-    ? await openRunDirectory(args.run)
+    ? firstTwoParticles(await openRunDirectory(args.run))
     : await initialisedModels(
         requireExperimentConfig({ name: "bench-analyses", data: { name: args.data, trainSubset: 20_000 }, model: { name: "lenet-300-100" }, method: { name: "swamp", particles: 2 } }),
       );
