@@ -114,6 +114,17 @@ test("plane: the grid is the same computed in one thread or shared among three",
   assert.equal(fractions.at(-1), 1);
 });
 
+test("runAnalysis reports rising progress up to 1 and stops when asked", async () => {
+  const source = await openRunDirectory(swampRun);
+  const fractions: number[] = [];
+  const result = await runAnalysis("interpolate", { cycle: 1, pairs: "average", points: 3 }, [source], { onProgress: (f) => fractions.push(f) });
+  assert.equal(result.pairs.length, 3);
+  assert.ok(fractions.every((f, i) => f > 0 && f <= 1 && (i === 0 || f >= fractions[i - 1]!)), fractions.join(", "));
+  assert.equal(fractions.at(-1), 1);
+  await assert.rejects(runAnalysis("flatness", { cycle: 1, probes: 50 }, [source], { signal: { aborted: true } }), { name: "AnalysisStopped" });
+  await assert.rejects(runAnalysis("interpolate", { cycle: 1, pairs: "swamp-vs-imp" }, [source]), /needs 2 sources \(the SWAMP run, then the IMP run\), got 1/);
+});
+
 test("flatness: the fields of the issue, deterministic from the seed", async () => {
   const args = ["flatness", swampRun, "--cycle", "1", "--model", "particle:1", "--probes", "4", "--power-iterations", "3", "--sharpness-samples", "2", "--examples", "128", "--json"];
   const first = await analyze(args);
