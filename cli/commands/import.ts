@@ -11,6 +11,7 @@ import { cycleCount, parseExperimentConfig } from "../../schema/config.js";
 import type { BlobRef, ImportedCycle, RunImport, RunImportResult } from "../../schema/run-import.js";
 import { exists } from "../../worker/run/files.js";
 import { RunLayout } from "../../worker/run/run-layout.js";
+import { runModelPath } from "../../worker/run/run-models.js";
 import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp import RUN_DIR [--server URL] [--token T]
@@ -90,14 +91,15 @@ async function importDirectory(dir: string, server: ImportClient): Promise<RunIm
     const summary = (await readJson(layout.cycleSummary(cycle))) as ImportedCycle["summary"];
     const particles: ImportedCycle["particles"] = [];
     for (let particle = 0; particle < parsed.config.method.particles; particle++) {
-      particles.push({ summary: (await readJson(layout.particleSummary(cycle, particle))) as ImportedCycle["particles"][number]["summary"], weights: await add(layout.particleWeights(cycle, particle)) });
+      particles.push({ summary: (await readJson(layout.particleSummary(cycle, particle))) as ImportedCycle["particles"][number]["summary"], weights: await add(runModelPath(layout, cycle, particle)) });
     }
     cycles.push({
       summary,
       mask: await add(layout.mask(cycle)),
-      weights: await add(layout.averageWeights(cycle)),
-      tfjsModel: await optional(layout.tfjsModelJson(cycle)),
-      tfjsWeights: await optional(layout.tfjsWeights(cycle)),
+      weights: await add(runModelPath(layout, cycle, "average")),
+      // Only run directories of earlier versions hold a TF.js copy.
+      tfjsModel: await optional(layout.legacyTfjsModelJson(cycle)),
+      tfjsWeights: await optional(layout.legacyTfjsWeights(cycle)),
       particles,
     });
   }

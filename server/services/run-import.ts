@@ -16,7 +16,7 @@ import { configHash, cycleCount, parseExperimentConfig, type ExperimentConfig } 
 import { aliveInMask } from "../../schema/mask-bits.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import { runImportSchema, type BlobRef, type ImportedCycle, type RunImport, type RunImportResult } from "../../schema/run-import.js";
-import { decodeWeights } from "../../schema/weights-file.js";
+import { decodeStoredWeights } from "../../schema/weights-file.js";
 import type { ArtifactStore, StoredBytes } from "../../transport/artifact-store.js";
 import { MASK_FORMAT, WEIGHTS_FORMAT } from "../coordinator/record-result.js";
 import { ExperimentRow } from "../entities/experiment.js";
@@ -198,9 +198,9 @@ async function checkCycleContents(store: ArtifactStore, cycles: readonly Importe
     }
     if (alive !== summary.alive) throw InvalidInputError.single(`cycles.${i}.mask`, `keeps ${alive} weights; cycle ${i}'s summary says ${summary.alive}`);
     const file = await readVerified(store, blobs, cycle.weights, `cycles.${i}.weights`);
-    let decoded: ReturnType<typeof decodeWeights>;
+    let decoded: ReturnType<typeof decodeStoredWeights>;
     try {
-      decoded = decodeWeights(file, `cycles.${i}.weights`);
+      decoded = decodeStoredWeights(file, `cycles.${i}.weights`, mask);
     } catch (error) {
       throw InvalidInputError.single(`cycles.${i}.weights`, `not a swamp weights file: ${(error as Error).message}`);
     }
