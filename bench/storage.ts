@@ -18,10 +18,8 @@ import { parseArgs } from "node:util";
 import { requireExperimentConfig, type ExperimentConfig } from "../schema/config.js";
 import { unpackMask } from "../schema/mask-bits.js";
 import { decodeStoredWeights, decodeWeights, encodeWeights } from "../schema/weights-file.js";
-import { ModelSession } from "../worker/engine/model-session.js";
-import { DATASET_INPUTS } from "../schema/prunable-layers.js";
 import { encodeSparse } from "../worker/formats/sparse-file.js";
-import { tfjsModelFiles } from "../worker/formats/tfjs-on-request.js";
+import { modelLayout, tfjsModelFiles } from "../worker/formats/tfjs-on-request.js";
 import { RunLayout } from "../worker/run/run-layout.js";
 import { encodeRunModel, readRunModel } from "../worker/run/run-models.js";
 
@@ -68,8 +66,7 @@ function runCli(config: unknown, out: string): number {
 async function bytesBefore(dir: string, config: ExperimentConfig): Promise<number> {
   const layout = new RunLayout(dir);
   const cycles = config.pruning.cycles + 1;
-  const { inputShape, numClasses } = DATASET_INPUTS[config.data.name];
-  const weightLayout = ModelSession.build(config, [...inputShape], numClasses).layout;
+  const weightLayout = await modelLayout(config);
   const sizes = weightLayout.prunable.map((p) => weightLayout.entries[p]!.size);
   let total = 0;
   for (const name of ["config.json", "run.json", "metrics.jsonl", "cycles.jsonl", "rewind.swt"]) total += statSync(join(dir, name)).size;
@@ -95,8 +92,7 @@ function median(values: number[]): number {
 
 async function timeFiles(dir: string, config: ExperimentConfig, rounds: number) {
   const layout = new RunLayout(dir);
-  const { inputShape, numClasses } = DATASET_INPUTS[config.data.name];
-  const weightLayout = ModelSession.build(config, [...inputShape], numClasses).layout;
+  const weightLayout = await modelLayout(config);
   const scratch = mkdtempSync(join(tmpdir(), "swamp-storage-bench-"));
   const rows = [];
   for (const cycle of [0, 1, 5, 10, 15]) {

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { DATASET_INPUTS } from "../../schema/prunable-layers.js";
 import type { ExperimentConfig } from "../../schema/config.js";
 import { ModelSession } from "../engine/model-session.js";
-import type { WeightValues } from "../engine/weights.js";
+import type { WeightLayout, WeightValues } from "../engine/weights.js";
 import { exportLayersModel, type TfjsModelFiles } from "./tfjs-model.js";
 
 let cpuReady: Promise<void> | undefined;
@@ -20,6 +20,15 @@ function useCpuBackend(): Promise<void> {
     if (tf.getBackend() !== "cpu" && !(await tf.setBackend("cpu"))) throw new Error("the TF.js cpu backend failed to initialise");
   })();
   return cpuReady;
+}
+
+/** The weight layout of the config's model (names, shapes, which tensors the mask covers). */
+export async function modelLayout(config: ExperimentConfig): Promise<WeightLayout> {
+  await useCpuBackend();
+  const { inputShape, numClasses } = DATASET_INPUTS[config.data.name];
+  const session = ModelSession.build(config, [...inputShape], numClasses);
+  session.model.dispose();
+  return session.layout;
 }
 
 export async function tfjsModelFiles(config: ExperimentConfig, weights: WeightValues): Promise<TfjsModelFiles> {
