@@ -156,7 +156,7 @@ async function locateBlobs(store: ArtifactStore, manifest: RunImport): Promise<M
     refs.push([`cycles.${i}.mask`, cycle.mask], [`cycles.${i}.weights`, cycle.weights]);
     if (cycle.tfjsModel) refs.push([`cycles.${i}.tfjsModel`, cycle.tfjsModel]);
     if (cycle.tfjsWeights) refs.push([`cycles.${i}.tfjsWeights`, cycle.tfjsWeights]);
-    cycle.particles.forEach((particle, p) => refs.push([`cycles.${i}.particles.${p}.weights`, particle.weights]));
+    cycle.particles.forEach((particle, p) => particle.weights && refs.push([`cycles.${i}.particles.${p}.weights`, particle.weights]));
   });
   const problems: InputProblem[] = [];
   const found = new Map<string, StoredBytes>();
@@ -282,7 +282,7 @@ async function recordImportedCycle(tx: Tx, blobs: Map<string, StoredBytes>, expe
   const layers = summary.layers.map((layer) => ({ name: layer.layer, alive: layer.alive, total: layer.total }));
   await startCycle(tx, { experimentId, cycleIndex, ...counts, layers, mask, particleSeeds: cycle.particles.map((p) => p.summary.orderSeed) });
   for (const [p, particle] of cycle.particles.entries()) {
-    const weightsArtifactId = await registerBlob(tx, blobs, particle.weights, { experimentId, kind: "weights", format: WEIGHTS_FORMAT, cycleIndex, particleIndex: p });
+    const weightsArtifactId = particle.weights ? await registerBlob(tx, blobs, particle.weights, { experimentId, kind: "weights", format: WEIGHTS_FORMAT, cycleIndex, particleIndex: p }) : null;
     await recordParticle(tx, { experimentId, cycleIndex, particleIndex: p, status: "completed", accuracy: particle.summary.accuracy, loss: particle.summary.loss, weightsArtifactId });
   }
   if (cycleIndex > 0) await registerBlob(tx, blobs, cycle.mask, { experimentId, kind: "mask", format: MASK_FORMAT, cycleIndex });

@@ -18,6 +18,8 @@ function useCpuBackend(): Promise<void> {
   cpuReady ??= (async () => {
     await import("@tensorflow/tfjs-backend-cpu");
     if (tf.getBackend() !== "cpu" && !(await tf.setBackend("cpu"))) throw new Error("the TF.js cpu backend failed to initialise");
+    // Its first tensor would print advice to install tfjs-node into the server's log: nothing here computes.
+    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
   })();
   return cpuReady;
 }
