@@ -1,13 +1,14 @@
 /**
  * Bytes a `swamp run` directory holds, and the wall time of writing and reading its models:
- *   node dist/bench/storage.js [--json] [--keep all,averages,final] [--fast] [--rounds R]
+ *   node dist/bench/storage.js [--json] [--keep all,averages,final] [--fast] [--rounds R] [--files-from RUN_DIR]
  * Runs the run of issue 21 (LeNet-300-100 SWAMP, 4 particles, 4,000 Fashion-MNIST images, 15
  * pruned cycles of 1 epoch) once per `storage.keep` with the CLI (two task threads) and measures
  * its directory. "Before" is the same run in the layout earlier versions wrote (every model dense
  * `.swt`, plus `average.swsp` and the TF.js `model/` each cycle), rebuilt byte for byte from the
  * run's models. --fast also runs the fast LeNet protocol (configs/fmnist-lenet-swamp-fast.json,
  * keep all; minutes). Then, for the averaged models of cycles 0, 1, 5, 10 and 15: median wall
- * time of encoding + writing and of reading + decoding the stored (masked) file against the dense one.
+ * time of encoding + writing and of reading + decoding the stored (masked) file against the dense one
+ * (--files-from times the files of an existing run directory of 16 or more cycles, and runs nothing).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -17,7 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { requireExperimentConfig, type ExperimentConfig } from "../schema/config.js";
 import { unpackMask } from "../schema/mask-bits.js";
-import { decodeStoredWeights, decodeWeights, encodeWeights } from "../schema/weights-file.js";
+import { decodeStoredWeights, decodeWeights, encodeWeights, storedWeightsMask } from "../schema/weights-file.js";
 import { encodeSparse } from "../worker/formats/sparse-file.js";
 import { modelLayout, tfjsModelFiles } from "../worker/formats/tfjs-on-request.js";
 import { RunLayout } from "../worker/run/run-layout.js";
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     keep: { type: "string", default: "all,averages,final" },
     fast: { type: "boolean", default: false },
     rounds: { type: "string", default: "9" },
+    "files-from": { type: "string" },
   },
 });
 const SWAMP = resolve(__dirname, "../../bin/swamp.js");
@@ -115,7 +117,8 @@ async function timeFiles(dir: string, config: ExperimentConfig, rounds: number) 
       timings.sparseWrite.push(performance.now() - t);
       t = performance.now();
       // As the run loader does: the model's file and its cycle's mask.
-      decodeStoredWeights(await readFile(join(scratch, "stored.swt")), "stored.swt", new Uint8Array(await readFile(layout.mask(cycle))));
+      const file = await readFile(join(scratch, "stored.swt"));
+      decodeStoredWeights(file, "stored.swt", storedWeightsMask(file) ? new Uint8Array(await readFile(layout.mask(cycle))) : null);
       timings.sparseRead.push(performance.now() - t);
       sparseBytes = stored.length;
       denseBytes = dense.length;
@@ -127,6 +130,12 @@ async function timeFiles(dir: string, config: ExperimentConfig, rounds: number) 
 }
 
 async function main(): Promise<void> {
+  if (args["files-from"]) {
+    const dir = resolve(args["files-from"]);
+    const files = await timeFiles(dir, requireExperimentConfig(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))), Number(args.rounds));
+    report({ runs: [], files });
+    return;
+  }
   const root = mkdtempSync(join(tmpdir(), "swamp-storage-runs-"));
   const results: Record<string, unknown> = {};
   const runs: Array<{ run: string; keep: string; seconds: number; bytes: number; bytesBefore?: number }> = [];
@@ -148,11 +157,15 @@ async function main(): Promise<void> {
   results.runs = runs;
   if (allDir) results.files = await timeFiles(allDir, config, Number(args.rounds));
   rmSync(root, { recursive: true, force: true });
+  report(results);
+}
+
+function report(results: Record<string, unknown>): void {
   if (args.json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);
     return;
   }
-  for (const r of runs) {
+  for (const r of results.runs as Array<{ run: string; keep: string; seconds: number; bytes: number; bytesBefore?: number }>) {
     const before = r.bytesBefore === undefined ? "" : `  (before: ${(r.bytesBefore / MB).toFixed(1)} MB)`;
     process.stdout.write(`${r.run}, keep ${r.keep}: ${(r.bytes / MB).toFixed(2)} MB${before}, run ${r.seconds.toFixed(0)} s\n`);
   }
