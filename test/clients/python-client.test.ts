@@ -73,7 +73,7 @@ test("each cycle's TF.js model is made on request from the fleet's stored weight
   assert.equal(view!.experiment.status, "COMPLETED");
   const download = async (url: string) => Buffer.from(await (await fetch(url, { headers: { authorization: `Bearer ${up.token}` } })).arrayBuffer());
   for (const cycle of view!.experiment.cycles) {
-    const modelUrl = `${up.url.replace(/\/+$/, "")}/export/tfjs/${id}/${cycle.index}/model.json`;
+    const modelUrl = `${new URL(up.url).origin}/export/tfjs/${id}/${cycle.index}/model.json`;
     const manifest = JSON.parse((await download(modelUrl)).toString("utf8")) as {
       format: string;
       modelTopology: unknown;
