@@ -8,6 +8,7 @@ import { registerArtifact } from "../../server/services/artifacts.js";
 import { createExperiment } from "../../server/services/experiments.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { writeArtifact, type StoredBytes } from "../../transport/artifact-store.js";
+import { runSwamp } from "../helpers/cli.js";
 import { sampleConfig, startTestServer, type TestServer } from "./support/test-server.js";
 
 let t: TestServer;
@@ -81,5 +82,29 @@ describe("stored artifacts", () => {
     const { perExperiment, storage } = await storedBytes();
     assert.equal(perExperiment.get(b), 3500);
     assert.deepEqual(storage, { storedBytes: 3500, objects: 2 });
+  });
+});
+
+describe("swamp gc", () => {
+  it("prints the bytes per experiment and in total, and removes unreferenced objects (a dry run keeps them)", async () => {
+    const stray = await writeArtifact(t.server.artifactStore, bytesOf(300, 17));
+    const gc = (...flags: string[]) => runSwamp(["gc", "--server", t.server.baseUrl, "--token", t.adminToken, "--min-age", "0", ...flags], { SWAMP_TOKEN: "" });
+    const dry = await gc("--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`0\\.00 MB  ${b}  storage-b`));
+    assert.match(dry.stdout, /stored: 0\.00 MB in 2 object\(s\)/);
+    assert.match(dry.stdout, /unreferenced: 1 object\(s\), 0\.00 MB \(dry run: kept\)/);
+    assert.equal(await t.server.artifactStore.size(stray), 300);
+    const real = await gc();
+    assert.equal(real.code, 0, real.stderr);
+    assert.match(real.stdout, /unreferenced: 1 object\(s\), 0\.00 MB removed/);
+    assert.equal(await t.server.artifactStore.size(stray), undefined);
+    const readOnly = await t.token(["read", "write"], "writer");
+    const refused = await runSwamp(["gc", "--server", t.server.baseUrl, "--token", readOnly], { SWAMP_TOKEN: "" });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /admin/);
+    const bad = await runSwamp(["gc", "--min-age", "soon"], { SWAMP_TOKEN: "x" });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--min-age must be a whole number of seconds/);
   });
 });
