@@ -6,6 +6,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   run: { summary: "run an experiment in this process: swamp run --config FILE [--out DIR] [--json] [--resume] [--workers N]", load: () => import("./commands/run.js") },
   sweep: { summary: "a base config × a grid of values, run here one by one or created on a server: swamp sweep --config BASE --grid GRID [--server URL]", load: () => import("./commands/sweep.js") },
   import: { summary: "upload a swamp run directory (finished or partial) to a server as an experiment: swamp import RUN_DIR [--server URL] [--token T]", load: () => import("./commands/import.js") },
+  gc: { summary: "bytes a server's artifact store holds per experiment, and removal of objects no artifact names: swamp gc [--server URL] [--dry-run]", load: () => import("./commands/gc.js") },
   worker: { summary: "run a fleet worker pulling tasks from NATS (NATS_URL): swamp worker [--slots N]", load: () => import("./commands/worker.js") },
   up: { summary: "server, coordinator and a local worker pool in one command (npm start): swamp up [--workers N] [--no-defaults]", load: () => import("./commands/up.js") },
   analyze: { summary: "the paper's analyses over stored models: swamp analyze interpolate|plane|flatness|ensemble|mask-overlap RUN_DIR... --cycle N [--json]", load: () => import("./commands/analyze.js") },

@@ -142,6 +142,21 @@ const swaSchema = z
   })
   .strict();
 
+/**
+ * What a run keeps of its models as each cycle completes: `all` (every particle, which the
+ * analyses need), `averages` (each cycle's averaged model; particles are deleted once their cycle
+ * is averaged), `final` (only the latest averaged model; earlier ones go as the next completes).
+ * Masks, summaries, metrics and the rewind point are always kept, so a run resumes from any of them.
+ */
+export const STORAGE_KEEP = ["all", "averages", "final"] as const;
+export type StorageKeep = (typeof STORAGE_KEEP)[number];
+
+const storageSchema = z
+  .object({
+    keep: z.enum(STORAGE_KEEP).default("all"),
+  })
+  .strict();
+
 export const experimentConfigSchema = z
   .object({
     version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
@@ -153,6 +168,7 @@ export const experimentConfigSchema = z
     pruning: pruningSchema.default({}),
     training: trainingSchema.default({}),
     swa: swaSchema.default({}),
+    storage: storageSchema.default({}),
     tags: z.array(z.string().min(1).max(CONFIG_LIMITS.tagLength)).max(CONFIG_LIMITS.tags).default([]),
   })
   .strict()
@@ -285,11 +301,12 @@ function sortKeys(value: unknown): unknown {
 }
 
 /**
- * The run's identity: sha256 of the canonical filled config, without `name` and `tags`, which
- * label a run but do not change what it computes.
+ * The run's identity: sha256 of the canonical filled config, without `name`, `tags` and
+ * `storage`, which label a run or choose what it keeps but do not change what it computes.
  */
 export function configHash(config: ExperimentConfig): string {
-  const { name: _name, tags: _tags, ...identity } = config;
+  // Retention changes what is kept, never what is computed: runs differing only in it are one run.
+  const { name: _name, tags: _tags, storage: _storage, ...identity } = config;
   return createHash("sha256").update(canonicalJson(identity)).digest("hex");
 }
 

@@ -18,7 +18,7 @@ export type BlobRef = z.infer<typeof blobRefSchema>;
 
 const unitInterval = z.number().min(0).max(1);
 
-/** A finished particle: its `particle-P.json` (extra fields are kept out) and `particle-P.swt`. */
+/** A finished particle: its `particle-P.json` (extra fields are kept out) and `particle-P.swt` (null where `storage.keep` deleted it). */
 export const importedParticleSchema = z.object({
   summary: z.object({
     cycle: z.number().int().min(0),
@@ -28,7 +28,7 @@ export const importedParticleSchema = z.object({
     loss: z.number().finite(),
     seconds: z.number().finite().min(0),
   }),
-  weights: blobRefSchema,
+  weights: blobRefSchema.nullable(),
 });
 
 /** A finished cycle: its `cycle.json`, mask, averaged weights, TF.js model and particles. */

@@ -28,6 +28,7 @@ import { defaultPublicUrl, normalisePublicUrl, OriginPolicy, type OriginRefusal 
 import { DEFAULT_WEBSOCKET_LIMITS, WebSocketSessions, type WebSocketLimits } from "./http/websocket-sessions.js";
 import { mountExports } from "./http/exports.js";
 import { mountWeightExports } from "./http/weight-export.js";
+import { mountTfjsExport } from "./http/tfjs-export.js";
 import { DEFAULT_MAX_IMPORT_BLOB_BYTES, DEFAULT_MAX_IMPORT_MANIFEST_BYTES, mountRunImport } from "./http/run-import.js";
 import { subscribeWithColumnFastPath } from "./live/column-fast-path.js";
 import { bindSocket, watchLiveSockets } from "./live/live-sockets.js";
@@ -244,6 +245,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     app.use("/export", originCheck("export"));
     mountExports(app, { dataSource, publicReads: settings.publicReads, adminToken, log });
     mountWeightExports(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
+    mountTfjsExport(app, { dataSource, store: artifactStore, publicReads: settings.publicReads, adminToken, log });
     app.use("/import", originCheck("export"));
     mountRunImport(app, {
       dataSource,

@@ -47,6 +47,15 @@ export interface ArtifactStore {
   read(location: string, range?: ByteRange): Promise<Readable>;
   /** Removes the bytes at `location`; removing what is already gone is not an error. */
   remove(location: string): Promise<void>;
+  /** Every object the store holds (the garbage collector compares them with the artifacts table). */
+  list(): Promise<StoredObject[]>;
+}
+
+export interface StoredObject {
+  sha256: string;
+  size: number;
+  /** When it was last written, ms since the epoch. */
+  modifiedAt: number;
 }
 
 /** Stores bytes under their sha256 (idempotent) and says where they are. */

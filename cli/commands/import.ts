@@ -11,6 +11,7 @@ import { cycleCount, parseExperimentConfig } from "../../schema/config.js";
 import type { BlobRef, ImportedCycle, RunImport, RunImportResult } from "../../schema/run-import.js";
 import { exists } from "../../worker/run/files.js";
 import { RunLayout } from "../../worker/run/run-layout.js";
+import { runModelPath } from "../../worker/run/run-models.js";
 import { parseCommandLine } from "../command-line.js";
 
 const USAGE = `usage: swamp import RUN_DIR [--server URL] [--token T]
@@ -84,20 +85,27 @@ async function importDirectory(dir: string, server: ImportClient): Promise<RunIm
   const optional = async (path: string): Promise<BlobRef | null> => (exists(path) ? add(path) : null);
 
   const rewind = await add(layout.rewindWeights);
+  const averageOf = (cycle: number): string => {
+    const path = runModelPath(layout, cycle, "average");
+    if (!exists(path)) throw new ImportError(`${path} is missing: a run with storage.keep "final" keeps only its last averaged model, and an import needs every finished cycle's (keep "all" or "averages")`, 2);
+    return path;
+  };
   const cycles: ImportedCycle[] = [];
   // Finished cycles only (cycle.json is written last), in order: a gap ends the import.
   for (let cycle = 0; cycle < cycleCount(parsed.config) && exists(layout.cycleSummary(cycle)); cycle++) {
     const summary = (await readJson(layout.cycleSummary(cycle))) as ImportedCycle["summary"];
     const particles: ImportedCycle["particles"] = [];
     for (let particle = 0; particle < parsed.config.method.particles; particle++) {
-      particles.push({ summary: (await readJson(layout.particleSummary(cycle, particle))) as ImportedCycle["particles"][number]["summary"], weights: await add(layout.particleWeights(cycle, particle)) });
+      // A run with storage.keep "averages" or "final" deleted its particles' models; their summaries stay.
+      particles.push({ summary: (await readJson(layout.particleSummary(cycle, particle))) as ImportedCycle["particles"][number]["summary"], weights: await optional(runModelPath(layout, cycle, particle)) });
     }
     cycles.push({
       summary,
       mask: await add(layout.mask(cycle)),
-      weights: await add(layout.averageWeights(cycle)),
-      tfjsModel: await optional(layout.tfjsModelJson(cycle)),
-      tfjsWeights: await optional(layout.tfjsWeights(cycle)),
+      weights: await add(averageOf(cycle)),
+      // Only run directories of earlier versions hold a TF.js copy.
+      tfjsModel: await optional(layout.legacyTfjsModelJson(cycle)),
+      tfjsWeights: await optional(layout.legacyTfjsWeights(cycle)),
       particles,
     });
   }

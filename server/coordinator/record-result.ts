@@ -11,6 +11,7 @@ import type { ArtifactStore } from "../../transport/artifact-store.js";
 import { recordCycle, recordParticle } from "../services/cycles.js";
 import { markExperimentStatus } from "../services/experiments.js";
 import { appendMetrics } from "../services/metrics.js";
+import { applyRetention, removeUnreferencedBytes } from "../services/stored-artifacts.js";
 import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
 import { denseMaskBits } from "../../schema/mask-bits.js";
 
@@ -125,9 +126,12 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
         );
         break;
       }
-      case "aggregate-cycle":
+      case "aggregate-cycle": {
         await recordAggregate(tx, config, result as Extract<TaskSuccess, { kind: "aggregate-cycle" }>, register, locked[0]!.status);
+        const released = await applyRetention(tx, config, experimentId, result.cycle);
+        if (released.length > 0) tx.afterCommit(async () => void (await removeUnreferencedBytes(deps.dataSource, store, released)));
         break;
+      }
     }
     return { kind: "recorded" };
   });

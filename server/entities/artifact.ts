@@ -16,6 +16,8 @@ const bigintAsNumber = {
 @Entity("artifacts")
 @Index("IDX_artifacts_experiment", ["experimentId", "cycleIndex", "particleIndex"])
 @Index("IDX_artifacts_sha256", ["sha256"])
+// Reference counts of shared objects (server/services/stored-artifacts.ts).
+@Index("IDX_artifacts_location", ["location"])
 export class ArtifactRow {
   @PrimaryGeneratedColumn("uuid")
   id!: string;

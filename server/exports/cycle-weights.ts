@@ -13,7 +13,7 @@ import { WEIGHTS_FORMAT } from "../coordinator/record-result.js";
 import { NotFoundError } from "../services/errors.js";
 import { requireIntInRange, requireUuid } from "../services/validation.js";
 import { unpackMask } from "../../schema/mask-bits.js";
-import { decodeWeights } from "../../schema/weights-file.js";
+import { decodeStoredArtifact } from "../../transport/stored-weights.js";
 
 export interface CycleTensor {
   /** As the model names it, e.g. `fc1/kernel`. */
@@ -56,7 +56,7 @@ export async function loadCycleWeights(manager: EntityManager, store: ArtifactSt
   if (row.format !== WEIGHTS_FORMAT) throw new StoredWeightsError(`the weights of cycle ${cycle} are stored as ${row.format}, not ${WEIGHTS_FORMAT}`);
   const stream = await store.read(row.location);
   const file = Buffer.concat((await stream.toArray()) as Buffer[]);
-  const { entries, values } = decodeWeights(file, `weights of cycle ${cycle} of experiment ${id}`);
+  const { entries, values } = await decodeStoredArtifact(store, file, `weights of cycle ${cycle} of experiment ${id}`);
 
   const position = new Map(entries.map((entry, i) => [entry.name, i]));
   const prunable = row.layers.map((layer) => {

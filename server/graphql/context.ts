@@ -1,3 +1,4 @@
+import { experimentStoredBytes } from "../services/stored-artifacts.js";
 import type { DataSource } from "typeorm";
 import type { ArtifactRow } from "../entities/artifact.js";
 import type { CycleRow } from "../entities/cycle.js";
@@ -34,6 +35,7 @@ export interface Loaders {
   artifacts: BatchLoader<string, ArtifactRow[]>;
   sweepCounts: BatchLoader<string, SweepCounts>;
   sweepExperimentIds: BatchLoader<string, string[]>;
+  storedBytes: BatchLoader<string, number>;
 }
 
 export interface GraphQLContext {
@@ -62,6 +64,7 @@ export function createLoaders(dataSource: DataSource): Loaders {
     artifacts: new BatchLoader((ids) => artifactsOfExperiments(manager, ids), () => []),
     sweepCounts: new BatchLoader((ids) => sweepCounts(manager, ids), () => ({ queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, total: 0 })),
     sweepExperimentIds: new BatchLoader((ids) => sweepExperimentIds(manager, ids), () => []),
+    storedBytes: new BatchLoader((ids) => experimentStoredBytes(manager, ids), () => 0),
   };
 }
 

@@ -3,6 +3,7 @@ import { Arg, Ctx, Field, FieldResolver, Float, ID, InputType, Int, Mutation, Ob
 import type { SubscribeResolverData } from "type-graphql";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import { ExperimentRow } from "../entities/experiment.js";
+import { removeUnreferencedBytes } from "../services/stored-artifacts.js";
 import {
   countExperiments,
   listExperiments,
@@ -318,12 +319,8 @@ export class ExperimentResolver {
   async deleteExperiment(@Arg("id", () => ID) id: string, @Ctx() context: GraphQLContext): Promise<string> {
     const deleted = await inTransaction(context.services, async (tx) => {
       const result = await deleteExperiment(tx, id);
-      tx.afterCommit(async () => {
-        for (const location of result.artifactLocations) {
-          if (!context.artifactStore.handles(location)) continue;
-          await context.artifactStore.remove(location).catch((error: unknown) => console.error(`could not remove artifact bytes at ${location}: ${String(error)}`));
-        }
-      });
+      // Counted again after commit: an experiment recorded meanwhile may share some of the bytes.
+      tx.afterCommit(async () => void (await removeUnreferencedBytes(context.dataSource, context.artifactStore, result.artifactLocations)));
       return result;
     });
     await context.hooks.experimentDeleted?.(deleted.id);

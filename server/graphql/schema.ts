@@ -12,6 +12,7 @@ import { ExperimentMetricSeriesResolver, MetricsResolver } from "./metrics.js";
 import { ParticleResolver } from "./particle.js";
 import { SweepResolver } from "./sweep.js";
 import { WorkerResolver } from "./worker.js";
+import { ExperimentStorageResolver, StorageResolver } from "./storage.js";
 
 /** One resolver class per domain type (plus the field resolvers other types add to Experiment). */
 export const RESOLVERS = [
@@ -30,6 +31,8 @@ export const RESOLVERS = [
   SweepResolver,
   WorkerResolver,
   ApiTokenResolver,
+  StorageResolver,
+  ExperimentStorageResolver,
 ] as const;
 
 /**

@@ -16,7 +16,7 @@ import { configHash, cycleCount, parseExperimentConfig, type ExperimentConfig } 
 import { aliveInMask } from "../../schema/mask-bits.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import { runImportSchema, type BlobRef, type ImportedCycle, type RunImport, type RunImportResult } from "../../schema/run-import.js";
-import { decodeWeights } from "../../schema/weights-file.js";
+import { decodeStoredWeights } from "../../schema/weights-file.js";
 import type { ArtifactStore, StoredBytes } from "../../transport/artifact-store.js";
 import { MASK_FORMAT, WEIGHTS_FORMAT } from "../coordinator/record-result.js";
 import { ExperimentRow } from "../entities/experiment.js";
@@ -156,7 +156,7 @@ async function locateBlobs(store: ArtifactStore, manifest: RunImport): Promise<M
     refs.push([`cycles.${i}.mask`, cycle.mask], [`cycles.${i}.weights`, cycle.weights]);
     if (cycle.tfjsModel) refs.push([`cycles.${i}.tfjsModel`, cycle.tfjsModel]);
     if (cycle.tfjsWeights) refs.push([`cycles.${i}.tfjsWeights`, cycle.tfjsWeights]);
-    cycle.particles.forEach((particle, p) => refs.push([`cycles.${i}.particles.${p}.weights`, particle.weights]));
+    cycle.particles.forEach((particle, p) => particle.weights && refs.push([`cycles.${i}.particles.${p}.weights`, particle.weights]));
   });
   const problems: InputProblem[] = [];
   const found = new Map<string, StoredBytes>();
@@ -198,9 +198,9 @@ async function checkCycleContents(store: ArtifactStore, cycles: readonly Importe
     }
     if (alive !== summary.alive) throw InvalidInputError.single(`cycles.${i}.mask`, `keeps ${alive} weights; cycle ${i}'s summary says ${summary.alive}`);
     const file = await readVerified(store, blobs, cycle.weights, `cycles.${i}.weights`);
-    let decoded: ReturnType<typeof decodeWeights>;
+    let decoded: ReturnType<typeof decodeStoredWeights>;
     try {
-      decoded = decodeWeights(file, `cycles.${i}.weights`);
+      decoded = decodeStoredWeights(file, `cycles.${i}.weights`, mask);
     } catch (error) {
       throw InvalidInputError.single(`cycles.${i}.weights`, `not a swamp weights file: ${(error as Error).message}`);
     }
@@ -282,7 +282,7 @@ async function recordImportedCycle(tx: Tx, blobs: Map<string, StoredBytes>, expe
   const layers = summary.layers.map((layer) => ({ name: layer.layer, alive: layer.alive, total: layer.total }));
   await startCycle(tx, { experimentId, cycleIndex, ...counts, layers, mask, particleSeeds: cycle.particles.map((p) => p.summary.orderSeed) });
   for (const [p, particle] of cycle.particles.entries()) {
-    const weightsArtifactId = await registerBlob(tx, blobs, particle.weights, { experimentId, kind: "weights", format: WEIGHTS_FORMAT, cycleIndex, particleIndex: p });
+    const weightsArtifactId = particle.weights ? await registerBlob(tx, blobs, particle.weights, { experimentId, kind: "weights", format: WEIGHTS_FORMAT, cycleIndex, particleIndex: p }) : null;
     await recordParticle(tx, { experimentId, cycleIndex, particleIndex: p, status: "completed", accuracy: particle.summary.accuracy, loss: particle.summary.loss, weightsArtifactId });
   }
   if (cycleIndex > 0) await registerBlob(tx, blobs, cycle.mask, { experimentId, kind: "mask", format: MASK_FORMAT, cycleIndex });

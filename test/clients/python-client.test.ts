@@ -1,8 +1,8 @@
 /**
  * The Python client (clients/python) against a live `swamp up` with workers: its unittest suite
  * runs twice, with pandas and with SWAMP_CLIENT_NO_PANDAS=1 (tables as lists of dicts), on
- * Debian's python3 with numpy, pandas and websockets. Also here, on the same live fleet: its
- * aggregates store the TF.js model (model.json + weights.bin) as `swamp run` does.
+ * Debian's python3 with numpy, pandas and websockets. Also here, on the same live fleet: each
+ * cycle's TF.js model (model.json + weights.bin), made on request from the stored weights.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import { createScratchDatabase } from "../../server/db/scratch-database.js";
 import { tempDir } from "../helpers/cli.js";
 import { PYTHON } from "../helpers/python.js";
-import { decodeWeights } from "../../schema/weights-file.js";
+import { decodeStoredWeights, storedWeightsMask } from "../../schema/weights-file.js";
 import { waitFor } from "../transport/support/waiting.js";
 import { TEST_ADMIN_DATABASE_URL } from "../server/support/test-server.js";
 import { startUp, type Up } from "../fleet/support/up-process.js";
@@ -51,7 +51,7 @@ for (const pass of [{ name: "with pandas", env: {} }, { name: "without pandas (l
   });
 }
 
-test("the fleet's aggregates store each cycle's TF.js model beside the averaged weights, as swamp run does", async () => {
+test("each cycle's TF.js model is made on request from the fleet's stored weights, bit for bit", async () => {
   const config = {
     name: "py-client-tfjs",
     data: { name: "synthetic", trainSubset: 256, testSubset: 128 },
@@ -73,11 +73,8 @@ test("the fleet's aggregates store each cycle's TF.js model beside the averaged 
   assert.equal(view!.experiment.status, "COMPLETED");
   const download = async (url: string) => Buffer.from(await (await fetch(url, { headers: { authorization: `Bearer ${up.token}` } })).arrayBuffer());
   for (const cycle of view!.experiment.cycles) {
-    const ofCycle = view!.experiment.artifacts.filter((a) => a.cycleIndex === cycle.index);
-    const modelJson = ofCycle.find((a) => a.format === "tfjs-layers-model");
-    const weightsBin = ofCycle.find((a) => a.format === "tfjs-layers-weights");
-    assert.ok(modelJson && weightsBin, `cycle ${cycle.index} has model.json and weights.bin: ${JSON.stringify(ofCycle)}`);
-    const manifest = JSON.parse((await download(modelJson.downloadUrl)).toString("utf8")) as {
+    const modelUrl = `${new URL(up.url).origin}/export/tfjs/${id}/${cycle.index}/model.json`;
+    const manifest = JSON.parse((await download(modelUrl)).toString("utf8")) as {
       format: string;
       modelTopology: unknown;
       weightsManifest: Array<{ paths: string[]; weights: Array<{ name: string; shape: number[]; dtype: string }> }>;
@@ -85,9 +82,15 @@ test("the fleet's aggregates store each cycle's TF.js model beside the averaged 
     assert.equal(manifest.format, "layers-model");
     assert.ok(manifest.modelTopology);
     assert.deepEqual(manifest.weightsManifest[0]!.paths, ["weights.bin"]);
-    const averaged = decodeWeights(await download(cycle.weightsArtifact.downloadUrl));
+    // The stored averaged weights: masked from cycle 1 on, read with the cycle's mask artifact.
+    const file = await download(cycle.weightsArtifact.downloadUrl);
+    const needs = storedWeightsMask(file);
+    const maskArtifact = view!.experiment.artifacts.find((a) => a.kind === "MASK" && a.cycleIndex === cycle.index);
+    assert.equal(needs !== null, cycle.index > 0, `cycle ${cycle.index}: stored masked exactly when pruned`);
+    const averaged = decodeStoredWeights(file, `cycle ${cycle.index}`, needs && maskArtifact ? await download(maskArtifact.downloadUrl) : null);
     assert.deepEqual(manifest.weightsManifest[0]!.weights.map((w) => w.shape), averaged.entries.map((e) => e.shape));
     const expected = Buffer.concat(averaged.values.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
-    assert.ok((await download(weightsBin.downloadUrl)).equals(expected), `cycle ${cycle.index}: weights.bin holds the averaged weights`);
+    assert.ok((await download(modelUrl.replace(/model\.json$/, "weights.bin"))).equals(expected), `cycle ${cycle.index}: weights.bin holds the averaged weights`);
+    assert.ok(!view!.experiment.artifacts.some((a) => a.format.startsWith("tfjs-")), "no TF.js copy is stored");
   }
 });

@@ -3,6 +3,7 @@
  * accuracies and metric series as `swamp run` of the same config, and a subscriber that joins in
  * the middle sees the stored history, then the live points, with no gap and no duplicate.
  */
+import { loadStoredWeights } from "../../transport/stored-weights.js";
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { collect } from "../server/support/test-server.js";
@@ -55,8 +56,8 @@ test("two worker processes give the masks, accuracies and metric series of swamp
     `SELECT kind, count(*)::int AS n FROM artifacts WHERE experiment_id = $1 GROUP BY kind ORDER BY kind::text`,
     [id],
   );
-  // Other: each aggregate's TF.js model.json and weights.bin.
-  assert.deepEqual(artifacts, [{ kind: "mask", n: 1 }, { kind: "other", n: 4 }, { kind: "weights", n: 7 }]);
+  // No TF.js copies: they are made on download.
+  assert.deepEqual(artifacts, [{ kind: "mask", n: 1 }, { kind: "weights", n: 7 }]);
 
   const view = await fleet.gql<{ experiment: { status: string; cyclesCompleted: number; finalSparsity: number }; workers: Array<{ id: string; state: string }> }>(
     `query($id: ID!) { experiment(id: $id) { status cyclesCompleted finalSparsity } workers { id state } }`,
@@ -72,6 +73,53 @@ test("two worker processes give the masks, accuracies and metric series of swamp
   const download = await fetch(`${fleet.server.server.baseUrl}/artifacts/${maskArtifact[0]!.id}`, { headers: { authorization: `Bearer ${fleet.adminToken}` } });
   assert.equal(download.status, 200);
   assert.ok(Buffer.from(await download.arrayBuffer()).equals(expected.masks.get(1)!));
+
+  // Cycle 1's models are stored as survivors under that mask; the TF.js model is made from them on request.
+  const average: Array<{ sha256: string; size_bytes: string }> = await fleet.server.server.dataSource.query(
+    `SELECT a.sha256, a.size_bytes FROM cycles c JOIN artifacts a ON a.id = c.weights_artifact_id WHERE c.experiment_id = $1 AND c.cycle_index = 1`,
+    [id],
+  );
+  const stored = await fleet.server.server.artifactStore.get({ sha256: average[0]!.sha256, size: Number(average[0]!.size_bytes) });
+  assert.equal(Buffer.from(stored).toString("ascii", 0, 4), "SWT2");
+  const averaged = await loadStoredWeights(fleet.server.server.artifactStore, { sha256: average[0]!.sha256, size: Number(average[0]!.size_bytes) });
+  const tfjs = async (file: string) => fetch(`${fleet.server.server.baseUrl}/export/tfjs/${id}/1/${file}`, { headers: { authorization: `Bearer ${fleet.adminToken}` } });
+  const modelJson = await tfjs("model.json");
+  assert.equal(modelJson.status, 200);
+  const manifest = (await modelJson.json()) as { format: string; weightsManifest: Array<{ paths: string[]; weights: Array<{ shape: number[] }> }> };
+  assert.equal(manifest.format, "layers-model");
+  assert.deepEqual(manifest.weightsManifest[0]!.paths, ["weights.bin"]);
+  assert.deepEqual(manifest.weightsManifest[0]!.weights.map((w) => w.shape), averaged.entries.map((e) => e.shape));
+  const weightsBin = Buffer.from(await (await tfjs("weights.bin")).arrayBuffer());
+  assert.ok(weightsBin.equals(Buffer.concat(averaged.values.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)))), "weights.bin holds the averaged weights bit for bit");
+  assert.equal((await tfjs("../9/model.json")).status, 404);
+
+  const bytes = await fleet.gql<{ experiment: { storedBytes: number } }>(`query($id: ID!) { experiment(id: $id) { storedBytes } }`, { id });
+  const total: Array<{ bytes: string }> = await fleet.server.server.dataSource.query(`SELECT sum(size_bytes) AS bytes FROM (SELECT DISTINCT location, size_bytes FROM artifacts WHERE experiment_id = $1) o`, [id]);
+  assert.equal(bytes.data!.experiment.storedBytes, Number(total[0]!.bytes));
+});
+
+test("storage.keep final: the fleet drops particles and earlier averages as cycles complete, results unchanged", async () => {
+  const config = tinyConfig({ name: "fleet-keep-final", storage: { keep: "final" } });
+  const reference = referenceRun(config);
+  const id = await fleet.submit(config);
+  assert.equal(await fleet.waitForStatus(id, ["completed", "failed"]), "completed", (await fleet.experiment(id)).error ?? "");
+  const expected = await reference;
+  const masks = await storedMasks(fleet.server.server.dataSource, id);
+  for (const [cycle, mask] of expected.masks) assert.ok(masks.get(cycle)!.equals(mask), `the mask of cycle ${cycle} equals swamp run's`);
+  assert.deepEqual(await storedAccuracies(fleet.server.server.dataSource, id), expected.accuracies);
+  const weights: Array<{ cycle_index: number | null; particle_index: number | null; location: string; size_bytes: string; sha256: string }> = await fleet.server.server.dataSource.query(
+    `SELECT cycle_index, particle_index, location, size_bytes, sha256 FROM artifacts WHERE experiment_id = $1 AND kind = 'weights' ORDER BY cycle_index NULLS FIRST`,
+    [id],
+  );
+  assert.deepEqual(weights.map((w) => [w.cycle_index, w.particle_index]), [[null, null], [1, null]], "the rewind point and the last average remain");
+  const dropped: Array<{ outputs: { weights: { sha256: string; size: number } } }> = await fleet.server.server.dataSource.query(
+    `SELECT outputs FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle'`,
+    [id],
+  );
+  for (const result of dropped) {
+    const stillNamed: unknown[] = await fleet.server.server.dataSource.query(`SELECT 1 FROM artifacts WHERE sha256 = $1`, [result.outputs.weights.sha256]);
+    if (stillNamed.length === 0) assert.equal(await fleet.server.server.artifactStore.size(result.outputs.weights), undefined, "a dropped particle's bytes are freed");
+  }
 });
 
 test("a subscriber joining mid-run gets the stored history, then live points, with no gap and no duplicate", async () => {

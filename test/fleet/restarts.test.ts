@@ -82,8 +82,8 @@ describe("the server killed with SIGKILL in the middle of an experiment", () => 
     const count = async (sql: string) => (await db.query<{ n: number }>(sql, [id])).rows[0]!.n;
     assert.equal(await count(`SELECT count(*)::int AS n FROM cycles WHERE experiment_id = $1`), 2);
     assert.equal(await count(`SELECT count(*)::int AS n FROM task_results WHERE experiment_id = $1`), 7);
-    // Seven results: their weights, one next mask, and each aggregate's TF.js model.json and weights.bin.
-    assert.equal(await count(`SELECT count(*)::int AS n FROM artifacts WHERE experiment_id = $1`), 12, "each artifact registered once");
+    // Seven results: their weights and one next mask (TF.js copies are made on download, not stored).
+    assert.equal(await count(`SELECT count(*)::int AS n FROM artifacts WHERE experiment_id = $1`), 8, "each artifact registered once");
     // Every stored series holds each step once (storedMetricCounts checks it), and never more than swamp run wrote.
     for (const [series, points] of await storedMetricCounts(sql, id)) {
       assert.ok(points <= (expected.metricsBySeries.get(series) ?? 0), `series ${series}: ${points} points, swamp run has ${expected.metricsBySeries.get(series)}`);

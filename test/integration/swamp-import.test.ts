@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { decodeWeights } from "../../schema/weights-file.js";
 import { RunLayout } from "../../worker/run/run-layout.js";
+import { readRunModel } from "../../worker/run/run-models.js";
 import { jsonLines, runSwamp, tempDir, writeConfig } from "../helpers/cli.js";
 import { readTensorsWithNumpy } from "../helpers/python.js";
 import { startTestServer, type TestServer } from "../server/support/test-server.js";
@@ -158,7 +158,7 @@ describe("swamp import", () => {
     assert.deepEqual(grouped.data!.groupedFrontier[0].experimentIds, [experimentId]);
     assert.deepEqual(grouped.data!.groupedFrontier[0].points.map((p: { accuracyMean: number }) => p.accuracyMean), summaries.map((s) => s.accuracy));
     const npz = await readTensorsWithNumpy(await download(`/export/weights.npz?experiment=${experimentId}&cycle=2&dense=1`, "weights.npz"), "npz");
-    const stored = decodeWeights(readFileSync(layout.averageWeights(2)));
+    const stored = await readRunModel(layout, 2, "average");
     assert.deepEqual(Object.keys(npz).sort(), stored.entries.map((e) => e.name).sort());
     for (const [i, entry] of stored.entries.entries()) {
       assert.deepEqual(npz[entry.name]!.shape, entry.shape, entry.name);
@@ -180,6 +180,32 @@ describe("swamp import", () => {
       metricsFiles.map((row) => row.sha256).sort(),
       [layout.metrics, new RunLayout(partialDir).metrics].map((path) => createHash("sha256").update(readFileSync(path)).digest("hex")).sort(),
     );
+  });
+});
+
+describe("swamp import of runs that kept less (storage.keep)", () => {
+  it("imports an averages-only run without particle models, and refuses a final-only one, naming the missing file", async () => {
+    const averagesDir = join(dir, "run-averages");
+    const ran = await runSwamp(["run", "--config", writeConfig({ ...config, name: "import-averages", storage: { keep: "averages" } }, dir), "--out", averagesDir, "--workers", "1"]);
+    assert.equal(ran.code, 0, ran.stderr);
+    const imported = await importDir(averagesDir);
+    assert.equal(imported.code, 0, imported.stderr);
+    const id = importedId(imported.stdout);
+    const counts = await rowCounts(id);
+    assert.equal(counts.cycles, CYCLES);
+    assert.equal(counts.particles, CYCLES * 2, "the particles and their numbers are recorded without their models");
+    const particleModels: Array<{ n: number }> = await t.server.dataSource.query(`SELECT count(*)::int AS n FROM artifacts WHERE experiment_id = $1 AND particle_index IS NOT NULL`, [id]);
+    assert.equal(particleModels[0]!.n, 0);
+    const npz = await readTensorsWithNumpy(await download(`/export/weights.npz?experiment=${id}&cycle=2&dense=1`, "averages.npz"), "npz");
+    const stored = await readRunModel(new RunLayout(averagesDir), 2, "average");
+    for (const [i, entry] of stored.entries.entries()) assert.deepEqual(npz[entry.name]!.values, Array.from(stored.values[i]!), entry.name);
+
+    const finalDir = join(dir, "run-final");
+    cpSync(averagesDir, finalDir, { recursive: true });
+    rmSync(new RunLayout(finalDir).averageWeights(0));
+    const refused = await importDir(finalDir);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /cycle-000\/average\.swt is missing: a run with storage\.keep "final"/);
   });
 });
 

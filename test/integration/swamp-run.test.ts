@@ -30,7 +30,7 @@ for (const [method, particles] of [["imp", 1], ["imp-swa", 1], ["swamp", 2], ["s
     assert.equal(lines[0]!.sparsity, 0);
     assert.ok(Math.abs((lines[1]!.sparsity as number) - 0.2) < 1e-3);
     assert.ok((lines[1]!.accuracy as number) > 0.3, `accuracy ${lines[1]!.accuracy}`);
-    for (const file of ["config.json", "run.json", "metrics.jsonl", "cycles.jsonl", "rewind.swt", "cycle-000/mask.bin", "cycle-001/mask.bin", "cycle-001/average.swsp", "cycle-001/model/model.json", "cycle-001/model/weights.bin"]) {
+    for (const file of ["config.json", "run.json", "metrics.jsonl", "cycles.jsonl", "rewind.swt", "cycle-000/mask.bin", "cycle-001/mask.bin", "cycle-001/average.swt", "cycle-001/particle-0.swt"]) {
       assert.ok(existsSync(join(out, file)), `${file} is written`);
     }
     const metrics = jsonLines(readFileSync(join(out, "metrics.jsonl"), "utf8"));

@@ -47,6 +47,21 @@ for (const implementation of implementations) {
       }
     });
 
+    test("list names every stored object with its size and write time, and nothing deleted", async () => {
+      const deployment = await implementation.deploy();
+      try {
+        const { artifacts } = await deployment.connect();
+        const before = Date.now() - 1000;
+        const [a, b, c] = await Promise.all([artifacts.put(bytesOf(100, 7)), artifacts.put(bytesOf(200, 8)), artifacts.put(bytesOf(300, 9))]);
+        await artifacts.delete(b);
+        const listed = (await artifacts.list()).sort((x, y) => x.size - y.size);
+        assert.deepEqual(listed.map((o) => [o.sha256, o.size]), [[a.sha256, 100], [c.sha256, 300]]);
+        for (const object of listed) assert.ok(object.modifiedAt >= before && object.modifiedAt <= Date.now() + 1000, `modifiedAt ${object.modifiedAt}`);
+      } finally {
+        await deployment.dispose();
+      }
+    });
+
     test("a multi-megabyte artifact round-trips intact", async () => {
       const deployment = await implementation.deploy();
       try {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -17,6 +17,7 @@ import {
   type ArtifactStore,
   type ByteRange,
   type PutArtifactOptions,
+  type StoredObject,
 } from "../artifact-store.js";
 import { PRIVATE_DIRECTORY_MODE, PRIVATE_FILE_MODE } from "../../schema/file-modes.js";
 
@@ -100,6 +101,23 @@ export class FilesystemArtifacts implements ArtifactStore {
 
   async remove(location: string): Promise<void> {
     await rm(this.pathOfLocation(location), { force: true });
+  }
+
+  async list(): Promise<StoredObject[]> {
+    const objects: StoredObject[] = [];
+    const prefixes = await readdir(this.root).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return [] as string[];
+      throw error;
+    });
+    for (const prefix of prefixes.filter((name) => /^[0-9a-f]{2}$/.test(name))) {
+      for (const name of await readdir(join(this.root, prefix))) {
+        // Temporary files of writes in progress are not objects yet.
+        if (!/^[0-9a-f]{64}$/.test(name) || !name.startsWith(prefix)) continue;
+        const info = await stat(join(this.root, prefix, name)).catch(() => undefined);
+        if (info) objects.push({ sha256: name, size: info.size, modifiedAt: info.mtimeMs });
+      }
+    }
+    return objects;
   }
 
   private pathOfLocation(location: string): string {

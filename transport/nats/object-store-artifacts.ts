@@ -16,6 +16,7 @@ import {
   type ArtifactStore,
   type ByteRange,
   type PutArtifactOptions,
+  type StoredObject,
 } from "../artifact-store.js";
 
 /** The object store's own digest notation for a sha256: `SHA-256=` and padded base64url. */
@@ -102,6 +103,11 @@ export class ObjectStoreArtifacts implements ArtifactStore {
   async remove(location: string): Promise<void> {
     const sha256 = this.sha256Of(location);
     if ((await this.size({ sha256 })) !== undefined) await this.bucket.delete(sha256);
+  }
+
+  async list(): Promise<StoredObject[]> {
+    const infos = await this.bucket.list();
+    return infos.filter((info) => !info.deleted && isSha256Hex(info.name)).map((info) => ({ sha256: info.name, size: info.size, modifiedAt: Date.parse(info.mtime) }));
   }
 
   private sha256Of(location: string): string {

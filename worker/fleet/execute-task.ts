@@ -10,11 +10,14 @@ import type { TaskProgress } from "../engine/context.js";
 import { packMask, unpackMask } from "../../schema/mask-bits.js";
 import { denseMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
+import { weightsHeader } from "../../schema/weights-file.js";
+import { loadStoredWeights } from "../../transport/stored-weights.js";
+import { encodeRunModel } from "../run/run-models.js";
 import type { ThreadPool } from "../run/thread-pool.js";
 
 export const WEIGHTS_FORMAT = "swamp-weights";
 export const MASK_FORMAT = "swamp-mask";
+/** Formats of the TF.js copies fleets stored before they were made on download (still recorded and served). */
 export const TFJS_MODEL_FORMAT = "tfjs-layers-model";
 export const TFJS_WEIGHTS_FORMAT = "tfjs-layers-weights";
 
@@ -36,7 +39,7 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
   switch (task.kind) {
     case "pretrain": {
       const output = await pool.run<"pretrain">({ kind: "pretrain" }, callbacks);
-      const weights = await putWeights(artifacts, output.weights, layout);
+      const weights = await putWeights(artifacts, output.weights, layout, null);
       return { ...common, kind: "pretrain", finishedAt: Date.now(), outputs: { weights }, numbers: { seconds: output.seconds } };
     }
     case "train-particle": {
@@ -46,37 +49,35 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
         { kind: "train-particle", cycle: task.cycle, particle: task.particle, rewindWeights, mask },
         callbacks,
       );
-      return { ...common, kind: "train-particle", cycle, particle, finishedAt: Date.now(), outputs: { weights: await putWeights(artifacts, weights, layout) }, numbers };
+      return { ...common, kind: "train-particle", cycle, particle, finishedAt: Date.now(), outputs: { weights: await putWeights(artifacts, weights, layout, task.inputs.mask ? packMask(mask) : null) }, numbers };
     }
     case "aggregate-cycle": {
       const particleWeights = await Promise.all(task.inputs.particleWeights.map((ref) => getWeights(artifacts, ref, layout)));
       const mask = await getMask(artifacts, task.inputs.mask, layout);
       const output = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle: task.cycle, particleWeights, mask, final: task.final }, callbacks);
-      const weights = await putWeights(artifacts, output.weights, layout);
+      const weights = await putWeights(artifacts, output.weights, layout, task.inputs.mask ? packMask(mask) : null);
       const nextMask = output.nextMask ? await artifacts.put(packMask(output.nextMask), { format: MASK_FORMAT }) : null;
-      // What `swamp run` writes to cycle-NNN/model/, so fleet runs load into TF.js the same way.
-      const model = await pool.exportModel(output.weights);
-      const tfjsModel = await artifacts.put(Buffer.from(model.modelJson, "utf8"), { format: TFJS_MODEL_FORMAT });
-      const tfjsWeights = await artifacts.put(model.weightsBin, { format: TFJS_WEIGHTS_FORMAT });
+      // No TF.js copy is stored: the server makes one from these weights when it is downloaded.
       const { accuracy, loss, sparsity, alive, total, layers, seconds } = output;
       return {
         ...common,
         kind: "aggregate-cycle",
         cycle: task.cycle,
         finishedAt: Date.now(),
-        outputs: { weights, nextMask, tfjsModel, tfjsWeights },
+        outputs: { weights, nextMask },
         numbers: { accuracy, loss, sparsity, alive, total, layers, seconds },
       };
     }
   }
 }
 
-async function putWeights(artifacts: ArtifactStore, values: WeightValues, layout: WeightLayout): Promise<ArtifactRef> {
-  return artifacts.put(encodeWeights(values, weightsHeader(layout)), { format: WEIGHTS_FORMAT });
+/** The model under its cycle's packed mask (null: trained dense), as `swamp run` writes it; the mask artifact is stored once per cycle. */
+async function putWeights(artifacts: ArtifactStore, values: WeightValues, layout: WeightLayout, maskBits: Uint8Array | null): Promise<ArtifactRef> {
+  return artifacts.put(encodeRunModel(values, layout, maskBits), { format: WEIGHTS_FORMAT });
 }
 
 async function getWeights(artifacts: ArtifactStore, ref: ArtifactRef, layout: WeightLayout): Promise<WeightValues> {
-  const { values, entries } = decodeWeights(Buffer.from(await artifacts.get(ref)), `artifact sha256:${ref.sha256}`);
+  const { values, entries } = await loadStoredWeights(artifacts, ref);
   const expected = weightsHeader(layout);
   if (entries.length !== expected.length || entries.some((e, i) => e.shape.join("x") !== expected[i]!.shape.join("x"))) {
     throw new Error(`artifact sha256:${ref.sha256} holds weights of another model`);

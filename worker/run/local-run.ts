@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from "node:os";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { relative } from "node:path";
 import { canonicalJson, configHash, cycleCount, InvalidConfigError, type ExperimentConfig } from "../../schema/config.js";
 import type { MetricPoint } from "../../schema/metrics.js";
@@ -17,10 +18,10 @@ import { packMask, unpackMask } from "../../schema/mask-bits.js";
 import { denseMask, type Mask } from "../engine/mask.js";
 import type { WeightLayout, WeightValues } from "../engine/weights.js";
 import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
-import { encodeSparse } from "../formats/sparse-file.js";
 import type { AggregateCycleOutput, TrainParticleOutput } from "../tasks/types.js";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";
 import { RunLayout } from "./run-layout.js";
+import { readRunModel, runModelPath, writeRunModel } from "./run-models.js";
 import { runDirectoryLedger } from "./run-ledger.js";
 import { planNextTasks } from "../../protocol/plan.js";
 import type { FleetTaskKind, TaskDraft } from "../../schema/fleet-messages.js";
@@ -239,7 +240,7 @@ export class LocalRun {
     started: number,
   ): Promise<CycleSummary> {
     const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final });
-    await this.writeCycleOutputs(pool, layout, aggregate, mask);
+    await this.writeCycleOutputs(layout, aggregate, mask);
     const summary = this.cycleSummary(aggregate, particles.map((p) => p.summary), (performance.now() - started) / 1000);
     const time = Date.now();
     await this.appendMetrics(`cycle-${cycle}`, [
@@ -248,15 +249,16 @@ export class LocalRun {
       { cycle, key: "sparsity", step: 0, epoch: this.options.config.training.epochs, value: aggregate.sparsity, time },
     ]);
     await writeJsonAtomic(this.layout.cycleSummary(cycle), summary);
+    await this.applyRetention(cycle);
     return summary;
   }
 
   private async particle(pool: ThreadPool, cycle: number, particle: number, rewind: WeightValues, mask: Mask): Promise<{ weights: WeightValues; summary: ParticleSummary }> {
-    const weightsPath = this.layout.particleWeights(cycle, particle);
+    const weightsPath = runModelPath(this.layout, cycle, particle);
     const summaryPath = this.layout.particleSummary(cycle, particle);
     if (exists(summaryPath) && exists(weightsPath)) {
       const summary = await readJson<ParticleSummary>(summaryPath);
-      const { values } = decodeWeights(await readFile(weightsPath), weightsPath);
+      const { values } = await readRunModel(this.layout, cycle, particle);
       this.emit({ type: "particle-done", cycle, particle, summary, reused: true });
       return { weights: values, summary };
     }
@@ -270,21 +272,29 @@ export class LocalRun {
     );
     const { weights, kind: _kind, ...rest } = output;
     const summary: ParticleSummary = rest;
-    await writeFileAtomic(weightsPath, encodeWeights(weights, weightsHeader(pool.layout)));
+    await writeRunModel(this.layout, cycle, particle, weights, pool.layout, packMask(mask));
     await this.appendMetrics(`cycle-${cycle}/particle-${particle}`, metrics);
     await writeJsonAtomic(summaryPath, summary);
     this.emit({ type: "particle-done", cycle, particle, summary, reused: false });
     return { weights, summary };
   }
 
-  private async writeCycleOutputs(pool: ThreadPool, layout: WeightLayout, aggregate: AggregateCycleOutput, mask: Mask): Promise<void> {
+  /** The averaged model under the cycle's mask; the TF.js and self-contained sparse copies are made on export. */
+  private async writeCycleOutputs(layout: WeightLayout, aggregate: AggregateCycleOutput, mask: Mask): Promise<void> {
     const { cycle } = aggregate;
-    await writeFileAtomic(this.layout.averageWeights(cycle), encodeWeights(aggregate.weights, weightsHeader(layout)));
-    await writeFileAtomic(this.layout.sparseModel(cycle), encodeSparse(aggregate.weights, mask, layout, { configHash: this.hash, cycle }));
-    const model = await pool.exportModel(aggregate.weights);
-    await writeFileAtomic(this.layout.tfjsWeights(cycle), model.weightsBin);
-    await writeFileAtomic(this.layout.tfjsModelJson(cycle), model.modelJson);
+    await writeRunModel(this.layout, cycle, "average", aggregate.weights, layout, packMask(mask));
     if (aggregate.nextMask) await writeFileAtomic(this.layout.mask(cycle + 1), packMask(aggregate.nextMask));
+  }
+
+  /**
+   * Applies `storage.keep` once the cycle's summary is written: what it deletes no later step
+   * reads (a resumed run needs only the rewind point, the masks and the summaries of finished cycles).
+   */
+  private async applyRetention(cycle: number): Promise<void> {
+    const { keep } = this.options.config.storage;
+    if (keep === "all") return;
+    for (let particle = 0; particle < this.options.config.method.particles; particle++) await rm(runModelPath(this.layout, cycle, particle), { force: true });
+    if (keep === "final" && cycle > 0) await rm(runModelPath(this.layout, cycle - 1, "average"), { force: true });
   }
 
   private cycleSummary(aggregate: AggregateCycleOutput, particles: ParticleSummary[], seconds: number): CycleSummary {
@@ -304,9 +314,7 @@ export class LocalRun {
       layers: aggregate.layers,
       seconds,
       mask: rel(this.layout.mask(cycle)),
-      weights: rel(this.layout.averageWeights(cycle)),
-      sparseWeights: rel(this.layout.sparseModel(cycle)),
-      tfjsModel: rel(this.layout.tfjsModelJson(cycle)),
+      weights: rel(runModelPath(this.layout, cycle, "average")),
     };
   }
 }

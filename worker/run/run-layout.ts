@@ -7,16 +7,18 @@
  *   cycles.jsonl                     one summary per finished cycle (what --json prints)
  *   rewind.swt                       the rewind point θ_T0
  *   cycle-NNN/mask.bin               the cycle's mask, packed bits
- *   cycle-NNN/particle-P.swt         particle P's model (its SWA average or final weights)
+ *   cycle-NNN/particle-P.swt         particle P's model (its SWA average or final weights), under mask.bin
  *   cycle-NNN/particle-P.json        particle P's summary
- *   cycle-NNN/average.swt            the averaged model, dense layout
- *   cycle-NNN/average.swsp           the averaged model, sparse (bit mask + survivors + checksum)
- *   cycle-NNN/model/model.json       the averaged model for tf.loadLayersModel
- *   cycle-NNN/model/weights.bin
+ *   cycle-NNN/average.swt            the averaged model, under mask.bin
  *   cycle-NNN/cycle.json             the cycle's summary, written last: its presence means done
+ *
+ * The `.swt` models are written and read only through run-models.ts: the masked format (survivors
+ * of mask.bin) once the cycle prunes anything, dense for cycle 0. Run directories written before
+ * that hold dense `.swt` files, `average.swsp` and `model/` (model.json + weights.bin) too: they
+ * still load and resume. TF.js and self-contained sparse copies are made on export.
+ * `storage.keep` in the config deletes particles (`averages`) and earlier averages (`final`).
  */
 import { join } from "node:path";
-import { TFJS_WEIGHTS_FILE } from "../formats/tfjs-model.js";
 
 export class RunLayout {
   constructor(readonly root: string) {}
@@ -51,17 +53,16 @@ export class RunLayout {
   averageWeights(cycle: number): string {
     return join(this.cycleDir(cycle), "average.swt");
   }
-  sparseModel(cycle: number): string {
+  /** Written by earlier versions only (the averaged model, self-contained sparse). */
+  legacySparseModel(cycle: number): string {
     return join(this.cycleDir(cycle), "average.swsp");
   }
-  tfjsModelDir(cycle: number): string {
-    return join(this.cycleDir(cycle), "model");
+  /** Written by earlier versions only: the averaged model for tf.loadLayersModel. */
+  legacyTfjsModelJson(cycle: number): string {
+    return join(this.cycleDir(cycle), "model", "model.json");
   }
-  tfjsModelJson(cycle: number): string {
-    return join(this.tfjsModelDir(cycle), "model.json");
-  }
-  tfjsWeights(cycle: number): string {
-    return join(this.tfjsModelDir(cycle), TFJS_WEIGHTS_FILE);
+  legacyTfjsWeights(cycle: number): string {
+    return join(this.cycleDir(cycle), "model", "weights.bin");
   }
   cycleSummary(cycle: number): string {
     return join(this.cycleDir(cycle), "cycle.json");

@@ -21,7 +21,6 @@ export interface CycleSummary {
   /** Wall time of the cycle: its particles and its aggregation. */
   seconds: number;
   mask: string;
+  /** The averaged model, under `mask` (the TF.js and self-contained sparse copies are made by `swamp export`). */
   weights: string;
-  sparseWeights: string;
-  tfjsModel: string;
 }

@@ -468,6 +468,8 @@ function DownloadLink({ url, fileName, children }: { url: string; fileName: stri
 function Downloads({ detail }: { detail: Detail }) {
   const completed = detail.cycles.filter((c) => c.status === "COMPLETED");
   const exportUrl = (file: string, cycle: number) => `/export/${file}?experiment=${encodeURIComponent(detail.id)}&cycle=${cycle}`;
+  // Made on request from the stored sparse weights; model.json finds weights.bin beside it.
+  const tfjsUrl = (file: string, cycle: number) => `/export/tfjs/${encodeURIComponent(detail.id)}/${cycle}/${file}`;
   return (
     <div class="grid-2">
       <div class="panel">
@@ -530,6 +532,13 @@ function Downloads({ detail }: { detail: Detail }) {
                     ·{" "}
                     <DownloadLink url={exportUrl("weights.safetensors", c.index)} fileName={`${detail.name}-cycle${c.index}-weights.safetensors`}>
                       safetensors
+                    </DownloadLink>{" "}
+                    · TF.js{" "}
+                    <DownloadLink url={tfjsUrl("model.json", c.index)} fileName={`${detail.name}-cycle${c.index}-model.json`}>
+                      model.json
+                    </DownloadLink>{" "}
+                    <DownloadLink url={tfjsUrl("weights.bin", c.index)} fileName={`${detail.name}-cycle${c.index}-weights.bin`}>
+                      weights.bin
                     </DownloadLink>
                   </td>
                   <td>
