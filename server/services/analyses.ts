@@ -150,37 +150,44 @@ export async function unfinishedAnalysisIds(manager: EntityManager): Promise<num
 
 /** Moves a queued analysis to running (the first progress report), or updates its progress. */
 export async function recordAnalysisProgress(tx: Tx, analysisId: number, fraction: number, workerId: string): Promise<void> {
-  const rows: Array<Pick<AnalysisRow, "id" | "experimentId" | "status" | "progress">> = await tx.manager.query(
+  const rows = returnedRows(await tx.manager.query(
     `UPDATE analyses SET status = 'running', progress = GREATEST(progress, $2), worker_id = $3, started_at = coalesce(started_at, clock_timestamp())
       WHERE id = $1 AND status IN ('queued', 'running')
       RETURNING id, experiment_id AS "experimentId", status, progress`,
     [analysisId, Math.min(1, Math.max(0, fraction)), workerId],
-  );
+  ));
   if (rows[0]) publishAnalysisUpdate(tx, rows[0]);
 }
 
 /** Stores a checked result; false when the analysis had already finished (a redelivered result). */
 export async function recordAnalysisSuccess(tx: Tx, analysisId: number, result: Record<string, unknown>, workerId: string, seconds: number): Promise<boolean> {
-  const rows: Array<Pick<AnalysisRow, "id" | "experimentId" | "status" | "progress">> = await tx.manager.query(
+  const rows = returnedRows(await tx.manager.query(
     `UPDATE analyses SET status = 'succeeded', progress = 1, result = $2, error = NULL, worker_id = $3, seconds = $4,
             started_at = coalesce(started_at, clock_timestamp()), completed_at = clock_timestamp()
       WHERE id = $1 AND status IN ('queued', 'running')
       RETURNING id, experiment_id AS "experimentId", status, progress`,
     [analysisId, JSON.stringify(result), workerId, seconds],
-  );
+  ));
   if (rows[0]) publishAnalysisUpdate(tx, rows[0]);
   return rows.length > 0;
 }
 
 export async function recordAnalysisFailure(tx: Tx, analysisId: number, error: string): Promise<boolean> {
-  const rows: Array<Pick<AnalysisRow, "id" | "experimentId" | "status" | "progress">> = await tx.manager.query(
+  const rows = returnedRows(await tx.manager.query(
     `UPDATE analyses SET status = 'failed', error = $2, completed_at = clock_timestamp()
       WHERE id = $1 AND status IN ('queued', 'running')
       RETURNING id, experiment_id AS "experimentId", status, progress`,
     [analysisId, error.slice(0, 10_000)],
-  );
+  ));
   if (rows[0]) publishAnalysisUpdate(tx, rows[0]);
   return rows.length > 0;
+}
+
+type UpdatedAnalysis = Pick<AnalysisRow, "id" | "experimentId" | "status" | "progress">;
+
+/** TypeORM answers an UPDATE … RETURNING on PostgreSQL with [rows, affected count]. */
+function returnedRows(answer: unknown): UpdatedAnalysis[] {
+  return (Array.isArray(answer) && Array.isArray(answer[0]) ? answer[0] : answer) as UpdatedAnalysis[];
 }
 
 export function isFinishedAnalysis(status: AnalysisStatus): boolean {
