@@ -17,6 +17,7 @@ import { createEmbeddedTransport } from "../../transport/embedded/embedded-trans
 import type { Transport } from "../../transport/transport.js";
 import { FleetWorker } from "../../worker/fleet/fleet-worker.js";
 import { TEST_ADMIN_DATABASE_URL, collect, eventually } from "./support/test-server.js";
+import { runSwamp } from "../helpers/cli.js";
 
 let database: ScratchDatabase;
 let home: string;
@@ -168,4 +169,30 @@ test("an interpolation runs on the worker, matches the stored models at its ends
     listed.data.experiment.analyses.map((row: { id: string }) => row.id),
     [second.data.createAnalysis.id, first.data.createAnalysis.id],
   );
+});
+
+test("swamp analyze --server submits, follows and prints the result as the run-directory form does", async () => {
+  const server = fleet.server.baseUrl;
+  const overlap = await runSwamp(["analyze", "mask-overlap", "--server", server, "--experiment", experimentId, "--cycles", "0,1", "--json"], { SWAMP_TOKEN: token });
+  assert.equal(overlap.code, 0, overlap.stderr);
+  const printed = JSON.parse(overlap.stdout) as { jaccard: number; layers: unknown[] };
+  const direct = await gql(`query($a: ID!) { maskOverlap(a: $a, cycleA: 0, cycleB: 1) { jaccard } }`, { a: experimentId });
+  assert.equal(printed.jaccard, direct.data.maskOverlap.jaccard);
+
+  const interpolation = await runSwamp(
+    ["analyze", "interpolate", "--server", server, "--experiment", experimentId, "--cycle", "1", "--pairs", "average", "--points", "3", "--train-examples", "64", "--seed", "5", "--json", "--poll-ms", "100"],
+    { SWAMP_TOKEN: token },
+  );
+  assert.equal(interpolation.code, 0, interpolation.stderr);
+  const lines = interpolation.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  const stored = await gql(`query($id: ID!) { experiment(id: $id) { analyses(kind: "interpolate", first: 1) { input result } } }`, { id: experimentId });
+  // The same input and seed as the earlier test's analyses: the same pairs, one JSON line each.
+  assert.deepEqual(lines, stored.data.experiment.analyses[0].result.pairs);
+
+  const bad = await runSwamp(["analyze", "interpolate", "--server", server, "--experiment", experimentId, "--cycle", "1", "--points", "1"], { SWAMP_TOKEN: token });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /input\.points/);
+  const noToken = await runSwamp(["analyze", "plane", "--server", server, "--experiment", experimentId, "--cycle", "1"], { SWAMP_TOKEN: "" });
+  assert.equal(noToken.code, 2);
+  assert.match(noToken.stderr, /token with write scope/);
 });
