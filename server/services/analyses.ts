@@ -138,7 +138,8 @@ export async function requireAnalysis(manager: EntityManager, id: string | numbe
 /** An experiment's analyses, newest first. */
 export async function analysesOfExperiment(manager: EntityManager, experimentId: string, kind: string | null, limit: number): Promise<AnalysisRow[]> {
   const query = manager.createQueryBuilder(AnalysisRow, "a").where("a.experiment_id = :experimentId", { experimentId }).orderBy("a.id", "DESC").limit(limit);
-  if (kind !== null) query.andWhere("a.kind = :kind", { kind });
+  // GraphQL leaves an omitted argument undefined.
+  if (kind !== null && kind !== undefined) query.andWhere("a.kind = :kind", { kind });
   return query.getMany();
 }
 
