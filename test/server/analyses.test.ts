@@ -196,3 +196,16 @@ test("swamp analyze --server submits, follows and prints the result as the run-d
   assert.equal(noToken.code, 2);
   assert.match(noToken.stderr, /token with write scope/);
 });
+
+test("an analysis the stored models cannot serve fails with the worker's reason, leaving the experiment alone", async () => {
+  // Valid input (particle numbers are bounded only by the largest config), but this run has two particles.
+  const created = await gql(CREATE, { experimentId, kind: "plane", input: { cycle: 1, models: ["particle:0", "particle:5", "average"], grid: 2, trainExamples: 16 } });
+  assert.equal(created.errors, undefined, JSON.stringify(created.errors));
+  const failed = await waitForAnalysis(created.data.createAnalysis.id);
+  assert.equal(failed.status, "FAILED");
+  assert.match(failed.error ?? "", /particle 5/);
+  const csv = await fetch(`${fleet.server.baseUrl}/export/analysis/${created.data.createAnalysis.id}.csv`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(csv.status, 409);
+  const experiment = await gql(`query($id: ID!) { experiment(id: $id) { status error } }`, { id: experimentId });
+  assert.deepEqual(experiment.data.experiment, { status: "COMPLETED", error: null });
+});
