@@ -22,7 +22,7 @@ export interface AnalysisTaskRun {
 }
 
 /** Errors that another delivery would only repeat: the input or the stored models are wrong. */
-export const PERMANENT_ANALYSIS_ERRORS = new Set(["InvalidAnalysisInputError", "AnalysisSourceError", "StoredModelMissingError"]);
+export const PERMANENT_ANALYSIS_ERRORS = new Set(["InvalidAnalysisInputError", "AnalysisSourceError", "MaskMismatchError", "StoredModelMissingError"]);
 
 export interface RunningAnalysis {
   result: Promise<TaskResultInput>;
