@@ -115,6 +115,8 @@ async function standInResult(transport: NatsTransport, task: TaskMessage, attemp
         outputs: { weights },
         numbers: { orderSeed: task.particle, accuracy: 0.5, loss: 1, epochLosses: [1], swaSnapshots: 0, seconds: 0, examplesPerSecond: 0 },
       };
+    case "analyze":
+      throw new Error("the scheduling benchmark queues no analyses");
     case "aggregate-cycle": {
       const alive = Math.round(total * 0.8 ** task.cycle);
       const nextAlive = Math.round(alive * 0.8);

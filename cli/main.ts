@@ -9,7 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   gc: { summary: "bytes a server's artifact store holds per experiment, and removal of objects no artifact names: swamp gc [--server URL] [--dry-run]", load: () => import("./commands/gc.js") },
   worker: { summary: "run a fleet worker pulling tasks from NATS (NATS_URL): swamp worker [--slots N]", load: () => import("./commands/worker.js") },
   up: { summary: "server, coordinator and a local worker pool in one command (npm start): swamp up [--workers N] [--no-defaults]", load: () => import("./commands/up.js") },
-  analyze: { summary: "the paper's analyses over stored models: swamp analyze interpolate|plane|flatness|ensemble|mask-overlap RUN_DIR... --cycle N [--json]", load: () => import("./commands/analyze.js") },
+  analyze: { summary: "the paper's analyses over stored models: swamp analyze interpolate|plane|flatness|ensemble|mask-overlap RUN_DIR... --cycle N [--json], or --server URL --experiment ID", load: () => import("./commands/analyze-entry.js") },
   server: { summary: "start the GraphQL tracking server; with NATS_URL also the coordinator of a `swamp worker` fleet", load: () => import("./commands/server.js") },
 };
 

@@ -10,7 +10,7 @@ import type { z } from "zod";
 import type { MessageProblem } from "../schema/fleet-message-fields.js";
 
 /** The numbers that place a task within its experiment, in task-id order. */
-export type TaskCoordinate = "cycle" | "particle";
+export type TaskCoordinate = "cycle" | "particle" | "analysis";
 
 export interface TaskKindDescriptor<
   Name extends string = string,

@@ -3,10 +3,11 @@
  * here (and its handler's line in worker/tasks/registry.ts).
  */
 import { aggregateCycleKind } from "./task-kinds/aggregate-cycle.js";
+import { analyzeKind } from "./task-kinds/analyze.js";
 import { pretrainKind } from "./task-kinds/pretrain.js";
 import { trainParticleKind } from "./task-kinds/train-particle.js";
 
-export const TASK_KIND_DESCRIPTORS = [pretrainKind, trainParticleKind, aggregateCycleKind] as const;
+export const TASK_KIND_DESCRIPTORS = [pretrainKind, trainParticleKind, aggregateCycleKind, analyzeKind] as const;
 
 type Descriptors = typeof TASK_KIND_DESCRIPTORS;
 /** The tuple of each descriptor's `field`, in registry order (zod's unions and enums need tuples). */

@@ -23,6 +23,7 @@ import {
 } from "./fleet-message-fields.js";
 import { SUCCESS_SCHEMAS, TASK_KINDS, TASK_SCHEMAS, taskKindNamed, type FleetTaskKind } from "../protocol/task-kinds.js";
 import type { aggregateCycleKind } from "../protocol/task-kinds/aggregate-cycle.js";
+import type { analyzeKind } from "../protocol/task-kinds/analyze.js";
 import type { pretrainKind } from "../protocol/task-kinds/pretrain.js";
 import type { trainParticleKind } from "../protocol/task-kinds/train-particle.js";
 
@@ -36,6 +37,7 @@ export const taskMessageSchema = z.discriminatedUnion("kind", TASK_SCHEMAS);
 export type PretrainTask = z.output<(typeof pretrainKind)["taskSchema"]>;
 export type TrainParticleTask = z.output<(typeof trainParticleKind)["taskSchema"]>;
 export type AggregateCycleTask = z.output<(typeof aggregateCycleKind)["taskSchema"]>;
+export type AnalyzeTask = z.output<(typeof analyzeKind)["taskSchema"]>;
 export type TaskMessage = z.output<typeof taskMessageSchema>;
 
 /** Where a task sits in its experiment; everything its id is made of. */
@@ -44,6 +46,7 @@ export interface TaskIdentity {
   kind: FleetTaskKind;
   cycle?: number;
   particle?: number;
+  analysis?: number;
 }
 
 /** `<experiment>:<kind>` and the kind's coordinates: `exp:pretrain`, `exp:train-particle:<cycle>:<particle>`, `exp:aggregate-cycle:<cycle>`. */
@@ -70,7 +73,7 @@ export function taskIdentityOf(task: TaskMessage): TaskIdentity {
 }
 
 type TaskFields<T extends TaskMessage> = Omit<T, "version" | "taskId" | "configHash"> & { config: ExperimentConfig };
-export type TaskDraft = TaskFields<PretrainTask> | TaskFields<TrainParticleTask> | TaskFields<AggregateCycleTask>;
+export type TaskDraft = TaskFields<PretrainTask> | TaskFields<TrainParticleTask> | TaskFields<AggregateCycleTask> | TaskFields<AnalyzeTask>;
 
 /** Fills the version, the deterministic task id and the config hash, then validates the task. */
 export function createTaskMessage(draft: TaskDraft): TaskMessage {
@@ -111,6 +114,7 @@ const taskFailureSchema = z
 export type PretrainSuccess = z.output<(typeof pretrainKind)["successSchema"]>;
 export type TrainParticleSuccess = z.output<(typeof trainParticleKind)["successSchema"]>;
 export type AggregateCycleSuccess = z.output<(typeof aggregateCycleKind)["successSchema"]>;
+export type AnalyzeSuccess = z.output<(typeof analyzeKind)["successSchema"]>;
 export type TaskSuccess = z.output<typeof taskSuccessSchema>;
 export type TaskFailure = z.output<typeof taskFailureSchema>;
 export type TaskResult = TaskSuccess | TaskFailure;

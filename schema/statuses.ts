@@ -24,3 +24,7 @@ export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 /** `read` sees everything, `write` also changes experiments, `admin` also manages tokens. */
 export const TOKEN_SCOPES = ["read", "write", "admin"] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** An analysis (issue 16) runs once: queued, running, then succeeded or failed for good. */
+export const ANALYSIS_STATUSES = ["queued", "running", "succeeded", "failed"] as const;
+export type AnalysisStatus = (typeof ANALYSIS_STATUSES)[number];

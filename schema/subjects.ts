@@ -16,6 +16,8 @@ export interface TaskSubjectParts {
   kind: string;
   cycle?: number;
   particle?: number;
+  /** An analyze task's analysis id; it takes the cycle's place in the subject. */
+  analysis?: number;
 }
 
 export interface FleetNames {
@@ -94,7 +96,8 @@ export function fleetNames(namespace = ""): FleetNames {
         `${subjectPrefix}.tasks`,
         requireToken(parts.experimentId, "experiment id"),
         requireToken(parts.kind, "task kind"),
-        optionalIndexToken(parts.cycle, "cycle"),
+        // One subject per task: an analysis (never a cycle) is told apart by its id.
+        optionalIndexToken(parts.analysis ?? parts.cycle, "cycle"),
         optionalIndexToken(parts.particle, "particle"),
       ].join("."),
     experimentTasksFilter: (experimentId) => `${subjectPrefix}.tasks.${requireToken(experimentId, "experiment id")}.>`,

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { metricPointSchema, type MetricPoint } from "./metrics.js";
-import { EXPERIMENT_STATUSES, type ExperimentStatus } from "./statuses.js";
+import { ANALYSIS_STATUSES, EXPERIMENT_STATUSES, type AnalysisStatus, type ExperimentStatus } from "./statuses.js";
 
 export interface TopicMap {
   /** Status, tags, error or progress of an experiment changed (or it was deleted). */
@@ -14,12 +14,14 @@ export interface TopicMap {
   "cycle-completed": { experimentId: string; cycleIndex: number };
   /** Points that were stored for the first time (re-sent points are never published again). */
   "metrics-appended": { experimentId: string; points: MetricPoint[] };
+  /** An analysis of the experiment was created, started, progressed, succeeded or failed. */
+  "analysis-updated": { experimentId: string; analysisId: number; status: AnalysisStatus; progress: number };
 }
 
 export type TopicName = keyof TopicMap;
 export type TopicPayload<T extends TopicName> = TopicMap[T];
 
-export const TOPIC_NAMES: readonly TopicName[] = ["experiment-updated", "cycle-completed", "metrics-appended"];
+export const TOPIC_NAMES: readonly TopicName[] = ["experiment-updated", "cycle-completed", "metrics-appended", "analysis-updated"];
 
 /** The subject a topic's events for one experiment travel on (also a valid NATS subject). */
 export function topicRoutingKey(topic: TopicName, experimentId: string): string {
@@ -38,6 +40,9 @@ export const topicPayloadSchemas: { [T in TopicName]: z.ZodType<TopicMap[T], z.Z
     .strict(),
   "cycle-completed": z.object({ experimentId, cycleIndex: z.number().int().min(0).max(10_000) }).strict(),
   "metrics-appended": z.object({ experimentId, points: z.array(metricPointSchema) }).strict(),
+  "analysis-updated": z
+    .object({ experimentId, analysisId: z.number().int().positive(), status: z.enum(ANALYSIS_STATUSES), progress: z.number().min(0).max(1) })
+    .strict(),
 };
 
 /** The payload if it is a valid event of `topic` for `forExperiment`, else every problem found. */

@@ -35,6 +35,7 @@ export async function startFleetServer(options: FleetServerOptions): Promise<Run
     experimentRetried: (id) => coordinator?.hooks.experimentRetried?.(id),
     experimentCancelled: (id) => coordinator?.hooks.experimentCancelled?.(id),
     experimentDeleted: (id) => coordinator?.hooks.experimentDeleted?.(id),
+    analysisCreated: (id) => coordinator?.hooks.analysisCreated?.(id),
   };
   const artifactStore = transport.artifacts;
   let server: RunningServer;

@@ -25,6 +25,7 @@ import { recordHeartbeat } from "./heartbeat-recorder.js";
 import { MetricRecorder, type MetricRecorderOptions } from "./metric-recorder.js";
 import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
 import { waitForResultsBacklog } from "./results-backlog.js";
+import { AnalysisTasks, analysisOfTask } from "./analysis-tasks.js";
 import { Scheduler, type PublishedTask } from "./scheduler.js";
 import { taskStanding } from "../../protocol/plan.js";
 import { ledgerFacts } from "./task-due.js";
@@ -91,6 +92,7 @@ export class Coordinator {
   /** Pass to startServer: the GraphQL mutations tell the coordinator what changed. */
   readonly hooks: ServerHooks;
   private readonly scheduler: Scheduler;
+  private readonly analyses: AnalysisTasks;
   private readonly log: (line: string) => void;
   private readonly locks = new Map<string, Promise<unknown>>();
   private resultConsumer: ResultConsumer | undefined;
@@ -112,7 +114,9 @@ export class Coordinator {
       },
     });
     this.scheduler = new Scheduler(options.services, options.transport, (experimentId, reason) => this.fail({ experimentId, reason }));
+    this.analyses = new AnalysisTasks(options.services, options.transport, this.log);
     this.hooks = {
+      analysisCreated: (id) => this.scheduleAnalysisQuietly(id),
       experimentCreated: (id) => this.scheduleQuietly(id),
       experimentRetried: (id) => this.scheduleQuietly(id),
       experimentCancelled: (id) => this.stopExperiment(id, "the experiment was cancelled"),
@@ -135,6 +139,8 @@ export class Coordinator {
     const left = await waitForResultsBacklog(transport, this.options.resumeSettleMs ?? 10_000);
     if (left > 0) this.log(`coordinator: resuming with ${left} result(s) still to record`);
     await this.resumeUnfinished();
+    const analyses = await this.analyses.resume();
+    if (analyses > 0) this.log(`coordinator: queued ${analyses} unfinished analysis task(s)`);
   }
 
   /** Stops consuming (waiting for the result being recorded) and stores the metric points received. */
@@ -194,7 +200,11 @@ export class Coordinator {
       if (take && !this.metricSubscription) {
         this.metricSubscription = await this.options.transport.metrics.subscribe(
           { queueGroup: this.options.metricQueueGroup ?? "swamp-metric-recorders" },
-          (batch: MetricBatch) => void this.metrics.accept(batch),
+          // An analysis reports its progress on the metric subjects; it is not a metric of the experiment.
+          (batch: MetricBatch) =>
+            analysisOfTask(batch.taskId) !== undefined
+              ? void this.analyses.progress(batch).catch((error: unknown) => this.log(`coordinator: progress of ${batch.taskId}: ${(error as Error).message}`))
+              : void this.metrics.accept(batch),
         );
       } else if (!take && this.metricSubscription) {
         const subscription = this.metricSubscription;
@@ -203,6 +213,15 @@ export class Coordinator {
       }
     });
     return this.metricSubscriptionChange;
+  }
+
+  /** Queues a new analysis's task; one that cannot be queued now is queued again at the next start. */
+  private async scheduleAnalysisQuietly(analysisId: number): Promise<void> {
+    try {
+      await this.analyses.schedule(analysisId);
+    } catch (error) {
+      this.log(`coordinator: could not queue analysis ${analysisId}: ${(error as Error).message}`);
+    }
   }
 
   private async scheduleQuietly(experimentId: string): Promise<void> {
@@ -253,6 +272,8 @@ export class Coordinator {
   private async recordResult(result: TaskResult): Promise<void> {
     const arrived = performance.now();
     if (!isExperimentId(result.experimentId)) return this.ignore(result, `${JSON.stringify(result.experimentId)} is not an experiment id`);
+    // Analyses stand apart from the experiment's plan and status: recorded on their own rows.
+    if (result.kind === "analyze") return this.exclusively(`analysis:${result.taskId}`, () => this.analyses.record(result));
     await this.exclusively(result.experimentId, async () => {
       let state: Omit<ExperimentState, "ledger"> | null;
       try {
@@ -337,6 +358,7 @@ export class Coordinator {
   private async onExhausted(task: TaskMessage, reason: string): Promise<void> {
     if (!isExperimentId(task.experimentId)) return;
     const identity = taskIdentityOf(task);
+    if (identity.kind === "analyze") return this.analyses.fail(identity.analysis!, reason);
     await this.exclusively(task.experimentId, () => this.fail({ experimentId: task.experimentId, task: { taskId: task.taskId, kind: identity.kind }, reason }));
   }
 

@@ -24,8 +24,11 @@ export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kin
 /** What makes a result unusable: `ignore` when it cannot belong to the experiment, `fail` when the task went wrong. */
 export type ResultVerdict = { kind: "ok" } | { kind: "ignore"; reason: string } | { kind: "fail"; reason: string };
 
+/** A result of a task of the cycle plan (analyses are recorded apart: server/coordinator/analysis-recorder.ts). */
+export type CycleTaskSuccess = Exclude<TaskSuccess, { kind: "analyze" }>;
+
 /** Checks a result against its experiment's config, beyond what the message schema can know. */
-export function judgeResult(config: ExperimentConfig, result: TaskSuccess): ResultVerdict {
+export function judgeResult(config: ExperimentConfig, result: CycleTaskSuccess): ResultVerdict {
   const lastCycle = config.pruning.cycles;
   if (result.kind === "pretrain") return { kind: "ok" };
   if (result.cycle > lastCycle) return { kind: "ignore", reason: `cycle ${result.cycle} is past the experiment's last cycle (${lastCycle})` };
@@ -42,7 +45,7 @@ export function judgeResult(config: ExperimentConfig, result: TaskSuccess): Resu
 }
 
 /** Every artifact a successful result names, by output name. */
-export function outputRefs(result: TaskSuccess): Array<[string, ArtifactRef]> {
+export function outputRefs(result: CycleTaskSuccess): Array<[string, ArtifactRef]> {
   const refs: Array<[string, ArtifactRef]> = [["weights", result.outputs.weights]];
   if (result.kind === "aggregate-cycle") {
     if (result.outputs.nextMask) refs.push(["nextMask", result.outputs.nextMask]);
@@ -53,7 +56,7 @@ export function outputRefs(result: TaskSuccess): Array<[string, ArtifactRef]> {
 }
 
 /** The reason the result's outputs are not usable (missing, or stored with another length), if any. */
-export async function missingOutputs(store: ArtifactStore, result: TaskSuccess): Promise<string | undefined> {
+export async function missingOutputs(store: ArtifactStore, result: CycleTaskSuccess): Promise<string | undefined> {
   const refs = outputRefs(result);
   const sizes = await Promise.all(refs.map(([, ref]) => store.size(ref)));
   for (const [i, [name, ref]] of refs.entries()) {
@@ -69,7 +72,7 @@ export async function missingOutputs(store: ArtifactStore, result: TaskSuccess):
  * the experiment (reading its cycle), insert the ledger row, the artifact row and update the
  * particle; the rarer aggregates go through the cycle services, which also keep the frontier.
  */
-export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, config: ExperimentConfig, result: TaskSuccess): Promise<RecordOutcome> {
+export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, config: ExperimentConfig, result: CycleTaskSuccess): Promise<RecordOutcome> {
   return inTransaction(deps, async (tx) => {
     const experimentId = result.experimentId;
     const cycleIndex = result.kind === "pretrain" ? null : result.cycle;
@@ -190,7 +193,7 @@ export interface FailureReport {
   reason: string;
 }
 
-export function describeTask(identity: Pick<TaskIdentity, "kind" | "cycle" | "particle">): string {
+export function describeTask(identity: Pick<TaskIdentity, "kind" | "cycle" | "particle" | "analysis">): string {
   switch (identity.kind) {
     case "pretrain":
       return "pretraining to the rewind point";
@@ -198,6 +201,8 @@ export function describeTask(identity: Pick<TaskIdentity, "kind" | "cycle" | "pa
       return `particle ${identity.particle} of cycle ${identity.cycle}`;
     case "aggregate-cycle":
       return `the aggregate of cycle ${identity.cycle}`;
+    case "analyze":
+      return `analysis ${identity.analysis}`;
   }
 }
 

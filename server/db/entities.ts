@@ -1,3 +1,4 @@
+import { AnalysisRow } from "../entities/analysis.js";
 import { ApiTokenRow } from "../entities/api-token.js";
 import { ArtifactRow } from "../entities/artifact.js";
 import { CycleRow } from "../entities/cycle.js";
@@ -12,4 +13,4 @@ import { TaskResultRow } from "../entities/task-result.js";
 import { WorkerRow } from "../entities/worker.js";
 
 /** Every table the server owns; the migrations must produce exactly these. */
-export const ENTITIES = [ExperimentRow, ExperimentFrontierRow, CycleRow, ParticleRow, MetricSeriesRow, MetricPointRow, MetricBlockRow, ArtifactRow, WorkerRow, ApiTokenRow, TaskResultRow, SweepRow];
+export const ENTITIES = [ExperimentRow, ExperimentFrontierRow, CycleRow, ParticleRow, MetricSeriesRow, MetricPointRow, MetricBlockRow, ArtifactRow, WorkerRow, ApiTokenRow, TaskResultRow, SweepRow, AnalysisRow];

@@ -18,6 +18,8 @@ export interface ServerHooks {
   experimentCancelled?(experimentId: string): void | Promise<void>;
   experimentRetried?(experimentId: string): void | Promise<void>;
   experimentDeleted?(experimentId: string): void | Promise<void>;
+  /** An analysis was stored and waits for its task to be queued. */
+  analysisCreated?(analysisId: number): void | Promise<void>;
 }
 
 export interface ServerSettings {

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema, type PubSub } from "type-graphql";
+import { AnalysisResolver, ExperimentAnalysesResolver } from "./analysis.js";
 import { ApiTokenResolver } from "./api-token.js";
 import { ArtifactResolver, ExperimentArtifactsResolver } from "./artifact.js";
 import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
@@ -33,6 +34,8 @@ export const RESOLVERS = [
   ApiTokenResolver,
   StorageResolver,
   ExperimentStorageResolver,
+  AnalysisResolver,
+  ExperimentAnalysesResolver,
 ] as const;
 
 /**

@@ -8,6 +8,7 @@ import { requireExperiment } from "../services/experiments.js";
 import { groupedFrontier } from "../services/grouped-frontier.js";
 import { listSeries, MAX_SAMPLES, readDownsampledSeries, readMetricHistory } from "../services/metrics.js";
 import { requireIntInRange, requireUuid } from "../services/validation.js";
+import { mountAnalysisExport } from "./analysis-export.js";
 import { csvLine } from "./csv.js";
 import { refuseRead, type ReadAccessOptions } from "./read-access.js";
 
@@ -47,6 +48,7 @@ export function mountExports(app: Express, options: ExportOptions): void {
     app.get(`/export/frontier.${format}`, exportRoute(options, "exporting the frontier", (req, res) => sendFrontier(options, req, res, format)));
     app.get(`/export/metrics.${format}`, exportRoute(options, "exporting metrics", (req, res) => sendMetrics(options, req, res, format)));
   }
+  mountAnalysisExport(app, options);
 }
 
 /** A GET route with the read authorisation of queries and JSON errors naming the field. */

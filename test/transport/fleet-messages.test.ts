@@ -68,7 +68,7 @@ describe("task messages", () => {
 
   test("an unknown kind, unknown fields and an invalid config are rejected", () => {
     assert.deepEqual(problems(parseTaskMessage({ ...pretrainTask("e"), kind: "prune" })), [
-      { path: "kind", message: 'must be one of "pretrain", "train-particle", "aggregate-cycle"' },
+      { path: "kind", message: 'must be one of "pretrain", "train-particle", "aggregate-cycle", "analyze"' },
     ]);
     assert.deepEqual(problems(parseTaskMessage({ ...pretrainTask("e"), cycle: 0 })), [{ path: "(root)", message: 'unknown field(s) "cycle"' }]);
     assert.deepEqual(paths(parseTaskMessage({ ...pretrainTask("e"), config: { ...testConfig, data: { name: "imagenet" } } })), ["config.data.name"]);

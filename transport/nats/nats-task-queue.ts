@@ -300,6 +300,8 @@ export class NatsTaskQueue implements TaskQueue {
       const [kind, cycle, particle] = subject.split(".").slice(-3);
       if (!(TASK_KINDS as readonly string[]).includes(kind!)) return [];
       const index = (token: string | undefined) => (token === undefined || token === "_" ? undefined : Number(token));
+      // An analyze task's subject holds its analysis id where the others hold the cycle.
+      if (kind === "analyze") return [taskIdFor({ experimentId, kind, analysis: index(cycle) })];
       return [taskIdFor({ experimentId, kind: kind as FleetTaskKind, cycle: index(cycle), particle: index(particle) })];
     });
     return ids.sort();

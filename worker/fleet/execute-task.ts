@@ -68,6 +68,9 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
         numbers: { accuracy, loss, sparsity, alive, total, layers, seconds },
       };
     }
+    case "analyze":
+      // Asynchronous and with a model session of its own: see run-analysis-task.ts.
+      throw new Error("analyze tasks run on an analysis thread (worker/fleet/run-analysis-task.ts), not on a task thread");
   }
 }
 

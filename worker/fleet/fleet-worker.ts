@@ -16,6 +16,8 @@ import { EMPTIED_LAYER_ERROR } from "../engine/prune.js";
 import type { ThreadPool } from "../run/thread-pool.js";
 import { defaultWorkerSlots } from "./cpu-limit.js";
 import { executeTask } from "./execute-task.js";
+import { PERMANENT_ANALYSIS_ERRORS, runAnalysisTask, type RunningAnalysis } from "./run-analysis-task.js";
+import { ANALYSIS_PROGRESS_KEY } from "../../protocol/task-kinds/analyze.js";
 import { ThreadCache } from "./thread-cache.js";
 
 export interface FleetWorkerOptions {
@@ -33,6 +35,7 @@ interface RunningTask {
   task: TaskMessage;
   delivery: TaskDelivery;
   pool?: ThreadPool;
+  analysis?: RunningAnalysis;
   /** Why it was asked to stop: the experiment was cancelled, or the worker is shutting down. */
   stopReason?: "cancelled" | "shutdown";
 }
@@ -77,6 +80,7 @@ export class FleetWorker {
     for (const running of this.running.values()) {
       running.stopReason ??= "shutdown";
       running.pool?.requestStop();
+      running.analysis?.stop();
     }
     await this.consumer?.stop();
     await this.cancelSubscription?.unsubscribe();
@@ -89,6 +93,7 @@ export class FleetWorker {
       if (running.task.experimentId !== experimentId) continue;
       running.stopReason = "cancelled";
       running.pool?.requestStop();
+      running.analysis?.stop();
       this.log(`cancelled ${running.task.taskId}`);
     }
   }
@@ -117,7 +122,7 @@ export class FleetWorker {
     this.running.set(task.taskId, running);
     let sequence = 0;
     const particle = task.kind === "train-particle" ? task.particle : undefined;
-    const cycle = task.kind === "pretrain" ? 0 : task.cycle;
+    const cycle = task.kind === "pretrain" || task.kind === "analyze" ? 0 : task.cycle;
     const publishes: Array<Promise<void>> = [];
     const publishMetrics = (points: MetricPoint[]) => {
       publishes.push(
@@ -128,6 +133,11 @@ export class FleetWorker {
     };
     try {
       if (configHash(task.config) !== task.configHash) throw new Error("task config does not match its hash");
+      if (task.kind === "analyze") {
+        await this.analyze(running, publishMetrics);
+        await Promise.all(publishes);
+        return;
+      }
       const pool = await this.threads.acquire(task.config);
       running.pool = pool;
       this.backendName = pool.backend.name;
@@ -155,6 +165,33 @@ export class FleetWorker {
     }
   }
 
+  /** An analysis runs on a thread of its own; its progress goes out as metric points (see protocol/task-kinds/analyze.ts). */
+  private async analyze(running: RunningTask, publishMetrics: (points: MetricPoint[]) => void): Promise<void> {
+    const { delivery } = running;
+    const task = running.task as Extract<TaskMessage, { kind: "analyze" }>;
+    let lastSent = 0;
+    const report = (fraction: number, force = false) => {
+      const now = Date.now();
+      if (!force && now - lastSent < 500) return;
+      lastSent = now;
+      void delivery.working();
+      publishMetrics([{ cycle: 0, key: ANALYSIS_PROGRESS_KEY, step: 0, epoch: 0, value: fraction, time: now }]);
+    };
+    report(0, true);
+    running.analysis = runAnalysisTask({
+      task,
+      artifacts: this.options.transport.artifacts,
+      workerId: this.workerId,
+      attempt: delivery.deliveryCount,
+      backend: this.options.backend,
+      onProgress: (fraction) => report(fraction),
+    });
+    if (running.stopReason) running.analysis.stop();
+    const result = await running.analysis.result;
+    await this.options.transport.results.publish(result);
+    await delivery.ack();
+  }
+
   private async settleFailure(running: RunningTask, error: Error): Promise<void> {
     const { delivery, task } = running;
     if (running.stopReason === "cancelled") {
@@ -166,7 +203,7 @@ export class FleetWorker {
       return;
     }
     // Neither a corrupt input nor an emptied layer changes on another delivery: fail the task now.
-    if (error instanceof CorruptArtifactError || error.name === EMPTIED_LAYER_ERROR) {
+    if (error instanceof CorruptArtifactError || error.name === EMPTIED_LAYER_ERROR || PERMANENT_ANALYSIS_ERRORS.has(error.name)) {
       this.log(`${task.taskId}: ${error.message}`);
       await delivery.term(error.message);
       return;

@@ -208,6 +208,10 @@ export class LocalRun {
         await writeFileAtomic(this.layout.cycles, summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
         this.emit({ type: "cycle-done", summary, reused: false });
       },
+      // Analyses are never part of a run's plan (`swamp analyze` runs them on a finished run).
+      analyze: async () => {
+        throw new Error("a run's plan never holds an analysis");
+      },
     };
     for (;;) {
       const plan = planNextTasks({ experimentId: LOCAL_EXPERIMENT_ID, config, ledger: runDirectoryLedger(this.layout, config) });

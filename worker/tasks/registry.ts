@@ -1,4 +1,7 @@
-/** One handler per task kind: adding a kind is a file plus a line here. */
+/**
+ * One handler per task kind: adding a kind is a file plus a line here. The analyze handler
+ * (./analyze.ts) is asynchronous and runs on a thread of its own, so it is listed apart.
+ */
 import type { EngineContext } from "../engine/context.js";
 import { aggregateCycle } from "./aggregate-cycle.js";
 import { pretrain } from "./pretrain.js";
@@ -12,6 +15,8 @@ export const TASK_HANDLERS: Handlers = {
   "train-particle": trainParticle,
   "aggregate-cycle": aggregateCycle,
 };
+
+export { analyze as ANALYZE_HANDLER } from "./analyze.js";
 
 export function runTask(context: EngineContext, input: TaskInput): TaskOutput {
   const handler = TASK_HANDLERS[input.kind] as (context: EngineContext, input: TaskInput) => TaskOutput;

@@ -17,6 +17,7 @@ from .errors import (
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
+    AnalysisFailedError,
     ServerError,
     SwampError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ForbiddenError",
     "ServerError",
     "ConnectionFailedError",
+    "AnalysisFailedError",
     "torch_state_dict_names",
     "to_torch_layout",
     "to_torch_state_dict",

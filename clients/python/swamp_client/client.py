@@ -5,7 +5,7 @@ import json
 import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
-from .errors import InvalidInputError, NotFoundError
+from .errors import AnalysisFailedError, InvalidInputError, NotFoundError
 from .filters import experiment_filter
 from .frames import numpy_module, table
 from .http import HttpSession
@@ -29,6 +29,38 @@ _FRONTIER_FIELDS = list(zip(FRONTIER_STATS, [
 ]))
 METRIC_COLUMNS = ["experiment", "key", "cycle", "particle", "step", "value", "time", "task_step", "epoch"]
 SWEEP_COLUMNS = ["id", "name", "size", "queued", "running", "completed", "failed", "cancelled", "owner", "tags", "created_at"]
+
+ANALYSIS_COLUMNS = [
+    "id", "experiment", "experiments", "kind", "status", "progress", "seed", "input", "result", "error",
+    "worker", "seconds", "created_at", "started_at", "completed_at",
+]
+_ANALYSIS_FIELDS = "id experimentId experimentIds kind status progress seed input result error workerId seconds createdAt startedAt completedAt"
+
+
+def _analysis_row(node: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "id": node["id"],
+        "experiment": node["experimentId"],
+        "experiments": list(node["experimentIds"]),
+        "kind": node["kind"],
+        "status": node["status"].lower(),
+        "progress": node["progress"],
+        "seed": node["seed"],
+        "input": node["input"],
+        "result": node.get("result"),
+        "error": node.get("error"),
+        "worker": node.get("workerId"),
+        "seconds": node.get("seconds"),
+        "created_at": node["createdAt"],
+        "started_at": node.get("startedAt"),
+        "completed_at": node.get("completedAt"),
+    }
+
+
+def _camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
 
 _EXPERIMENT_FIELDS = """
   id name status method model dataset config configHash tags owner notes sweepId error
@@ -334,6 +366,55 @@ class Swamp:
         if missing:
             raise NotFoundError(f"no experiment with id {missing[0]}", code="NOT_FOUND")
         return statuses
+
+    # ---- analyses ------------------------------------------------------------------------------
+
+    def analyses(self, experiment_id: str, kind: Optional[str] = None) -> Any:
+        """The experiment's analyses, newest first: one row per analysis (its input and result as dicts).
+
+        Columns: ANALYSIS_COLUMNS. ``kind`` keeps one kind (``interpolate``, ``plane``, ``flatness``,
+        ``ensemble``, ``mask-overlap``).
+        """
+        data = self.graphql(
+            f"query($id: ID!, $kind: String) {{ experiment(id: $id) {{ analyses(kind: $kind, first: 200) {{ {_ANALYSIS_FIELDS} }} }} }}",
+            {"id": experiment_id, "kind": kind},
+        )
+        if data["experiment"] is None:
+            raise NotFoundError(f"no experiment with id {experiment_id}", code="NOT_FOUND")
+        return table([_analysis_row(node) for node in data["experiment"]["analyses"]], ANALYSIS_COLUMNS)
+
+    def analysis(self, analysis_id: str) -> Dict[str, Any]:
+        """One analysis as a dict (the columns of :meth:`analyses`)."""
+        node = self.graphql(f"query($id: ID!) {{ analysis(id: $id) {{ {_ANALYSIS_FIELDS} }} }}", {"id": str(analysis_id)})["analysis"]
+        if node is None:
+            raise NotFoundError(f"no analysis with id {analysis_id}", code="NOT_FOUND")
+        return _analysis_row(node)
+
+    def analyze(self, experiment_id: str, kind: str, others: Optional[Sequence[str]] = None, timeout: float = 3600.0,
+                poll: float = 0.5, **input: Any) -> Dict[str, Any]:
+        """Starts an analysis of the experiment's stored models, waits for it and returns its result.
+
+        ``input`` is the kind's input in snake or camel case (``cycle=3, pairs="average",
+        train_examples=2048``); ``others`` are further experiments it reads (ensemble members, the
+        IMP run of ``pairs="swamp-vs-imp"``, the second run of a mask overlap). A bad input raises
+        InvalidInputError naming ``input.<field>``; a failed analysis AnalysisFailedError; no result
+        within ``timeout`` seconds TimeoutError. Every analysis stays listed by :meth:`analyses`.
+        """
+        created = self.graphql(
+            "mutation($e: ID!, $k: String!, $i: JSONObject, $o: [ID!]) { createAnalysis(experimentId: $e, kind: $k, input: $i, otherExperimentIds: $o) { id } }",
+            {"e": experiment_id, "k": kind, "i": {_camel_case(key): value for key, value in input.items()}, "o": list(others or [])},
+        )
+        analysis_id = created["createAnalysis"]["id"]
+        deadline = time.monotonic() + timeout
+        while True:
+            row = self.analysis(analysis_id)
+            if row["status"] == "succeeded":
+                return row["result"]
+            if row["status"] == "failed":
+                raise AnalysisFailedError(f"analysis {analysis_id} ({kind}) failed: {row['error']}")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"after {timeout:g} s, analysis {analysis_id} is {row['status']} ({row['progress']:.0%})")
+            time.sleep(poll)
 
     # ---- live ----------------------------------------------------------------------------------
 

@@ -54,6 +54,10 @@ class ConnectionFailedError(SwampError):
     """The server could not be reached."""
 
 
+class AnalysisFailedError(SwampError):
+    """An analysis ran and failed; ``message`` is its stored error."""
+
+
 _BY_CODE = {
     "BAD_USER_INPUT": InvalidInputError,
     "GRAPHQL_VALIDATION_FAILED": InvalidInputError,

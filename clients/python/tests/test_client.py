@@ -13,9 +13,9 @@ import uuid
 
 import numpy as np
 
-from swamp_client import (AuthenticationError, InvalidInputError, NotFoundError, Swamp, to_torch_state_dict,
+from swamp_client import (AuthenticationError, ConflictError, InvalidInputError, NotFoundError, Swamp, to_torch_state_dict,
                           torch_state_dict_names)
-from swamp_client.client import CYCLE_COLUMNS, EXPERIMENT_COLUMNS, FRONTIER_STATS, METRIC_COLUMNS, PARTICLE_COLUMNS
+from swamp_client.client import ANALYSIS_COLUMNS, CYCLE_COLUMNS, EXPERIMENT_COLUMNS, FRONTIER_STATS, METRIC_COLUMNS, PARTICLE_COLUMNS
 
 SWEEP_NAME = "py-client-fixture"
 BASE = {
@@ -253,3 +253,35 @@ class WritingTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AnalysisTest(unittest.TestCase):
+    def test_analyze_waits_for_the_result_which_is_listed_and_deterministic(self):
+        experiment = records(swamp.experiments(sweep=sweep_id, methods="swamp"))[0]["id"]
+        overlap = swamp.analyze(experiment, "mask-overlap", cycles=[0, 1])
+        # Cycle 0 is dense and cycle 1 keeps half of it (rate 0.5).
+        self.assertEqual(overlap["aliveA"], overlap["total"])
+        self.assertAlmostEqual(overlap["jaccard"], overlap["aliveB"] / overlap["total"])
+        self.assertAlmostEqual(overlap["jaccard"], 0.5, places=2)
+        first = swamp.analyze(experiment, "interpolate", cycle=1, pairs="average", points=3, train_examples=64, seed=7)
+        second = swamp.analyze(experiment, "interpolate", cycle=1, pairs="average", points=3, train_examples=64, seed=7)
+        self.assertEqual(first, second)
+        self.assertEqual(len(first["pairs"]), 2)
+        self.assertEqual(first["pairs"][0]["alphas"], [0, 0.5, 1])
+        listed = records(swamp.analyses(experiment, kind="interpolate"))
+        self.assertEqual(columns(swamp.analyses(experiment)), ANALYSIS_COLUMNS)
+        self.assertGreaterEqual(len(listed), 2)
+        self.assertEqual(listed[0]["result"], first)
+        self.assertEqual(listed[0]["input"]["trainExamples"], 64)
+        self.assertEqual(listed[0]["seed"], 7)
+        self.assertEqual(swamp.analysis(listed[0]["id"])["status"], "succeeded")
+
+    def test_bad_analyses_name_the_field(self):
+        experiment = records(swamp.experiments(sweep=sweep_id, methods="swamp"))[0]["id"]
+        with self.assertRaises(InvalidInputError) as raised:
+            swamp.analyze(experiment, "interpolate", cycle=1, points=1)
+        self.assertEqual(raised.exception.fields, ["input.points"])
+        with self.assertRaises(ConflictError):
+            swamp.analyze(experiment, "plane", cycle=9)
+        with self.assertRaises(NotFoundError):
+            swamp.analysis("999999")

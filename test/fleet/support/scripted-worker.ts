@@ -48,6 +48,8 @@ export async function startScriptedWorker(fleet: Pick<Fleet, "natsUrl" | "namesp
           outputs: { weights: await weights(task) },
           numbers: { orderSeed: 7, accuracy: 0.5, loss: 1, epochLosses: [1], swaSnapshots: 0, seconds: 0.01, examplesPerSecond: 100 },
         };
+      case "analyze":
+        throw new Error("the scripted worker answers cycle tasks only");
       case "aggregate-cycle": {
         const mask = task.inputs.mask ? await transport.artifacts.get(task.inputs.mask) : new Uint8Array([0xff, 0xff]);
         const alive = aliveIn(mask);

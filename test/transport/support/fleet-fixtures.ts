@@ -4,11 +4,13 @@ import {
   createTaskMessage,
   FLEET_MESSAGE_VERSION,
   taskIdFor,
+  type AggregateCycleTask,
   type ArtifactRef,
   type MetricBatch,
   type TaskFailure,
   type TaskMessage,
   type TrainParticleSuccess,
+  type TrainParticleTask,
   type WorkerHeartbeat,
 } from "../../../schema/fleet-messages.js";
 
@@ -28,8 +30,8 @@ export function pretrainTask(experimentId: string): TaskMessage {
   return createTaskMessage({ kind: "pretrain", experimentId, config: testConfig, inputs: {} });
 }
 
-export function trainParticleTask(experimentId: string, cycle = 0, particle = 0): TaskMessage {
-  return createTaskMessage({
+export function trainParticleTask(experimentId: string, cycle = 0, particle = 0): TrainParticleTask {
+  return <TrainParticleTask>createTaskMessage({
     kind: "train-particle",
     experimentId,
     config: testConfig,
@@ -39,8 +41,8 @@ export function trainParticleTask(experimentId: string, cycle = 0, particle = 0)
   });
 }
 
-export function aggregateTask(experimentId: string, cycle = 0): TaskMessage {
-  return createTaskMessage({
+export function aggregateTask(experimentId: string, cycle = 0): AggregateCycleTask {
+  return <AggregateCycleTask>createTaskMessage({
     kind: "aggregate-cycle",
     experimentId,
     config: testConfig,

@@ -3,6 +3,7 @@ const SYMBOLS: Record<string, string> = {
   RUNNING: "▶",
   QUEUED: "…",
   COMPLETED: "✓",
+  SUCCEEDED: "✓",
   FAILED: "✕",
   CANCELLED: "⊘",
   BUSY: "▶",

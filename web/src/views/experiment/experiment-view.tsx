@@ -8,6 +8,7 @@ import { href, navigate } from "../../router.ts";
 import { say, token } from "../../store.ts";
 import { CreateExperiment } from "../experiments/create-experiment.tsx";
 import { runAction } from "./actions.ts";
+import { AnalysesPanel } from "./analyses-panel.tsx";
 import documents from "./experiment.graphql";
 import { LiveSeries } from "./live-series.ts";
 
@@ -165,6 +166,7 @@ export function ExperimentView({ id }: { id: string }) {
         <LiveCharts id={id} particles={detail.particlesPerCycle} />
       </div>
       <CycleResults detail={detail} />
+      <AnalysesPanel experimentId={detail.id} cycles={detail.cycles.filter((c) => c.status === "COMPLETED").map((c) => c.index)} />
       <LayerTable cycles={detail.cycles} />
       <TaskTable cycles={detail.cycles} />
       <Downloads detail={detail} />
