@@ -2,7 +2,7 @@
  * The live feed within one process: topics travel over the in-process bus (the one the embedded
  * transport's buses use), each subscriber with its own bounded queue that it pulls from.
  */
-import { topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/topics.js";
+import { topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/subjects.js";
 import { InProcessBus } from "../in-process-bus.js";
 import type { SwampPubSub, TopicSubscription } from "./pubsub.js";
 
