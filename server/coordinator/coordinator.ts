@@ -26,7 +26,8 @@ import { MetricRecorder, type MetricRecorderOptions } from "./metric-recorder.js
 import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, missingOutputs, recordFailure, recordSuccess, type FailureReport } from "./record-result.js";
 import { waitForResultsBacklog } from "./results-backlog.js";
 import { Scheduler, type PublishedTask } from "./scheduler.js";
-import { taskStanding } from "../../protocol/plan.js";
+import { completesExperiment, taskStanding } from "../../protocol/plan.js";
+import { descriptorOf } from "../../protocol/task-kinds.js";
 import { ledgerFacts } from "./task-due.js";
 
 export interface CoordinatorOptions {
@@ -285,7 +286,7 @@ export class Coordinator {
       }
       // The last aggregate completes the experiment, after which its metrics are refused: store
       // the batches that arrived before this result (the worker sent them first) while it runs.
-      if (result.kind === "aggregate-cycle" && result.cycle === state.config.pruning.cycles) await this.metrics.storeReceived();
+      if (completesExperiment(state.config, identity)) await this.metrics.storeReceived();
       const recordStarted = performance.now();
       const outcome = await recordSuccess(this.options.services, this.options.transport.artifacts, state.config, result);
       const recorded = performance.now();
@@ -323,7 +324,7 @@ export class Coordinator {
         return { kind: "ignore", reason: "the task is not in the task queue" };
       }
       // A particle's failure only from the worker whose heartbeats show it running the particle.
-      if (identity.kind === "train-particle") {
+      if (descriptorOf(identity.kind).ownsParticle) {
         const rows: Array<{ worker_id: string | null }> = await this.options.services.dataSource.query(
           `SELECT worker_id FROM particles WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,
           [state.experimentId, identity.cycle, identity.particle],

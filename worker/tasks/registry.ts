@@ -1,20 +1,22 @@
-/** One handler per task kind: adding a kind is a file plus a line here. */
+/**
+ * One handler per task kind, keyed by its descriptor's name (protocol/task-kinds.ts): adding a kind
+ * is its handler file plus a line here. Handlers run on task threads, where TF.js is loaded.
+ */
+import type { FleetTaskKind } from "../../protocol/task-kinds.js";
 import type { EngineContext } from "../engine/context.js";
 import { aggregateCycle } from "./aggregate-cycle.js";
 import { pretrain } from "./pretrain.js";
 import { trainParticle } from "./train-particle.js";
-import type { InputOf, OutputOf, TaskInput, TaskKind, TaskOutput } from "./types.js";
+import type { TaskInput, TaskOutput } from "./types.js";
 
-type Handlers = { [K in TaskKind]: (context: EngineContext, input: InputOf<K>) => OutputOf<K> };
-
-export const TASK_HANDLERS: Handlers = {
+export const TASK_HANDLERS = {
   pretrain,
   "train-particle": trainParticle,
   "aggregate-cycle": aggregateCycle,
-};
+} satisfies { [K in FleetTaskKind]: (context: EngineContext, input: never) => { kind: K } };
 
 export function runTask(context: EngineContext, input: TaskInput): TaskOutput {
-  const handler = TASK_HANDLERS[input.kind] as (context: EngineContext, input: TaskInput) => TaskOutput;
+  const handler = (TASK_HANDLERS as Record<string, unknown>)[input.kind] as ((context: EngineContext, input: TaskInput) => TaskOutput) | undefined;
   if (!handler) throw new Error(`unknown task kind "${(input as { kind: string }).kind}"`);
   return handler(context, input);
 }
