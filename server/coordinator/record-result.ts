@@ -14,13 +14,16 @@ import { appendMetrics } from "../services/metrics.js";
 import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
 import { denseMaskBits } from "../../schema/mask-bits.js";
 import { MASK_FORMAT, WEIGHTS_FORMAT } from "../../schema/artifact-formats.js";
-import { describeTask, descriptorOf, outputRefs, placeOf } from "../../protocol/task-kinds.js";
+import { describeTask, descriptorOf, outputRefs, placeOf, TASK_KIND_DESCRIPTORS } from "../../protocol/task-kinds.js";
 import type { ResultRecorder } from "../../protocol/task-kind.js";
 
 export { MASK_FORMAT, WEIGHTS_FORMAT } from "../../schema/artifact-formats.js";
 export { describeTask, judgeResult, outputRefs } from "../../protocol/task-kinds.js";
 export type { ResultVerdict } from "../../protocol/task-kind.js";
 export const ACTIVE_STATUSES: readonly ExperimentStatus[] = ["queued", "running"];
+
+/** The kinds whose tasks are a particle's work: their seconds are a cycle's training time. */
+const PARTICLE_KINDS = TASK_KIND_DESCRIPTORS.filter((descriptor) => descriptorOf(descriptor.name).ownsParticle).map((descriptor) => descriptor.name);
 
 export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kind: "ignored"; reason: string };
 
@@ -118,8 +121,8 @@ async function recordAggregate(
 ): Promise<void> {
   const { cycle } = numbers;
   const particleSeconds: Array<{ seconds: number | null }> = await tx.manager.query(
-    `SELECT sum((numbers->>'seconds')::float8) AS seconds FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle' AND cycle_index = $2`,
-    [experimentId, cycle],
+    `SELECT sum((numbers->>'seconds')::float8) AS seconds FROM task_results WHERE experiment_id = $1 AND kind = ANY($3::text[]) AND cycle_index = $2`,
+    [experimentId, cycle, PARTICLE_KINDS],
   );
   await recordCycle(tx, {
     experimentId,
