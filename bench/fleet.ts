@@ -32,7 +32,7 @@ import { silentTransportLogger } from "../transport/logger.js";
 import { connectToNats } from "../transport/nats/connection.js";
 import { deleteFleetResources } from "../transport/nats/fleet-resources.js";
 import { createNatsTransport } from "../transport/nats/nats-transport.js";
-import type { NatsTransport } from "../transport/transport.js";
+import type { NatsTransport } from "../transport/nats/nats-transport.js";
 
 const { values: args } = parseArgs({
   options: {

@@ -11,7 +11,7 @@
  */
 import type { ExperimentConfig } from "../schema/config.js";
 import type { ArtifactRef, FleetTaskKind, TaskDraft, TaskIdentity } from "../schema/fleet-messages.js";
-import { taskKind } from "./task-kinds.js";
+import { TASK_KIND_DESCRIPTORS, taskKind } from "./task-kinds.js";
 
 /** One recorded task result, as the ledger keeps it. */
 export interface LedgerEntry {
@@ -48,6 +48,12 @@ export function stageOf(identity: Pick<TaskIdentity, "kind" | "cycle">): number 
 }
 
 export const COMPLETE_STAGE = Number.POSITIVE_INFINITY;
+
+/** Whether recording this task's result completes the experiment: it is the task of the last stage. */
+export function completesExperiment(config: ExperimentConfig, identity: Pick<TaskIdentity, "kind" | "cycle">): boolean {
+  const lastStage = Math.max(...TASK_KIND_DESCRIPTORS.map((descriptor) => descriptor.stage(config.pruning.cycles)));
+  return stageOf(identity) === lastStage;
+}
 
 /** The ledger contradicts itself (e.g. a non-final aggregate without a next mask). */
 export class InconsistentLedgerError extends Error {

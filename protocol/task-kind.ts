@@ -2,15 +2,53 @@
  * What the protocol knows about one kind of task, declared once in its descriptor file
  * (protocol/task-kinds/<kind>.ts) and registered in protocol/task-kinds.ts: the message schemas
  * schema/fleet-messages.ts validates with, the coordinates its task id is made of, where it runs in
- * an experiment's order, and the checks a task must pass beyond its schema. The handler that runs
- * it is registered on the worker side (worker/tasks/registry.ts), keyed by the same name, so the
- * server, which imports the descriptors, never loads TensorFlow.js.
+ * an experiment's order, the checks a task and its result must pass beyond their schemas, which
+ * inputs and outputs are artifacts (the worker fetches and stores those generically), and how the
+ * coordinator records a result. The handler that runs it is registered on the worker side
+ * (worker/tasks/registry.ts), keyed by the same name, so the server, which imports the
+ * descriptors, never loads TensorFlow.js.
+ *
+ * The fields after `taskProblems` are optional, with the defaults their comments give, so a kind
+ * declares only what it does differently.
  */
 import type { z } from "zod";
-import type { MessageProblem } from "../schema/fleet-message-fields.js";
+import type { ExperimentConfig } from "../schema/config.js";
+import type { ArtifactRef, MessageProblem } from "../schema/fleet-message-fields.js";
 
 /** The numbers that place a task within its experiment, in task-id order. */
 export type TaskCoordinate = "cycle" | "particle" | "analysis";
+
+/** What an artifact holds, which says how a worker decodes an input and encodes an output. */
+export type ArtifactContent = "weights" | "mask";
+
+/** The coordinates a task or result names (absent ones are undefined). */
+export type TaskPlace = Partial<Record<TaskCoordinate, number>>;
+
+/** Why a succeeded result cannot be used: `ignore` when it cannot belong to the experiment, `fail` when the task went wrong. */
+export type ResultVerdict = { kind: "ok" } | { kind: "ignore"; reason: string } | { kind: "fail"; reason: string };
+
+/**
+ * What the coordinator's ledger offers a descriptor's `record`, inside the transaction that
+ * records the result (server/coordinator/record-result.ts implements it over PostgreSQL).
+ */
+export interface ResultRecorder {
+  /** Registers an output in the artifact table; `cycle`/`particle` say whose it is. */
+  artifact(ref: ArtifactRef, kind: "weights" | "mask" | "other", cycle: number | null, particle: number | null): Promise<{ id: string }>;
+  /** A particle finished: its numbers and its weights' artifact. */
+  particleCompleted(particle: { cycle: number; particle: number; accuracy: number; loss: number; orderSeed: number; weightsArtifactId: string }): Promise<void>;
+  /** A cycle's aggregate: its row, frontier and series, and the experiment's completion after the last cycle. */
+  cycleAggregated(cycle: {
+    cycle: number;
+    accuracy: number;
+    loss: number;
+    sparsity: number;
+    alive: number;
+    total: number;
+    layers: ReadonlyArray<{ layer: string; alive: number; total: number }>;
+    seconds: number;
+    weightsArtifactId: string;
+  }): Promise<void>;
+}
 
 export interface TaskKindDescriptor<
   Name extends string = string,
@@ -28,4 +66,33 @@ export interface TaskKindDescriptor<
   stage(cycle: number): number;
   /** What is wrong with a task beyond its schema (its coordinates and inputs against its config). */
   taskProblems(task: z.output<TaskSchema>): MessageProblem[];
+
+  /** For people, in errors: e.g. "particle 2 of cycle 3". Default: the name and its coordinates. */
+  describe?(place: TaskPlace): string;
+  /**
+   * Inputs (in `task.inputs`) that are artifact references, or arrays of them, and what they hold;
+   * a null mask stands for the dense mask. Other inputs reach the handler as they are. Default none.
+   */
+  readonly inputArtifacts?: Readonly<Record<string, ArtifactContent>>;
+  /**
+   * Fields of the handler's output that the worker stores as artifacts, named as in the result's
+   * `outputs` (an absent one is null there); the rest of the output, less `kind` and the
+   * coordinates, are the result's `numbers`. Default none.
+   */
+  readonly outputArtifacts?: Readonly<Record<string, ArtifactContent>>;
+  /**
+   * The task is its particle's work: heartbeats mark the particle running, only the worker running
+   * it may report its failure, and its failure fails the particle. Default false.
+   */
+  readonly ownsParticle?: boolean;
+  /**
+   * Why a succeeded result is unusable beyond its coordinates (which are always checked against
+   * the config). Default: it is usable.
+   */
+  resultFailure?(config: ExperimentConfig, result: z.output<SuccessSchema>): string | undefined;
+  /**
+   * Records a succeeded result through the ledger. Default: every artifact of its outputs is
+   * registered as "other", at the result's cycle and particle.
+   */
+  record?(result: z.output<SuccessSchema>, recorder: ResultRecorder): Promise<void>;
 }

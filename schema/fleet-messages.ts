@@ -21,11 +21,7 @@ import {
   workerId,
   type MessageProblem,
 } from "./fleet-message-fields.js";
-import { SUCCESS_SCHEMAS, TASK_KINDS, TASK_SCHEMAS, taskKindNamed, type FleetTaskKind } from "../protocol/task-kinds.js";
-import type { aggregateCycleKind } from "../protocol/task-kinds/aggregate-cycle.js";
-import type { analyzeKind } from "../protocol/task-kinds/analyze.js";
-import type { pretrainKind } from "../protocol/task-kinds/pretrain.js";
-import type { trainParticleKind } from "../protocol/task-kinds/train-particle.js";
+import { SUCCESS_SCHEMAS, TASK_KINDS, TASK_SCHEMAS, taskKindNamed, type FleetTaskKind, type TaskKindDescriptorOf } from "../protocol/task-kinds.js";
 
 export { FLEET_MESSAGE_VERSION, TASK_KINDS, type FleetTaskKind, type MessageProblem };
 export { artifactRefSchema, type ArtifactRef } from "./fleet-message-fields.js";
@@ -34,11 +30,13 @@ export { artifactRefSchema, type ArtifactRef } from "./fleet-message-fields.js";
 // Tasks: each kind's schema is in its descriptor (protocol/task-kinds/)
 
 export const taskMessageSchema = z.discriminatedUnion("kind", TASK_SCHEMAS);
-export type PretrainTask = z.output<(typeof pretrainKind)["taskSchema"]>;
-export type TrainParticleTask = z.output<(typeof trainParticleKind)["taskSchema"]>;
-export type AggregateCycleTask = z.output<(typeof aggregateCycleKind)["taskSchema"]>;
-export type AnalyzeTask = z.output<(typeof analyzeKind)["taskSchema"]>;
 export type TaskMessage = z.output<typeof taskMessageSchema>;
+/** The task message of one kind. */
+export type TaskOf<K extends FleetTaskKind> = z.output<TaskKindDescriptorOf<K>["taskSchema"]>;
+export type PretrainTask = TaskOf<"pretrain">;
+export type TrainParticleTask = TaskOf<"train-particle">;
+export type AggregateCycleTask = TaskOf<"aggregate-cycle">;
+export type AnalyzeTask = TaskOf<"analyze">;
 
 /** Where a task sits in its experiment; everything its id is made of. */
 export interface TaskIdentity {
@@ -73,7 +71,8 @@ export function taskIdentityOf(task: TaskMessage): TaskIdentity {
 }
 
 type TaskFields<T extends TaskMessage> = Omit<T, "version" | "taskId" | "configHash"> & { config: ExperimentConfig };
-export type TaskDraft = TaskFields<PretrainTask> | TaskFields<TrainParticleTask> | TaskFields<AggregateCycleTask> | TaskFields<AnalyzeTask>;
+/** A task before its id, version and config hash are filled in, of any kind (distributed over the kinds). */
+export type TaskDraft = TaskMessage extends infer T ? (T extends TaskMessage ? TaskFields<T> : never) : never;
 
 /** Fills the version, the deterministic task id and the config hash, then validates the task. */
 export function createTaskMessage(draft: TaskDraft): TaskMessage {
@@ -111,10 +110,12 @@ const taskFailureSchema = z
   })
   .strict();
 
-export type PretrainSuccess = z.output<(typeof pretrainKind)["successSchema"]>;
-export type TrainParticleSuccess = z.output<(typeof trainParticleKind)["successSchema"]>;
-export type AggregateCycleSuccess = z.output<(typeof aggregateCycleKind)["successSchema"]>;
-export type AnalyzeSuccess = z.output<(typeof analyzeKind)["successSchema"]>;
+/** The succeeded result of one kind. */
+export type SuccessOf<K extends FleetTaskKind> = z.output<TaskKindDescriptorOf<K>["successSchema"]>;
+export type PretrainSuccess = SuccessOf<"pretrain">;
+export type TrainParticleSuccess = SuccessOf<"train-particle">;
+export type AggregateCycleSuccess = SuccessOf<"aggregate-cycle">;
+export type AnalyzeSuccess = SuccessOf<"analyze">;
 export type TaskSuccess = z.output<typeof taskSuccessSchema>;
 export type TaskFailure = z.output<typeof taskFailureSchema>;
 export type TaskResult = TaskSuccess | TaskFailure;

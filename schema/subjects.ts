@@ -1,10 +1,16 @@
 /**
- * Every NATS name the fleet uses: subjects, streams, consumers and the object store bucket.
+ * Every subject name in one place: the NATS names the fleet uses (subjects, streams, consumers,
+ * the object store bucket) and the live feed's typed topic map, whose subjects the in-process bus
+ * and NATS both carry.
  *
  * A namespace keeps several deployments (and concurrent tests) on one NATS server apart: with
  * namespace `t1`, subjects gain a leading `t1.` token and streams, consumers and buckets a `_t1` or
  * `-t1` suffix. The empty namespace gives the production names (`swamp.tasks.>`, `SWAMP_TASKS`, ...).
  */
+
+import { z } from "zod";
+import { metricPointSchema, type MetricPoint } from "./metrics.js";
+import { ANALYSIS_STATUSES, EXPERIMENT_STATUSES, type AnalysisStatus, type ExperimentStatus } from "./statuses.js";
 
 const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{0,32}$/;
 /** Experiment ids become subject tokens, so they may not contain `.`, `*`, `>` or whitespace. */
@@ -22,6 +28,8 @@ export interface TaskSubjectParts {
 
 export interface FleetNames {
   readonly namespace: string;
+  /** Every subject of the namespace (`swamp.>`, `t1.swamp.>`): the fleet's and the live feed's. */
+  readonly allSubjects: string;
 
   /** WorkQueue stream of task messages; each queued task has its own subject. */
   readonly tasksStream: string;
@@ -51,6 +59,8 @@ export interface FleetNames {
   readonly allMetricsSubject: string;
   readonly heartbeatSubject: string;
   readonly cancelSubject: string;
+  /** A live-feed topic's events for one experiment (`topicRoutingKey` in this namespace). */
+  liveFeedSubject(topic: TopicName, experimentId: string): string;
 
   /** JetStream Object Store bucket of artifacts, named by sha256. */
   readonly artifactsBucket: string;
@@ -88,6 +98,7 @@ export function fleetNames(namespace = ""): FleetNames {
 
   return {
     namespace,
+    allSubjects: `${subjectPrefix}.>`,
     tasksStream,
     tasksSubjects: `${subjectPrefix}.tasks.>`,
     workersConsumer,
@@ -117,7 +128,69 @@ export function fleetNames(namespace = ""): FleetNames {
     allMetricsSubject: `${subjectPrefix}.metrics.*`,
     heartbeatSubject: `${subjectPrefix}.workers.heartbeat`,
     cancelSubject: `${subjectPrefix}.control.cancel`,
+    liveFeedSubject: (topic, experimentId) => `${subjectPrefix}.${topic}.${experimentId}`,
 
     artifactsBucket: `swamp-artifacts${bucketSuffix}`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live feed
+
+/**
+ * The typed topic map of the live feed. Every payload is plain JSON (no Dates, no class instances)
+ * so that a PubSub shared between server replicas (NATS-backed in the fleet) can carry it as is.
+ * Each topic is published per experiment: the routing key is `swamp.<topic>.<experimentId>`.
+ */
+
+export interface TopicMap {
+  /** Status, tags, error or progress of an experiment changed (or it was deleted). */
+  "experiment-updated": { experimentId: string; status: ExperimentStatus | "deleted"; updatedAt: string };
+  /** A cycle's aggregate (averaged model, accuracy, next mask) was recorded. */
+  "cycle-completed": { experimentId: string; cycleIndex: number };
+  /** Points that were stored for the first time (re-sent points are never published again). */
+  "metrics-appended": { experimentId: string; points: MetricPoint[] };
+  /** An analysis of the experiment was created, started, progressed, succeeded or failed. */
+  "analysis-updated": { experimentId: string; analysisId: number; status: AnalysisStatus; progress: number };
+}
+
+export type TopicName = keyof TopicMap;
+export type TopicPayload<T extends TopicName> = TopicMap[T];
+
+export const TOPIC_NAMES: readonly TopicName[] = ["experiment-updated", "cycle-completed", "metrics-appended", "analysis-updated"];
+
+/** The subject a topic's events for one experiment travel on (also a valid NATS subject; the empty namespace's `liveFeedSubject`). */
+export function topicRoutingKey(topic: TopicName, experimentId: string): string {
+  return `swamp.${topic}.${experimentId}`;
+}
+
+const experimentId = z.string().uuid();
+
+/**
+ * Every topic's payload as a schema: a replica validates events it reads from NATS like every
+ * other fleet message, since anyone allowed to publish on the subjects could send anything.
+ */
+export const topicPayloadSchemas: { [T in TopicName]: z.ZodType<TopicMap[T], z.ZodTypeDef, unknown> } = {
+  "experiment-updated": z
+    .object({ experimentId, status: z.enum([...EXPERIMENT_STATUSES, "deleted"]), updatedAt: z.string().datetime({ offset: true }) })
+    .strict(),
+  "cycle-completed": z.object({ experimentId, cycleIndex: z.number().int().min(0).max(10_000) }).strict(),
+  "metrics-appended": z.object({ experimentId, points: z.array(metricPointSchema) }).strict(),
+  "analysis-updated": z
+    .object({ experimentId, analysisId: z.number().int().positive(), status: z.enum(ANALYSIS_STATUSES), progress: z.number().min(0).max(1) })
+    .strict(),
+};
+
+/** The payload if it is a valid event of `topic` for `forExperiment`, else every problem found. */
+export function parseTopicPayload<T extends TopicName>(
+  topic: T,
+  forExperiment: string,
+  json: unknown,
+): { ok: true; value: TopicPayload<T> } | { ok: false; problems: string } {
+  const parsed = topicPayloadSchemas[topic].safeParse(json);
+  if (!parsed.success) {
+    return { ok: false, problems: parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`).join("; ") };
+  }
+  if (parsed.data.experimentId !== forExperiment) return { ok: false, problems: `experimentId: must be ${forExperiment}, the experiment of the subject` };
+  return { ok: true, value: parsed.data };
 }

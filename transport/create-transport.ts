@@ -2,8 +2,8 @@
 import { swampHome } from "../schema/swamp-home.js";
 import { createEmbeddedTransport } from "./embedded/embedded-transport.js";
 import { natsConnectionOptionsFromEnv } from "./nats/connection.js";
-import { createNatsTransport } from "./nats/nats-transport.js";
-import type { EmbeddedTransportOptions, NatsTransport, NatsTransportOptions, Transport, TransportOptions } from "./transport.js";
+import { createNatsTransport, type NatsTransport } from "./nats/nats-transport.js";
+import type { EmbeddedTransportOptions, NatsTransportOptions, Transport, TransportOptions } from "./transport.js";
 
 export async function createTransport(options: NatsTransportOptions): Promise<NatsTransport>;
 export async function createTransport(options: EmbeddedTransportOptions): Promise<Transport>;

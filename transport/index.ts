@@ -32,4 +32,5 @@ export type {
   TaskQueueSettings,
 } from "./task-queue.js";
 export { DEFAULT_TASK_QUEUE_SETTINGS } from "./task-queue.js";
-export type { EmbeddedTransportOptions, NatsTransport, NatsTransportOptions, Transport, TransportMode, TransportOptions } from "./transport.js";
+export type { EmbeddedTransportOptions, NatsTransportOptions, Transport, TransportMode, TransportOptions } from "./transport.js";
+export type { NatsTransport } from "./nats/nats-transport.js";

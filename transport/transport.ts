@@ -6,8 +6,6 @@
 import type { ArtifactStore } from "./artifact-store.js";
 import type { ControlBus } from "./control-bus.js";
 import type { TransportLogger } from "./logger.js";
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { FleetNames } from "../schema/subjects.js";
 import type { LiveFeedOptions, SwampPubSub } from "./live-feed/pubsub.js";
 import type { MetricBus } from "./metric-bus.js";
 import type { NatsConnectionOptions } from "./nats/connection.js";
@@ -40,13 +38,6 @@ export interface Transport {
   readonly readinessCheck?: { name: string; probe(): Promise<void> };
   /** Stops consumers (waiting for running handlers) and releases the connection. */
   close(): Promise<void>;
-}
-
-/** The NATS transport also lends its connection (e.g. to a NATS-backed GraphQL PubSub) and names. */
-export interface NatsTransport extends Transport {
-  readonly mode: "nats";
-  readonly connection: NatsConnection;
-  readonly names: FleetNames;
 }
 
 interface CommonTransportOptions {

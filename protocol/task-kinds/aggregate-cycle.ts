@@ -1,7 +1,8 @@
 /** Aggregate-cycle: averages a cycle's particles, evaluates the average and prunes the next mask. */
 import { z } from "zod";
 import { accuracy, artifactRefSchema, finite, layerCountSchema, nonNegativeInt, resultCommon, taskCommon, type MessageProblem } from "../../schema/fleet-message-fields.js";
-import type { TaskKindDescriptor } from "../task-kind.js";
+import type { ExperimentConfig } from "../../schema/config.js";
+import type { ResultRecorder, TaskKindDescriptor } from "../task-kind.js";
 import { cycleProblems } from "./cycle-bounds.js";
 
 const taskSchema = z
@@ -73,5 +74,23 @@ export const aggregateCycleKind = {
       problems.push({ path: "final", message: `must be ${task.cycle === lastCycle} for cycle ${task.cycle} of 0..${lastCycle}` });
     }
     return problems;
+  },
+  describe: ({ cycle }) => `the aggregate of cycle ${cycle}`,
+  inputArtifacts: { particleWeights: "weights", mask: "mask" },
+  outputArtifacts: { weights: "weights", nextMask: "mask" },
+  resultFailure(config: ExperimentConfig, result: z.output<typeof successSchema>): string | undefined {
+    const final = result.cycle === config.pruning.cycles;
+    if (final && result.outputs.nextMask !== null) return `the aggregate of the last cycle (${result.cycle}) reported a next mask`;
+    if (!final && result.outputs.nextMask === null) return `the aggregate of cycle ${result.cycle} reported no next mask`;
+    return undefined;
+  },
+  async record(result: z.output<typeof successSchema>, recorder: ResultRecorder): Promise<void> {
+    const { cycle, numbers, outputs } = result;
+    const weights = await recorder.artifact(outputs.weights, "weights", cycle, null);
+    if (outputs.nextMask) await recorder.artifact(outputs.nextMask, "mask", cycle + 1, null);
+    // The TF.js copy of the averaged model (model.json names the weights file weights.bin).
+    if (outputs.tfjsModel) await recorder.artifact(outputs.tfjsModel, "other", cycle, null);
+    if (outputs.tfjsWeights) await recorder.artifact(outputs.tfjsWeights, "other", cycle, null);
+    await recorder.cycleAggregated({ cycle, ...numbers, weightsArtifactId: weights.id });
   },
 } as const satisfies TaskKindDescriptor<"aggregate-cycle", typeof taskSchema, typeof successSchema>;

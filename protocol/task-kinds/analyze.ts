@@ -72,6 +72,7 @@ export const analyzeKind = {
   successSchema,
   // Never planned: analyses are queued on request and recorded apart from the cycle ledger.
   stage: () => Number.POSITIVE_INFINITY,
+  describe: ({ analysis }) => `analysis ${analysis}`,
   taskProblems(task: z.output<typeof taskSchema>): MessageProblem[] {
     const parsed = parseAnalysisInput(task.analysisKind, task.input);
     const problems: MessageProblem[] = parsed.ok ? [] : parsed.problems.map((problem) => ({ path: `input.${problem.path}`, message: problem.message }));

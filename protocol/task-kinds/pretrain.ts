@@ -1,7 +1,7 @@
 /** Pretrain: trains the dense network to the rewind point θ_T0 every cycle restarts from. */
 import { z } from "zod";
 import { artifactRefSchema, finite, resultCommon, taskCommon } from "../../schema/fleet-message-fields.js";
-import type { TaskKindDescriptor } from "../task-kind.js";
+import type { ResultRecorder, TaskKindDescriptor } from "../task-kind.js";
 
 const taskSchema = z.object({ ...taskCommon, kind: z.literal("pretrain"), inputs: z.object({}).strict().default({}) }).strict();
 
@@ -22,4 +22,9 @@ export const pretrainKind = {
   successSchema,
   stage: () => 0,
   taskProblems: () => [],
+  describe: () => "pretraining to the rewind point",
+  outputArtifacts: { weights: "weights" },
+  async record(result: z.output<typeof successSchema>, recorder: ResultRecorder): Promise<void> {
+    await recorder.artifact(result.outputs.weights, "weights", null, null);
+  },
 } as const satisfies TaskKindDescriptor<"pretrain", typeof taskSchema, typeof successSchema>;

@@ -1,7 +1,7 @@
 /** Train-particle: one particle of a cycle, trained from the rewind point under the cycle's mask. */
 import { z } from "zod";
 import { accuracy, artifactRefSchema, finite, nonNegativeInt, resultCommon, taskCommon, type MessageProblem } from "../../schema/fleet-message-fields.js";
-import type { TaskKindDescriptor } from "../task-kind.js";
+import type { ResultRecorder, TaskKindDescriptor } from "../task-kind.js";
 import { cycleProblems } from "./cycle-bounds.js";
 
 const taskSchema = z
@@ -54,5 +54,14 @@ export const trainParticleKind = {
     const particles = task.config.method.particles;
     if (task.particle >= particles) problems.push({ path: "particle", message: `must be less than config.method.particles (${particles})` });
     return problems;
+  },
+  describe: ({ cycle, particle }) => `particle ${particle} of cycle ${cycle}`,
+  inputArtifacts: { rewindWeights: "weights", mask: "mask" },
+  outputArtifacts: { weights: "weights" },
+  ownsParticle: true,
+  async record(result: z.output<typeof successSchema>, recorder: ResultRecorder): Promise<void> {
+    const weights = await recorder.artifact(result.outputs.weights, "weights", result.cycle, result.particle);
+    const { accuracy, loss, orderSeed } = result.numbers;
+    await recorder.particleCompleted({ cycle: result.cycle, particle: result.particle, accuracy, loss, orderSeed, weightsArtifactId: weights.id });
   },
 } as const satisfies TaskKindDescriptor<"train-particle", typeof taskSchema, typeof successSchema>;

@@ -27,7 +27,8 @@ import { ACTIVE_STATUSES, describeTask, failureMessage, judgeResult, missingOutp
 import { waitForResultsBacklog } from "./results-backlog.js";
 import { AnalysisTasks, analysisOfTask } from "./analysis-tasks.js";
 import { Scheduler, type PublishedTask } from "./scheduler.js";
-import { taskStanding } from "../../protocol/plan.js";
+import { completesExperiment, taskStanding } from "../../protocol/plan.js";
+import { descriptorOf } from "../../protocol/task-kinds.js";
 import { ledgerFacts } from "./task-due.js";
 
 export interface CoordinatorOptions {
@@ -306,7 +307,7 @@ export class Coordinator {
       }
       // The last aggregate completes the experiment, after which its metrics are refused: store
       // the batches that arrived before this result (the worker sent them first) while it runs.
-      if (result.kind === "aggregate-cycle" && result.cycle === state.config.pruning.cycles) await this.metrics.storeReceived();
+      if (completesExperiment(state.config, identity)) await this.metrics.storeReceived();
       const recordStarted = performance.now();
       const outcome = await recordSuccess(this.options.services, this.options.transport.artifacts, state.config, result);
       const recorded = performance.now();
@@ -344,7 +345,7 @@ export class Coordinator {
         return { kind: "ignore", reason: "the task is not in the task queue" };
       }
       // A particle's failure only from the worker whose heartbeats show it running the particle.
-      if (identity.kind === "train-particle") {
+      if (descriptorOf(identity.kind).ownsParticle) {
         const rows: Array<{ worker_id: string | null }> = await this.options.services.dataSource.query(
           `SELECT worker_id FROM particles WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,
           [state.experimentId, identity.cycle, identity.particle],

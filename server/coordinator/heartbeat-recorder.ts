@@ -6,6 +6,7 @@ import { parseTaskId, type WorkerHeartbeat } from "../../schema/fleet-messages.j
 import { inTransaction, type ServiceDeps } from "../services/transaction.js";
 import { recordWorkerHeartbeat } from "../services/workers.js";
 import { isExperimentId } from "./experiment-state.js";
+import { descriptorOf } from "../../protocol/task-kinds.js";
 
 export async function recordHeartbeat(deps: ServiceDeps, heartbeat: WorkerHeartbeat): Promise<void> {
   await inTransaction(deps, async (tx) => {
@@ -20,7 +21,7 @@ export async function recordHeartbeat(deps: ServiceDeps, heartbeat: WorkerHeartb
     });
     for (const taskId of heartbeat.runningTaskIds) {
       const identity = parseTaskId(taskId);
-      if (identity?.kind !== "train-particle" || !isExperimentId(identity.experimentId)) continue;
+      if (!identity || !descriptorOf(identity.kind).ownsParticle || !isExperimentId(identity.experimentId)) continue;
       await tx.manager.query(
         `UPDATE particles SET status = 'running', worker_id = $4, started_at = coalesce(started_at, clock_timestamp())
           WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3 AND status = 'queued'`,

@@ -4,7 +4,7 @@
  * (a worker's failed result, an exhausted task) mark the particle and the experiment `failed`.
  */
 import type { ExperimentConfig } from "../../schema/config.js";
-import { parseTaskId, type ArtifactRef, type FleetTaskKind, type TaskIdentity, type TaskSuccess } from "../../schema/fleet-messages.js";
+import { parseTaskId, type FleetTaskKind, type TaskSuccess } from "../../schema/fleet-messages.js";
 import { METRIC_KEYS } from "../../schema/metrics.js";
 import type { ExperimentStatus } from "../../schema/statuses.js";
 import type { ArtifactStore } from "../../transport/artifact-store.js";
@@ -14,46 +14,22 @@ import { appendMetrics } from "../services/metrics.js";
 import { applyRetention, removeUnreferencedBytes } from "../services/stored-artifacts.js";
 import { inTransaction, type ServiceDeps, type Tx } from "../services/transaction.js";
 import { denseMaskBits } from "../../schema/mask-bits.js";
+import { MASK_FORMAT, WEIGHTS_FORMAT } from "../../schema/artifact-formats.js";
+import { describeTask, descriptorOf, outputRefs, placeOf, TASK_KIND_DESCRIPTORS } from "../../protocol/task-kinds.js";
+import type { ResultRecorder } from "../../protocol/task-kind.js";
 
-export const WEIGHTS_FORMAT = "swamp-weights";
-export const MASK_FORMAT = "swamp-mask";
+export { MASK_FORMAT, WEIGHTS_FORMAT } from "../../schema/artifact-formats.js";
+export { describeTask, judgeResult, outputRefs } from "../../protocol/task-kinds.js";
+export type { ResultVerdict } from "../../protocol/task-kind.js";
 export const ACTIVE_STATUSES: readonly ExperimentStatus[] = ["queued", "running"];
 
-export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kind: "ignored"; reason: string };
-
-/** What makes a result unusable: `ignore` when it cannot belong to the experiment, `fail` when the task went wrong. */
-export type ResultVerdict = { kind: "ok" } | { kind: "ignore"; reason: string } | { kind: "fail"; reason: string };
+/** The kinds whose tasks are a particle's work: their seconds are a cycle's training time. */
+const PARTICLE_KINDS = TASK_KIND_DESCRIPTORS.filter((descriptor) => descriptorOf(descriptor.name).ownsParticle).map((descriptor) => descriptor.name);
 
 /** A result of a task of the cycle plan (analyses are recorded apart: server/coordinator/analysis-recorder.ts). */
 export type CycleTaskSuccess = Exclude<TaskSuccess, { kind: "analyze" }>;
 
-/** Checks a result against its experiment's config, beyond what the message schema can know. */
-export function judgeResult(config: ExperimentConfig, result: CycleTaskSuccess): ResultVerdict {
-  const lastCycle = config.pruning.cycles;
-  if (result.kind === "pretrain") return { kind: "ok" };
-  if (result.cycle > lastCycle) return { kind: "ignore", reason: `cycle ${result.cycle} is past the experiment's last cycle (${lastCycle})` };
-  if (result.kind === "train-particle") {
-    if (result.particle >= config.method.particles) {
-      return { kind: "ignore", reason: `particle ${result.particle} is past the experiment's ${config.method.particles} particle(s)` };
-    }
-    return { kind: "ok" };
-  }
-  const final = result.cycle === lastCycle;
-  if (final && result.outputs.nextMask !== null) return { kind: "fail", reason: `the aggregate of the last cycle (${result.cycle}) reported a next mask` };
-  if (!final && result.outputs.nextMask === null) return { kind: "fail", reason: `the aggregate of cycle ${result.cycle} reported no next mask` };
-  return { kind: "ok" };
-}
-
-/** Every artifact a successful result names, by output name. */
-export function outputRefs(result: CycleTaskSuccess): Array<[string, ArtifactRef]> {
-  const refs: Array<[string, ArtifactRef]> = [["weights", result.outputs.weights]];
-  if (result.kind === "aggregate-cycle") {
-    if (result.outputs.nextMask) refs.push(["nextMask", result.outputs.nextMask]);
-    if (result.outputs.tfjsModel) refs.push(["tfjsModel", result.outputs.tfjsModel]);
-    if (result.outputs.tfjsWeights) refs.push(["tfjsWeights", result.outputs.tfjsWeights]);
-  }
-  return refs;
-}
+export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kind: "ignored"; reason: string };
 
 /** The reason the result's outputs are not usable (missing, or stored with another length), if any. */
 export async function missingOutputs(store: ArtifactStore, result: CycleTaskSuccess): Promise<string | undefined> {
@@ -75,7 +51,8 @@ export async function missingOutputs(store: ArtifactStore, result: CycleTaskSucc
 export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, config: ExperimentConfig, result: CycleTaskSuccess): Promise<RecordOutcome> {
   return inTransaction(deps, async (tx) => {
     const experimentId = result.experimentId;
-    const cycleIndex = result.kind === "pretrain" ? null : result.cycle;
+    const place = placeOf(result.kind, result);
+    const cycleIndex = place.cycle ?? null;
     const locked: Array<{ status: ExperimentStatus; cycle_started: boolean }> = await tx.manager.query(
       `SELECT e.status, EXISTS (SELECT 1 FROM cycles c WHERE c.experiment_id = e.id AND c.cycle_index = $2) AS cycle_started
          FROM experiments e WHERE e.id = $1 FOR UPDATE OF e`,
@@ -93,7 +70,7 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
         experimentId,
         result.kind,
         cycleIndex,
-        result.kind === "train-particle" ? result.particle : null,
+        place.particle ?? null,
         result.workerId,
         result.attempt,
         JSON.stringify(result.outputs),
@@ -103,61 +80,58 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
     );
     if (inserted.length === 0) return { kind: "duplicate" };
 
-    const register: Register = async (ref, kind, cycle, particle) => {
+    const recorder = ledgerRecorder(deps, tx, store, config, result, locked[0]!.status);
+    const descriptor = descriptorOf(result.kind);
+    if (descriptor.record) await descriptor.record(result, recorder);
+    else for (const [, ref] of outputRefs(result)) await recorder.artifact(ref, "other", cycleIndex, place.particle ?? null);
+    return { kind: "recorded" };
+  });
+}
+
+/** The ledger a descriptor's `record` writes through, inside the result's transaction. */
+function ledgerRecorder(deps: ServiceDeps, tx: Tx, store: ArtifactStore, config: ExperimentConfig, result: TaskSuccess, status: ExperimentStatus): ResultRecorder {
+  const { experimentId } = result;
+  return {
+    async artifact(ref, kind, cycle, particle) {
       const rows: Array<{ id: string }> = await tx.manager.query(
         `INSERT INTO artifacts (experiment_id, cycle_index, particle_index, kind, format, size_bytes, sha256, location)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
         [experimentId, cycle, particle, kind, ref.format ?? (kind === "mask" ? MASK_FORMAT : WEIGHTS_FORMAT), ref.size, ref.sha256, store.location(ref)],
       );
       return { id: rows[0]!.id };
-    };
-
-    switch (result.kind) {
-      case "pretrain":
-        await register(result.outputs.weights, "weights", null, null);
-        break;
-      case "train-particle": {
-        const weights = await register(result.outputs.weights, "weights", result.cycle, result.particle);
-        // What recordParticle does for a completed particle, in one statement. The cycle cannot be
-        // complete yet (its aggregate needs this result), so there is no frontier to update.
-        // The seed becomes the particle's batch-order stream, as the engine derived it.
-        await tx.manager.query(
-          `UPDATE particles SET status = 'completed', worker_id = $4, accuracy = $5, loss = $6, error = NULL, weights_artifact_id = $7,
-                  seed = $8, completed_at = coalesce(completed_at, clock_timestamp())
-            WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,
-          [experimentId, result.cycle, result.particle, result.workerId, result.numbers.accuracy, result.numbers.loss, weights.id, result.numbers.orderSeed],
-        );
-        break;
-      }
-      case "aggregate-cycle": {
-        await recordAggregate(tx, config, result as Extract<TaskSuccess, { kind: "aggregate-cycle" }>, register, locked[0]!.status);
-        const released = await applyRetention(tx, config, experimentId, result.cycle);
-        if (released.length > 0) tx.afterCommit(async () => void (await removeUnreferencedBytes(deps.dataSource, store, released)));
-        break;
-      }
-    }
-    return { kind: "recorded" };
-  });
+    },
+    async particleCompleted(particle) {
+      // What recordParticle does for a completed particle, in one statement. The cycle cannot be
+      // complete yet (its aggregate needs this result), so there is no frontier to update.
+      // The seed becomes the particle's batch-order stream, as the engine derived it.
+      await tx.manager.query(
+        `UPDATE particles SET status = 'completed', worker_id = $4, accuracy = $5, loss = $6, error = NULL, weights_artifact_id = $7,
+                seed = $8, completed_at = coalesce(completed_at, clock_timestamp())
+          WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`,
+        [experimentId, particle.cycle, particle.particle, result.workerId, particle.accuracy, particle.loss, particle.weightsArtifactId, particle.orderSeed],
+      );
+    },
+    async cycleAggregated(aggregate) {
+      await recordAggregate(tx, config, experimentId, result.finishedAt, aggregate, status);
+      // storage.keep: what the config does not keep of the cycle goes once its aggregate is recorded.
+      const released = await applyRetention(tx, config, experimentId, aggregate.cycle);
+      if (released.length > 0) tx.afterCommit(async () => void (await removeUnreferencedBytes(deps.dataSource, store, released)));
+    },
+  };
 }
-
-type Register = (ref: ArtifactRef, kind: "weights" | "mask" | "other", cycleIndex: number | null, particleIndex: number | null) => Promise<{ id: string }>;
 
 async function recordAggregate(
   tx: Tx,
   config: ExperimentConfig,
-  result: Extract<TaskSuccess, { kind: "aggregate-cycle" }>,
-  register: Register,
+  experimentId: string,
+  finishedAt: number,
+  numbers: Parameters<ResultRecorder["cycleAggregated"]>[0],
   status: ExperimentStatus,
 ): Promise<void> {
-  const { experimentId, cycle, numbers } = result;
-  const weights = await register(result.outputs.weights, "weights", cycle, null);
-  if (result.outputs.nextMask) await register(result.outputs.nextMask, "mask", cycle + 1, null);
-  // The TF.js copy of the averaged model (model.json names the weights file weights.bin).
-  if (result.outputs.tfjsModel) await register(result.outputs.tfjsModel, "other", cycle, null);
-  if (result.outputs.tfjsWeights) await register(result.outputs.tfjsWeights, "other", cycle, null);
+  const { cycle } = numbers;
   const particleSeconds: Array<{ seconds: number | null }> = await tx.manager.query(
-    `SELECT sum((numbers->>'seconds')::float8) AS seconds FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle' AND cycle_index = $2`,
-    [experimentId, cycle],
+    `SELECT sum((numbers->>'seconds')::float8) AS seconds FROM task_results WHERE experiment_id = $1 AND kind = ANY($3::text[]) AND cycle_index = $2`,
+    [experimentId, cycle, PARTICLE_KINDS],
   );
   await recordCycle(tx, {
     experimentId,
@@ -170,12 +144,12 @@ async function recordAggregate(
     layers: numbers.layers.map((layer) => ({ name: layer.layer, alive: layer.alive, total: layer.total })),
     // Cycle 0 trains dense: its mask was not known (nor stored) until the model's size was.
     mask: cycle === 0 ? denseMaskBits(numbers.total) : undefined,
-    weightsArtifactId: weights.id,
+    weightsArtifactId: numbers.weightsArtifactId,
     timings: { train: Math.round((particleSeconds[0]?.seconds ?? 0) * 1000), aggregate: Math.round(numbers.seconds * 1000) },
   });
   // The averaged model's numbers as series too, exactly as `swamp run` writes them to metrics.jsonl.
   const epoch = config.training.epochs;
-  const time = result.finishedAt;
+  const time = finishedAt;
   await appendMetrics(tx, experimentId, [
     { cycle, key: METRIC_KEYS.testAccuracy, step: 0, epoch, value: numbers.accuracy, time },
     { cycle, key: METRIC_KEYS.testLoss, step: 0, epoch, value: numbers.loss, time },
@@ -191,19 +165,6 @@ export interface FailureReport {
   experimentId: string;
   task?: { taskId: string; kind: FleetTaskKind };
   reason: string;
-}
-
-export function describeTask(identity: Pick<TaskIdentity, "kind" | "cycle" | "particle" | "analysis">): string {
-  switch (identity.kind) {
-    case "pretrain":
-      return "pretraining to the rewind point";
-    case "train-particle":
-      return `particle ${identity.particle} of cycle ${identity.cycle}`;
-    case "aggregate-cycle":
-      return `the aggregate of cycle ${identity.cycle}`;
-    case "analyze":
-      return `analysis ${identity.analysis}`;
-  }
 }
 
 /** The error an experiment fails with. */
@@ -228,7 +189,7 @@ export async function recordFailure(deps: ServiceDeps, report: FailureReport): P
       const recorded = await tx.manager.query(`SELECT 1 FROM task_results WHERE task_id = $1`, [task.taskId]);
       if (recorded.length > 0) return false;
     }
-    if (identity?.kind === "train-particle") {
+    if (identity && descriptorOf(identity.kind).ownsParticle) {
       const particle = await tx.manager.query(`SELECT 1 FROM particles WHERE experiment_id = $1 AND cycle_index = $2 AND particle_index = $3`, [
         experimentId,
         identity.cycle,

@@ -9,7 +9,7 @@
 import type { EntityManager } from "typeorm";
 import type { LayerCount } from "../entities/cycle.js";
 import type { ArtifactStore } from "../../transport/artifact-store.js";
-import { WEIGHTS_FORMAT } from "../coordinator/record-result.js";
+import { WEIGHTS_FORMAT } from "../../schema/artifact-formats.js";
 import { NotFoundError } from "../services/errors.js";
 import { requireIntInRange, requireUuid } from "../services/validation.js";
 import { unpackMask } from "../../schema/mask-bits.js";

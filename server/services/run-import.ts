@@ -18,7 +18,7 @@ import type { MetricPoint } from "../../schema/metrics.js";
 import { runImportSchema, type BlobRef, type ImportedCycle, type RunImport, type RunImportResult } from "../../schema/run-import.js";
 import { decodeStoredWeights } from "../../schema/weights-file.js";
 import type { ArtifactStore, StoredBytes } from "../../transport/artifact-store.js";
-import { MASK_FORMAT, WEIGHTS_FORMAT } from "../coordinator/record-result.js";
+import { MASK_FORMAT, TFJS_MODEL_FORMAT, TFJS_WEIGHTS_FORMAT, WEIGHTS_FORMAT } from "../../schema/artifact-formats.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { registerArtifact } from "./artifacts.js";
 import { recordCycle, recordParticle, startCycle } from "./cycles.js";
@@ -29,8 +29,6 @@ import { inTransaction, type ServiceDeps, type Tx } from "./transaction.js";
 import { findArtifact } from "../../transport/artifact-store.js";
 
 /** The formats the fleet registers a cycle's TF.js model under (worker/fleet/execute-task.ts). */
-const TFJS_MODEL_FORMAT = "tfjs-layers-model";
-const TFJS_WEIGHTS_FORMAT = "tfjs-layers-weights";
 /** `metrics.jsonl` as the run wrote it, one JSON metric point a line. */
 const METRICS_FORMAT = "swamp-run-metrics-jsonl";
 

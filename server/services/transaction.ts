@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from "typeorm";
-import type { TopicName, TopicPayload } from "../../schema/topics.js";
+import type { TopicName, TopicPayload } from "../../schema/subjects.js";
 import type { SwampPubSub } from "../../transport/live-feed/pubsub.js";
 
 /** What every service function needs: the database and the live feed. */

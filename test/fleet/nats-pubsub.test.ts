@@ -15,7 +15,7 @@ import { startFleetServer, type RunningFleetServer } from "../../server/fleet-se
 import { NatsPubSub } from "../../transport/nats/nats-pubsub.js";
 import { connectToNats } from "../../transport/nats/connection.js";
 import { createNatsTransport } from "../../transport/nats/nats-transport.js";
-import type { NatsTransport } from "../../transport/transport.js";
+import type { NatsTransport } from "../../transport/nats/nats-transport.js";
 import { collect } from "../server/support/test-server.js";
 import { CaptureLogger } from "../transport/support/capture-logger.js";
 import { NATS_TEST_URL, uniqueNamespace } from "../transport/support/implementations.js";

@@ -14,7 +14,7 @@ import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jet
 import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { fleetNames } from "../../schema/subjects.js";
-import { topicRoutingKey } from "../../schema/topics.js";
+import { topicRoutingKey } from "../../schema/subjects.js";
 import { connectToNats } from "../../transport/nats/connection.js";
 import { createNatsTransport } from "../../transport/nats/nats-transport.js";
 import { renderDeployNatsConfig, renderNatsAuthorization } from "../../transport/nats/roles.js";

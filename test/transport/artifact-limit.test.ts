@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { ArtifactStoreFullError } from "../../transport/artifact-store.js";
 import { deleteFleetResources } from "../../transport/nats/fleet-resources.js";
 import { createNatsTransport } from "../../transport/nats/nats-transport.js";
-import type { NatsTransport } from "../../transport/transport.js";
+import type { NatsTransport } from "../../transport/nats/nats-transport.js";
 import { CaptureLogger } from "./support/capture-logger.js";
 import { NATS_TEST_URL, uniqueNamespace } from "./support/implementations.js";
 

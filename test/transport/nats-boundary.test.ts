@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { taskIdentityOf, type MetricBatch, type TaskResult } from "../../schema/fleet-messages.js";
-import type { NatsTransport } from "../../transport/transport.js";
+import type { NatsTransport } from "../../transport/nats/nats-transport.js";
 import { metricBatch, particleResult, pretrainTask, trainParticleTask } from "./support/fleet-fixtures.js";
 import { implementations } from "./support/implementations.js";
 import { sleep, waitFor } from "./support/waiting.js";

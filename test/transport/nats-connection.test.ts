@@ -17,7 +17,8 @@ import {
   natsConnectionOptionsFromEnv,
 } from "../../transport/nats/connection.js";
 import { deleteFleetResources } from "../../transport/nats/fleet-resources.js";
-import type { NatsTransport, NatsTransportOptions } from "../../transport/transport.js";
+import type { NatsTransportOptions } from "../../transport/transport.js";
+import type { NatsTransport } from "../../transport/nats/nats-transport.js";
 import { CaptureLogger } from "./support/capture-logger.js";
 import { particleResult, pretrainTask, trainParticleTask } from "./support/fleet-fixtures.js";
 import { FAST_QUEUE, NATS_TEST_URL, uniqueNamespace } from "./support/implementations.js";

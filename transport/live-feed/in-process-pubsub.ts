@@ -1,4 +1,9 @@
-import { topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/topics.js";
+/**
+ * The live feed within one process: topics travel over the in-process bus (the one the embedded
+ * transport's buses use), each subscriber with its own bounded queue that it pulls from.
+ */
+import { topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/subjects.js";
+import { InProcessBus } from "../in-process-bus.js";
 import type { SwampPubSub, TopicSubscription } from "./pubsub.js";
 
 /** Events a subscriber may fall behind by before it is cut off rather than grow without bound. */
@@ -73,40 +78,40 @@ class QueueSubscription<P> implements TopicSubscription<P> {
 
 /** Delivers events to the subscribers of this process only. */
 export class InProcessPubSub implements SwampPubSub {
-  private readonly subscribers = new Map<string, Set<QueueSubscription<unknown>>>();
+  private readonly subscriptions = new Set<QueueSubscription<unknown>>();
   private closed = false;
 
-  constructor(private readonly maxBuffered = DEFAULT_MAX_BUFFERED) {}
+  /** `bus`: share the process's bus (the embedded transport's); by default one of its own. */
+  constructor(
+    private readonly maxBuffered = DEFAULT_MAX_BUFFERED,
+    private readonly bus: InProcessBus<unknown> = new InProcessBus<unknown>(),
+  ) {}
 
   async publish<T extends TopicName>(topic: T, experimentId: string, payload: TopicPayload<T>): Promise<void> {
-    const subscribers = this.subscribers.get(topicRoutingKey(topic, experimentId));
-    if (!subscribers) return;
-    for (const subscriber of [...subscribers]) subscriber.push(payload);
+    this.bus.publish(topicRoutingKey(topic, experimentId), payload);
   }
 
   async subscribe<T extends TopicName>(topic: T, experimentId: string): Promise<TopicSubscription<TopicPayload<T>>> {
     if (this.closed) throw new Error("the PubSub is closed");
     const routingKey = topicRoutingKey(topic, experimentId);
-    let set = this.subscribers.get(routingKey);
-    if (!set) this.subscribers.set(routingKey, (set = new Set()));
+    // Assigned before any delivery: the bus delivers only on a later publish.
+    let onBus: { end(): void } | undefined;
     const subscription = new QueueSubscription<TopicPayload<T>>(this.maxBuffered, routingKey, (ended) => {
-      const current = this.subscribers.get(routingKey);
-      current?.delete(ended as QueueSubscription<unknown>);
-      if (current?.size === 0) this.subscribers.delete(routingKey);
+      onBus?.end();
+      this.subscriptions.delete(ended as QueueSubscription<unknown>);
     });
-    set.add(subscription as QueueSubscription<unknown>);
+    onBus = this.bus.subscribe(routingKey, (_subject, payload) => subscription.push(payload as TopicPayload<T>), { literal: true });
+    this.subscriptions.add(subscription as QueueSubscription<unknown>);
     return subscription;
   }
 
   /** Number of live subscriptions, for tests and diagnostics. */
   subscriberCount(): number {
-    let count = 0;
-    for (const set of this.subscribers.values()) count += set.size;
-    return count;
+    return this.subscriptions.size;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const set of [...this.subscribers.values()]) for (const subscription of [...set]) await subscription.return();
+    for (const subscription of [...this.subscriptions]) await subscription.return();
   }
 }

@@ -1,4 +1,4 @@
-import type { TopicName, TopicPayload } from "../../schema/topics.js";
+import type { TopicName, TopicPayload } from "../../schema/subjects.js";
 
 /** A live subscription to one topic of one experiment; `return()` ends it and frees its buffer. */
 export interface TopicSubscription<P> extends AsyncIterableIterator<P> {

@@ -5,7 +5,7 @@
  * local subscribers (with their own bounded buffers).
  */
 import type { NatsConnection, Subscription as NatsSubscription } from "@nats-io/transport-node";
-import { parseTopicPayload, topicRoutingKey, type TopicName, type TopicPayload } from "../../schema/topics.js";
+import { fleetNames, parseTopicPayload, type FleetNames, type TopicName, type TopicPayload } from "../../schema/subjects.js";
 import { InProcessPubSub } from "../live-feed/in-process-pubsub.js";
 import type { SwampPubSub, TopicSubscription } from "../live-feed/pubsub.js";
 
@@ -30,7 +30,7 @@ const decoder = new TextDecoder();
 export class NatsPubSub implements SwampPubSub {
   private readonly local: InProcessPubSub;
   private readonly shared = new Map<string, SharedSubscription>();
-  private readonly prefix: string;
+  private readonly names: FleetNames;
   private readonly log: (line: string) => void;
   private closed = false;
 
@@ -39,12 +39,12 @@ export class NatsPubSub implements SwampPubSub {
     options: NatsPubSubOptions = {},
   ) {
     this.local = new InProcessPubSub(options.maxBuffered);
-    this.prefix = options.namespace ? `${options.namespace}.` : "";
+    this.names = fleetNames(options.namespace);
     this.log = options.log ?? ((line) => console.warn(line));
   }
 
   subjectOf(topic: TopicName, experimentId: string): string {
-    return `${this.prefix}${topicRoutingKey(topic, experimentId)}`;
+    return this.names.liveFeedSubject(topic, experimentId);
   }
 
   async publish<T extends TopicName>(topic: T, experimentId: string, payload: TopicPayload<T>): Promise<void> {

@@ -1,11 +1,11 @@
 /** The fleet's transport over NATS JetStream. */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
-import { errors as natsErrors } from "@nats-io/transport-node";
-import { fleetNames } from "../../schema/subjects.js";
+import { errors as natsErrors, type NatsConnection } from "@nats-io/transport-node";
+import { fleetNames, type FleetNames } from "../../schema/subjects.js";
 import { consoleTransportLogger } from "../logger.js";
 import { Stoppables } from "../stoppables.js";
-import type { NatsTransport, NatsTransportOptions } from "../transport.js";
+import type { NatsTransportOptions, Transport } from "../transport.js";
 import { connectToNats, DEFAULT_NATS_URL, NatsAuthError, redactNatsUrl } from "./connection.js";
 import { DEFAULT_PUBLISH_GIVE_UP_MS } from "./durable-publish.js";
 import { ensureFleetResources } from "./fleet-resources.js";
@@ -16,6 +16,13 @@ import { NatsPubSub } from "./nats-pubsub.js";
 import { NatsResultStream } from "./nats-result-stream.js";
 import { NatsTaskQueue } from "./nats-task-queue.js";
 import { ObjectStoreArtifacts } from "./object-store-artifacts.js";
+
+/** The NATS transport also lends its connection (e.g. to a NATS-backed GraphQL PubSub) and names. */
+export interface NatsTransport extends Transport {
+  readonly mode: "nats";
+  readonly connection: NatsConnection;
+  readonly names: FleetNames;
+}
 
 export async function createNatsTransport(options: Omit<NatsTransportOptions, "mode">): Promise<NatsTransport> {
   const logger = options.logger ?? consoleTransportLogger;

@@ -24,20 +24,14 @@ function objectStoreStream(bucket: string): string {
   return `OBJ_${bucket}`;
 }
 
-/** The subject prefix every fleet subject of the namespace shares, e.g. `swamp` or `t1.swamp`. */
-function subjectPrefix(names: FleetNames): string {
-  return names.resultsSubjects.slice(0, -".results.>".length);
-}
-
 export function rolePermissions(names: FleetNames, role: NatsRole): SubjectPermissions {
-  const prefix = subjectPrefix(names);
   const bucketStream = objectStoreStream(names.artifactsBucket);
   if (role === "server") {
     return {
       // Everything JetStream offers (its streams are the server's), the object store, and the
       // namespace's subjects: tasks, results, metrics, control and the live feed between replicas.
-      publish: ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", `$O.${names.artifactsBucket}.>`, `${prefix}.>`, "_INBOX.>"],
-      subscribe: ["_INBOX.>", `${prefix}.>`],
+      publish: ["$JS.API.>", "$JS.ACK.>", "$JS.FC.>", `$O.${names.artifactsBucket}.>`, names.allSubjects, "_INBOX.>"],
+      subscribe: ["_INBOX.>", names.allSubjects],
     };
   }
   return {

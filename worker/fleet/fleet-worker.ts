@@ -6,7 +6,7 @@
  */
 import { cpus, hostname } from "node:os";
 import { configHash } from "../../schema/config.js";
-import type { TaskMessage } from "../../schema/fleet-messages.js";
+import { taskIdentityOf, type TaskMessage } from "../../schema/fleet-messages.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import { CorruptArtifactError } from "../../transport/artifact-store.js";
 import type { Subscription } from "../../transport/subscription.js";
@@ -121,8 +121,10 @@ export class FleetWorker {
     const running: RunningTask = { task, delivery };
     this.running.set(task.taskId, running);
     let sequence = 0;
-    const particle = task.kind === "train-particle" ? task.particle : undefined;
-    const cycle = task.kind === "pretrain" || task.kind === "analyze" ? 0 : task.cycle;
+    const place = taskIdentityOf(task);
+    // Metric points of a task outside any cycle (pretraining) belong to cycle 0.
+    const particle = place.particle;
+    const cycle = place.cycle ?? 0;
     const publishes: Array<Promise<void>> = [];
     const publishMetrics = (points: MetricPoint[]) => {
       publishes.push(

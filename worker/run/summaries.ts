@@ -1,6 +1,6 @@
 /** What `swamp run` records about each finished particle and cycle. */
 import type { LayerCount } from "../engine/mask.js";
-import type { TrainParticleOutput } from "../tasks/types.js";
+import type { TrainParticleOutput } from "../tasks/train-particle.js";
 
 /** A particle's result without its weights. */
 export type ParticleSummary = Omit<TrainParticleOutput, "kind" | "weights">;

@@ -11,7 +11,33 @@ import { evaluate } from "../engine/evaluate.js";
 import { aliveCount, applyMask, layerCounts, totalCount } from "../engine/mask.js";
 import { pruneByMagnitude, requireNoEmptiedLayer } from "../engine/prune.js";
 import { Random } from "../engine/rng.js";
-import type { AggregateCycleInput, AggregateCycleOutput } from "./types.js";
+import type { LayerCount, Mask } from "../engine/mask.js";
+import type { WeightValues } from "../engine/weights.js";
+
+export interface AggregateCycleInput {
+  kind: "aggregate-cycle";
+  cycle: number;
+  particleWeights: WeightValues[];
+  mask: Mask;
+  /** The last cycle is not pruned further. */
+  final: boolean;
+}
+
+export interface AggregateCycleOutput {
+  kind: "aggregate-cycle";
+  cycle: number;
+  /** The averaged, masked model with recomputed BatchNorm statistics. */
+  weights: WeightValues;
+  accuracy: number;
+  loss: number;
+  sparsity: number;
+  alive: number;
+  total: number;
+  layers: LayerCount[];
+  /** The mask of the next cycle; absent after the final cycle. */
+  nextMask?: Mask;
+  seconds: number;
+}
 
 export function aggregateCycle(context: EngineContext, input: AggregateCycleInput): AggregateCycleOutput {
   const started = performance.now();

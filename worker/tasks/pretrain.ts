@@ -5,7 +5,18 @@ import { Random } from "../engine/rng.js";
 import { pretrainLearningRate } from "../engine/schedule.js";
 import { experimentTrainingRun, train } from "../engine/train.js";
 import { augmenterFor } from "../engine/augmentation.js";
-import type { PretrainInput, PretrainOutput } from "./types.js";
+import type { WeightValues } from "../engine/weights.js";
+
+export interface PretrainInput {
+  kind: "pretrain";
+}
+
+export interface PretrainOutput {
+  kind: "pretrain";
+  /** The rewind point θ_T0 (the seeded initialisation when rewindEpochs is 0). */
+  weights: WeightValues;
+  seconds: number;
+}
 
 export function pretrain(context: EngineContext, _input: PretrainInput): PretrainOutput {
   const started = performance.now();

@@ -16,10 +16,36 @@ import { deriveSeed, Random } from "../engine/rng.js";
 import { cycleLearningRate } from "../engine/schedule.js";
 import { experimentTrainingRun, train } from "../engine/train.js";
 import { cloneWeights } from "../engine/weights.js";
-import type { TrainParticleInput, TrainParticleOutput } from "./types.js";
+import type { Mask } from "../engine/mask.js";
+import type { WeightValues } from "../engine/weights.js";
 
 /** Training-loss points are averaged over this many steps before they are emitted. */
 const LOSS_POINT_EVERY_STEPS = 20;
+
+export interface TrainParticleInput {
+  kind: "train-particle";
+  cycle: number;
+  particle: number;
+  rewindWeights: WeightValues;
+  mask: Mask;
+}
+
+export interface TrainParticleOutput {
+  kind: "train-particle";
+  cycle: number;
+  particle: number;
+  /** A 32-bit label of the particle's batch-order stream (derived from seed, cycle, particle). */
+  orderSeed: number;
+  /** The particle's SWA average, or its final weights for methods without SWA. */
+  weights: WeightValues;
+  accuracy: number;
+  loss: number;
+  /** Mean training loss of each epoch. */
+  epochLosses: number[];
+  swaSnapshots: number;
+  seconds: number;
+  examplesPerSecond: number;
+}
 
 export function trainParticle(context: EngineContext, input: TrainParticleInput): TrainParticleOutput {
   const started = performance.now();

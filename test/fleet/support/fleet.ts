@@ -18,7 +18,7 @@ import { connectToNats } from "../../../transport/nats/connection.js";
 import { deleteFleetResources } from "../../../transport/nats/fleet-resources.js";
 import { createNatsTransport } from "../../../transport/nats/nats-transport.js";
 import type { TaskQueueSettings } from "../../../transport/task-queue.js";
-import type { NatsTransport } from "../../../transport/transport.js";
+import type { NatsTransport } from "../../../transport/nats/nats-transport.js";
 import { SWAMP_BIN, runSwamp, tempDir, writeConfig } from "../../helpers/cli.js";
 import { CaptureLogger } from "../../transport/support/capture-logger.js";
 import { NATS_TEST_URL, uniqueNamespace } from "../../transport/support/implementations.js";

@@ -7,7 +7,7 @@
 import type { AggregateCycleTask, TaskMessage, TaskResultInput } from "../../../schema/fleet-messages.js";
 import { createNatsTransport } from "../../../transport/nats/nats-transport.js";
 import type { TaskConsumer } from "../../../transport/task-queue.js";
-import type { NatsTransport } from "../../../transport/transport.js";
+import type { NatsTransport } from "../../../transport/nats/nats-transport.js";
 import { CaptureLogger } from "../../transport/support/capture-logger.js";
 import type { Fleet } from "./fleet.js";
 

@@ -16,7 +16,8 @@ import { connectToNats } from "../../../transport/nats/connection.js";
 import { deleteFleetResources } from "../../../transport/nats/fleet-resources.js";
 import { createNatsTransport } from "../../../transport/nats/nats-transport.js";
 import type { TaskQueueSettings } from "../../../transport/task-queue.js";
-import type { NatsTransport, Transport } from "../../../transport/transport.js";
+import type { Transport } from "../../../transport/transport.js";
+import type { NatsTransport } from "../../../transport/nats/nats-transport.js";
 import { CaptureLogger } from "./capture-logger.js";
 
 export const NATS_TEST_URL = process.env.NATS_URL || "nats://127.0.0.1:4222";
