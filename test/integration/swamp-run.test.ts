@@ -3,6 +3,15 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { jsonLines, runSwamp, startSwamp, tempDir, writeConfig } from "../helpers/cli.js";
+import { INFERENCE_TIMING_FIELDS, inferenceProfileSchema } from "../../schema/inference-profile.js";
+
+/** A cycle line without what is measured in time, which varies between runs of the same model. */
+function withoutTimings({ seconds: _s, inference, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  if (inference === undefined) return rest;
+  const profile = { ...(inference as Record<string, unknown>) };
+  for (const field of INFERENCE_TIMING_FIELDS) delete profile[field];
+  return { ...rest, inference: profile };
+}
 
 const tiny = (method: string, particles: number) => ({
   name: `smoke-${method}`,
@@ -26,6 +35,10 @@ for (const [method, particles] of [["imp", 1], ["imp-swa", 1], ["swamp", 2], ["s
       for (const key of ["cycle", "sparsity", "accuracy", "loss", "particleAccuracies", "seconds"]) assert.ok(key in line, `missing ${key}`);
       assert.equal(line.cycle, i);
       assert.equal((line.particleAccuracies as number[]).length, particles);
+      const profile = inferenceProfileSchema.parse(line.inference);
+      assert.equal(profile.parameters, (line.alive as number) + 410, "kept weights plus lenet-300-100's 410 biases");
+      assert.equal(profile.sparseBytes, readFileSync(join(out, `cycle-00${i}/average.swsp`)).length);
+      assert.equal(profile.denseBytes, 4 * ((line.total as number) + 410));
     }
     assert.equal(lines[0]!.sparsity, 0);
     assert.ok(Math.abs((lines[1]!.sparsity as number) - 0.2) < 1e-3);
@@ -67,7 +80,7 @@ test("--resume after an interrupt gives the same result as an uninterrupted run"
 
   const finished = await runSwamp(["run", "--config", config, "--out", resumed, "--json", "--resume"]);
   assert.equal(finished.code, 0, finished.stderr);
-  const strip = (lines: Array<Record<string, unknown>>) => lines.map(({ seconds: _s, ...rest }) => rest);
+  const strip = (lines: Array<Record<string, unknown>>) => lines.map(withoutTimings);
   assert.deepEqual(strip(jsonLines(finished.stdout)), strip(jsonLines(uninterrupted.stdout)));
   for (let cycle = 0; cycle <= 3; cycle++) {
     const mask = `cycle-00${cycle}/mask.bin`;

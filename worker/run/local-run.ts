@@ -35,6 +35,8 @@ export interface RunOptions {
   workers?: number;
   /** Forces a TF.js backend (otherwise SWAMP_BACKEND or automatic). */
   backend?: string;
+  /** Profile each cycle's averaged model (inference cost); default true. */
+  profile?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -238,7 +240,7 @@ export class LocalRun {
     final: boolean,
     started: number,
   ): Promise<CycleSummary> {
-    const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final });
+    const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final, profile: this.options.profile ?? true });
     await this.writeCycleOutputs(pool, layout, aggregate, mask);
     const summary = this.cycleSummary(aggregate, particles.map((p) => p.summary), (performance.now() - started) / 1000);
     const time = Date.now();
@@ -303,6 +305,7 @@ export class LocalRun {
       total: aggregate.total,
       layers: aggregate.layers,
       seconds,
+      ...(aggregate.inference ? { inference: aggregate.inference } : {}),
       mask: rel(this.layout.mask(cycle)),
       weights: rel(this.layout.averageWeights(cycle)),
       sparseWeights: rel(this.layout.sparseModel(cycle)),

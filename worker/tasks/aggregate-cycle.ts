@@ -3,14 +3,16 @@
  * statistics recomputed whenever averaging happened; its evaluation; and, unless it is the last
  * cycle, magnitude pruning of that averaged model into the next cycle's mask.
  */
-import { METHOD_TRAITS } from "../../schema/config.js";
+import { configHash, METHOD_TRAITS } from "../../schema/config.js";
 import { uniformAverage } from "../engine/average.js";
 import { recalibrateBatchNorm } from "../engine/batchnorm.js";
+import { backendInfo } from "../engine/backend.js";
 import type { EngineContext } from "../engine/context.js";
 import { evaluate } from "../engine/evaluate.js";
 import { aliveCount, applyMask, layerCounts, totalCount } from "../engine/mask.js";
 import { pruneByMagnitude, requireNoEmptiedLayer } from "../engine/prune.js";
 import { Random } from "../engine/rng.js";
+import { profileInference, THROUGHPUT_BATCH } from "../profile/inference-profile.js";
 import type { AggregateCycleInput, AggregateCycleOutput } from "./types.js";
 
 export function aggregateCycle(context: EngineContext, input: AggregateCycleInput): AggregateCycleOutput {
@@ -41,6 +43,21 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     ? undefined
     : pruneByMagnitude(weights, input.mask, session.layout, { rate: config.pruning.rate, scope: config.pruning.scope, exclude: config.pruning.exclude });
   if (nextMask) requireNoEmptiedLayer(nextMask, session.layout, input.cycle);
+  const backend = backendInfo();
+  const exampleSize = dataset.inputShape[0] * dataset.inputShape[1] * dataset.inputShape[2];
+  const inference =
+    input.profile === false || !backend
+      ? undefined
+      : profileInference({
+          session,
+          weights,
+          mask: input.mask,
+          backend,
+          examples: dataset.test.images.subarray(0, THROUGHPUT_BATCH * exampleSize),
+          inputShape: dataset.inputShape,
+          configHash: configHash(config),
+          cycle: input.cycle,
+        });
   return {
     kind: "aggregate-cycle",
     cycle: input.cycle,
@@ -52,6 +69,7 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     total,
     layers: layerCounts(input.mask, session.layout),
     nextMask,
+    ...(inference ? { inference } : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { LayerCount, Mask } from "../engine/mask.js";
 import type { WeightValues } from "../engine/weights.js";
+import type { InferenceProfile } from "../../schema/inference-profile.js";
 
 export interface PretrainInput {
   kind: "pretrain";
@@ -49,6 +50,8 @@ export interface AggregateCycleInput {
   mask: Mask;
   /** The last cycle is not pruned further. */
   final: boolean;
+  /** Whether to measure the averaged model's inference cost (worker/profile/); default true. */
+  profile?: boolean;
 }
 
 export interface AggregateCycleOutput {
@@ -64,6 +67,8 @@ export interface AggregateCycleOutput {
   layers: LayerCount[];
   /** The mask of the next cycle; absent after the final cycle. */
   nextMask?: Mask;
+  /** The averaged model's inference profile; absent when not asked for. */
+  inference?: InferenceProfile;
   seconds: number;
 }
 
