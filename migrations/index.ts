@@ -4,9 +4,10 @@ import { ExperimentNameSearch1795857600000 } from "./1795857600000-experiment-na
 import { TaskResults1795857731439 } from "./1795857731439-task-results.js";
 import { Sweeps1796408721282 } from "./1796408721282-sweeps.js";
 import { ImportedRuns1796500000000 } from "./1796500000000-imported-runs.js";
+import { CycleInference1796610000000 } from "./1796610000000-cycle-inference.js";
 
 /**
  * Every migration, oldest first. A new one is generated from the entities with
  * `node dist/server/tools/generate-migration.js <PascalCaseName>` and listed here.
  */
-export const MIGRATIONS: Function[] = [InitialSchema1795855086959, ExperimentFrontiers1795856553332, ExperimentNameSearch1795857600000, TaskResults1795857731439, Sweeps1796408721282, ImportedRuns1796500000000];
+export const MIGRATIONS: Function[] = [InitialSchema1795855086959, ExperimentFrontiers1795856553332, ExperimentNameSearch1795857600000, TaskResults1795857731439, Sweeps1796408721282, ImportedRuns1796500000000, CycleInference1796610000000];

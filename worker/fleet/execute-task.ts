@@ -58,14 +58,14 @@ export async function executeTask(execution: TaskExecution): Promise<TaskResultI
       const model = await pool.exportModel(output.weights);
       const tfjsModel = await artifacts.put(Buffer.from(model.modelJson, "utf8"), { format: TFJS_MODEL_FORMAT });
       const tfjsWeights = await artifacts.put(model.weightsBin, { format: TFJS_WEIGHTS_FORMAT });
-      const { accuracy, loss, sparsity, alive, total, layers, seconds } = output;
+      const { accuracy, loss, sparsity, alive, total, layers, seconds, inference } = output;
       return {
         ...common,
         kind: "aggregate-cycle",
         cycle: task.cycle,
         finishedAt: Date.now(),
         outputs: { weights, nextMask, tfjsModel, tfjsWeights },
-        numbers: { accuracy, loss, sparsity, alive, total, layers, seconds },
+        numbers: { accuracy, loss, sparsity, alive, total, layers, seconds, ...(inference ? { inference } : {}) },
       };
     }
   }
