@@ -20,8 +20,8 @@ import { encodeSparse } from "../formats/sparse-file.js";
 
 /**
  * How long each measurement runs: at least `runs` timed repetitions and at least `millis` of
- * them, at most `maxRuns`. Fixed floors keep small models' profiles cheap (a LeNet cycle's is
- * about 0.1 s) and large models' stable.
+ * them, at most `maxRuns`. The floors keep a LeNet-300-100 profile near 0.1–0.2 s (a few percent of
+ * a fast-protocol cycle) and give larger models enough runs to be stable.
  */
 export interface ProfileEffort {
   warmupRuns: number;
@@ -35,11 +35,11 @@ export interface ProfileEffort {
 
 export const DEFAULT_PROFILE_EFFORT: ProfileEffort = {
   warmupRuns: 5,
-  latencyRuns: 60,
-  latencyMillis: 40,
+  latencyRuns: 40,
+  latencyMillis: 25,
   maxLatencyRuns: 1000,
   throughputBatches: 3,
-  throughputMillis: 40,
+  throughputMillis: 25,
   maxThroughputBatches: 50,
 };
 
