@@ -117,3 +117,14 @@ test("bad configs and bad data files give clear errors and exit code 2", async (
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--config is required/);
 });
+
+test("--no-profile leaves the inference profile out of every cycle line and cycles.jsonl", async () => {
+  const out = join(tempDir("no-profile"), "run");
+  const result = await runSwamp(["run", "--config", writeConfig(tiny("imp", 1)), "--out", out, "--json", "--no-profile"]);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = jsonLines(result.stdout);
+  assert.equal(lines.length, 2);
+  for (const line of [...lines, ...jsonLines(readFileSync(join(out, "cycles.jsonl"), "utf8"))]) assert.ok(!("inference" in line), "no inference key");
+  const help = await runSwamp(["run", "--help"]);
+  assert.match(help.stdout, /--no-profile/);
+});
