@@ -5,6 +5,8 @@
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   run: { summary: "run an experiment in this process: swamp run --config FILE [--out DIR] [--json] [--resume] [--workers N]", load: () => import("./commands/run.js") },
   sweep: { summary: "a base config × a grid of values, run here one by one or created on a server: swamp sweep --config BASE --grid GRID [--server URL]", load: () => import("./commands/sweep.js") },
+  profile: { summary: "measure the inference cost of a run's stored models on this machine: swamp profile RUN_DIR [--cycle N] [--json]", load: () => import("./commands/profile.js") },
+  export: { summary: "write a cycle's model for deployment: swamp export RUN_DIR --cycle N --format swsp|tfjs|npz [--out PATH]", load: () => import("./commands/export.js") },
   import: { summary: "upload a swamp run directory (finished or partial) to a server as an experiment: swamp import RUN_DIR [--server URL] [--token T]", load: () => import("./commands/import.js") },
   gc: { summary: "bytes a server's artifact store holds per experiment, and removal of objects no artifact names: swamp gc [--server URL] [--dry-run]", load: () => import("./commands/gc.js") },
   worker: { summary: "run a fleet worker pulling tasks from NATS (NATS_URL): swamp worker [--slots N]", load: () => import("./commands/worker.js") },

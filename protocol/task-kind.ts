@@ -11,6 +11,7 @@
  * The fields after `taskProblems` are optional, with the defaults their comments give, so a kind
  * declares only what it does differently.
  */
+import type { InferenceProfile } from "../schema/inference-profile.js";
 import type { z } from "zod";
 import type { ExperimentConfig } from "../schema/config.js";
 import type { ArtifactRef, MessageProblem } from "../schema/fleet-message-fields.js";
@@ -47,6 +48,8 @@ export interface ResultRecorder {
     layers: ReadonlyArray<{ layer: string; alive: number; total: number }>;
     seconds: number;
     weightsArtifactId: string;
+    /** The averaged model's inference profile; absent from workers that do not measure it. */
+    inference?: InferenceProfile;
   }): Promise<void>;
 }
 

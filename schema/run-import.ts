@@ -6,6 +6,7 @@
  * anything.
  */
 import { z } from "zod";
+import { inferenceProfileSchema } from "./inference-profile.js";
 
 /** Uploaded bytes, named by their content. */
 export const blobRefSchema = z
@@ -42,6 +43,8 @@ export const importedCycleSchema = z.object({
     total: z.number().int().min(1),
     layers: z.array(z.object({ layer: z.string().min(1).max(200), alive: z.number().int().min(0), total: z.number().int().min(0) })).max(1000),
     seconds: z.number().finite().min(0),
+    /** Absent in runs made with --no-profile or before profiles existed. */
+    inference: inferenceProfileSchema.optional(),
   }),
   mask: blobRefSchema,
   weights: blobRefSchema,

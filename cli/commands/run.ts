@@ -9,13 +9,14 @@ import { ProgressDisplay } from "../progress.js";
 import { formatResultsTable } from "../results-table.js";
 import { parseCommandLine } from "../command-line.js";
 
-const USAGE = `usage: swamp run --config FILE [--out DIR] [--json] [--resume] [--workers N] [--backend wasm|cpu|tensorflow|tensorflow-gpu]
+const USAGE = `usage: swamp run --config FILE [--out DIR] [--json] [--resume] [--workers N] [--backend wasm|cpu|tensorflow|tensorflow-gpu] [--no-profile]
   --config   experiment config (JSON); see configs/
   --out      output directory (default runs/<name>-<config hash>)
   --json     print one JSON object per finished cycle on stdout, and nothing else there
   --resume   continue a stopped run in --out from its last finished step
   --workers  task threads (default: one per core, at most one per particle)
-  --backend  force a TF.js backend (default: SWAMP_BACKEND, else the fastest available)`;
+  --backend  force a TF.js backend (default: SWAMP_BACKEND, else the fastest available)
+  --no-profile  skip measuring each cycle's averaged model's inference cost (cycles.jsonl's "inference")`;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine("run", USAGE, argv, {
@@ -25,6 +26,7 @@ export async function run(argv: string[]): Promise<number> {
     resume: { type: "boolean", default: false },
     workers: { type: "string" },
     backend: { type: "string" },
+    "no-profile": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   });
   if (typeof parsed === "number") return parsed;
@@ -59,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     resume: values.resume,
     workers,
     backend: values.backend,
+    profile: !values["no-profile"],
     onEvent: (event) => {
       progress?.handle(event);
       if (event.type === "cycle-done" && json) process.stdout.write(`${JSON.stringify(event.summary)}\n`);

@@ -52,10 +52,25 @@ static void transpose4(const float *src, size_t src_stride, float *dst, size_t d
 /* Moves a height × width × channels NHWC image to and from planes. to_planes: planes (zeroed
  * first) get pixel (h, w) at row h + pad_top, column w + pad_left; from_planes reads row h,
  * column w. Blocks of 4 pixels × 4 channels are transposed in SSE registers; a scalar loop takes
- * the edges. */
+ * the edges. With `used` (to_planes only), channels no kept weight reads are neither zeroed nor
+ * moved: a heavily pruned layer's unread input planes cost nothing (their contents are left as
+ * they were, and never read). */
 static void move_image(float *image, int height, int width, size_t channels, int pad_top, int pad_left,
-                       plane_layout layout, float *planes, int to_planes) {
-  if (to_planes) memset(planes, 0, channels * layout.plane_stride * sizeof(float));
+                       plane_layout layout, float *planes, int to_planes, const uint8_t *used) {
+  if (to_planes && !used) memset(planes, 0, channels * layout.plane_stride * sizeof(float));
+  if (to_planes && used) {
+    /* One memset per run of consecutive used channels. */
+    for (size_t c = 0; c < channels;) {
+      if (!used[c]) {
+        c++;
+        continue;
+      }
+      size_t end = c + 1;
+      while (end < channels && used[end]) end++;
+      memset(planes + c * layout.plane_stride, 0, (end - c) * layout.plane_stride * sizeof(float));
+      c = end;
+    }
+  }
   const size_t ps = layout.plane_stride;
   for (int h = 0; h < height; h++) {
     float *row = image + (size_t)h * width * channels;
@@ -65,6 +80,7 @@ static void move_image(float *image, int height, int width, size_t channels, int
     const size_t blocked_channels = channels & ~(size_t)3;
     for (; w + 4 <= (size_t)width; w += 4) {
       for (size_t c = 0; c < blocked_channels; c += 4) {
+        if (used && !(used[c] | used[c + 1] | used[c + 2] | used[c + 3])) continue;
         float *pixels = row + w * channels + c;
         float *plane = first + c * ps + w;
         if (to_planes) transpose4(pixels, channels, plane, ps);
@@ -80,6 +96,7 @@ static void move_image(float *image, int height, int width, size_t channels, int
 #endif
     for (; w < (size_t)width; w++) {
       for (size_t c = 0; c < channels; c++) {
+        if (used && !used[c]) continue;
         if (to_planes) first[c * ps + w] = row[w * channels + c];
         else row[w * channels + c] = first[c * ps + w];
       }
@@ -89,11 +106,17 @@ static void move_image(float *image, int height, int width, size_t channels, int
 
 static void to_planes(const float *image, int height, int width, size_t channels, int pad_top, int pad_left,
                       plane_layout layout, float *planes) {
-  move_image((float *)image, height, width, channels, pad_top, pad_left, layout, planes, 1);
+  move_image((float *)image, height, width, channels, pad_top, pad_left, layout, planes, 1, NULL);
+}
+
+/* to_planes of only the channels marked in `used`. */
+static void used_to_planes(const float *image, int height, int width, size_t channels, int pad_top, int pad_left,
+                           plane_layout layout, float *planes, const uint8_t *used) {
+  move_image((float *)image, height, width, channels, pad_top, pad_left, layout, planes, 1, used);
 }
 
 static void from_planes(const float *planes, size_t channels, int height, int width, plane_layout layout, float *image) {
-  move_image(image, height, width, channels, 0, 0, layout, (float *)planes, 0);
+  move_image(image, height, width, channels, 0, 0, layout, (float *)planes, 0, NULL);
 }
 
 /* The kept weights grouped by output plane: entries [start[o], start[o+1]) feed plane o, each a
@@ -144,7 +167,7 @@ static int reserve_pass(swamp_scratch *scratch, size_t groups, size_t count, siz
  * orders for as long as its mask lives, so this is one sequential pass over the kept weights, not
  * a scan of the whole mask or a scatter into groups. Returns -2 when the list is not grouped. */
 static int collect_kept(const swamp_conv_geometry *g, const float *filter, const int32_t *kept, size_t count,
-                        int by_output, size_t row_stride, size_t plane_stride, kept_weights *k) {
+                        int by_output, size_t row_stride, size_t plane_stride, kept_weights *k, uint8_t *used) {
   const size_t fh = (size_t)g->filter_height, fw = (size_t)g->filter_width;
   const size_t cin = (size_t)g->in_channels, cout = (size_t)g->out_channels;
   const size_t groups = by_output ? cout : cin;
@@ -161,6 +184,7 @@ static int collect_kept(const swamp_conv_geometry *g, const float *filter, const
     previous = group;
     k->start[group + 1] = n + 1;
     const size_t plane = by_output ? ci : co;
+    if (used) used[plane] = 1;
     const size_t shift = by_output ? i * row_stride + j : (fh - 1 - i) * row_stride + (fw - 1 - j);
     k->source[n] = plane * plane_stride + shift;
     k->weight[n] = filter ? filter[e] : 0.0f;
@@ -272,15 +296,22 @@ static int planar_convolution(const swamp_conv_geometry *g, swamp_scratch *scrat
   if (reserve_pass(scratch, by_output ? (size_t)g->out_channels : (size_t)g->in_channels, count, src_c * in.plane_stride,
                    dst_c * out.plane_stride, &k, &planes, &result) != 0)
     return -1;
-  const int collected = collect_kept(g, filter, kept, count, by_output, in.row_stride, in.plane_stride, &k);
-  if (collected != 0) return collected;
+  /* The source planes some kept weight reads. */
+  uint8_t *used = calloc(src_c, 1);
+  if (!used) return -1;
+  const int collected = collect_kept(g, filter, kept, count, by_output, in.row_stride, in.plane_stride, &k, used);
+  if (collected != 0) {
+    free(used);
+    return collected;
+  }
   const size_t src_image = (size_t)src_h * src_w * src_c;
   const size_t dst_image = (size_t)dst_h * dst_w * dst_c;
   for (int n = 0; n < g->batch; n++) {
-    to_planes(src + n * src_image, src_h, src_w, src_c, pad_top, pad_left, in, planes);
+    used_to_planes(src + n * src_image, src_h, src_w, src_c, pad_top, pad_left, in, planes, used);
     accumulate_planes(&k, dst_c, chunks_for(outputs), planes, result, out.plane_stride);
     from_planes(result, dst_c, dst_h, dst_w, out, dst + n * dst_image);
   }
+  free(used);
   return 0;
 }
 
@@ -311,7 +342,7 @@ int swamp_sparse_conv2d_backprop_filter(const swamp_conv_geometry *g, swamp_scra
   /* The kept weights' values are not needed here, only where they are. */
   if (reserve_pass(scratch, cout, count, cin * in.plane_stride, cout * grad.plane_stride, &k, &planes, &gradients) != 0)
     return -1;
-  const int collected = collect_kept(g, NULL, kept, count, 1, in.row_stride, in.plane_stride, &k);
+  const int collected = collect_kept(g, NULL, kept, count, 1, in.row_stride, in.plane_stride, &k, NULL);
   if (collected != 0) return collected;
   memset(dfilter, 0, swamp_conv_filter_size(g) * sizeof(float));
   const size_t x_image = (size_t)g->in_height * g->in_width * cin;

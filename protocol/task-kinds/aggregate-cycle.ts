@@ -1,5 +1,6 @@
 /** Aggregate-cycle: averages a cycle's particles, evaluates the average and prunes the next mask. */
 import { z } from "zod";
+import { inferenceProfileSchema } from "../../schema/inference-profile.js";
 import { accuracy, artifactRefSchema, finite, layerCountSchema, nonNegativeInt, resultCommon, taskCommon, type MessageProblem } from "../../schema/fleet-message-fields.js";
 import type { ExperimentConfig } from "../../schema/config.js";
 import type { ResultRecorder, TaskKindDescriptor } from "../task-kind.js";
@@ -51,6 +52,8 @@ const successSchema = z
         total: nonNegativeInt,
         layers: z.array(layerCountSchema),
         seconds: finite.nonnegative(),
+        /** The averaged model's inference profile (worker/profile/); workers from before it leave it out. */
+        inference: inferenceProfileSchema.optional(),
       })
       .strict()
       .refine((numbers) => numbers.alive <= numbers.total, { message: "alive must not exceed total", path: ["alive"] }),

@@ -146,6 +146,7 @@ async function recordAggregate(
     mask: cycle === 0 ? denseMaskBits(numbers.total) : undefined,
     weightsArtifactId: numbers.weightsArtifactId,
     timings: { train: Math.round((particleSeconds[0]?.seconds ?? 0) * 1000), aggregate: Math.round(numbers.seconds * 1000) },
+    inference: numbers.inference ?? null,
   });
   // The averaged model's numbers as series too, exactly as `swamp run` writes them to metrics.jsonl.
   const epoch = config.training.epochs;

@@ -1,4 +1,5 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from "typeorm";
+import type { InferenceProfile } from "../../schema/inference-profile.js";
 import { CYCLE_STATUSES, type CycleStatus } from "../../schema/statuses.js";
 import { ArtifactRow } from "./artifact.js";
 import { ExperimentRow } from "./experiment.js";
@@ -62,6 +63,10 @@ export class CycleRow {
   @ManyToOne(() => ArtifactRow, { onDelete: "SET NULL", nullable: true })
   @JoinColumn({ name: "weights_artifact_id" })
   weightsArtifact?: ArtifactRow | null;
+
+  /** What the averaged model costs to run, measured by the worker that aggregated it; null when not profiled. */
+  @Column("jsonb", { nullable: true })
+  inference!: InferenceProfile | null;
 
   /** Milliseconds spent per phase, e.g. `{ train: …, aggregate: …, evaluate: … }`. */
   @Column("jsonb", { default: () => "'{}'" })

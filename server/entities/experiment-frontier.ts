@@ -8,6 +8,15 @@ export interface FrontierColumns {
   accuracy: number[];
   loss: Array<number | null>;
   particleAccuracies: Array<Array<number | null>>;
+  /**
+   * From each cycle's inference profile (null where none): batch-1 latency in ms and batch-256
+   * examples/s with the faster of the dense and sparse kernels, bytes of the compact sparse file,
+   * FLOPs per example over the kept weights. Frontiers stored before profiles lack them.
+   */
+  latencyMs?: Array<number | null>;
+  throughput?: Array<number | null>;
+  sparseBytes?: Array<number | null>;
+  sparseFlops?: Array<number | null>;
 }
 
 /**

@@ -16,6 +16,7 @@ import { requireScope } from "./auth.js";
 import type { GraphQLContext } from "./context.js";
 import { CycleStatusEnum } from "./enums.js";
 import { Experiment } from "./experiment.js";
+import { InferenceProfile } from "./inference-profile.js";
 import { liveStream } from "./live-stream.js";
 import { Particle } from "./particle.js";
 
@@ -62,6 +63,9 @@ export class Cycle {
 
   @Field(() => GraphQLJSONObject, { description: "Milliseconds per phase." })
   timings!: Record<string, number>;
+
+  @Field(() => InferenceProfile, { nullable: true, description: "What the averaged model costs to run; null when it was not profiled." })
+  inference!: InferenceProfile | null;
 
   @Field(() => Date)
   startedAt!: Date;

@@ -7,7 +7,8 @@ import { MAX_FRONTIER_EXPERIMENTS, readFrontier, type FrontierColumns, type Fron
 import { requireIntInRange } from "../services/validation.js";
 import type { GraphQLContext } from "./context.js";
 import { CYCLES_ESTIMATE } from "./cycle.js";
-import { ExperimentStatusEnum } from "./enums.js";
+import { ExperimentStatusEnum, FrontierAxisEnum } from "./enums.js";
+import type { FrontierAxis } from "../services/frontier-axis.js";
 import { ExperimentFilterInput, toExperimentFilter } from "./experiment.js";
 import { costArgument } from "./limits.js";
 
@@ -27,6 +28,9 @@ export class FrontierPoint {
 
   @Field(() => [Float], { nullable: "items", description: "Each particle's accuracy, by particle index." })
   particleAccuracies!: Array<number | null>;
+
+  @Field(() => Float, { nullable: true, description: "The value on the frontier's x-axis; null where the cycle has no inference profile." })
+  x!: number | null;
 }
 
 @ObjectType("FrontierSeries", { description: "An experiment's sparsity–accuracy frontier, ready to plot." })
@@ -52,9 +56,12 @@ export class FrontierSeries {
   @Field(() => [String])
   tags!: string[];
 
+  @Field(() => FrontierAxisEnum, { description: "The x-axis asked for; plot.x and each point's x hold its values." })
+  x!: FrontierAxis;
+
   @Field(() => GraphQLJSONObject, {
     description:
-      "The points as plot columns: { cycle: [Int], sparsity: [Float], accuracy: [Float], loss: [Float], particleAccuracies: [[Float]] }, index i being cycle[i]. One value per experiment, so hundreds of frontiers come back fast.",
+      "The points as plot columns: { cycle: [Int], sparsity: [Float], accuracy: [Float], loss: [Float], particleAccuracies: [[Float]], latencyMs: [Float], throughput: [Float], sparseBytes: [Float], sparseFlops: [Float], x: [Float] }, index i being cycle[i]; the inference columns (as deployed: the faster of the dense and sparse kernels) are null where a cycle has no profile, and x is the column of the x-axis asked for. One value per experiment, so hundreds of frontiers come back fast.",
   })
   plot!: FrontierColumns;
 }
@@ -65,6 +72,7 @@ interface FrontierPointView {
   accuracy: number;
   loss: number | null;
   particleAccuracies: Array<number | null>;
+  x: number | null;
 }
 
 const DEFAULT_FRONTIER_LIMIT = 1000;
@@ -76,8 +84,8 @@ export class FrontierResolver {
     complexity: ({ childComplexity }) => 1 + CYCLES_ESTIMATE * childComplexity,
   })
   points(@Root() series: FrontierSeriesView): FrontierPointView[] {
-    const { cycle, sparsity, accuracy, loss, particleAccuracies } = series.plot;
-    return cycle.map((index, i) => ({ cycle: index, sparsity: sparsity[i]!, accuracy: accuracy[i]!, loss: loss[i] ?? null, particleAccuracies: particleAccuracies[i] ?? [] }));
+    const { cycle, sparsity, accuracy, loss, particleAccuracies, x } = series.plot;
+    return cycle.map((index, i) => ({ cycle: index, sparsity: sparsity[i]!, accuracy: accuracy[i]!, loss: loss[i] ?? null, particleAccuracies: particleAccuracies[i] ?? [], x: x[i] ?? null }));
   }
 
   @Query(() => [FrontierSeries], {
@@ -94,11 +102,12 @@ export class FrontierResolver {
     @Arg("experimentIds", () => [ID], { nullable: true }) experimentIds: string[] | null,
     @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
     @Arg("limit", () => Int, { defaultValue: DEFAULT_FRONTIER_LIMIT }) limit: number,
+    @Arg("x", () => FrontierAxisEnum, { defaultValue: "sparsity", description: "The x-axis: plot.x and each point's x." }) x: FrontierAxis,
   ): Promise<FrontierSeriesView[]> {
     if (experimentIds && filter) throw InvalidInputError.single("experimentIds", "give either experimentIds or filter, not both");
     requireIntInRange(limit, "limit", 1, MAX_FRONTIER_EXPERIMENTS);
     if (experimentIds && experimentIds.length > MAX_FRONTIER_EXPERIMENTS) throw InvalidInputError.single("experimentIds", `at most ${MAX_FRONTIER_EXPERIMENTS} ids`);
     const ids = experimentIds ?? (await findExperimentIds(context.dataSource.manager, toExperimentFilter(filter), limit));
-    return readFrontier(context.dataSource.manager, ids);
+    return readFrontier(context.dataSource.manager, ids, x);
   }
 }

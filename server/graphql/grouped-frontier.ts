@@ -2,6 +2,8 @@ import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
 import { groupedFrontier, MAX_FRONTIER_GROUPS, MAX_GROUPED_EXPERIMENTS, UNGROUPED_CONFIG_PATHS, type FrontierGroupPointView } from "../services/grouped-frontier.js";
 import type { GraphQLContext } from "./context.js";
+import { FrontierAxisEnum } from "./enums.js";
+import type { FrontierAxis } from "../services/frontier-axis.js";
 import { CYCLES_ESTIMATE } from "./cycle.js";
 import { ExperimentFilterInput, toExperimentFilter } from "./experiment.js";
 
@@ -42,6 +44,21 @@ export class FrontierGroupPoint {
 
   @Field(() => Float, { nullable: true, description: "Mean of the averaged model's test loss." })
   lossMean!: number | null;
+
+  @Field(() => Int, { description: "Experiments with a value on the x-axis asked for at this cycle (for SPARSITY, n)." })
+  xN!: number;
+
+  @Field(() => Float, { nullable: true, description: "Mean of the x-axis asked for (null when no experiment has a value)." })
+  xMean!: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Sample standard deviation of the x-axis (n − 1); null when xN < 2." })
+  xStd!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  xMin!: number | null;
+
+  @Field(() => Float, { nullable: true })
+  xMax!: number | null;
 }
 
 @ObjectType("FrontierGroup", { description: "Experiments whose configs agree on the grouping paths, e.g. the seeds of one setting." })
@@ -79,10 +96,15 @@ function toGraphQLPoint(point: FrontierGroupPointView): FrontierGroupPoint {
     bestParticleMin: point.bestParticle?.min ?? null,
     bestParticleMax: point.bestParticle?.max ?? null,
     lossMean: point.lossMean,
+    xN: point.x?.n ?? 0,
+    xMean: point.x?.mean ?? null,
+    xStd: point.x?.std ?? null,
+    xMin: point.x?.min ?? null,
+    xMax: point.x?.max ?? null,
   };
 }
 
-const POINT_FIELDS = ["cycle", "sparsity", "n", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestParticleMean", "bestParticleStd", "bestParticleMin", "bestParticleMax", "lossMean"] as const satisfies ReadonlyArray<keyof FrontierGroupPoint>;
+const POINT_FIELDS = ["cycle", "sparsity", "n", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax", "bestParticleMean", "bestParticleStd", "bestParticleMin", "bestParticleMax", "lossMean", "xN", "xMean", "xStd", "xMin", "xMax"] as const satisfies ReadonlyArray<keyof FrontierGroupPoint>;
 
 function asColumns(points: readonly FrontierGroupPoint[]): Record<string, unknown[]> {
   return Object.fromEntries(POINT_FIELDS.map((field) => [field, points.map((point) => point[field])]));
@@ -99,8 +121,9 @@ export class GroupedFrontierResolver {
     @Arg("groupBy", () => [String], { nullable: true, description: 'Dotted config paths, e.g. ["method.name", "method.particles"].' }) groupBy: string[] | null,
     @Arg("filter", () => ExperimentFilterInput, { nullable: true }) filter: ExperimentFilterInput | null,
     @Arg("limit", () => Int, { defaultValue: 1000 }) limit: number,
+    @Arg("x", () => FrontierAxisEnum, { defaultValue: "sparsity", description: "The x-axis summarised per point as xN, xMean, xStd, xMin, xMax." }) x: FrontierAxis,
   ): Promise<FrontierGroup[]> {
-    const groups = await groupedFrontier(context.dataSource.manager, { groupBy, filter: toExperimentFilter(filter), limit });
+    const groups = await groupedFrontier(context.dataSource.manager, { groupBy, filter: toExperimentFilter(filter), limit, x });
     return groups.map((group) => {
       const points = group.points.map(toGraphQLPoint);
       return { key: group.key, experimentIds: group.experimentIds, points, columns: asColumns(points) };

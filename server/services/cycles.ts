@@ -1,4 +1,5 @@
 import type { EntityManager } from "typeorm";
+import { inferenceProfileSchema, type InferenceProfile } from "../../schema/inference-profile.js";
 import type { ParticleStatus } from "../../schema/statuses.js";
 import { CycleRow, type LayerCount } from "../entities/cycle.js";
 import { ExperimentRow } from "../entities/experiment.js";
@@ -140,7 +141,12 @@ export async function rebuildFrontier(manager: EntityManager, experimentId: stri
               'sparsity', coalesce(json_agg(sparsity ORDER BY cycle_index), '[]'),
               'accuracy', coalesce(json_agg(accuracy ORDER BY cycle_index), '[]'),
               'loss', coalesce(json_agg(loss ORDER BY cycle_index), '[]'),
-              'particleAccuracies', coalesce(json_agg(coalesce(particle_accuracies, '{}') ORDER BY cycle_index), '[]')),
+              'particleAccuracies', coalesce(json_agg(coalesce(particle_accuracies, '{}') ORDER BY cycle_index), '[]'),
+              -- As deployed: the faster of the dense and the sparse kernels.
+              'latencyMs', coalesce(json_agg(least((inference->'latencyMs'->>'dense')::float8, (inference->'latencyMs'->>'sparse')::float8) ORDER BY cycle_index), '[]'),
+              'throughput', coalesce(json_agg(greatest((inference->'throughput'->>'dense')::float8, (inference->'throughput'->>'sparse')::float8) ORDER BY cycle_index), '[]'),
+              'sparseBytes', coalesce(json_agg((inference->>'sparseBytes')::float8 ORDER BY cycle_index), '[]'),
+              'sparseFlops', coalesce(json_agg((inference->>'sparseFlops')::float8 ORDER BY cycle_index), '[]')),
             clock_timestamp()
        FROM cycles WHERE experiment_id = $1 AND status = 'completed'
      ON CONFLICT (experiment_id) DO UPDATE SET plot = EXCLUDED.plot, updated_at = EXCLUDED.updated_at`,
@@ -158,6 +164,8 @@ export interface RecordCycleInput extends MaskCounts {
   weightsArtifactId?: string | null;
   /** Milliseconds per phase. */
   timings?: Record<string, number>;
+  /** The averaged model's inference profile, when the worker measured one. */
+  inference?: InferenceProfile | null;
 }
 
 /**
@@ -171,6 +179,7 @@ export async function recordCycle(tx: Tx, input: RecordCycleInput): Promise<Cycl
   if (!Number.isFinite(input.accuracy) || input.accuracy < 0 || input.accuracy > 1) throw InvalidInputError.single("accuracy", "must be a number from 0 to 1");
   if (!Number.isFinite(input.loss)) throw InvalidInputError.single("loss", "must be a finite number");
   if (input.weightsArtifactId) requireUuid(input.weightsArtifactId, "weightsArtifactId");
+  const inference = input.inference ? requireInferenceProfile(input.inference) : null;
   await lockExperiment(tx.manager, experimentId);
   const repository = tx.manager.getRepository(CycleRow);
   const existing = await repository.findOneBy({ experimentId, index: cycleIndex });
@@ -187,6 +196,7 @@ export async function recordCycle(tx: Tx, input: RecordCycleInput): Promise<Cycl
     loss: input.loss,
     weightsArtifactId: input.weightsArtifactId ?? null,
     timings: input.timings ?? {},
+    inference,
     completedAt: new Date(),
     ...(input.mask ? { mask: Buffer.from(input.mask) } : {}),
   };
@@ -225,6 +235,13 @@ export async function particlesOfExperiments(manager: EntityManager, experimentI
 export async function cycleMask(manager: EntityManager, experimentId: string, cycleIndex: number): Promise<Buffer | null> {
   const rows: Array<{ mask: Buffer | null }> = await manager.query(`SELECT mask FROM cycles WHERE experiment_id = $1 AND cycle_index = $2`, [experimentId, cycleIndex]);
   return rows[0]?.mask ?? null;
+}
+
+function requireInferenceProfile(input: InferenceProfile): InferenceProfile {
+  const parsed = inferenceProfileSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw InvalidInputError.single(["inference", ...issue.path].join("."), issue.message);
 }
 
 function checkMaskCounts(input: MaskCounts): void {

@@ -2,6 +2,7 @@ import type { EntityManager } from "typeorm";
 import { ExperimentRow } from "../entities/experiment.js";
 import type { FrontierColumns } from "../entities/experiment-frontier.js";
 import { InvalidInputError } from "./errors.js";
+import { axisValues, type FrontierAxis } from "./frontier-axis.js";
 import { applyExperimentFilter, requireConfigPath, type ExperimentFilter } from "./experiment-list.js";
 import { requireIntInRange } from "./validation.js";
 
@@ -30,6 +31,8 @@ export interface FrontierGroupPointView {
   bestParticle: Summary | null;
   /** Null when no experiment recorded a loss. */
   lossMean: number | null;
+  /** Of the x-axis asked for, over the experiments with a value at this cycle; null when none has. */
+  x: Summary | null;
 }
 
 export interface FrontierGroupView {
@@ -46,6 +49,8 @@ export interface GroupedFrontierInput {
   filter?: ExperimentFilter;
   /** Most groups returned (in key order). */
   limit: number;
+  /** The x-axis summarised per point (default sparsity). */
+  x?: FrontierAxis;
 }
 
 /**
@@ -97,18 +102,21 @@ export async function groupedFrontier(manager: EntityManager, input: GroupedFron
   const keys = paths ? ordered.map((group) => Object.fromEntries(paths.map((path, i) => [path, (group.key as unknown[])[i] ?? null]))) : varyingPaths(ordered.map((group) => group.key as Record<string, unknown>));
   return ordered.map((group, g) => {
     const members = group.members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { key: keys[g]!, experimentIds: members.map((m) => m.id), points: groupPoints(members.map((m) => m.plot)) };
+    return { key: keys[g]!, experimentIds: members.map((m) => m.id), points: groupPoints(members.map((m) => m.plot), input.x ?? "sparsity") };
   });
 }
 
 /** The group's statistics per cycle that at least one of its experiments completed, in cycle order. */
-function groupPoints(plots: ReadonlyArray<FrontierColumns | null>): FrontierGroupPointView[] {
-  const byCycle = new Map<number, { sparsity: number[]; accuracy: number[]; best: number[]; loss: number[] }>();
+function groupPoints(plots: ReadonlyArray<FrontierColumns | null>, axis: FrontierAxis): FrontierGroupPointView[] {
+  const byCycle = new Map<number, { sparsity: number[]; accuracy: number[]; best: number[]; loss: number[]; x: number[] }>();
   for (const plot of plots) {
     if (!plot) continue;
+    const xs = axisValues(plot, axis);
     plot.cycle.forEach((cycle, i) => {
       let values = byCycle.get(cycle);
-      if (!values) byCycle.set(cycle, (values = { sparsity: [], accuracy: [], best: [], loss: [] }));
+      if (!values) byCycle.set(cycle, (values = { sparsity: [], accuracy: [], best: [], loss: [], x: [] }));
+      const x = xs[i];
+      if (x !== null && x !== undefined) values.x.push(x);
       values.sparsity.push(plot.sparsity[i]!);
       values.accuracy.push(plot.accuracy[i]!);
       let best: number | null = null;
@@ -127,6 +135,7 @@ function groupPoints(plots: ReadonlyArray<FrontierColumns | null>): FrontierGrou
       accuracy: summarise(values.accuracy),
       bestParticle: values.best.length > 0 ? summarise(values.best) : null,
       lossMean: values.loss.length > 0 ? summarise(values.loss).mean : null,
+      x: values.x.length > 0 ? summarise(values.x) : null,
     }));
 }
 

@@ -297,5 +297,6 @@ async function recordImportedCycle(tx: Tx, blobs: Map<string, StoredBytes>, expe
     mask,
     weightsArtifactId,
     timings: { cycle: Math.round(summary.seconds * 1000), train: Math.round(cycle.particles.reduce((sum, p) => sum + p.summary.seconds, 0) * 1000) },
+    inference: summary.inference ?? null,
   });
 }

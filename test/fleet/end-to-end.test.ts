@@ -68,6 +68,19 @@ test("two worker processes give the masks, accuracies and metric series of swamp
   assert.ok(Math.abs(view.data!.experiment.finalSparsity - 0.2) < 1e-3);
   assert.deepEqual(view.data!.workers.map((w) => w.id).sort(), ["e2e-worker-1", "e2e-worker-2"]);
 
+  // The aggregating worker profiled each averaged model; the server keeps the profile per cycle.
+  const profiles = await fleet.gql<{ experiment: { cycles: Array<{ aliveWeights: number; inference: { parameters: number; denseBytes: number; sparseLayers: string[]; throughput: { dense: number } } | null }> } }>(
+    `query($id: ID!) { experiment(id: $id) { cycles { aliveWeights inference { parameters denseBytes sparseLayers throughput { dense } } } } }`,
+    { id },
+  );
+  assert.equal(profiles.errors, undefined, JSON.stringify(profiles.errors));
+  for (const cycle of profiles.data!.experiment.cycles) {
+    assert.ok(cycle.inference, "every cycle has a profile");
+    assert.equal(cycle.inference.parameters, cycle.aliveWeights + 410, "kept weights plus lenet-300-100's biases");
+    assert.equal(cycle.inference.denseBytes, 4 * (266_200 + 410));
+    assert.ok(cycle.inference.throughput.dense > 0);
+  }
+
   // Masks and weights can be downloaded from the object store the workers wrote them to.
   const maskArtifact: Array<{ id: string; sha256: string }> = await fleet.server.server.dataSource.query(`SELECT id, sha256 FROM artifacts WHERE experiment_id = $1 AND kind = 'mask'`, [id]);
   const download = await fetch(`${fleet.server.server.baseUrl}/artifacts/${maskArtifact[0]!.id}`, { headers: { authorization: `Bearer ${fleet.adminToken}` } });

@@ -33,7 +33,7 @@ let writeToken: string;
 
 const EXPERIMENT = `query($id: ID!) { experiment(id: $id) {
   id status error cyclesCompleted imported
-  cycles { index status sparsity accuracy loss aliveWeights totalWeights maskBase64 particles { index accuracy loss status } }
+  cycles { index status sparsity accuracy loss aliveWeights totalWeights maskBase64 particles { index accuracy loss status } inference { parameters sparseBytes latencyMs { dense sparse } } }
 } }`;
 
 async function importDir(path: string, token: string | null = writeToken) {
@@ -138,6 +138,8 @@ describe("swamp import", () => {
       assert.equal(cycle.aliveWeights, summary.alive);
       assert.deepEqual(cycle.particles.map((p: { accuracy: number }) => p.accuracy), summary.particleAccuracies);
       assert.equal(cycle.maskBase64, readFileSync(layout.mask(i)).toString("base64"), `mask of cycle ${i}`);
+      const profile = summary.inference as { parameters: number; sparseBytes: number; latencyMs: { dense: number; sparse: number } };
+      assert.deepEqual(cycle.inference, { parameters: profile.parameters, sparseBytes: profile.sparseBytes, latencyMs: profile.latencyMs }, `the run's profile of cycle ${i}`);
     }
 
     // Every metric point of the run, on the server's export.

@@ -3,6 +3,15 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { jsonLines, runSwamp, startSwamp, tempDir, writeConfig } from "../helpers/cli.js";
+import { INFERENCE_TIMING_FIELDS, inferenceProfileSchema } from "../../schema/inference-profile.js";
+
+/** A cycle line without what is measured in time, which varies between runs of the same model. */
+function withoutTimings({ seconds: _s, inference, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  if (inference === undefined) return rest;
+  const profile = { ...(inference as Record<string, unknown>) };
+  for (const field of INFERENCE_TIMING_FIELDS) delete profile[field];
+  return { ...rest, inference: profile };
+}
 
 const tiny = (method: string, particles: number) => ({
   name: `smoke-${method}`,
@@ -26,6 +35,11 @@ for (const [method, particles] of [["imp", 1], ["imp-swa", 1], ["swamp", 2], ["s
       for (const key of ["cycle", "sparsity", "accuracy", "loss", "particleAccuracies", "seconds"]) assert.ok(key in line, `missing ${key}`);
       assert.equal(line.cycle, i);
       assert.equal((line.particleAccuracies as number[]).length, particles);
+      const profile = inferenceProfileSchema.parse(line.inference);
+      assert.equal(profile.parameters, (line.alive as number) + 410, "kept weights plus lenet-300-100's 410 biases");
+      // The compact file holds survivors only (swamp-export.test checks its bytes): smaller than dense once pruned.
+      if (i > 0) assert.ok(profile.sparseBytes < profile.denseBytes, `sparse ${profile.sparseBytes} < dense ${profile.denseBytes}`);
+      assert.equal(profile.denseBytes, 4 * ((line.total as number) + 410));
     }
     assert.equal(lines[0]!.sparsity, 0);
     assert.ok(Math.abs((lines[1]!.sparsity as number) - 0.2) < 1e-3);
@@ -67,7 +81,7 @@ test("--resume after an interrupt gives the same result as an uninterrupted run"
 
   const finished = await runSwamp(["run", "--config", config, "--out", resumed, "--json", "--resume"]);
   assert.equal(finished.code, 0, finished.stderr);
-  const strip = (lines: Array<Record<string, unknown>>) => lines.map(({ seconds: _s, ...rest }) => rest);
+  const strip = (lines: Array<Record<string, unknown>>) => lines.map(withoutTimings);
   assert.deepEqual(strip(jsonLines(finished.stdout)), strip(jsonLines(uninterrupted.stdout)));
   for (let cycle = 0; cycle <= 3; cycle++) {
     const mask = `cycle-00${cycle}/mask.bin`;
@@ -103,4 +117,15 @@ test("bad configs and bad data files give clear errors and exit code 2", async (
   const usage = await runSwamp(["run"]);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--config is required/);
+});
+
+test("--no-profile leaves the inference profile out of every cycle line and cycles.jsonl", async () => {
+  const out = join(tempDir("no-profile"), "run");
+  const result = await runSwamp(["run", "--config", writeConfig(tiny("imp", 1)), "--out", out, "--json", "--no-profile"]);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = jsonLines(result.stdout);
+  assert.equal(lines.length, 2);
+  for (const line of [...lines, ...jsonLines(readFileSync(join(out, "cycles.jsonl"), "utf8"))]) assert.ok(!("inference" in line), "no inference key");
+  const help = await runSwamp(["run", "--help"]);
+  assert.match(help.stdout, /--no-profile/);
 });

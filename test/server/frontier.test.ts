@@ -55,7 +55,7 @@ it("selects experiments by filter, and an experiment without completed cycles ha
   const names = response.data!.frontier.map((f: { name: string }) => f.name);
   assert.deepEqual(names, ["swamp-c", "swamp-a"], "newest first");
   assert.deepEqual(response.data!.frontier[0].points, []);
-  assert.deepEqual(response.data!.frontier[0].plot, { cycle: [], sparsity: [], accuracy: [], loss: [], particleAccuracies: [] });
+  assert.deepEqual(response.data!.frontier[0].plot, { cycle: [], sparsity: [], accuracy: [], loss: [], particleAccuracies: [], latencyMs: [], throughput: [], sparseBytes: [], sparseFlops: [], x: [] });
   const limited = await t.gql(FRONTIER, { filter: { methods: ["swamp"] }, limit: 1 });
   assert.equal(limited.data!.frontier.length, 1);
 });

@@ -107,7 +107,10 @@ it("gives exactly the statistics computed by hand from the experiments' cycles, 
     const expected = byHand(experiments);
     assert.deepEqual(group.points, expected);
     const fields = Object.keys(expected[0]!) as Array<keyof (typeof expected)[number]>;
-    assert.deepEqual(group.columns, Object.fromEntries(fields.map((field) => [field, expected.map((point) => point[field])])), "columns hold the same points");
+    const { xN, xMean, xStd: _xStd, xMin: _xMin, xMax: _xMax, ...columns } = group.columns;
+    assert.deepEqual(columns, Object.fromEntries(fields.map((field) => [field, expected.map((point) => point[field])])), "columns hold the same points");
+    assert.deepEqual(xMean, columns.sparsity, "the default x-axis is sparsity, averaged as the points' sparsity is");
+    assert.deepEqual(xN, columns.n);
   }
   const swamp = groups[1];
   assert.deepEqual(swamp.points.map((p: { n: number }) => p.n), [3, 3, 2], "an experiment that has not reached a cycle does not count there");

@@ -189,6 +189,29 @@ describe("the web dashboard", () => {
       );
       const expectedGroups = groups.data!.groupedFrontier.flatMap((g) => g.points.map((p) => ({ series: `${g.key["method.name"]} (1)`, cycle: p.cycle, accuracy: p.accuracyMean })));
       assert.deepEqual(order(grouped as typeof shown), order(expectedGroups as typeof shown));
+
+      // Against measured latency: each cycle's batch-1 latency from its inference profile, as GraphQL gives it.
+      await page.goto("about:blank");
+      await page.goto(`${baseUrl}/#/frontier?ids=${ids.a},${ids.b}&x=latency`, { waitUntil: "domcontentloaded" });
+      await page.waitForSelector("[data-testid=frontier-data] tbody tr[data-x]", { timeout: 10_000 });
+      await page.waitForSelector("[data-testid=frontier-chart] canvas");
+      assert.equal(await page.$eval("[data-testid=frontier-axis]", (select) => (select as unknown as { value: string }).value), "latency");
+      const againstLatency = await page.$$eval("[data-testid=frontier-data] tbody tr", (rows) =>
+        rows.map((row) => {
+          const data = (row as unknown as Shown).dataset;
+          return { series: data.series!, cycle: Number(data.cycle), x: Number(data.x) };
+        }),
+      );
+      const latency = await up.gql<{ frontier: Array<{ name: string; points: Array<{ cycle: number; x: number | null }> }> }>(
+        `query($ids: [ID!]!) { frontier(experimentIds: $ids, x: LATENCY) { name points { cycle x } } }`,
+        { ids: [ids.a, ids.b] },
+      );
+      const latencies = latency.data!.frontier.flatMap((s) => s.points.map((p) => ({ series: s.name, cycle: p.cycle, x: p.x! })));
+      assert.ok(latencies.every((p) => p.x > 0), "every cycle was profiled by the worker");
+      const byCycle = (rows: Array<{ series: string; cycle: number }>) => [...rows].sort((x, y) => x.series.localeCompare(y.series) || x.cycle - y.cycle);
+      assert.deepEqual(byCycle(againstLatency), byCycle(latencies));
+      assert.match(await page.$eval("[data-testid=frontier-data] thead", (head) => (head as unknown as Shown).textContent ?? ""), /Latency/);
+      await docsShot("frontier-latency");
     });
   });
 

@@ -37,6 +37,8 @@ export interface RunOptions {
   workers?: number;
   /** Forces a TF.js backend (otherwise SWAMP_BACKEND or automatic). */
   backend?: string;
+  /** Profile each cycle's averaged model (inference cost); default true. */
+  profile?: boolean;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -244,7 +246,7 @@ export class LocalRun {
     final: boolean,
     started: number,
   ): Promise<CycleSummary> {
-    const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final });
+    const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final, profile: this.options.profile ?? true });
     await this.writeCycleOutputs(layout, aggregate, mask);
     const summary = this.cycleSummary(aggregate, particles.map((p) => p.summary), (performance.now() - started) / 1000);
     const time = Date.now();
@@ -318,6 +320,7 @@ export class LocalRun {
       total: aggregate.total,
       layers: aggregate.layers,
       seconds,
+      ...(aggregate.inference ? { inference: aggregate.inference } : {}),
       mask: rel(this.layout.mask(cycle)),
       weights: rel(runModelPath(this.layout, cycle, "average")),
     };

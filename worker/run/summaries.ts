@@ -1,4 +1,5 @@
 /** What `swamp run` records about each finished particle and cycle. */
+import type { InferenceProfile } from "../../schema/inference-profile.js";
 import type { LayerCount } from "../engine/mask.js";
 import type { TrainParticleOutput } from "../tasks/train-particle.js";
 
@@ -20,6 +21,8 @@ export interface CycleSummary {
   layers: LayerCount[];
   /** Wall time of the cycle: its particles and its aggregation. */
   seconds: number;
+  /** What the averaged model costs to run (worker/profile/); absent with `--no-profile`. */
+  inference?: InferenceProfile;
   mask: string;
   /** The averaged model, under `mask` (the TF.js and self-contained sparse copies are made by `swamp export`). */
   weights: string;

@@ -3,9 +3,10 @@
  * statistics recomputed whenever averaging happened; its evaluation; and, unless it is the last
  * cycle, magnitude pruning of that averaged model into the next cycle's mask.
  */
-import { METHOD_TRAITS } from "../../schema/config.js";
+import { configHash, METHOD_TRAITS } from "../../schema/config.js";
 import { uniformAverage } from "../engine/average.js";
 import { recalibrateBatchNorm } from "../engine/batchnorm.js";
+import { backendInfo } from "../engine/backend.js";
 import type { EngineContext } from "../engine/context.js";
 import { evaluate } from "../engine/evaluate.js";
 import { aliveCount, applyMask, layerCounts, totalCount } from "../engine/mask.js";
@@ -13,6 +14,8 @@ import { pruneByMagnitude, requireNoEmptiedLayer } from "../engine/prune.js";
 import { Random } from "../engine/rng.js";
 import type { LayerCount, Mask } from "../engine/mask.js";
 import type { WeightValues } from "../engine/weights.js";
+import { profileInference, THROUGHPUT_BATCH } from "../profile/inference-profile.js";
+import type { InferenceProfile } from "../../schema/inference-profile.js";
 
 export interface AggregateCycleInput {
   kind: "aggregate-cycle";
@@ -21,6 +24,8 @@ export interface AggregateCycleInput {
   mask: Mask;
   /** The last cycle is not pruned further. */
   final: boolean;
+  /** Whether to measure the averaged model's inference cost (worker/profile/); default true. */
+  profile?: boolean;
 }
 
 export interface AggregateCycleOutput {
@@ -36,6 +41,8 @@ export interface AggregateCycleOutput {
   layers: LayerCount[];
   /** The mask of the next cycle; absent after the final cycle. */
   nextMask?: Mask;
+  /** The averaged model's inference profile; absent when not asked for. */
+  inference?: InferenceProfile;
   seconds: number;
 }
 
@@ -67,6 +74,21 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     ? undefined
     : pruneByMagnitude(weights, input.mask, session.layout, { rate: config.pruning.rate, scope: config.pruning.scope, exclude: config.pruning.exclude });
   if (nextMask) requireNoEmptiedLayer(nextMask, session.layout, input.cycle);
+  const backend = backendInfo();
+  const exampleSize = dataset.inputShape[0] * dataset.inputShape[1] * dataset.inputShape[2];
+  const inference =
+    input.profile === false || !backend
+      ? undefined
+      : profileInference({
+          session,
+          weights,
+          mask: input.mask,
+          backend,
+          examples: dataset.test.images.subarray(0, THROUGHPUT_BATCH * exampleSize),
+          inputShape: dataset.inputShape,
+          configHash: configHash(config),
+          cycle: input.cycle,
+        });
   return {
     kind: "aggregate-cycle",
     cycle: input.cycle,
@@ -78,6 +100,7 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     total,
     layers: layerCounts(input.mask, session.layout),
     nextMask,
+    ...(inference ? { inference } : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -16,16 +16,26 @@ EXPERIMENT_COLUMNS = [
     "cycles_completed", "cycles_planned", "progress", "final_sparsity", "best_accuracy",
     "particles_per_cycle", "config_hash", "notes", "error", "created_at", "started_at", "finished_at",
 ]
-CYCLE_COLUMNS = ["index", "status", "sparsity", "accuracy", "loss", "best_particle_accuracy", "alive_weights", "total_weights", "completed_at"]
+# The inference columns (from the cycle's profile; None when it was not profiled): sizes, work per
+# example, batch-1 latency (median, p95) and batch-256 throughput with the dense and the sparse kernels.
+INFERENCE_COLUMNS = [
+    "parameters", "sparse_bytes", "dense_bytes", "dense_flops", "sparse_flops",
+    "latency_ms_dense", "latency_ms_sparse", "latency_p95_ms_dense", "latency_p95_ms_sparse",
+    "throughput_dense", "throughput_sparse", "cpu",
+]
+CYCLE_COLUMNS = ["index", "status", "sparsity", "accuracy", "loss", "best_particle_accuracy", "alive_weights", "total_weights", "completed_at"] + INFERENCE_COLUMNS
+FRONTIER_AXES = ["sparsity", "latency", "throughput", "bytes", "flops"]
 PARTICLE_COLUMNS = ["cycle", "index", "status", "accuracy", "loss", "seed", "worker", "error"]
 FRONTIER_STATS = [
     "cycle", "sparsity", "n", "accuracy_mean", "accuracy_std", "accuracy_min", "accuracy_max",
     "best_particle_mean", "best_particle_std", "best_particle_min", "best_particle_max", "loss_mean",
+    "x_n", "x_mean", "x_std", "x_min", "x_max",
 ]
 # Each FRONTIER_STATS column and the groupedFrontier `columns` list it is read from.
 _FRONTIER_FIELDS = list(zip(FRONTIER_STATS, [
     "cycle", "sparsity", "n", "accuracyMean", "accuracyStd", "accuracyMin", "accuracyMax",
     "bestParticleMean", "bestParticleStd", "bestParticleMin", "bestParticleMax", "lossMean",
+    "xN", "xMean", "xStd", "xMin", "xMax",
 ]))
 METRIC_COLUMNS = ["experiment", "key", "cycle", "particle", "step", "value", "time", "task_step", "epoch"]
 SWEEP_COLUMNS = ["id", "name", "size", "queued", "running", "completed", "failed", "cancelled", "owner", "tags", "created_at"]
@@ -154,6 +164,8 @@ class Swamp:
         """
         query = f"""query($id: ID!) {{ experiment(id: $id) {{ {_EXPERIMENT_FIELDS}
           cycles {{ index status sparsity accuracy loss aliveWeights totalWeights completedAt
+                    inference {{ parameters sparseBytes denseBytes denseFlops sparseFlops latencyMs {{ dense sparse }}
+                                 latencyP95Ms {{ dense sparse }} throughput {{ dense sparse }} cpu }}
                     particles {{ index status accuracy loss seed workerId error }} }} }} }}"""
         node = self.graphql(query, {"id": experiment_id})["experiment"]
         if node is None:
@@ -168,6 +180,7 @@ class Swamp:
                 "accuracy": cycle["accuracy"], "loss": cycle["loss"],
                 "best_particle_accuracy": max(accuracies) if accuracies else None,
                 "alive_weights": cycle["aliveWeights"], "total_weights": cycle["totalWeights"], "completed_at": cycle["completedAt"],
+                **_inference_columns(cycle["inference"]),
             })
             for p in cycle["particles"]:
                 particles.append({"cycle": cycle["index"], "index": p["index"], "status": p["status"].lower(), "accuracy": p["accuracy"],
@@ -176,7 +189,7 @@ class Swamp:
         result["particles"] = table(particles, PARTICLE_COLUMNS)
         return result
 
-    def frontier(self, group_by: Optional[Sequence[str]] = None, limit: int = 1000, **filters: Any) -> Any:
+    def frontier(self, group_by: Optional[Sequence[str]] = None, limit: int = 1000, x: str = "sparsity", **filters: Any) -> Any:
         """The grouped sparsity–accuracy frontier: one row per group and cycle.
 
         Experiments matching the filters are grouped by the config paths in ``group_by`` (e.g.
@@ -185,13 +198,19 @@ class Swamp:
         Columns: the group's config values (named by their paths, e.g. ``method.name``), then
         ``cycle``, ``sparsity`` (mean), ``n``, ``accuracy_mean``, ``accuracy_std`` (sample std, None
         when n = 1), ``accuracy_min``, ``accuracy_max``, the same four for ``best_particle_*``
-        (each experiment's best particle), and ``loss_mean``.
+        (each experiment's best particle), ``loss_mean``, and ``x_n``, ``x_mean``, ``x_std``,
+        ``x_min``, ``x_max`` of the x-axis ``x``: ``sparsity``, or from the cycles' inference
+        profiles (with the faster of the dense and sparse kernels) ``latency`` (batch-1 ms),
+        ``throughput`` (batch-256 examples/s), ``bytes`` (compact sparse file) or ``flops`` (per
+        example); ``x_n`` counts the experiments with a value (cycles not profiled have none).
         """
+        if x not in FRONTIER_AXES:
+            raise InvalidInputError(f"x: must be one of {', '.join(FRONTIER_AXES)}, got {x!r}", problems=[{"path": "x", "message": f"must be one of {', '.join(FRONTIER_AXES)}"}])
         # `columns` (one JSON value per group) rather than `points` (a GraphQL object per point):
         # a thousand groups × 26 cycles come back several times faster.
-        query = """query($groupBy: [String!], $filter: ExperimentFilter, $limit: Int!) {
-          groupedFrontier(groupBy: $groupBy, filter: $filter, limit: $limit) { key experimentIds columns } }"""
-        variables = {"groupBy": list(group_by) if group_by is not None else None, "filter": experiment_filter(filters), "limit": limit}
+        query = """query($groupBy: [String!], $filter: ExperimentFilter, $limit: Int!, $x: FrontierAxis!) {
+          groupedFrontier(groupBy: $groupBy, filter: $filter, limit: $limit, x: $x) { key experimentIds columns } }"""
+        variables = {"groupBy": list(group_by) if group_by is not None else None, "filter": experiment_filter(filters), "limit": limit, "x": x.upper()}
         groups = self.graphql(query, variables)["groupedFrontier"]
         key_columns: List[str] = list(group_by) if group_by is not None else []
         for group in groups:
@@ -426,3 +445,16 @@ class Swamp:
         Needs ``websockets``.
         """
         return follow_metrics(self.http.websocket_url, self.http.token, experiment_id, list(keys) if keys else None, settle=settle)
+
+
+def _inference_columns(profile: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A cycle's inference profile as INFERENCE_COLUMNS (all None when it was not profiled)."""
+    if profile is None:
+        return {column: None for column in INFERENCE_COLUMNS}
+    return {
+        "parameters": profile["parameters"], "sparse_bytes": profile["sparseBytes"], "dense_bytes": profile["denseBytes"],
+        "dense_flops": profile["denseFlops"], "sparse_flops": profile["sparseFlops"],
+        "latency_ms_dense": profile["latencyMs"]["dense"], "latency_ms_sparse": profile["latencyMs"]["sparse"],
+        "latency_p95_ms_dense": profile["latencyP95Ms"]["dense"], "latency_p95_ms_sparse": profile["latencyP95Ms"]["sparse"],
+        "throughput_dense": profile["throughput"]["dense"], "throughput_sparse": profile["throughput"]["sparse"], "cpu": profile["cpu"],
+    }

@@ -149,6 +149,27 @@ class ReadingTest(unittest.TestCase):
                 self.assertAlmostEqual(row["best_particle_mean"], statistics.mean(best))
                 self.assertEqual(row["best_particle_max"], max(best))
 
+    def test_cycles_carry_their_inference_profile_and_frontiers_plot_against_it(self):
+        runs = [swamp.experiment(r["id"]) for r in records(swamp.experiments(sweep=sweep_id, methods="imp"))]
+        for run in runs:
+            for cycle in records(run["cycles"]):
+                self.assertEqual(cycle["parameters"], cycle["alive_weights"] + 410, "kept weights plus lenet-300-100's biases")
+                self.assertEqual(cycle["dense_bytes"], 4 * (cycle["total_weights"] + 410))
+                self.assertLess(cycle["sparse_flops"], cycle["dense_flops"] + 1)
+                self.assertGreater(cycle["throughput_dense"], 0)
+                self.assertGreater(cycle["latency_ms_sparse"], 0)
+        rows = records(swamp.frontier(group_by=["method.name"], sweep=sweep_id, x="bytes"))
+        for cycle in (0, 1):
+            sizes = [records(run["cycles"])[cycle]["sparse_bytes"] for run in runs]
+            row = [r for r in rows if r["method.name"] == "imp" and r["cycle"] == cycle][0]
+            self.assertEqual(row["x_n"], 2)
+            self.assertAlmostEqual(row["x_mean"], statistics.mean(sizes))
+            self.assertEqual((row["x_min"], row["x_max"]), (min(sizes), max(sizes)))
+        self.assertLess(rows[1]["x_mean"], rows[0]["x_mean"], "half the weights pruned: a smaller sparse file")
+        with self.assertRaises(InvalidInputError) as raised:
+            swamp.frontier(sweep=sweep_id, x="cost")
+        self.assertEqual(raised.exception.fields, ["x"])
+
     def test_frontier_groups_by_every_differing_setting_by_default(self):
         rows = records(swamp.frontier(sweep=sweep_id))
         self.assertEqual(sorted({(r["method.name"], r["method.particles"]) for r in rows}), [("imp", 1), ("swamp", 2)])

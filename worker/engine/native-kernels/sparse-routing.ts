@@ -37,7 +37,25 @@ const LARGE_DENSE_BELOW: Partial<Record<SparsePass, number>> = { denseForward: 0
 
 export type SparsePass = keyof typeof SPARSE_BELOW;
 
+/** A threshold that, while set, overrides every other (see withSparseThreshold). */
+let thresholdOverride: number | undefined;
+
+/**
+ * Runs `work` with one kept-fraction threshold for every pass: the inference profiler measures a
+ * model with the sparse kernels off (0) and on for every pruned layer (above 1).
+ */
+export function withSparseThreshold<T>(below: number, work: () => T): T {
+  const previous = thresholdOverride;
+  thresholdOverride = below;
+  try {
+    return work();
+  } finally {
+    thresholdOverride = previous;
+  }
+}
+
 function sparseBelow(pass: SparsePass, weights: number): number {
+  if (thresholdOverride !== undefined) return thresholdOverride;
   const setting = process.env.SWAMP_SPARSE_BELOW;
   const value = setting === undefined || setting === "" ? Number.NaN : Number(setting);
   if (Number.isFinite(value)) return value;

@@ -7,6 +7,7 @@ import { href, listParam, navigate, route } from "../../router.ts";
 import { token } from "../../store.ts";
 import documents from "./frontier.graphql";
 import { experimentRows, rowsToCsv, type FrontierRow, type PlotColumns } from "./frontier-rows.ts";
+import { FRONTIER_AXES, frontierAxis, type FrontierAxis } from "./frontier-axes.ts";
 
 interface GroupPoint {
   cycle: number;
@@ -15,6 +16,7 @@ interface GroupPoint {
   accuracyMean: number;
   accuracyStd: number | null;
   bestParticleMean: number | null;
+  xMean: number | null;
 }
 interface Group {
   key: Record<string, unknown>;
@@ -43,6 +45,7 @@ export function FrontierView() {
   const ids = listParam(params, "ids");
   const group = params.get("group") ?? (ids.length ? "" : GROUPINGS[1]![0]);
   const showBest = params.get("best") === "1";
+  const axis = frontierAxis(params.get("x"));
   const [rows, setRows] = useState<FrontierRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -51,13 +54,13 @@ export function FrontierView() {
     setError(null);
     const load = async (): Promise<FrontierRow[]> => {
       if (!group) {
-        const data = await request<{ frontier: Array<{ experimentId: string; name: string; plot: PlotColumns }> }>(documents, "FrontierOfExperiments", { ids });
+        const data = await request<{ frontier: Array<{ experimentId: string; name: string; plot: PlotColumns }> }>(documents, "FrontierOfExperiments", { ids, x: axis.graphql });
         return data.frontier.flatMap((s) => experimentRows(s.name, s.plot));
       }
       const filter = ids.length ? { ids } : params.get("sweep") ? { sweepId: params.get("sweep") } : undefined;
-      const data = await request<{ groupedFrontier: Group[] }>(documents, "FrontierOfGroups", { groupBy: group.split(","), filter });
+      const data = await request<{ groupedFrontier: Group[] }>(documents, "FrontierOfGroups", { groupBy: group.split(","), filter, x: axis.graphql });
       return data.groupedFrontier.flatMap((g) =>
-        g.points.map((p) => ({ series: `${groupLabel(g.key)} (${g.experimentIds.length})`, cycle: p.cycle, sparsity: p.sparsity, accuracy: p.accuracyMean, accuracyStd: p.accuracyStd, n: p.n, bestParticle: p.bestParticleMean })),
+        g.points.map((p) => ({ series: `${groupLabel(g.key)} (${g.experimentIds.length})`, cycle: p.cycle, sparsity: p.sparsity, accuracy: p.accuracyMean, accuracyStd: p.accuracyStd, n: p.n, bestParticle: p.bestParticleMean, x: p.xMean })),
       );
     };
     load()
@@ -92,9 +95,17 @@ export function FrontierView() {
           </select>
         </label>
         <label class="inline">
+          Against
+          <select value={axis.name} onChange={(e) => setParam("x", (e.target as HTMLSelectElement).value)} data-testid="frontier-axis">
+            {FRONTIER_AXES.map((choice) => (
+              <option value={choice.name}>{choice.choice}</option>
+            ))}
+          </select>
+        </label>
+        <label class="inline">
           <input type="checkbox" checked={showBest} onChange={() => setParam("best", showBest ? null : "1")} /> best particle
         </label>
-        <button disabled={!rows?.length} onClick={() => rows && saveBlob(new Blob([rowsToCsv(rows)], { type: "text/csv" }), "frontier.csv")}>
+        <button disabled={!rows?.length} onClick={() => rows && saveBlob(new Blob([rowsToCsv(rows, axis.name)], { type: "text/csv" }), "frontier.csv")}>
           Download CSV
         </button>
       </div>
@@ -105,8 +116,11 @@ export function FrontierView() {
       )}
       {error && <p class="error-text">Could not load the frontier: {error}</p>}
       {rows && rows.length === 0 && <p class="empty">No completed cycles to plot yet.</p>}
-      {rows && rows.length > 0 && <FrontierPlot rows={rows} grouped={Boolean(group)} showBest={showBest} />}
-      {rows && rows.length > 0 && <FrontierTable rows={rows} />}
+      {rows && rows.length > 0 && axis.name !== "sparsity" && rows.every((r) => r.x === null) && (
+        <p class="empty">No cycle of these experiments has an inference profile yet (workers measure one per cycle; `swamp run --no-profile` skips it).</p>
+      )}
+      {rows && rows.length > 0 && <FrontierPlot rows={rows} grouped={Boolean(group)} showBest={showBest} axis={axis} />}
+      {rows && rows.length > 0 && <FrontierTable rows={rows} axis={axis} />}
     </section>
   );
 }
@@ -116,17 +130,19 @@ const LEGEND_LIMIT = 24;
 /** Rows of the data table drawn at first; the rest on request. */
 const TABLE_ROWS = 400;
 
-function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; grouped: boolean; showBest: boolean }) {
+function FrontierPlot({ rows, grouped, showBest, axis }: { rows: FrontierRow[]; grouped: boolean; showBest: boolean; axis: FrontierAxis }) {
   const names = [...new Set(rows.map((r) => r.series))];
   const readout = useRef<HTMLParagraphElement>(null);
   const { options, data } = useMemo(() => {
     const tables: uPlot.AlignedData[] = [];
-    const series: uPlot.Series[] = [{ label: "remaining weights", value: (_u, v) => (v === null ? "–" : `${v.toPrecision(3)}%`) }];
+    const xValue = (_u: uPlot, v: number | null) => (v === null ? "–" : axis.name === "sparsity" ? `${v.toPrecision(3)}%` : axis.format(v));
+    const series: uPlot.Series[] = [{ label: axis.choice, value: xValue }];
     const bands: uPlot.Band[] = [];
     const accuracyValue = (_u: uPlot, v: number | null) => (v === null ? "–" : `${v.toFixed(2)}%`);
     names.forEach((name, index) => {
-      const points = rows.filter((r) => r.series === name).sort((a, b) => a.sparsity - b.sparsity);
-      const x = points.map((p) => (1 - p.sparsity) * 100);
+      // On a cost axis, cycles without a profile have no place.
+      const points = rows.filter((r) => r.series === name && axis.plotted(r.x) !== null).sort((a, b) => a.sparsity - b.sparsity);
+      const x = points.map((p) => axis.plotted(p.x)!);
       // uPlot's join wants ascending x.
       const order = x.map((_, i) => i).sort((a, b) => x[a]! - x[b]!);
       const pick = <T,>(values: T[]) => order.map((i) => values[i]!);
@@ -163,12 +179,17 @@ function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; groupe
         if (!best || distance < best.distance) best = { name: label, value, distance };
       }
       const x = u.data[0][index]!;
-      element.textContent = best ? `${best.name}: ${best.value.toFixed(2)}% at ${x.toPrecision(3)}% remaining weights` : "";
+      element.textContent = best ? `${best.name}: ${best.value.toFixed(2)}% at ${axis.name === "sparsity" ? `${x.toPrecision(3)}% remaining weights` : `${axis.format(x)} ${axis.column.toLowerCase()}`}` : "";
     };
     const options: Omit<uPlot.Options, "width" | "height"> = {
-      scales: { x: { time: false, distr: 3, log: 10, dir: -1 } },
+      scales: { x: { time: false, distr: 3, log: 10, dir: axis.direction } },
       axes: [
-        { label: "remaining weights (%, log scale)", values: (_u, ticks) => ticks.map((t) => (t === null || t === undefined ? "" : t >= 1 ? String(+t.toPrecision(3)) : String(+t.toPrecision(1)))) },
+        {
+          label: axis.label,
+          size: 50,
+          values: (_u, ticks) =>
+            ticks.map((t) => (t === null || t === undefined ? "" : axis.name === "sparsity" ? (t >= 1 ? String(+t.toPrecision(3)) : String(+t.toPrecision(1))) : axis.format(t))),
+        },
         { label: "test accuracy (%)", size: 60 },
       ],
       series: series.map((s, i) => (i === 0 ? s : { ...s, spanGaps: true })),
@@ -178,10 +199,10 @@ function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; groupe
       hooks: manySeries ? { setCursor: [hover] } : {},
     };
     return { options, data: joined };
-  }, [rows, grouped, showBest]);
+  }, [rows, grouped, showBest, axis]);
   return (
     <div class="panel">
-      <Chart options={options} data={data} height={380} label="Test accuracy against remaining weights, log scale" testId="frontier-chart" />
+      <Chart options={options} data={data} height={380} label={`Test accuracy against ${axis.label}`} testId="frontier-chart" />
       <p class="muted small" ref={readout} data-testid="frontier-hover">
         Hover to read values.
       </p>
@@ -190,7 +211,7 @@ function FrontierPlot({ rows, grouped, showBest }: { rows: FrontierRow[]; groupe
   );
 }
 
-function FrontierTable({ rows }: { rows: FrontierRow[] }) {
+function FrontierTable({ rows, axis }: { rows: FrontierRow[]; axis: FrontierAxis }) {
   const [all, setAll] = useState(false);
   const shown = all ? rows : rows.slice(0, TABLE_ROWS);
   return (
@@ -203,6 +224,7 @@ function FrontierTable({ rows }: { rows: FrontierRow[] }) {
               <th>Series</th>
               <th class="num">Cycle</th>
               <th class="num">Remaining</th>
+              {axis.name !== "sparsity" && <th class="num">{axis.column}</th>}
               <th class="num">Accuracy</th>
               <th class="num">± std</th>
               <th class="num">n</th>
@@ -211,10 +233,11 @@ function FrontierTable({ rows }: { rows: FrontierRow[] }) {
           </thead>
           <tbody>
             {shown.map((r) => (
-              <tr data-series={r.series} data-cycle={r.cycle} data-sparsity={r.sparsity} data-accuracy={r.accuracy}>
+              <tr data-series={r.series} data-cycle={r.cycle} data-sparsity={r.sparsity} data-accuracy={r.accuracy} data-x={r.x ?? ""}>
                 <td>{r.series}</td>
                 <td class="num">{r.cycle}</td>
                 <td class="num">{remaining(r.sparsity)}</td>
+                {axis.name !== "sparsity" && <td class="num">{axis.format(r.x)}</td>}
                 <td class="num">{percent(r.accuracy, 2)}</td>
                 <td class="num">{r.accuracyStd === null ? "–" : percent(r.accuracyStd, 2)}</td>
                 <td class="num">{r.n}</td>
