@@ -49,9 +49,12 @@ export function stageOf(identity: Pick<TaskIdentity, "kind" | "cycle">): number 
 
 export const COMPLETE_STAGE = Number.POSITIVE_INFINITY;
 
-/** Whether recording this task's result completes the experiment: it is the task of the last stage. */
+/**
+ * Whether recording this task's result completes the experiment: it is the task of the last stage.
+ * Kinds outside the plan (their stage is not finite: analyses, queued on request) never count.
+ */
 export function completesExperiment(config: ExperimentConfig, identity: Pick<TaskIdentity, "kind" | "cycle">): boolean {
-  const lastStage = Math.max(...TASK_KIND_DESCRIPTORS.map((descriptor) => descriptor.stage(config.pruning.cycles)));
+  const lastStage = Math.max(...TASK_KIND_DESCRIPTORS.map((descriptor) => descriptor.stage(config.pruning.cycles)).filter(Number.isFinite));
   return stageOf(identity) === lastStage;
 }
 

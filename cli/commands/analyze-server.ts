@@ -8,6 +8,7 @@
 import { ANALYSIS_KINDS, isAnalysisKind, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
 import { formatAnalysis } from "../analysis-table.js";
 import { parseCommandLine } from "../command-line.js";
+import { ANALYSIS_FLAGS, AnalysisUsageError, analysisJsonLines, inputFromFlags, type AnalysisFlagName } from "../analysis-flags.js";
 
 const USAGE = `usage: swamp analyze KIND --server URL --experiment ID [--experiment ID2...] [options] [--json]
   KIND           ${ANALYSIS_KINDS.join(" | ")}
@@ -16,32 +17,7 @@ const USAGE = `usage: swamp analyze KIND --server URL --experiment ID [--experim
   --token        bearer token with write scope (default: SWAMP_TOKEN)
   --poll-ms      how often to ask for progress (default 500)
   the options of each kind are those of the run-directory form (swamp analyze --help):
-  --cycle --cycles --pairs --points --mask --train-examples --test-examples --grid --margin --models
-  --model --probes --power-iterations --rho --sharpness-samples --examples --members --seed`;
-
-/** Input flags, and how their text becomes a value (every other flag's text is taken as a number when it is one). */
-const INPUT_FLAGS = [
-  "cycle",
-  "cycles",
-  "pairs",
-  "points",
-  "mask",
-  "train-examples",
-  "test-examples",
-  "grid",
-  "margin",
-  "models",
-  "model",
-  "probes",
-  "power-iterations",
-  "rho",
-  "sharpness-samples",
-  "examples",
-  "members",
-  "seed",
-] as const;
-const LIST_FLAGS = new Set(["cycles", "models"]);
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  ${Object.keys(ANALYSIS_FLAGS).map((name) => `--${name}`).join(" ")}`;
 
 interface AnalysisView {
   id: string;
@@ -71,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     USAGE,
     argv,
     {
-      ...(Object.fromEntries(INPUT_FLAGS.map((name) => [name, { type: "string" }])) as Record<(typeof INPUT_FLAGS)[number], { type: "string" }>),
+      ...(Object.fromEntries(Object.keys(ANALYSIS_FLAGS).map((name) => [name, { type: "string" }])) as Record<AnalysisFlagName, { type: "string" }>),
       server: { type: "string" },
       experiment: { type: "string", multiple: true },
       token: { type: "string" },
@@ -98,19 +74,13 @@ export async function run(argv: string[]): Promise<number> {
   const pollMs = values["poll-ms"] === undefined ? 500 : Number(values["poll-ms"]);
   if (!Number.isInteger(pollMs) || pollMs < 10 || pollMs > 60_000) return fail(`--poll-ms must be a whole number from 10 to 60000, got "${values["poll-ms"]}"`);
 
-  const input: Record<string, unknown> = {};
-  for (const name of INPUT_FLAGS) {
-    const text = values[name];
-    if (text === undefined) continue;
-    const value = (part: string) => (NUMBER.test(part.trim()) ? Number(part) : part);
-    input[camelCase(name)] = LIST_FLAGS.has(name) ? text.split(",").map(value) : value(text);
-  }
-  if (kind === "mask-overlap" && input.cycle !== undefined) {
-    // As locally: --cycle N compares the same cycle of two runs.
-    if (input.cycles !== undefined) return fail("give --cycle N (two experiments) or --cycles I,J, not both");
-    if (experiments.length !== 2) return fail("--cycle N compares two experiments (--experiment A --experiment B); for two cycles of one use --cycles I,J");
-    input.cycles = [input.cycle, input.cycle];
-    delete input.cycle;
+  let input: Record<string, unknown>;
+  try {
+    // The run-directory form's reading of the flags: the same input for the same command line.
+    input = inputFromFlags(kind, values as Partial<Record<AnalysisFlagName, string>>, experiments.length);
+  } catch (error) {
+    if (error instanceof AnalysisUsageError) return fail(error.message.replace("two runs (RUN_A RUN_B)", "two experiments (--experiment A --experiment B)"));
+    throw error;
   }
 
   const client = new GraphQLClient(values.server!.replace(/\/+$/, "").replace(/\/graphql$/, ""), token);
@@ -124,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`swamp analyze: analysis ${analysis.id} failed: ${analysis.error ?? "no reason given"}\n`);
       return 1;
     }
-    process.stdout.write(values.json ? jsonOutput(kind, analysis.result as AnalysisResult<AnalysisKind>) : `${formatAnalysis(kind, analysis.result as AnalysisResult<AnalysisKind>)}\n`);
+    process.stdout.write(values.json ? analysisJsonLines(kind, analysis.result as AnalysisResult<AnalysisKind>) : `${formatAnalysis(kind, analysis.result as AnalysisResult<AnalysisKind>)}\n`);
     return 0;
   } catch (error) {
     if (error instanceof ServerError) {
@@ -147,16 +117,6 @@ async function follow(client: GraphQLClient, first: AnalysisView, pollMs: number
   }
   if (showProgress) process.stderr.write("\n");
   return analysis;
-}
-
-/** What the run-directory form prints with --json. */
-function jsonOutput(kind: AnalysisKind, result: AnalysisResult<AnalysisKind>): string {
-  if (kind === "interpolate") return (result as AnalysisResult<"interpolate">).pairs.map((pair) => `${JSON.stringify(pair)}\n`).join("");
-  return `${JSON.stringify(result)}\n`;
-}
-
-function camelCase(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
 }
 
 class GraphQLClient {

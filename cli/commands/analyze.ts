@@ -14,6 +14,7 @@ import { StoredModelMissingError, type StoredModels } from "../../worker/analyse
 import { DatasetFileError, DatasetOptionError } from "../../worker/data/dataset.js";
 import { parseCommandLine } from "../command-line.js";
 import { formatAnalysis } from "../analysis-table.js";
+import { ANALYSIS_FLAGS, AnalysisUsageError, analysisJsonLines, flagOf, inputFromFlags, type AnalysisFlagName } from "../analysis-flags.js";
 
 const USAGE = `usage: swamp analyze KIND RUN_DIR... [options] [--json]
   interpolate RUN_DIR --cycle N [--pairs particles|average|cycles] [--points K] [--mask same|union|intersection] [--train-examples N]
@@ -29,31 +30,6 @@ options for every kind:
   --backend    force a TF.js backend (default: SWAMP_BACKEND, else the fastest available)
 models: "average" is a cycle's averaged model, "particle:P" particle P's model`;
 
-/** Each flag, the input field it sets and how its text becomes a value. */
-const FLAGS = {
-  cycle: { field: "cycle", kinds: ["interpolate", "plane", "flatness", "ensemble", "mask-overlap"], value: "integer" },
-  cycles: { field: "cycles", kinds: ["mask-overlap"], value: "integer-list" },
-  pairs: { field: "pairs", kinds: ["interpolate"], value: "string" },
-  points: { field: "points", kinds: ["interpolate"], value: "integer" },
-  mask: { field: "mask", kinds: ["interpolate"], value: "string" },
-  "train-examples": { field: "trainExamples", kinds: ["interpolate", "plane"], value: "integer" },
-  "test-examples": { field: "testExamples", kinds: ["plane"], value: "integer" },
-  grid: { field: "grid", kinds: ["plane"], value: "integer" },
-  margin: { field: "margin", kinds: ["plane"], value: "number" },
-  models: { field: "models", kinds: ["plane"], value: "string-list" },
-  model: { field: "model", kinds: ["flatness", "ensemble"], value: "string" },
-  probes: { field: "probes", kinds: ["flatness"], value: "integer" },
-  "power-iterations": { field: "powerIterations", kinds: ["flatness"], value: "integer" },
-  rho: { field: "rho", kinds: ["flatness"], value: "number" },
-  "sharpness-samples": { field: "sharpnessSamples", kinds: ["flatness"], value: "integer" },
-  examples: { field: "examples", kinds: ["flatness"], value: "integer" },
-  members: { field: "members", kinds: ["ensemble"], value: "string" },
-  seed: { field: "seed", kinds: ["interpolate", "plane", "flatness", "ensemble"], value: "integer" },
-} as const satisfies Record<string, { field: string; kinds: readonly AnalysisKind[]; value: "integer" | "number" | "string" | "integer-list" | "string-list" }>;
-
-type FlagName = keyof typeof FLAGS;
-
-class UsageError extends Error {}
 
 /** The run directories (or, in server mode, the experiments) the analysis reads. */
 export async function openSources(runDirs: string[]): Promise<StoredModels[]> {
@@ -66,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     USAGE,
     argv,
     {
-      ...(Object.fromEntries(Object.keys(FLAGS).map((name) => [name, { type: "string" }])) as Record<FlagName, { type: "string" }>),
+      ...(Object.fromEntries(Object.keys(ANALYSIS_FLAGS).map((name) => [name, { type: "string" }])) as Record<AnalysisFlagName, { type: "string" }>),
       json: { type: "boolean", default: false },
       backend: { type: "string" },
       help: { type: "boolean", default: false },
@@ -86,9 +62,9 @@ export async function run(argv: string[]): Promise<number> {
 
   let input: Record<string, unknown>;
   try {
-    input = inputFromFlags(kind, values as Partial<Record<FlagName, string>>, runDirs.length);
+    input = inputFromFlags(kind, values as Partial<Record<AnalysisFlagName, string>>, runDirs.length);
   } catch (error) {
-    if (error instanceof UsageError) return fail(error.message);
+    if (error instanceof AnalysisUsageError) return fail(error.message);
     throw error;
   }
 
@@ -97,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     const progress = process.stderr.isTTY ? (fraction: number) => process.stderr.write(`\r${kind}: ${(fraction * 100).toFixed(0)}%`) : undefined;
     const result = await runAnalysis(kind, input, sources, { onProgress: progress, backend: values.backend, threads: availableParallelism() });
     if (progress) process.stderr.write("\n");
-    process.stdout.write(values.json ? jsonOutput(kind, result) : `${formatAnalysis(kind, result)}\n`);
+    process.stdout.write(values.json ? analysisJsonLines(kind, result) : `${formatAnalysis(kind, result)}\n`);
     return 0;
   } catch (error) {
     if (error instanceof InvalidAnalysisInputError) {
@@ -118,59 +94,3 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-function jsonOutput<K extends AnalysisKind>(kind: K, result: AnalysisResult<K>): string {
-  if (kind === "interpolate") return (result as AnalysisResult<"interpolate">).pairs.map((pair) => `${JSON.stringify(pair)}\n`).join("");
-  return `${JSON.stringify(result)}\n`;
-}
-
-/** The flag that sets an input field, for messages (`trainExamples` → `--train-examples`). */
-function flagOf(path: string): string {
-  const field = path.split(".")[0];
-  const name = Object.entries(FLAGS).find(([, flag]) => flag.field === field)?.[0];
-  return name ? `--${name}` : path;
-}
-
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-function inputFromFlags(kind: AnalysisKind, values: Partial<Record<FlagName, string>>, sources: number): Record<string, unknown> {
-  const input: Record<string, unknown> = {};
-  for (const [name, flag] of Object.entries(FLAGS) as Array<[FlagName, (typeof FLAGS)[FlagName]]>) {
-    const text = values[name];
-    if (text === undefined) continue;
-    if (!(flag.kinds as readonly string[]).includes(kind)) throw new UsageError(`--${name} does not apply to ${kind} (it is for ${flag.kinds.join(", ")})`);
-    const number = (part: string) => {
-      if (!NUMBER.test(part.trim())) throw new UsageError(`--${name} must be a number, got "${part}"`);
-      return Number(part);
-    };
-    switch (flag.value) {
-      case "integer":
-      case "number":
-        input[flag.field] = number(text);
-        break;
-      case "integer-list":
-        input[flag.field] = text.split(",").map(number);
-        break;
-      case "string-list":
-        input[flag.field] = text.split(",");
-        break;
-      case "string":
-        input[flag.field] = text;
-        break;
-    }
-  }
-  if (kind === "mask-overlap") {
-    if (values.cycle !== undefined && values.cycles !== undefined) throw new UsageError("give --cycle N (two runs) or --cycles I,J, not both");
-    if (values.cycle !== undefined) {
-      if (sources !== 2) throw new UsageError("--cycle N compares two runs (RUN_A RUN_B); for two cycles of one run use --cycles I,J");
-      input.cycles = [input.cycle, input.cycle];
-      delete input.cycle;
-    } else if (values.cycles === undefined) {
-      throw new UsageError("mask-overlap needs --cycle N (two runs) or --cycles I,J");
-    } else if ((input.cycles as number[]).length !== 2) {
-      throw new UsageError(`--cycles takes two cycles I,J, got "${values.cycles}"`);
-    }
-  } else if (values.cycle === undefined) {
-    throw new UsageError(`${kind} needs --cycle N`);
-  }
-  return input;
-}

@@ -37,7 +37,11 @@ const KNOWN_VARIABLES = new Set(
     sourceFiles(join(ROOT, dir)).flatMap((file) => [...readFileSync(file, "utf8").matchAll(/env\.([A-Z][A-Z0-9_]+)|"((?:SWAMP|NATS)_[A-Z0-9_]+)"/g)].map((m) => m[1] ?? m[2]!)),
   ),
 );
-const SERVER_SOURCE = readFileSync(join(ROOT, "server/start-server.ts"), "utf8");
+/** The server entry and its startup steps (server/startup/), where the HTTP routes are mounted. */
+const SERVER_SOURCE = ["server/start-server.ts", ...readdirSync(join(ROOT, "server/startup")).map((file) => `server/startup/${file}`)]
+  .filter((file) => file.endsWith(".ts"))
+  .map((file) => readFileSync(join(ROOT, file), "utf8"))
+  .join("\n");
 const SWAMP_IMAGES: Record<string, string> = { "swamp-server": "server.Dockerfile", "swamp-worker": "worker.Dockerfile", "swamp-worker-gpu": "worker-gpu.Dockerfile" };
 
 function assertServedPath(path: string): void {

@@ -51,7 +51,8 @@ test("a Ctrl-C to swamp up's process group while it trains stops it cleanly, emb
   const env = { SWAMP_HOME: home, DATABASE_URL: "", SWAMP_ADMIN_TOKEN: "" };
   const up = await startUp(["--workers", "1", "--no-defaults"], env, cleanups, { detached: true });
   const created = await up.gql<{ createExperiment: { id: string } }>(`mutation($config: JSONObject!) { createExperiment(config: $config) { id } }`, {
-    config: slowConfig("shutdown", 21, { examples: 4096, epochs: 4 }),
+    // Long enough that a progress poll sees cycle 0 training even on a fast CPU (it is stopped then).
+    config: slowConfig("shutdown", 21, { examples: 16384, epochs: 10 }),
   });
   assert.equal(created.errors, undefined, JSON.stringify(created.errors));
   await waitFor("a particle to be training", () => /shutdown\s+running\s+cycle 0\/1/.test(up.output()), 60_000);

@@ -1,13 +1,13 @@
 /**
  * StoredModels over a `swamp run` output directory (worker/run/run-layout.ts names its files).
- * Every weights file is read through readStoredWeights, the one place that knows how particle and
+ * Every weights file is read through readRunModel (worker/run/run-models.ts), the one place that knows how particle and
  * averaged models are encoded on disk.
  */
 import { readFile, readdir } from "node:fs/promises";
 import { requireExperimentConfig, type ExperimentConfig } from "../../schema/config.js";
 import { denseMaskBits } from "../../schema/mask-bits.js";
 import { maskLayersOf } from "../../schema/mask-overlap.js";
-import { decodeWeights } from "../../schema/weights-file.js";
+import { readRunModel } from "../run/run-models.js";
 import type { WeightValues } from "../engine/weights.js";
 import { exists } from "../run/files.js";
 import { RunLayout } from "../run/run-layout.js";
@@ -33,10 +33,6 @@ export async function openRunDirectory(dir: string): Promise<StoredModels> {
   return new RunDirectoryModels(dir, layout, config);
 }
 
-/** The one reader of stored weights files (particle and averaged models). */
-export async function readStoredWeights(path: string): Promise<WeightValues> {
-  return decodeWeights(await readFile(path), path).values;
-}
 
 class RunDirectoryModels implements StoredModels {
   constructor(
@@ -66,12 +62,12 @@ class RunDirectoryModels implements StoredModels {
     if (particle >= this.config.method.particles) throw new StoredModelMissingError(`${this.label}: no particle ${particle}; the run trains ${this.config.method.particles} particle(s) per cycle (0…${this.config.method.particles - 1})`);
     const path = this.layout.particleWeights(cycle, particle);
     if (!exists(path)) throw new StoredModelMissingError(`${this.label}: cycle ${cycle} particle ${particle} is not stored (${path})`);
-    return readStoredWeights(path);
+    return (await readRunModel(this.layout, cycle, particle)).values;
   }
 
   async average(cycle: number): Promise<WeightValues> {
     const path = this.layout.averageWeights(cycle);
     if (!exists(this.layout.cycleSummary(cycle)) || !exists(path)) throw new StoredModelMissingError(`${this.label}: cycle ${cycle} is not finished (no ${this.layout.cycleSummary(cycle)})`);
-    return readStoredWeights(path);
+    return (await readRunModel(this.layout, cycle, "average")).values;
   }
 }

@@ -4,7 +4,7 @@
  * `fetch` (on the analysis thread, a request to the worker's main thread, which holds the store).
  */
 import type { ArtifactRef } from "../../schema/fleet-messages.js";
-import { decodeWeights } from "../../schema/weights-file.js";
+import { decodeStoredFile } from "../../transport/stored-weights.js";
 import type { AnalysisSource } from "../../protocol/task-kinds/analyze.js";
 import { StoredModelMissingError, type StoredModels } from "../analyses/stored-models.js";
 import type { WeightValues } from "../engine/weights.js";
@@ -19,8 +19,8 @@ export function artifactStoredModels(source: AnalysisSource, fetch: FetchArtifac
     return stored;
   };
   const weights = async (ref: ArtifactRef, what: string): Promise<WeightValues> => {
-    const bytes = await fetch(ref);
-    return decodeWeights(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), `${source.label} ${what}`).values as WeightValues;
+    // A pruned cycle's models are stored under its mask, which they name (transport/stored-weights.ts).
+    return (await decodeStoredFile(await fetch(ref), `${source.label} ${what}`, fetch)).values as WeightValues;
   };
   return {
     label: source.label,
