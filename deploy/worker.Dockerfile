@@ -47,4 +47,4 @@ COPY --from=build /app/configs ./configs
 COPY --from=build /app/dist ./dist
 USER node
 ENTRYPOINT ["node", "bin/swamp.js"]
-CMD ["worker"]
+CMD ["worker", "--backend", "wasm"]

@@ -9,3 +9,11 @@ export const SCHEDULE_NAMES = ["cosine", "step", "constant"] as const;
 export const PRUNING_SCOPES = ["global", "layerwise"] as const;
 /** Weight initialisations (`model.init`); absent means the first, the one every earlier run used. */
 export const MODEL_INITS = ["kaiming-normal", "torch-default"] as const;
+/** TensorFlow.js backends a worker can run on (worker/engine/backend.ts chooses among them). */
+export const BACKEND_NAMES = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+/**
+ * What an experiment may require of the backend (`execution.backend`): one of the backends, or
+ * `any` (absent means `any`), in which case the experiment still stays on one backend, the one its
+ * first result was computed on, since backends round floats differently.
+ */
+export const EXECUTION_BACKENDS = ["any", ...BACKEND_NAMES] as const;

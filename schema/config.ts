@@ -13,15 +13,19 @@ import { cycleEmptied, DATASET_INPUTS, prunableLayers } from "./prunable-layers.
 
 export const CONFIG_VERSION = 1;
 
-import { DATASET_NAMES, METHOD_NAMES, MODEL_INITS, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES } from "./config-names.js";
+import { BACKEND_NAMES, DATASET_NAMES, EXECUTION_BACKENDS, METHOD_NAMES, MODEL_INITS, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES } from "./config-names.js";
 import { PRUNING_RULES, type PruningScope } from "./pruning-rules.js";
-export { DATASET_NAMES, METHOD_NAMES, MODEL_INITS, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES };
+export { BACKEND_NAMES, DATASET_NAMES, EXECUTION_BACKENDS, METHOD_NAMES, MODEL_INITS, MODEL_NAMES, PRUNING_SCOPES, SCHEDULE_NAMES };
 
 export type DatasetName = (typeof DATASET_NAMES)[number];
 export type ModelName = (typeof MODEL_NAMES)[number];
 export type ModelInit = (typeof MODEL_INITS)[number];
 export type MethodName = (typeof METHOD_NAMES)[number];
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
+/** A TensorFlow.js backend a worker runs on. */
+export type BackendName = (typeof BACKEND_NAMES)[number];
+/** A backend requirement: a backend, or `any`. */
+export type ExecutionBackend = (typeof EXECUTION_BACKENDS)[number];
 
 /** Which methods keep a stochastic weight average per particle, and which train several particles. */
 export const METHOD_TRAITS: Record<MethodName, { swa: boolean; multiParticle: boolean }> = {
@@ -157,6 +161,18 @@ const storageSchema = z
   })
   .strict();
 
+/**
+ * Where the run computes. `backend` requires one TensorFlow.js backend of the fleet's workers
+ * (`any`, the default, lets the first worker decide and keeps the rest of the run on its backend).
+ * No default is filled in and, like `storage`, it stays out of the hash: it chooses where the run
+ * computes, as `swamp run --backend` does, so configs written before the option keep their hash.
+ */
+const executionSchema = z
+  .object({
+    backend: z.enum(EXECUTION_BACKENDS).optional(),
+  })
+  .strict();
+
 export const experimentConfigSchema = z
   .object({
     version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
@@ -169,6 +185,7 @@ export const experimentConfigSchema = z
     training: trainingSchema.default({}),
     swa: swaSchema.default({}),
     storage: storageSchema.default({}),
+    execution: executionSchema.optional(),
     tags: z.array(z.string().min(1).max(CONFIG_LIMITS.tagLength)).max(CONFIG_LIMITS.tags).default([]),
   })
   .strict()
@@ -301,12 +318,13 @@ function sortKeys(value: unknown): unknown {
 }
 
 /**
- * The run's identity: sha256 of the canonical filled config, without `name`, `tags` and
- * `storage`, which label a run or choose what it keeps but do not change what it computes.
+ * The run's identity: sha256 of the canonical filled config, without `name`, `tags`, `storage`
+ * and `execution`, which label a run, choose what it keeps or where it computes, but not what it
+ * computes (a backend's rounding aside, which `swamp run --backend` leaves out of the hash too).
  */
 export function configHash(config: ExperimentConfig): string {
   // Retention changes what is kept, never what is computed: runs differing only in it are one run.
-  const { name: _name, tags: _tags, storage: _storage, ...identity } = config;
+  const { name: _name, tags: _tags, storage: _storage, execution: _execution, ...identity } = config;
   return createHash("sha256").update(canonicalJson(identity)).digest("hex");
 }
 
@@ -318,6 +336,21 @@ export function swaSnapshotEpochs(config: ExperimentConfig): number[] {
   const snapshots: number[] = [];
   for (let epoch = epochs; epoch >= start && epoch >= 1; epoch -= config.swa.everyEpochs) snapshots.unshift(epoch);
   return snapshots;
+}
+
+/** The backend the config requires of its workers: `any` when it requires none. */
+export function requiredBackend(config: Pick<ExperimentConfig, "execution">): ExecutionBackend {
+  return config.execution?.backend ?? "any";
+}
+
+/**
+ * Where an experiment's next tasks must run: the backend its first recorded result pinned it to
+ * (`pinned`, as stored; null before), else the one its config requires, else `any`, which only its
+ * first task gets, since the first result pins the rest.
+ */
+export function experimentRoute(config: Pick<ExperimentConfig, "execution">, pinned: string | null): ExecutionBackend {
+  const known = (BACKEND_NAMES as readonly string[]).includes(pinned ?? "") ? (pinned as BackendName) : undefined;
+  return known ?? requiredBackend(config);
 }
 
 /** Total cycles trained, the dense cycle 0 included. */

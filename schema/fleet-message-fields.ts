@@ -3,7 +3,7 @@
  * the task-kind descriptors (protocol/task-kinds/), which declare each kind's task and result.
  */
 import { z } from "zod";
-import { experimentConfigSchema } from "./config.js";
+import { BACKEND_NAMES, EXECUTION_BACKENDS, experimentConfigSchema } from "./config.js";
 import { SUBJECT_TOKEN_PATTERN } from "./subjects.js";
 
 export const FLEET_MESSAGE_VERSION = 1;
@@ -39,6 +39,11 @@ export const taskCommon = {
   config: experimentConfigSchema,
   /** `configHash(config)`; checked on parse so a task can never carry a config it was not made for. */
   configHash: sha256,
+  /**
+   * The backend a worker must run to take the task (its subject's route): the one the experiment
+   * requires or was pinned to by its first result, else `any`.
+   */
+  backend: z.enum(EXECUTION_BACKENDS).default("any"),
 };
 
 /** Fields of every task result, succeeded or failed. */
@@ -50,6 +55,8 @@ export const resultCommon = {
   /** The delivery of the task that produced this result (1 = first). */
   attempt: z.number().int().positive(),
   finishedAt: epochMillis,
+  /** The TensorFlow.js backend that computed it; an experiment's first recorded result pins it there. */
+  backend: z.enum(BACKEND_NAMES).optional(),
 };
 
 export const layerCountSchema = z

@@ -70,7 +70,7 @@ export function taskIdentityOf(task: TaskMessage): TaskIdentity {
   return identity;
 }
 
-type TaskFields<T extends TaskMessage> = Omit<T, "version" | "taskId" | "configHash"> & { config: ExperimentConfig };
+type TaskFields<T extends TaskMessage> = Omit<T, "version" | "taskId" | "configHash" | "backend"> & { config: ExperimentConfig; backend?: TaskMessage["backend"] };
 /** A task before its id, version and config hash are filled in, of any kind (distributed over the kinds). */
 export type TaskDraft = TaskMessage extends infer T ? (T extends TaskMessage ? TaskFields<T> : never) : never;
 

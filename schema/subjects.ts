@@ -9,6 +9,7 @@
  */
 
 import { z } from "zod";
+import { EXECUTION_BACKENDS } from "./config-names.js";
 import { metricPointSchema, type MetricPoint } from "./metrics.js";
 import { ANALYSIS_STATUSES, EXPERIMENT_STATUSES, type AnalysisStatus, type ExperimentStatus } from "./statuses.js";
 
@@ -16,8 +17,18 @@ const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]{0,32}$/;
 /** Experiment ids become subject tokens, so they may not contain `.`, `*`, `>` or whitespace. */
 export const SUBJECT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
+/**
+ * Which workers may run a task: `any` worker, or only those of one TensorFlow.js backend. The
+ * route is the first token after `tasks`, and each route has its own durable consumer, so a worker
+ * pulls only what it may run (a WorkQueue stream lets consumers share no subject).
+ */
+export type TaskRoute = (typeof EXECUTION_BACKENDS)[number];
+export const TASK_ROUTES: readonly TaskRoute[] = EXECUTION_BACKENDS;
+
 /** A task's place in its experiment; absent cycle/particle become `_` in its subject. */
 export interface TaskSubjectParts {
+  /** Default `any`. */
+  route?: TaskRoute;
   experimentId: string;
   kind: string;
   cycle?: number;
@@ -34,10 +45,14 @@ export interface FleetNames {
   /** WorkQueue stream of task messages; each queued task has its own subject. */
   readonly tasksStream: string;
   readonly tasksSubjects: string;
-  /** The one durable pull consumer every worker pulls from. */
+  /** The durable pull consumer of the `any` route, which every worker pulls from. */
   readonly workersConsumer: string;
+  /** The durable pull consumer of a route: `any`'s is `workersConsumer`; each backend has its own. */
+  routeConsumer(route: TaskRoute): string;
+  /** The subjects a route's consumer takes (`swamp.tasks.<route>.>`). */
+  routeTasksFilter(route: TaskRoute): string;
   taskSubject(parts: TaskSubjectParts): string;
-  /** Matches every task subject of one experiment (for removal and listing). */
+  /** Matches every task subject of one experiment, on every route (for removal and listing). */
   experimentTasksFilter(experimentId: string): string;
 
   /** WorkQueue stream of task results, consumed durably by the coordinator. */
@@ -51,8 +66,10 @@ export interface FleetNames {
   readonly exhaustedSubjects: string;
   readonly exhaustedConsumer: string;
   exhaustedSubject(experimentId: string): string;
-  /** Published by nats-server when the workers consumer gives up on a message. */
+  /** Published by nats-server when the `any` route's consumer gives up on a message. */
   readonly maxDeliveriesAdvisorySubject: string;
+  /** The same advisory of every route's consumer. */
+  readonly maxDeliveriesAdvisorySubjects: readonly string[];
 
   /** Plain (non-persistent) subjects. */
   metricsSubject(experimentId: string): string;
@@ -95,6 +112,13 @@ export function fleetNames(namespace = ""): FleetNames {
   const bucketSuffix = namespace === "" ? "" : `-${namespace}`;
   const tasksStream = `SWAMP_TASKS${streamSuffix}`;
   const workersConsumer = "SWAMP_WORKERS";
+  const routeToken = (route: TaskRoute | undefined): TaskRoute => {
+    if (route === undefined) return "any";
+    if (!TASK_ROUTES.includes(route)) throw new InvalidNameError(`task route ${JSON.stringify(route)} is not one of ${TASK_ROUTES.join(", ")}`);
+    return route;
+  };
+  const routeConsumer = (route: TaskRoute) => (routeToken(route) === "any" ? workersConsumer : `${workersConsumer}_${route}`);
+  const advisory = (consumer: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${tasksStream}.${consumer}`;
 
   return {
     namespace,
@@ -102,16 +126,19 @@ export function fleetNames(namespace = ""): FleetNames {
     tasksStream,
     tasksSubjects: `${subjectPrefix}.tasks.>`,
     workersConsumer,
+    routeConsumer,
+    routeTasksFilter: (route) => `${subjectPrefix}.tasks.${routeToken(route)}.>`,
     taskSubject: (parts) =>
       [
         `${subjectPrefix}.tasks`,
+        routeToken(parts.route),
         requireToken(parts.experimentId, "experiment id"),
         requireToken(parts.kind, "task kind"),
         // One subject per task: an analysis (never a cycle) is told apart by its id.
         optionalIndexToken(parts.analysis ?? parts.cycle, "cycle"),
         optionalIndexToken(parts.particle, "particle"),
       ].join("."),
-    experimentTasksFilter: (experimentId) => `${subjectPrefix}.tasks.${requireToken(experimentId, "experiment id")}.>`,
+    experimentTasksFilter: (experimentId) => `${subjectPrefix}.tasks.*.${requireToken(experimentId, "experiment id")}.>`,
 
     resultsStream: `SWAMP_RESULTS${streamSuffix}`,
     resultsSubjects: `${subjectPrefix}.results.>`,
@@ -122,7 +149,8 @@ export function fleetNames(namespace = ""): FleetNames {
     exhaustedSubjects: `${subjectPrefix}.exhausted.>`,
     exhaustedConsumer: "SWAMP_EXHAUSTION_WATCH",
     exhaustedSubject: (experimentId) => `${subjectPrefix}.exhausted.${requireToken(experimentId, "experiment id")}`,
-    maxDeliveriesAdvisorySubject: `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${tasksStream}.${workersConsumer}`,
+    maxDeliveriesAdvisorySubject: advisory(workersConsumer),
+    maxDeliveriesAdvisorySubjects: TASK_ROUTES.map((route) => advisory(routeConsumer(route))),
 
     metricsSubject: (experimentId) => `${subjectPrefix}.metrics.${requireToken(experimentId, "experiment id")}`,
     allMetricsSubject: `${subjectPrefix}.metrics.*`,

@@ -4,6 +4,7 @@
  * up to `maxDeliveries` times. A task that will not be delivered again (its last delivery failed, it
  * was terminated, or it was never acknowledged) is reported once to the `onExhausted` handler.
  */
+import type { BackendName } from "../schema/config.js";
 import type { TaskMessage } from "../schema/fleet-messages.js";
 
 export interface TaskQueueSettings {
@@ -60,6 +61,16 @@ export type TaskHandler = (delivery: TaskDelivery) => Promise<void>;
 export interface ConsumeTasksOptions {
   /** Deliveries handled at once (a worker's free slots). Default 1. */
   concurrency?: number;
+  /**
+   * The backend the consumer runs: it takes the tasks routed to that backend besides those any
+   * worker may run (`backend: "any"`). Absent: only the latter.
+   */
+  backend?: BackendName;
+}
+
+/** Whether a consumer running `backend` may take the task. */
+export function mayRun(task: Pick<TaskMessage, "backend">, backend: BackendName | undefined): boolean {
+  return task.backend === "any" || task.backend === backend;
 }
 
 export interface TaskConsumer {

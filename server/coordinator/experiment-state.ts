@@ -8,6 +8,8 @@ import type { LedgerEntry, PlanInput } from "../../protocol/plan.js";
 
 export interface ExperimentState extends PlanInput {
   status: ExperimentStatus;
+  /** The backend its first recorded result pinned it to, as stored (null before; see `experimentRoute`). */
+  backend: string | null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -20,9 +22,12 @@ export function isExperimentId(value: string): boolean {
 /** The experiment's status and config, without its ledger. */
 export async function loadExperiment(manager: EntityManager, experimentId: string): Promise<Omit<ExperimentState, "ledger"> | null> {
   if (!isExperimentId(experimentId)) return null;
-  const rows: Array<{ status: ExperimentStatus; config: unknown }> = await manager.query(`SELECT status, config FROM experiments WHERE id = $1`, [experimentId]);
+  const rows: Array<{ status: ExperimentStatus; config: unknown; backend: string | null }> = await manager.query(
+    `SELECT status, config, backend FROM experiments WHERE id = $1`,
+    [experimentId],
+  );
   const row = rows[0];
-  return row ? { experimentId, status: row.status, config: requireExperimentConfig(row.config) } : null;
+  return row ? { experimentId, status: row.status, config: requireExperimentConfig(row.config), backend: row.backend } : null;
 }
 
 export async function loadExperimentState(manager: EntityManager, experimentId: string): Promise<ExperimentState | null> {

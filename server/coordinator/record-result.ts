@@ -53,8 +53,8 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
     const experimentId = result.experimentId;
     const place = placeOf(result.kind, result);
     const cycleIndex = place.cycle ?? null;
-    const locked: Array<{ status: ExperimentStatus; cycle_started: boolean }> = await tx.manager.query(
-      `SELECT e.status, EXISTS (SELECT 1 FROM cycles c WHERE c.experiment_id = e.id AND c.cycle_index = $2) AS cycle_started
+    const locked: Array<{ status: ExperimentStatus; backend: string | null; cycle_started: boolean }> = await tx.manager.query(
+      `SELECT e.status, e.backend, EXISTS (SELECT 1 FROM cycles c WHERE c.experiment_id = e.id AND c.cycle_index = $2) AS cycle_started
          FROM experiments e WHERE e.id = $1 FOR UPDATE OF e`,
       [experimentId, cycleIndex ?? -1],
     );
@@ -79,6 +79,10 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
       ],
     );
     if (inserted.length === 0) return { kind: "duplicate" };
+    // The first recorded result pins the experiment to its backend: the scheduler routes the rest there.
+    if (result.backend !== undefined && locked[0]!.backend === null) {
+      await tx.manager.query(`UPDATE experiments SET backend = $2 WHERE id = $1`, [experimentId, result.backend]);
+    }
 
     const recorder = ledgerRecorder(deps, tx, store, config, result, locked[0]!.status);
     const descriptor = descriptorOf(result.kind);

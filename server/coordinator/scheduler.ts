@@ -12,6 +12,7 @@ import { StateConflictError } from "../services/errors.js";
 import { markExperimentStatus } from "../services/experiments.js";
 import { inTransaction, type ServiceDeps } from "../services/transaction.js";
 import { loadExperimentState, type ExperimentState } from "./experiment-state.js";
+import { experimentRoute } from "../../schema/config.js";
 import { aliveInMask } from "../../schema/mask-bits.js";
 import { InconsistentLedgerError, planNextTasks, stageOf, type Plan } from "../../protocol/plan.js";
 
@@ -65,7 +66,7 @@ export class Scheduler {
     // A cycle's particles are queued together: each publish is idempotent on its own.
     return Promise.all(
       plan.tasks.map(async (draft): Promise<PublishedTask> => {
-        const task = createTaskMessage(draft);
+        const task = createTaskMessage({ ...draft, backend: experimentRoute(state.config, state.backend) });
         const publishedAt = Date.now();
         const outcome = await this.transport.tasks.publish(task);
         return { task, queued: outcome.queued, publishedAt, at: performance.now() };

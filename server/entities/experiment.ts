@@ -70,6 +70,14 @@ export class ExperimentRow {
   @Column("char", { name: "import_key", length: 64, nullable: true })
   importKey!: string | null;
 
+  /**
+   * The TensorFlow.js backend its tasks run on, set by its first recorded result (the backend the
+   * config requires, or for `any` the one of the worker that took its first task) so that floats
+   * from different backends never meet in one run; null before.
+   */
+  @Column("varchar", { length: 40, nullable: true })
+  backend!: string | null;
+
   /** Free text a researcher keeps with the run. */
   @Column("text", { default: "" })
   notes!: string;

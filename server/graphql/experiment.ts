@@ -62,6 +62,13 @@ export class Experiment {
   @Field(() => ID, { nullable: true, description: "The sweep that created it." })
   sweepId!: string | null;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The TensorFlow.js backend its tasks run on (wasm, cpu, tensorflow, tensorflow-gpu), pinned by its first recorded result: the backend config.execution.backend requires, or for \"any\" the first worker's; null before.",
+  })
+  backend!: string | null;
+
   @Field(() => String, { description: 'Free-text notes (setNotes); "" when none.' })
   notes!: string;
 

@@ -5,7 +5,7 @@
  */
 import type { EntityManager } from "typeorm";
 import { ANALYSIS_KINDS, isAnalysisKind, parseAnalysisInput, type AnalysisInput, type AnalysisKind } from "../../schema/analyses.js";
-import { requireExperimentConfig, type ExperimentConfig } from "../../schema/config.js";
+import { experimentRoute, requireExperimentConfig, type ExperimentConfig } from "../../schema/config.js";
 import type { ArtifactRef, TaskDraft } from "../../schema/fleet-messages.js";
 import { maskLayersOf, maskOverlap, type MaskOverlap } from "../../schema/mask-overlap.js";
 import type { AnalysisStatus } from "../../schema/statuses.js";
@@ -244,7 +244,10 @@ export async function analysisSourceOf(manager: EntityManager, store: ArtifactSt
 export async function analysisTaskDraft(manager: EntityManager, store: ArtifactStore, row: AnalysisRow): Promise<TaskDraft> {
   const sources: AnalysisSource[] = [];
   for (const id of row.experimentIds) sources.push(await analysisSourceOf(manager, store, id));
+  const pinned: Array<{ backend: string | null }> = await manager.query(`SELECT backend FROM experiments WHERE id = $1`, [row.experimentId]);
   return {
+    // Evaluated on the backend its experiment trained on (see taskRoute).
+    backend: experimentRoute(sources[0]!.config, pinned[0]?.backend ?? null),
     kind: "analyze",
     experimentId: row.experimentId,
     config: sources[0]!.config,

@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
+import { BACKEND_NAMES } from "../../schema/config-names.js";
 
 const ROOT = resolve(__dirname, "../../..");
 const DEPLOY = join(ROOT, "deploy");
@@ -46,6 +47,19 @@ const SWAMP_IMAGES: Record<string, string> = { "swamp-server": "server.Dockerfil
 
 function assertServedPath(path: string): void {
   assert.ok(SERVER_SOURCE.includes(`app.get("${path}"`), `the server serves ${path}`);
+}
+
+function flagValue(args: string[], flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index < 0 ? undefined : args[index + 1];
+}
+
+/** The backend a `swamp worker` command line forces, checked against the names the worker knows. */
+function backendFlag(args: string[], where: string): string {
+  assert.equal(args[0], "worker", `${where}: runs \`swamp worker\``);
+  const backend = flagValue(args, "--backend");
+  assert.ok(backend !== undefined && (BACKEND_NAMES as readonly string[]).includes(backend), `${where}: --backend ${backend} is one of ${BACKEND_NAMES.join(", ")}`);
+  return backend!;
 }
 
 function assertCommand(args: string[], where: string): void {
@@ -88,6 +102,20 @@ test("compose: images build from existing Dockerfiles, passwords are required, v
     assert.equal(service.environment.NATS_SERVER_NAME, name);
   }
   assert.equal(server.environment.SWAMP_NATS_REPLICAS, "${SWAMP_NATS_REPLICAS:-1}");
+  // Workers name their backend; the GPU one asks for an NVIDIA device.
+  assert.notEqual(backendFlag(services.worker!.command, "compose worker"), "tensorflow-gpu");
+  const gpu = services["worker-gpu"]!;
+  assert.deepEqual(gpu.profiles, ["gpu"]);
+  assert.equal(backendFlag(gpu.command, "compose worker-gpu"), "tensorflow-gpu");
+  assert.ok(gpu.deploy.resources.reservations.devices.some((device: Doc) => device.driver === "nvidia" && device.capabilities.includes("gpu")), "the GPU worker reserves an NVIDIA GPU");
+});
+
+test("Dockerfiles: each worker image's default command names a backend", () => {
+  for (const [file, expected] of [["worker.Dockerfile", "wasm"], ["worker-gpu.Dockerfile", "tensorflow-gpu"]] as const) {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(DEPLOY, file), "utf8"));
+    assert.ok(cmd, `${file} has an exec-form CMD`);
+    assert.equal(backendFlag(JSON.parse(cmd[1]!) as string[], file), expected);
+  }
 });
 
 test("kubernetes: secrets come from the example's keys, probes hit /healthz and /readyz, ports agree, images, commands and variables exist", () => {
@@ -164,6 +192,14 @@ test("kubernetes: secrets come from the example's keys, probes hit /healthz and 
   const gpu = byName.get("swamp-worker-gpu")!.spec.template.spec;
   assert.ok(Object.keys(gpu.nodeSelector ?? {}).length > 0, "GPU workers only on GPU nodes");
   assert.equal(gpu.containers[0].resources.limits["nvidia.com/gpu"], 1);
+  assert.ok(gpu.tolerations.some((toleration: Doc) => toleration.key === "nvidia.com/gpu"), "GPU workers tolerate the GPU nodes' taint");
+  // Routing: each kind of worker names the backend it advertises (tasks of an experiment go to one backend only).
+  assert.equal(backendFlag(gpu.containers[0].args, "swamp-worker-gpu"), "tensorflow-gpu");
+  assert.equal(flagValue(gpu.containers[0].args, "--slots"), "1", "one task per GPU");
+  const cpu = byName.get("swamp-worker")!.spec.template.spec;
+  assert.notEqual(backendFlag(cpu.containers[0].args, "swamp-worker"), "tensorflow-gpu");
+  assert.equal(cpu.containers[0].resources.limits["nvidia.com/gpu"], undefined, "CPU workers hold no GPU");
+  assert.equal(cpu.nodeSelector?.["nvidia.com/gpu.present"], undefined);
   for (const name of ["swamp-worker", "swamp-worker-gpu"]) {
     const pod = byName.get(name)!.spec.template.spec;
     assert.match(pod.initContainers[0].command.join(" "), /dataset-fashion-mnist/, `${name}: its init container provides the data set`);

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { writeIdxDataset } from "../fixtures/data-fixtures.js";
 import { jsonLines, runSwamp, tempDir, writeConfig } from "../helpers/cli.js";
+import { RunLayout } from "../../worker/run/run-layout.js";
 
 const tiny = {
   name: "limits",
@@ -47,4 +48,12 @@ test("swamp run stops with the cycle and layer when global pruning empties one l
   assert.match(result.stderr, /pruning after cycle 2 leaves layer fc1 with none of its 235200 weights, so cycle 3 cannot train/);
   assert.doesNotMatch(result.stderr, /\n\s+at /, "no stack trace");
   assert.deepEqual(jsonLines(result.stdout).map((line) => line.cycle), [0, 1]);
+});
+
+test("swamp run computes on the backend execution.backend requires, whatever SWAMP_BACKEND says", async () => {
+  const out = join(tempDir("run"), "out");
+  const result = await runSwamp(["run", "--config", writeConfig({ ...tiny, execution: { backend: "cpu" } }), "--out", out, "--json"], { SWAMP_BACKEND: "wasm" });
+  assert.equal(result.code, 0, result.stderr);
+  const info = JSON.parse(readFileSync(new RunLayout(out).runInfo, "utf8")) as { backend: { name: string } };
+  assert.equal(info.backend.name, "cpu");
 });

@@ -175,9 +175,16 @@ describe("NATS names", () => {
     const names = fleetNames();
     assert.equal(names.tasksStream, "SWAMP_TASKS");
     assert.equal(names.tasksSubjects, "swamp.tasks.>");
-    assert.equal(names.taskSubject({ experimentId: "e1", kind: "train-particle", cycle: 3, particle: 0 }), "swamp.tasks.e1.train-particle.3.0");
-    assert.equal(names.taskSubject({ experimentId: "e1", kind: "pretrain" }), "swamp.tasks.e1.pretrain._._");
-    assert.equal(names.experimentTasksFilter("e1"), "swamp.tasks.e1.>");
+    assert.equal(names.taskSubject({ experimentId: "e1", kind: "train-particle", cycle: 3, particle: 0 }), "swamp.tasks.any.e1.train-particle.3.0");
+    assert.equal(names.taskSubject({ experimentId: "e1", kind: "pretrain" }), "swamp.tasks.any.e1.pretrain._._");
+    assert.equal(names.taskSubject({ route: "tensorflow-gpu", experimentId: "e1", kind: "train-particle", cycle: 3, particle: 0 }), "swamp.tasks.tensorflow-gpu.e1.train-particle.3.0");
+    assert.equal(names.experimentTasksFilter("e1"), "swamp.tasks.*.e1.>");
+    // Each route has its own consumer, on subjects no other route's consumer takes.
+    assert.equal(names.routeConsumer("any"), "SWAMP_WORKERS");
+    assert.equal(names.routeConsumer("wasm"), "SWAMP_WORKERS_wasm");
+    assert.equal(names.routeTasksFilter("any"), "swamp.tasks.any.>");
+    assert.equal(names.routeTasksFilter("cpu"), "swamp.tasks.cpu.>");
+    assert.deepEqual(names.maxDeliveriesAdvisorySubjects, ["SWAMP_WORKERS", "SWAMP_WORKERS_tensorflow-gpu", "SWAMP_WORKERS_tensorflow", "SWAMP_WORKERS_wasm", "SWAMP_WORKERS_cpu"].map((consumer) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.SWAMP_TASKS.${consumer}`));
     assert.equal(names.resultsStream, "SWAMP_RESULTS");
     assert.equal(names.resultSubject("e1"), "swamp.results.e1");
     assert.equal(names.exhaustedStream, "SWAMP_EXHAUSTED");
@@ -200,5 +207,6 @@ describe("NATS names", () => {
     assert.throws(() => fleetNames("a.b"), InvalidNameError);
     assert.throws(() => fleetNames().metricsSubject("e.1"), /experiment id "e\.1" cannot be part of a NATS subject/);
     assert.throws(() => fleetNames().taskSubject({ experimentId: "e", kind: "pretrain", cycle: -1 }), /cycle must be a non-negative integer/);
+    assert.throws(() => fleetNames().taskSubject({ route: "gpu" as never, experimentId: "e", kind: "pretrain" }), /task route "gpu" is not one of any, tensorflow-gpu, tensorflow, wasm, cpu/);
   });
 });

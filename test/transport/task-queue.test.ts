@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { TaskMessage } from "../../schema/fleet-messages.js";
+import { createTaskMessage, type TaskMessage } from "../../schema/fleet-messages.js";
 import type { TaskDelivery } from "../../transport/task-queue.js";
 import { aggregateTask, pretrainTask, trainParticleTask } from "./support/fleet-fixtures.js";
 import { FAST_QUEUE, implementations } from "./support/implementations.js";
@@ -350,6 +350,63 @@ for (const implementation of implementations) {
         await waitFor("all three tasks", () => done.length === 3);
         await consumer.stop();
         assert.equal(mostActive, 2);
+      } finally {
+        await deployment.dispose();
+      }
+    });
+
+    test("a consumer takes the tasks routed to its backend and to any, never another backend's", async () => {
+      const deployment = await implementation.deploy();
+      try {
+        const transport = await deployment.connect();
+        const routed = (experimentId: string, backend: "any" | "wasm" | "cpu", [cycle, particle]: readonly [number, number]) =>
+          createTaskMessage({ ...trainParticleTask(experimentId, cycle, particle), backend });
+        const taken = new Map<string, string[]>([["wasm", []], ["cpu", []]]);
+        const consumers = (["wasm", "cpu"] as const).map((backend) =>
+          transport.tasks.consume(
+            async (delivery) => {
+              taken.get(backend)!.push(delivery.task.taskId);
+              await delivery.ack();
+            },
+            { backend, concurrency: 2 },
+          ),
+        );
+        for (const place of [[0, 0], [0, 1], [1, 0]] as const) {
+          await transport.tasks.publish(routed("exp-wasm", "wasm", place));
+          await transport.tasks.publish(routed("exp-cpu", "cpu", place));
+          await transport.tasks.publish(routed("exp-any", "any", place));
+        }
+        await waitFor("all nine tasks", () => taken.get("wasm")!.length + taken.get("cpu")!.length === 9, 20_000);
+        await Promise.all(consumers.map((consumer) => consumer.stop()));
+        assert.ok(taken.get("wasm")!.every((id) => !id.startsWith("exp-cpu")), `the wasm consumer took only wasm and any tasks: ${taken.get("wasm")}`);
+        assert.ok(taken.get("cpu")!.every((id) => !id.startsWith("exp-wasm")), `the cpu consumer took only cpu and any tasks: ${taken.get("cpu")}`);
+        assert.equal(taken.get("wasm")!.filter((id) => id.startsWith("exp-wasm")).length, 3);
+        assert.equal(taken.get("cpu")!.filter((id) => id.startsWith("exp-cpu")).length, 3);
+        for (const id of ["exp-wasm", "exp-cpu", "exp-any"]) assert.deepEqual(await transport.tasks.queuedTaskIds(id), []);
+      } finally {
+        await deployment.dispose();
+      }
+    });
+
+    test("a task routed to a backend no consumer runs stays queued, and a consumer without a backend takes only `any` tasks", async () => {
+      const deployment = await implementation.deploy();
+      try {
+        const transport = await deployment.connect();
+        const taken: string[] = [];
+        const consumer = transport.tasks.consume(async (delivery) => {
+          taken.push(delivery.task.taskId);
+          await delivery.ack();
+        });
+        await transport.tasks.publish(createTaskMessage({ ...pretrainTask("exp-gpu"), backend: "tensorflow-gpu" }));
+        await transport.tasks.publish(pretrainTask("exp-anywhere"));
+        await waitFor("the `any` task", () => taken.length === 1);
+        // The gpu task is still there after the consumer has pulled several times from its route.
+        await sleep(2_500);
+        await consumer.stop();
+        assert.deepEqual(taken, ["exp-anywhere:pretrain"]);
+        assert.deepEqual(await transport.tasks.queuedTaskIds("exp-gpu"), ["exp-gpu:pretrain"]);
+        assert.equal((await transport.tasks.removeExperiment("exp-gpu")), 1, "removal finds tasks on every route");
+        assert.deepEqual(await transport.tasks.queuedTaskIds("exp-gpu"), []);
       } finally {
         await deployment.dispose();
       }

@@ -1,8 +1,19 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CONFIG_LIMITS, configHash, cycleCount, parseExperimentConfig, requireExperimentConfig, swaSnapshotEpochs, InvalidConfigError } from "../../schema/config.js";
+import {
+  CONFIG_LIMITS,
+  configHash,
+  cycleCount,
+  experimentRoute,
+  parseExperimentConfig,
+  requiredBackend,
+  requireExperimentConfig,
+  swaSnapshotEpochs,
+  InvalidConfigError,
+} from "../../schema/config.js";
 
 const minimal = { name: "t", data: { name: "synthetic" }, model: { name: "lenet-300-100" }, method: { name: "swamp" } };
+const MINIMAL_HASH_BEFORE_EXECUTION = "0988cd0a8349efb31fcbc4904a2124929b1f0ac84bf5c88c81962c9631c87a4c";
 
 test("defaults fill what a config leaves out", () => {
   const config = requireExperimentConfig(minimal);
@@ -145,4 +156,36 @@ test("pruning.exclude names only the model's prunable layers", () => {
 test("a cycle count far over its bound is reported at once, not simulated", () => {
   assert.deepEqual(problemsOf({ pruning: { rate: 0.2, cycles: 2 ** 40 } }), ["pruning.cycles: Number must be less than or equal to 200"]);
   assert.deepEqual(problemsOf({ pruning: { rate: 0.2, cycles: 1e300 } }), ["pruning.cycles: Number must be less than or equal to 200"]);
+});
+
+test("execution.backend: absent fills nothing and keeps the hash; any value keeps it too; a bad value names the field", () => {
+  const plain = requireExperimentConfig(minimal);
+  assert.equal("execution" in plain, false, "no default is filled in");
+  // The hash of this config before the option existed (computed at the base commit).
+  assert.equal(configHash(plain), MINIMAL_HASH_BEFORE_EXECUTION);
+  for (const backend of ["any", "wasm", "cpu", "tensorflow", "tensorflow-gpu"]) {
+    const pinned = requireExperimentConfig({ ...minimal, execution: { backend } });
+    assert.deepEqual(pinned.execution, { backend });
+    assert.equal(configHash(pinned), configHash(plain), `execution.backend ${backend} chooses where the run computes, not what`);
+  }
+  assert.equal(requiredBackend(plain), "any");
+  assert.equal(requiredBackend(requireExperimentConfig({ ...minimal, execution: {} })), "any");
+  assert.equal(requiredBackend(requireExperimentConfig({ ...minimal, execution: { backend: "wasm" } })), "wasm");
+  const bad = parseExperimentConfig({ ...minimal, execution: { backend: "gpu" } });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.problems, [{ path: "execution.backend", message: 'must be one of "any", "tensorflow-gpu", "tensorflow", "wasm", "cpu"' }]);
+  const extra = parseExperimentConfig({ ...minimal, execution: { backend: "cpu", gpus: 2 } });
+  assert.ok(!extra.ok);
+  assert.equal(extra.problems[0]!.path, "execution");
+  assert.match(extra.problems[0]!.message, /gpus/);
+});
+
+test("an experiment's route: the backend it is pinned to, else the one it requires, else any", () => {
+  const plain = requireExperimentConfig(minimal);
+  const wasm = requireExperimentConfig({ ...minimal, execution: { backend: "wasm" } });
+  assert.equal(experimentRoute(plain, null), "any");
+  assert.equal(experimentRoute(plain, "cpu"), "cpu");
+  assert.equal(experimentRoute(wasm, null), "wasm");
+  assert.equal(experimentRoute(wasm, "wasm"), "wasm");
+  assert.equal(experimentRoute(plain, "abacus"), "any", "an unknown stored name routes nowhere special");
 });

@@ -4,17 +4,19 @@
  * exhausted tasks reported once to the exhaustion handler (held until one is registered).
  */
 import { parseTaskMessage, requireMessage, type TaskMessage } from "../../schema/fleet-messages.js";
+import type { BackendName } from "../../schema/config.js";
 import type { TransportLogger } from "../logger.js";
 import { TaskDeliveryBase, runTaskHandler } from "../task-delivery.js";
-import type {
-  ConsumeTasksOptions,
-  ExhaustionHandler,
-  ExhaustionWatch,
-  PublishTaskOutcome,
-  TaskConsumer,
-  TaskHandler,
-  TaskQueue,
-  TaskQueueSettings,
+import {
+  mayRun,
+  type ConsumeTasksOptions,
+  type ExhaustionHandler,
+  type ExhaustionWatch,
+  type PublishTaskOutcome,
+  type TaskConsumer,
+  type TaskHandler,
+  type TaskQueue,
+  type TaskQueueSettings,
 } from "../task-queue.js";
 
 interface QueuedTask {
@@ -28,6 +30,7 @@ interface QueuedTask {
 
 interface LocalConsumer {
   handler: TaskHandler;
+  backend: BackendName | undefined;
   concurrency: number;
   active: number;
   running: Set<Promise<void>>;
@@ -95,7 +98,7 @@ export class EmbeddedTaskQueue implements TaskQueue {
   }
 
   consume(handler: TaskHandler, options: ConsumeTasksOptions = {}): TaskConsumer {
-    const consumer: LocalConsumer = { handler, concurrency: Math.max(1, Math.floor(options.concurrency ?? 1)), active: 0, running: new Set() };
+    const consumer: LocalConsumer = { handler, backend: options.backend, concurrency: Math.max(1, Math.floor(options.concurrency ?? 1)), active: 0, running: new Set() };
     this.consumers.push(consumer);
     this.scheduleDispatch();
     return {
@@ -240,19 +243,20 @@ export class EmbeddedTaskQueue implements TaskQueue {
         earliestWaiting = Math.min(earliestWaiting, entry.availableAt);
         continue;
       }
-      const consumer = this.freeConsumer();
-      if (consumer === undefined) break;
+      // A task routed to a backend no consumer here runs waits, as it would in the fleet.
+      const consumer = this.freeConsumer(entry.task);
+      if (consumer === undefined) continue;
       this.deliver(entry, consumer);
     }
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = earliestWaiting === Infinity ? undefined : setTimeout(() => this.scheduleDispatch(), earliestWaiting - now);
   }
 
-  /** Round robin over consumers with a free slot. */
-  private freeConsumer(): LocalConsumer | undefined {
+  /** Round robin over the consumers with a free slot that may run the task. */
+  private freeConsumer(task: TaskMessage): LocalConsumer | undefined {
     for (let i = 0; i < this.consumers.length; i++) {
       const consumer = this.consumers[(this.nextConsumer + i) % this.consumers.length]!;
-      if (consumer.active < consumer.concurrency) {
+      if (consumer.active < consumer.concurrency && mayRun(task, consumer.backend)) {
         this.nextConsumer = (this.nextConsumer + i + 1) % this.consumers.length;
         return consumer;
       }

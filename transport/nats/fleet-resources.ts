@@ -13,7 +13,7 @@ import {
 } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { FleetNames } from "../../schema/subjects.js";
+import { TASK_ROUTES, type FleetNames } from "../../schema/subjects.js";
 import type { TransportLogger } from "../logger.js";
 import { NatsConfigurationError } from "./connection.js";
 import { DEFAULT_TASK_QUEUE_SETTINGS, type TaskQueueSettings } from "../task-queue.js";
@@ -49,9 +49,16 @@ function explainRefusal(error: unknown, what: string): unknown {
   );
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string; subjects: string[] }): Promise<void> {
   try {
-    await jsm.streams.info(config.name);
+    const existing = await jsm.streams.info(config.name);
+    // A stream made by an older version lacks subjects added since (the advisories of new consumers).
+    const missing = config.subjects.filter((subject) => !(existing.config.subjects ?? []).includes(subject));
+    if (missing.length > 0) {
+      await jsm.streams
+        .update(config.name, { ...existing.config, subjects: [...(existing.config.subjects ?? []), ...missing] })
+        .catch((error: unknown) => Promise.reject(explainRefusal(error, `stream ${config.name} with subjects ${missing.join(", ")}`)));
+    }
   } catch (error) {
     if (!isNotFound(error)) throw error;
     try {
@@ -67,6 +74,8 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
 interface ConsumerWish {
   explicit: { ackWaitMs?: number; maxDeliver?: number };
   defaults: { ackWaitMs: number; maxDeliver: number };
+  /** The subjects it takes (absent: the whole stream). */
+  filterSubject?: string;
 }
 
 async function ensureDurablePullConsumer(
@@ -82,11 +91,27 @@ async function ensureDurablePullConsumer(
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
+  let replaced: { ackWaitMs: number; maxDeliver: number } | undefined;
+  if (existing !== undefined && (existing.config.filter_subject || undefined) !== wish.filterSubject) {
+    replaced = { ackWaitMs: (existing.config.ack_wait ?? 0) / NANOS_PER_MS, maxDeliver: existing.config.max_deliver ?? wish.defaults.maxDeliver };
+    // The workers consumer of a version before task routes took the whole stream, which leaves no
+    // subject for the routes' consumers. Its unacknowledged messages stay in the WorkQueue stream
+    // and go to the consumer made in its place.
+    logger.info(`consumer ${stream}/${durable}: filter ${existing.config.filter_subject || "(none)"} → ${wish.filterSubject ?? "(none)"}; replacing it`);
+    await jsm.consumers.delete(stream, durable).catch((error: unknown) => Promise.reject(explainRefusal(error, `consumer ${stream}/${durable} with filter ${wish.filterSubject}`)));
+    existing = undefined;
+  }
   if (existing === undefined) {
-    const ackWaitMs = wish.explicit.ackWaitMs ?? wish.defaults.ackWaitMs;
-    const maxDeliver = wish.explicit.maxDeliver ?? wish.defaults.maxDeliver;
+    const ackWaitMs = wish.explicit.ackWaitMs ?? replaced?.ackWaitMs ?? wish.defaults.ackWaitMs;
+    const maxDeliver = wish.explicit.maxDeliver ?? replaced?.maxDeliver ?? wish.defaults.maxDeliver;
     return await jsm.consumers
-      .add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, ack_wait: ackWaitMs * NANOS_PER_MS, max_deliver: maxDeliver })
+      .add(stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: ackWaitMs * NANOS_PER_MS,
+        max_deliver: maxDeliver,
+        ...(wish.filterSubject === undefined ? {} : { filter_subject: wish.filterSubject }),
+      })
       .catch((error: unknown) => Promise.reject(explainRefusal(error, `consumer ${stream}/${durable}`)));
   }
   // A process started with defaults adopts what the deployment set up; only explicit settings change it.
@@ -130,20 +155,23 @@ export async function ensureFleetResources(
   await ensureStream(jsm, {
     name: names.exhaustedStream,
     num_replicas,
-    subjects: [names.exhaustedSubjects, names.maxDeliveriesAdvisorySubject],
+    subjects: [names.exhaustedSubjects, ...names.maxDeliveriesAdvisorySubjects],
     retention: RetentionPolicy.Workqueue,
     max_age: RECORD_MAX_AGE_MS * NANOS_PER_MS,
   });
+  const defaults = { ackWaitMs: DEFAULT_TASK_QUEUE_SETTINGS.ackWaitMs, maxDeliver: DEFAULT_TASK_QUEUE_SETTINGS.maxDeliveries };
   const workers = await ensureDurablePullConsumer(
     jsm,
     names.tasksStream,
     names.workersConsumer,
-    {
-      explicit: { ackWaitMs: settings.taskQueue.ackWaitMs, maxDeliver: settings.taskQueue.maxDeliveries },
-      defaults: { ackWaitMs: DEFAULT_TASK_QUEUE_SETTINGS.ackWaitMs, maxDeliver: DEFAULT_TASK_QUEUE_SETTINGS.maxDeliveries },
-    },
+    { explicit: { ackWaitMs: settings.taskQueue.ackWaitMs, maxDeliver: settings.taskQueue.maxDeliveries }, defaults, filterSubject: names.routeTasksFilter("any") },
     logger,
   );
+  // Every backend's route delivers as the `any` route does.
+  const routeSettings = { ackWaitMs: (workers.config.ack_wait ?? 0) / NANOS_PER_MS, maxDeliver: workers.config.max_deliver ?? defaults.maxDeliver };
+  for (const route of TASK_ROUTES.filter((route) => route !== "any")) {
+    await ensureDurablePullConsumer(jsm, names.tasksStream, names.routeConsumer(route), { explicit: routeSettings, defaults, filterSubject: names.routeTasksFilter(route) }, logger);
+  }
   const recording: ConsumerWish = { explicit: { ackWaitMs: settings.recordAckWaitMs }, defaults: { ackWaitMs: DEFAULT_RECORD_ACK_WAIT_MS, maxDeliver: -1 } };
   await ensureDurablePullConsumer(jsm, names.resultsStream, names.resultsConsumer, recording, logger);
   await ensureDurablePullConsumer(jsm, names.exhaustedStream, names.exhaustedConsumer, recording, logger);

@@ -34,7 +34,7 @@ export class NatsResultStream implements ResultStream {
     return this.consumers.track(startPullLoop({
       js: this.context.js,
       stream: names.resultsStream,
-      consumer: names.resultsConsumer,
+      consumers: [names.resultsConsumer],
       concurrency: options.concurrency ?? 1,
       expiresMs: this.context.pullExpiresMs,
       label: "result stream",

@@ -153,7 +153,7 @@ export class NatsTaskQueue implements TaskQueue {
     try {
       await publishDurably(
         this.context.js,
-        this.context.names.taskSubject(taskIdentityOf(valid)),
+        this.context.names.taskSubject({ ...taskIdentityOf(valid), route: valid.backend }),
         encodeMessage(valid),
         { expect: { lastSubjectSequence: 0 } },
         { giveUpAfterMs: this.context.publishGiveUpMs, logger: this.context.logger, isConnectionClosed: isClosed(this.context) },
@@ -174,7 +174,8 @@ export class NatsTaskQueue implements TaskQueue {
     return this.consumers.track(startPullLoop({
       js: this.context.js,
       stream: names.tasksStream,
-      consumer: names.workersConsumer,
+      // Tasks of the worker's own backend first: they continue experiments already pinned to it.
+      consumers: options.backend === undefined ? [names.workersConsumer] : [names.routeConsumer(options.backend), names.workersConsumer],
       concurrency: options.concurrency ?? 1,
       expiresMs: this.context.pullExpiresMs,
       label: "task queue",
@@ -198,14 +199,14 @@ export class NatsTaskQueue implements TaskQueue {
     return this.consumers.track(startPullLoop({
       js: this.context.js,
       stream: names.exhaustedStream,
-      consumer: names.exhaustedConsumer,
+      consumers: [names.exhaustedConsumer],
       concurrency: 1,
       expiresMs: this.context.pullExpiresMs,
       label: "exhaustion watch",
       logger,
       isConnectionClosed: isClosed(this.context),
       handle: async (message) => {
-        if (message.subject === names.maxDeliveriesAdvisorySubject) {
+        if (names.maxDeliveriesAdvisorySubjects.includes(message.subject)) {
           await this.reportAdvisory(message);
           return message.ack();
         }

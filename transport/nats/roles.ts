@@ -10,7 +10,7 @@
  * empty namespace, checked by a test. JetStream API subjects are those nats-server 2.9 and the
  * @nats-io/jetstream 3.4 client use.
  */
-import type { FleetNames } from "../../schema/subjects.js";
+import { TASK_ROUTES, type FleetNames } from "../../schema/subjects.js";
 
 export type NatsRole = "server" | "worker";
 
@@ -26,6 +26,7 @@ function objectStoreStream(bucket: string): string {
 
 export function rolePermissions(names: FleetNames, role: NatsRole): SubjectPermissions {
   const bucketStream = objectStoreStream(names.artifactsBucket);
+  const taskConsumers = TASK_ROUTES.map((route) => names.routeConsumer(route));
   if (role === "server") {
     return {
       // Everything JetStream offers (its streams are the server's), the object store, and the
@@ -39,12 +40,11 @@ export function rolePermissions(names: FleetNames, role: NatsRole): SubjectPermi
       // Connecting: the account check and the look-ups that find the fleet's streams and consumers.
       "$JS.API.INFO",
       ...[names.tasksStream, names.resultsStream, names.exhaustedStream, bucketStream].map((stream) => `$JS.API.STREAM.INFO.${stream}`),
-      `$JS.API.CONSUMER.INFO.${names.tasksStream}.${names.workersConsumer}`,
+      ...taskConsumers.map((consumer) => `$JS.API.CONSUMER.INFO.${names.tasksStream}.${consumer}`),
       `$JS.API.CONSUMER.INFO.${names.resultsStream}.${names.resultsConsumer}`,
       `$JS.API.CONSUMER.INFO.${names.exhaustedStream}.${names.exhaustedConsumer}`,
-      // Pulling tasks and settling them (ack, nak, term, in-progress).
-      `$JS.API.CONSUMER.MSG.NEXT.${names.tasksStream}.${names.workersConsumer}`,
-      `$JS.ACK.${names.tasksStream}.${names.workersConsumer}.>`,
+      // Pulling tasks (from the `any` route and each backend's) and settling them (ack, nak, term, in-progress).
+      ...taskConsumers.flatMap((consumer) => [`$JS.API.CONSUMER.MSG.NEXT.${names.tasksStream}.${consumer}`, `$JS.ACK.${names.tasksStream}.${consumer}.>`]),
       // A worker that stops hands its task back by queuing it again.
       names.tasksSubjects,
       names.resultsSubjects,

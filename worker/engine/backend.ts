@@ -25,9 +25,10 @@ import { routeUnbiasedConv2D } from "./conv-layer.js";
 import { registerNativeKernels } from "./native-kernels/index.js";
 import { PROJECT_WASM_KERNEL_SET, registerProjectWasmKernels } from "./wasm-kernels/index.js";
 
-export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+import { BACKEND_NAMES } from "../../schema/config-names.js";
 
-export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_NAMES };
 
 export interface BackendInfo {
   name: BackendName;

@@ -1,11 +1,13 @@
 /**
- * A fleet worker: pulls as many tasks as it has free slots, runs each on a task thread, streams its
- * metric batches, stores its outputs, publishes the result and only then acknowledges the task.
+ * A fleet worker: finds the TF.js backend its task threads run (it advertises it in heartbeats and
+ * results, and pulls only the tasks routed to it or to any backend), pulls as many tasks as it has
+ * free slots, runs each on a task thread, streams its metric batches, stores its outputs, publishes
+ * the result and only then acknowledges the task.
  * It keeps long tasks alive with in-progress signals, heartbeats, obeys cancellations, and on stop
  * gives its unfinished tasks back to the queue.
  */
 import { cpus, hostname } from "node:os";
-import { configHash } from "../../schema/config.js";
+import { configHash, type BackendName } from "../../schema/config.js";
 import { taskIdentityOf, type TaskMessage } from "../../schema/fleet-messages.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import { CorruptArtifactError } from "../../transport/artifact-store.js";
@@ -14,6 +16,7 @@ import type { TaskConsumer, TaskDelivery } from "../../transport/task-queue.js";
 import type { Transport } from "../../transport/transport.js";
 import { EMPTIED_LAYER_ERROR } from "../engine/prune.js";
 import type { ThreadPool } from "../run/thread-pool.js";
+import { probeBackend } from "../engine/backend-probe.js";
 import { defaultWorkerSlots } from "./cpu-limit.js";
 import { executeTask } from "./execute-task.js";
 import { PERMANENT_ANALYSIS_ERRORS, runAnalysisTask, type RunningAnalysis } from "./run-analysis-task.js";
@@ -26,6 +29,7 @@ export interface FleetWorkerOptions {
   workerId?: string;
   /** Tasks run at once; default one per CPU of the container's limit, else per host core (see cpu-limit.ts). */
   slots?: number;
+  /** Force a backend (else SWAMP_BACKEND, else the first that works here; see worker/engine/backend.ts). */
   backend?: string;
   heartbeatMs?: number;
   log?: (line: string) => void;
@@ -43,19 +47,18 @@ interface RunningTask {
 export class FleetWorker {
   readonly workerId: string;
   readonly slots: number;
-  private readonly threads: ThreadCache;
+  private threads: ThreadCache | undefined;
   private readonly running = new Map<string, RunningTask>();
   private consumer: TaskConsumer | undefined;
   private cancelSubscription: Subscription | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private backendName = "wasm";
+  private backendName: BackendName | undefined;
   private stopping = false;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: FleetWorkerOptions) {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}`;
     this.slots = options.slots ?? defaultWorkerSlots().slots;
-    this.threads = new ThreadCache(this.slots, options.backend);
     this.log = options.log ?? (() => {});
   }
 
@@ -63,13 +66,23 @@ export class FleetWorker {
     return this.running.size;
   }
 
+  /** The backend its tasks run on; known once `start` has resolved. */
+  get backend(): BackendName | undefined {
+    return this.backendName;
+  }
+
+  /** Throws BackendUnavailableError when the backend asked for cannot start here. */
   async start(): Promise<void> {
     const { transport } = this.options;
+    // Every thread is then told this backend, so all of them compute alike whatever is installed.
+    const backend = await probeBackend(this.options.backend);
+    this.backendName = backend;
+    this.threads = new ThreadCache(this.slots, backend);
     this.cancelSubscription = await transport.control.onCancel((message) => this.cancelExperiment(message.experimentId));
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat().catch((error) => this.log(`heartbeat failed: ${(error as Error).message}`)), this.options.heartbeatMs ?? 5000);
-    this.consumer = transport.tasks.consume((delivery) => this.handle(delivery), { concurrency: this.slots });
-    this.log(`worker ${this.workerId} ready with ${this.slots} slot(s)`);
+    this.consumer = transport.tasks.consume((delivery) => this.handle(delivery), { concurrency: this.slots, backend });
+    this.log(`worker ${this.workerId} ready with ${this.slots} slot(s) on ${backend}`);
   }
 
   /** Stops taking tasks; running ones are stopped at their next step and given back to the queue. */
@@ -85,7 +98,7 @@ export class FleetWorker {
     await this.consumer?.stop();
     await this.cancelSubscription?.unsubscribe();
     await this.heartbeat().catch(() => {});
-    await this.threads.close();
+    await this.threads?.close();
   }
 
   private cancelExperiment(experimentId: string): void {
@@ -102,7 +115,7 @@ export class FleetWorker {
     await this.options.transport.control.heartbeat({
       workerId: this.workerId,
       host: hostname(),
-      backend: this.backendName,
+      backend: this.backendName ?? "unknown",
       device: `cpu (${cpus().length} cores, ${cpus()[0]?.model.trim() ?? "unknown"})`,
       slots: this.slots,
       busy: this.running.size,
@@ -140,11 +153,13 @@ export class FleetWorker {
         await Promise.all(publishes);
         return;
       }
-      const pool = await this.threads.acquire(task.config);
+      const threads = this.threads!;
+      const pool = await threads.acquire(task.config);
       running.pool = pool;
-      this.backendName = pool.backend.name;
       if (running.stopReason) pool.requestStop();
       try {
+        // Never publish floats of another backend than the one advertised and routed to.
+        if (pool.backend.name !== this.backendName) throw new Error(`task thread runs ${pool.backend.name}, not ${this.backendName}`);
         const result = await executeTask({
           task,
           pool,
@@ -155,10 +170,10 @@ export class FleetWorker {
           onProgress: () => delivery.working(),
         });
         await Promise.all(publishes);
-        await this.options.transport.results.publish(result);
+        await this.options.transport.results.publish({ ...result, backend: this.backendName });
         await delivery.ack();
       } finally {
-        await this.threads.release(pool);
+        await threads.release(pool);
       }
     } catch (error) {
       await this.settleFailure(running, error as Error);
@@ -185,12 +200,12 @@ export class FleetWorker {
       artifacts: this.options.transport.artifacts,
       workerId: this.workerId,
       attempt: delivery.deliveryCount,
-      backend: this.options.backend,
+      backend: this.backendName,
       onProgress: (fraction) => report(fraction),
     });
     if (running.stopReason) running.analysis.stop();
     const result = await running.analysis.result;
-    await this.options.transport.results.publish(result);
+    await this.options.transport.results.publish({ ...result, backend: this.backendName });
     await delivery.ack();
   }
 

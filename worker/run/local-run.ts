@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { rm } from "node:fs/promises";
 import { relative } from "node:path";
-import { canonicalJson, configHash, cycleCount, InvalidConfigError, type ExperimentConfig } from "../../schema/config.js";
+import { canonicalJson, configHash, cycleCount, InvalidConfigError, requiredBackend, type ExperimentConfig } from "../../schema/config.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import type { LoadedDataset } from "../data/dataset.js";
 import { getDataset } from "../data/registry.js";
@@ -103,7 +103,7 @@ export class LocalRun {
     const resumed = await this.prepareDirectory();
     const dataset = await loadDataset(config);
     const workers = Math.max(1, Math.min(this.options.workers ?? availableParallelism(), config.method.particles));
-    this.pool = await ThreadPool.start(workers, { config, dataset, backend: this.options.backend });
+    this.pool = await ThreadPool.start(workers, { config, dataset, backend: runBackend(config, this.options.backend) });
     if (this.stopped) this.pool.requestStop();
     try {
       await writeJsonAtomic(this.layout.runInfo, { configHash: this.hash, backend: this.pool.backend, workers, startedAt: new Date().toISOString(), node: process.version });
@@ -337,4 +337,14 @@ export async function loadDataset(config: ExperimentConfig): Promise<LoadedDatas
 
 export async function runExperiment(options: RunOptions): Promise<RunResult> {
   return new LocalRun(options).execute();
+}
+
+/** The backend a local run forces: the one its config requires (execution.backend), else the one asked for. */
+function runBackend(config: ExperimentConfig, asked: string | undefined): string | undefined {
+  const required = requiredBackend(config);
+  if (required === "any") return asked;
+  if (asked !== undefined && asked !== "" && asked !== required) {
+    throw new InvalidConfigError([{ path: "execution.backend", message: `requires ${JSON.stringify(required)}, but --backend asks for ${JSON.stringify(asked)}` }]);
+  }
+  return required;
 }
