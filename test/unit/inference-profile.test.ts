@@ -57,6 +57,8 @@ test("a pruned model's profile counts its kept weights, sparse file and work, an
   if (hasSparseKernels(backendInfo()!)) {
     assert.deepEqual(result.sparseLayers, ["fc1", "fc2", "fc3"]);
     assert.ok(result.kernels.includes("native-sparse"));
+    // A chain of Dense layers runs its sparse pass as one native call (sparse-mlp.ts).
+    assert.ok(result.kernels.includes("native-sparse-mlp"));
   }
 });
 
@@ -64,6 +66,7 @@ test("an unpruned model runs no sparse kernel: its sparse figures are its dense 
   const { profile: result } = profile(denseMask(context.session.layout));
   assert.deepEqual(result.sparseLayers, []);
   assert.ok(!result.kernels.includes("native-sparse"));
+  assert.ok(!result.kernels.includes("native-sparse-mlp"));
   assert.deepEqual(result.latencyMs.sparse, result.latencyMs.dense);
   assert.deepEqual(result.throughput.sparse, result.throughput.dense);
   assert.equal(result.sparseFlops, result.denseFlops);
