@@ -86,6 +86,12 @@ export interface NativeAddon {
     structure: Int32Array, indices: Int32Array, floats: Float32Array,
     x: Float32Array, xOffset: number, batch: number, y: Float32Array, yOffset: number,
   ): void;
+  /** y [batch, outputs] of a pruned Conv-n on x [batch, h, w, c] (native/src/sparse_convnet.c); plans from sparse-convnet.ts. */
+  sparseConvNetForward(
+    convStructure: Int32Array, convIndices: Int32Array, convFloats: Float32Array,
+    headStructure: Int32Array, headIndices: Int32Array, headFloats: Float32Array,
+    x: Float32Array, xOffset: number, batch: number, y: Float32Array, yOffset: number,
+  ): void;
   reluGrad(n: number, dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, dx: Float32Array, dxOffset: number): void;
 }
 

@@ -23,7 +23,7 @@ export interface SparseMlpPlan {
   layers: string[];
 }
 
-interface LayerLike {
+export interface LayerLike {
   name: string;
   getClassName(): string;
   getConfig(): Record<string, unknown>;
@@ -41,52 +41,60 @@ interface DenseStage {
   mask: Uint8Array | undefined;
 }
 
-function entryOf(layout: WeightLayout, layer: string, role: "kernel" | "bias"): number {
+export function entryOf(layout: WeightLayout, layer: string, role: WeightLayout["entries"][number]["role"]): number {
   return layout.entries.findIndex((entry) => entry.layer === layer && entry.role === role);
 }
 
-/** The model's Dense layers in order, or the reason it is not a chain of Flatten and Dense layers. */
-function denseStages(model: tfl.LayersModel, layout: WeightLayout, weights: WeightValues, mask: Mask): DenseStage[] | string {
+/** The kept entries of a prunable weight, or undefined when it is not pruned. */
+export function maskAt(layout: WeightLayout, mask: Mask, position: number): Uint8Array | undefined {
+  const index = layout.prunable.indexOf(position);
+  return index < 0 ? undefined : mask[index];
+}
+
+/** The model's layers after its input, each taking the one before it, or the reason they are not a chain. */
+export function layerChain(model: tfl.LayersModel): LayerLike[] | string {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) return "the model has more than one input or output";
-  const stages: DenseStage[] = [];
+  const chain: LayerLike[] = [];
   let previous: LayerLike | undefined;
-  let width = (model.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   for (const layer of model.layers as unknown as LayerLike[]) {
     const className = layer.getClassName();
     const inbound = layer.inboundNodes?.[0]?.inboundLayers ?? [];
-    if (className !== "InputLayer" && (inbound.length !== 1 || inbound[0] !== previous)) return `layer ${layer.name} does not follow the one before it`;
-    previous = layer;
-    if (className === "InputLayer" || className === "Flatten") {
-      if (stages.length > 0) return `layer ${layer.name} (${className}) comes after a Dense layer`;
-      continue;
+    if (className !== "InputLayer") {
+      if (inbound.length !== 1 || inbound[0] !== previous) return `layer ${layer.name} does not follow the one before it`;
+      chain.push(layer);
     }
+    previous = layer;
+  }
+  if (previous?.name !== (model.outputs[0] as unknown as { sourceLayer: LayerLike }).sourceLayer.name) return "the model's output is not its last layer";
+  return chain;
+}
+
+/** Dense layers (ReLU or linear) in order taking `width` inputs, or the reason they are not. */
+function denseStages(layers: LayerLike[], layout: WeightLayout, weights: WeightValues, mask: Mask, width: number): DenseStage[] | string {
+  const stages: DenseStage[] = [];
+  for (const layer of layers) {
+    const className = layer.getClassName();
     if (className !== "Dense") return `layer ${layer.name} is a ${className}, not Dense`;
-    const config = layer.getConfig();
-    const activation = config.activation;
+    const activation = layer.getConfig().activation;
     if (activation !== "relu" && activation !== "linear") return `layer ${layer.name} has activation ${String(activation)}`;
     const kernelAt = entryOf(layout, layer.name, "kernel");
     const biasAt = entryOf(layout, layer.name, "bias");
     if (kernelAt < 0 || biasAt < 0) return `layer ${layer.name} has no kernel or no bias`;
     const [inputs, outputs] = layout.entries[kernelAt]!.shape as [number, number];
     if (inputs !== width) return `layer ${layer.name} takes ${inputs} inputs, the layer before gives ${width}`;
-    const prunableIndex = layout.prunable.indexOf(kernelAt);
-    stages.push({
-      name: layer.name, inputs, outputs, relu: activation === "relu",
-      kernel: weights[kernelAt]!, bias: weights[biasAt]!, mask: prunableIndex < 0 ? undefined : mask[prunableIndex],
-    });
+    stages.push({ name: layer.name, inputs, outputs, relu: activation === "relu", kernel: weights[kernelAt]!, bias: weights[biasAt]!, mask: maskAt(layout, mask, kernelAt) });
     width = outputs;
   }
   if (stages.length === 0) return "the model has no Dense layer";
-  if (previous?.name !== (model.outputs[0] as unknown as { sourceLayer: LayerLike }).sourceLayer.name) return "the model's output is not its last layer";
   return stages;
 }
 
 /**
- * The plan of a chain of Flatten and Dense (ReLU or linear) layers under `mask` (pruned values
- * need not be zero: only kept weights are read), or the reason there is none.
+ * The plan of a chain of Dense (ReLU or linear) layers taking `width` row-major inputs, under
+ * `mask` (pruned values need not be zero: only kept weights are read), or the reason there is none.
  */
-export function planSparseMlp(model: tfl.LayersModel, layout: WeightLayout, weights: WeightValues, mask: Mask): SparseMlpPlan | string {
-  const stages = denseStages(model, layout, weights, mask);
+export function planDenseLayers(layers: LayerLike[], layout: WeightLayout, weights: WeightValues, mask: Mask, width: number): SparseMlpPlan | string {
+  const stages = denseStages(layers, layout, weights, mask, width);
   if (typeof stages === "string") return stages;
   const first = stages[0]!;
   // The first layer reads only the input columns some kept weight reads, renumbered in order.
@@ -120,15 +128,24 @@ export function planSparseMlp(model: tfl.LayersModel, layout: WeightLayout, weig
     let start = 0;
     indices.push(0);
     for (const row of columns) indices.push((start += row.length));
-    for (const row of columns) indices.push(...row);
-    for (const row of values) floats.push(...row);
-    floats.push(...stage.bias);
+    for (const row of columns) for (const column of row) indices.push(column);
+    for (const row of values) for (const value of row) floats.push(value);
+    for (const value of stage.bias) floats.push(value);
   }
   structure.push(...gather);
   return {
     structure: Int32Array.from(structure), indices: Int32Array.from(indices), floats: Float32Array.from(floats),
     inputWidth: first.inputs, outputs: stages.at(-1)!.outputs, layers: stages.map((stage) => stage.name),
   };
+}
+
+/** The plan of a model that is Flatten (optional) and Dense layers, or the reason there is none. */
+export function planSparseMlp(model: tfl.LayersModel, layout: WeightLayout, weights: WeightValues, mask: Mask): SparseMlpPlan | string {
+  const chain = layerChain(model);
+  if (typeof chain === "string") return chain;
+  const dense = chain[0]?.getClassName() === "Flatten" ? chain.slice(1) : chain;
+  const width = (model.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  return planDenseLayers(dense, layout, weights, mask, width);
 }
 
 /** Logits [batch, outputs] of `batch` row-major examples, on the native kernel. */
