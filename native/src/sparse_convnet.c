@@ -22,8 +22,8 @@ size_t swamp_sparse_convnet_feature_count(const swamp_sparse_convnet *net) {
 }
 
 /* Output channel o of a convolution, rows (width + 2) apart like the planes, so each kept weight
- * adds one contiguous run (the two columns between rows are computed and never read): four kept
- * weights at a time (one pass over the accumulator for four), over (height − 1)·(width + 2) + width floats, ending on the last one needed. */
+ * adds one contiguous run (the two columns between rows are computed and never read): eight kept
+ * weights at a time (one pass over the accumulator for eight; then four, two, one), over (height − 1)·(width + 2) + width floats, ending on the last one needed. */
 CONV_CLONES static void convolve(const swamp_sparse_conv_stage *s, const float *in, float *out, float *acc) {
   const size_t H = s->height, W = s->width, row = W + 2, plane = (H + 2) * row, run = (H - 1) * row + W;
   for (size_t o = 0; o < s->out_channels; o++) {
@@ -31,6 +31,16 @@ CONV_CLONES static void convolve(const swamp_sparse_conv_stage *s, const float *
     for (size_t q = 0; q < run; q++) acc[q] = b;
     int32_t e = s->start[o];
     const int32_t last = s->start[o + 1];
+    for (; e + 7 < last; e += 8) {
+      const float *restrict p0 = in + s->offset[e], *restrict p1 = in + s->offset[e + 1];
+      const float *restrict p2 = in + s->offset[e + 2], *restrict p3 = in + s->offset[e + 3];
+      const float *restrict p4 = in + s->offset[e + 4], *restrict p5 = in + s->offset[e + 5];
+      const float *restrict p6 = in + s->offset[e + 6], *restrict p7 = in + s->offset[e + 7];
+      const float w0 = s->weights[e], w1 = s->weights[e + 1], w2 = s->weights[e + 2], w3 = s->weights[e + 3];
+      const float w4 = s->weights[e + 4], w5 = s->weights[e + 5], w6 = s->weights[e + 6], w7 = s->weights[e + 7];
+      for (size_t q = 0; q < run; q++)
+        acc[q] += ((w0 * p0[q] + w1 * p1[q]) + (w2 * p2[q] + w3 * p3[q])) + ((w4 * p4[q] + w5 * p5[q]) + (w6 * p6[q] + w7 * p7[q]));
+    }
     for (; e + 3 < last; e += 4) {
       const float *restrict p0 = in + s->offset[e], *restrict p1 = in + s->offset[e + 1];
       const float *restrict p2 = in + s->offset[e + 2], *restrict p3 = in + s->offset[e + 3];
