@@ -168,8 +168,8 @@ export function profileInference(input: ProfileInput): InferenceProfile {
 
   const dense = withSparseThreshold(NEVER_SPARSE, measure);
   let sparse = dense;
-  // A chain of Dense layers runs as one native call on row-major examples (sparse-mlp.ts), from
-  // the same input array to logits in a JavaScript array, as the dense pass.
+  // A chain of Dense layers or a Conv-n runs as one native call (sparse-mlp.ts, sparse-convnet.ts),
+  // from the same input array to logits in a JavaScript array, as the dense pass.
   const loaded = sparseLayers.length > 0 ? loadNative() : undefined;
   const mlp = loaded?.ok ? planSparseMlp(session.model, layout, weights, mask) : undefined;
   const convNet = loaded?.ok && typeof mlp === "string" ? planSparseConvNet(session.model, layout, weights, mask) : undefined;
