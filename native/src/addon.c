@@ -675,7 +675,7 @@ static const char *read_sparse_convnet(const int32_t *structure, size_t structur
     s->width = w;
     s->relu = relu;
     if (kind == SWAMP_STAGE_MAXPOOL2X2) {
-      if ((size_t)outputs != c || kept != 0 || h % 2 != 0 || w % 2 != 0) return "structure pools unevenly or changes channels";
+      if ((size_t)outputs != c || kept != 0 || h < 2 || w < 2) return "structure pools an image under 2×2 or changes channels";
       h /= 2;
       w /= 2;
       continue;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 enum { SWAMP_SPARSE_CONVNET_MAX_STAGES = 16 };
+/* Pooling is "valid": an odd side drops its last row or column. */
 typedef enum { SWAMP_STAGE_CONV3X3 = 0, SWAMP_STAGE_MAXPOOL2X2 = 1 } swamp_stage_kind;
 
 typedef struct {

@@ -1,6 +1,7 @@
 /**
  * A pruned Conv-n's inference pass as one native call (sparse-convnet.ts over
- * native/src/sparse_convnet.c): Conv-4 with and without BatchNorm and Conv-2, logits against the
+ * native/src/sparse_convnet.c): Conv-4 with and without BatchNorm, Conv-2 and Conv-6 (whose last
+ * pooling drops a row and a column of its 7×7 planes), logits against the
  * TF.js model's on random masks and random BatchNorm statistics, at batches inside and across the
  * head's tiles; and the plans the addon refuses.
  */
@@ -44,7 +45,7 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
   return diff / scale;
 }
 
-for (const { model, batchNorm } of [{ model: "conv-4", batchNorm: true }, { model: "conv-4", batchNorm: false }, { model: "conv-2", batchNorm: true }] as const) {
+for (const { model, batchNorm } of [{ model: "conv-4", batchNorm: true }, { model: "conv-4", batchNorm: false }, { model: "conv-2", batchNorm: true }, { model: "conv-6", batchNorm: true }] as const) {
   test(`${model}${batchNorm ? " + BatchNorm" : ""}: logits equal the TF.js model's on random masks`, async () => {
     const { session } = await engineContext(smallConfig({ model: { name: model, batchNorm } }));
     const random = Random.derive(21, ["sparse-convnet", model, String(batchNorm)]);

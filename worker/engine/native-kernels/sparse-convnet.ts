@@ -53,10 +53,11 @@ export function planSparseConvNet(model: tfl.LayersModel, layout: WeightLayout, 
     const config = layer.getConfig();
     if (className === "Flatten") break;
     if (className === "MaxPooling2D") {
-      if (!sameList(config.poolSize, 2) || !sameList(config.strides, 2) || config.padding !== "valid" || h % 2 || w % 2) return `layer ${layer.name} is not a 2×2 pooling of an even image`;
+      if (!sameList(config.poolSize, 2) || !sameList(config.strides, 2) || config.padding !== "valid" || h < 2 || w < 2) return `layer ${layer.name} is not a 2×2 "valid" pooling`;
       stages.push({ kind: 1, outputs: c, relu: false, starts: [], offsets: [], weights: [], bias: new Float32Array(0) });
-      h /= 2;
-      w /= 2;
+      // An odd side drops its last row or column, as "valid" pooling does.
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
       continue;
     }
     const last = stages.at(-1);
