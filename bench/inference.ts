@@ -2,7 +2,8 @@
  * What pruning buys at inference, measured by the inference profiler (worker/profile/) on one
  * thread: batch-1 latency and batch-256 throughput of LeNet-300-100 and Conv-4 + BatchNorm with the
  * dense kernels and with the sparse kernels, at the masks of the fast protocol's cycles, and the
- * crossover where the sparse kernels start to pay.
+ * crossover where the sparse kernels start to pay. LeNet-300-100's sparse column is its one-call
+ * sparse MLP pass (worker/engine/native-kernels/sparse-mlp.ts), Conv-4's the per-layer kernels.
  *   node dist/bench/inference.js [--json] [--models lenet-300-100,conv-4] [--cycles 0,4,8,11,14,17,20,25]
  *     [--millis 300] [--rounds 3]
  * Masks: k cycles of global magnitude pruning (20% of the survivors a cycle) of the model's seeded
@@ -108,7 +109,8 @@ async function main(): Promise<void> {
     const latencyCrossover = rows.find((row) => row.sparsity > 0 && row.latencyMs.sparse < row.latencyMs.dense);
     const target = rows.find((row) => row.cycle === TARGET_CYCLE);
     const summary = {
-      bench: "inference", model, cpu: samples.get(cycles[0]!)![0]!.cpu, backend: backend.name, kernels: backend.kernels, rounds, millis, rows,
+      bench: "inference", model, cpu: samples.get(cycles[0]!)![0]!.cpu, backend: backend.name, kernels: backend.kernels, blas: backend.versions, rounds, millis, rows,
+      sparseKernels: [...new Set(cycles.flatMap((cycle) => samples.get(cycle)![0]!.kernels))].filter((kernel) => !backend.kernels.includes(kernel)),
       throughputCrossoverSparsity: crossover?.sparsity ?? null, latencyCrossoverSparsity: latencyCrossover?.sparsity ?? null,
       targetCycle: target ? { cycle: TARGET_CYCLE, sparsity: target.sparsity, speedup: target.throughput.sparse / target.throughput.dense, target: TARGETS[model] ?? null } : null,
       profileSecondsPerCycle: median(costs),
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
     }
     const n = (v: number, d = 0) => v.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
     console.log(`\n${model}: one thread, ${summary.cpu}, ${backend.name} + ${backend.kernels.join(", ")}; medians over ${rounds} round(s) of ≥${millis} ms per figure`);
+    console.log(`versions: ${Object.entries(backend.versions).map(([name, version]) => `${name} ${version}`).join(", ")}; OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? "(unset)"}; sparse column: ${summary.sparseKernels.join(", ") || "none"}`);
     console.log("| cycle | sparsity | sparse file | dense file | MFLOPs dense / kept | latency ms dense / sparse (p95) | throughput ex/s dense / sparse | sparse ÷ dense |");
     console.log("|---|---|---|---|---|---|---|---|");
     for (const row of rows) {

@@ -20,6 +20,8 @@
 #include "pool.h"
 #include "reduce.h"
 #include "sparse_conv.h"
+#include "sparse_mlp.h"
+#include "sparse_convnet.h"
 
 #define MAX_ARGS 26
 
@@ -561,6 +563,185 @@ static napi_value sparse_conv2d_backprop_filter(napi_env env, napi_callback_info
   return NULL;
 }
 
+/* A typed array argument of the given type, whole. */
+static void *arg_typed(call *c, size_t index, napi_typedarray_type want, const char *name, const char *what, size_t *length) {
+  *length = 0;
+  if (c->failed) return NULL;
+  bool is_typed_array = false;
+  napi_is_typedarray(c->env, c->argv[index], &is_typed_array);
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (!is_typed_array || napi_get_typedarray_info(c->env, c->argv[index], &type, length, &data, NULL, NULL) != napi_ok || type != want) {
+    fail(c, 0, name, what);
+    return NULL;
+  }
+  return data;
+}
+
+/* Reads and checks a sparse MLP plan (layout in sparseMlpForward's comment); returns the error, or NULL. */
+static const char *read_sparse_mlp(const int32_t *structure, size_t structure_length, const int32_t *indices, size_t index_count,
+                                   const float *floats, size_t float_count, swamp_sparse_mlp *plan) {
+  if (structure_length < 3) return "structure is shorter than its header";
+  const int32_t input_width = structure[0], gather_count = structure[1], layer_count = structure[2];
+  /* A tile's gather addresses its examples by 32-bit offsets. */
+  if (input_width < 0 || input_width > INT32_MAX / 32 || gather_count < 0 || layer_count < 1 || layer_count > SWAMP_SPARSE_MLP_MAX_LAYERS)
+    return "structure's header is out of range (1 to 32 layers)";
+  if (structure_length != 3 + 3 * (size_t)layer_count + (size_t)gather_count) return "structure's length does not match its header";
+  plan->input_width = (size_t)input_width;
+  plan->gather_count = (size_t)gather_count;
+  plan->layer_count = (size_t)layer_count;
+  plan->gather = structure + 3 + 3 * layer_count;
+  for (int32_t j = 0; j < gather_count; j++) {
+    if (plan->gather[j] < 0 || plan->gather[j] >= input_width) return "structure gathers an input column outside the input";
+  }
+  size_t at_index = 0, at_float = 0, inputs = (size_t)gather_count;
+  for (int32_t l = 0; l < layer_count; l++) {
+    const int32_t outputs = structure[3 + 3 * l], relu = structure[4 + 3 * l], kept = structure[5 + 3 * l];
+    if (outputs < 1 || kept < 0 || (relu != 0 && relu != 1)) return "structure holds a layer out of range";
+    if (index_count - at_index < (size_t)outputs + 1 + (size_t)kept || at_index > index_count) return "indices are shorter than the structure needs";
+    if (float_count - at_float < (size_t)kept + (size_t)outputs || at_float > float_count) return "floats are shorter than the structure needs";
+    swamp_sparse_mlp_layer *layer = &plan->layers[l];
+    layer->outputs = (size_t)outputs;
+    layer->relu = relu;
+    layer->row_start = indices + at_index;
+    layer->columns = indices + at_index + outputs + 1;
+    layer->weights = floats + at_float;
+    layer->bias = floats + at_float + kept;
+    if (layer->row_start[0] != 0 || layer->row_start[outputs] != kept) return "indices hold row starts that do not span the kept weights";
+    for (int32_t o = 0; o < outputs; o++) {
+      if (layer->row_start[o + 1] < layer->row_start[o]) return "indices hold decreasing row starts";
+    }
+    for (int32_t e = 0; e < kept; e++) {
+      if (layer->columns[e] < 0 || (size_t)layer->columns[e] >= inputs) return "indices hold a column outside the layer's inputs";
+    }
+    at_index += (size_t)outputs + 1 + (size_t)kept;
+    at_float += (size_t)kept + (size_t)outputs;
+    inputs = (size_t)outputs;
+  }
+  if (at_index != index_count || at_float != float_count) return "indices or floats are longer than the structure describes";
+  return NULL;
+}
+
+/* sparseMlpForward(structure, indices, floats, x, xOffset, batch, y, yOffset): y [batch, outputs] of
+ * a pruned chain of Dense layers on x [batch, inputWidth]. structure (Int32Array): inputWidth,
+ * gatherCount, layerCount, then per layer outputs, relu 0 | 1, keptCount, then the gathered input
+ * columns; indices (Int32Array): per layer its row starts (outputs + 1) then its kept weights'
+ * columns; floats (Float32Array): per layer its kept weights then its bias. */
+static napi_value sparse_mlp_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sparseMlpForward", 8, &c) != 0) return NULL;
+  size_t structure_length, index_count, float_count;
+  const int32_t *structure = arg_typed(&c, 0, napi_int32_array, "structure", "must be an Int32Array", &structure_length);
+  const int32_t *indices = arg_typed(&c, 1, napi_int32_array, "indices", "must be an Int32Array", &index_count);
+  const float *floats = arg_typed(&c, 2, napi_float32_array, "floats", "must be a Float32Array", &float_count);
+  if (c.failed) return NULL;
+  swamp_sparse_mlp plan;
+  const char *error = read_sparse_mlp(structure, structure_length, indices, index_count, floats, float_count, &plan);
+  if (error != NULL) {
+    fail(&c, 1, "plan:", error);
+    return NULL;
+  }
+  const int64_t batch = arg_int(&c, 5, "batch", 0, INT32_MAX);
+  const float *x = arg_floats(&c, 3, 4, element_count(&c, "x", batch, (int64_t)plan.input_width, 1), "x");
+  float *y = arg_floats(&c, 6, 7, element_count(&c, "y", batch, (int64_t)plan.layers[plan.layer_count - 1].outputs, 1), "y");
+  if (c.failed) return NULL;
+  if (swamp_sparse_mlp_forward(&plan, &state_of(env)->scratch, x, (size_t)batch, y) != 0) out_of_memory(&c);
+  return NULL;
+}
+
+/* Reads and checks a sparse Conv-n plan (layout in sparseConvNetForward's comment); returns the error, or NULL. */
+static const char *read_sparse_convnet(const int32_t *structure, size_t structure_length, const int32_t *indices, size_t index_count,
+                                       const float *floats, size_t float_count, swamp_sparse_convnet *net) {
+  if (structure_length < 4) return "structure is shorter than its header";
+  const int32_t height = structure[0], width = structure[1], channels = structure[2], stages = structure[3];
+  if (height < 1 || width < 1 || channels < 1 || height > 4096 || width > 4096 || channels > 65536 || stages < 1 ||
+      stages > SWAMP_SPARSE_CONVNET_MAX_STAGES)
+    return "structure's header is out of range";
+  if (structure_length != 4 + 4 * (size_t)stages) return "structure's length does not match its header";
+  net->height = (size_t)height;
+  net->width = (size_t)width;
+  net->channels = (size_t)channels;
+  net->stage_count = (size_t)stages;
+  size_t at_index = 0, at_float = 0, c = (size_t)channels, h = (size_t)height, w = (size_t)width;
+  for (int32_t i = 0; i < stages; i++) {
+    const int32_t kind = structure[4 + 4 * i], outputs = structure[5 + 4 * i], relu = structure[6 + 4 * i], kept = structure[7 + 4 * i];
+    swamp_sparse_conv_stage *s = &net->stages[i];
+    memset(s, 0, sizeof *s);
+    if ((kind != 0 && kind != 1) || outputs < 1 || outputs > 65536 || kept < 0 || (relu != 0 && relu != 1)) return "structure holds a stage out of range";
+    s->kind = (swamp_stage_kind)kind;
+    s->in_channels = c;
+    s->out_channels = (size_t)outputs;
+    s->height = h;
+    s->width = w;
+    s->relu = relu;
+    if (kind == SWAMP_STAGE_MAXPOOL2X2) {
+      if ((size_t)outputs != c || kept != 0 || h < 2 || w < 2) return "structure pools an image under 2×2 or changes channels";
+      h /= 2;
+      w /= 2;
+      continue;
+    }
+    if (index_count < at_index || index_count - at_index < (size_t)outputs + 1 + (size_t)kept) return "indices are shorter than the structure needs";
+    if (float_count < at_float || float_count - at_float < (size_t)kept + (size_t)outputs) return "floats are shorter than the structure needs";
+    s->start = indices + at_index;
+    s->offset = indices + at_index + outputs + 1;
+    s->weights = floats + at_float;
+    s->bias = floats + at_float + kept;
+    if (s->start[0] != 0 || s->start[outputs] != kept) return "indices hold starts that do not span the kept weights";
+    for (int32_t o = 0; o < outputs; o++) {
+      if (s->start[o + 1] < s->start[o]) return "indices hold decreasing starts";
+    }
+    /* A kept weight's run, (h − 1) rows of (w + 2) and w values, must lie inside the input planes. */
+    const size_t span = (h - 1) * (w + 2) + w, planes = c * (h + 2) * (w + 2);
+    for (int32_t e = 0; e < kept; e++) {
+      if (s->offset[e] < 0 || (size_t)s->offset[e] + span > planes) return "indices hold an offset outside the input planes";
+    }
+    at_index += (size_t)outputs + 1 + (size_t)kept;
+    at_float += (size_t)kept + (size_t)outputs;
+    c = (size_t)outputs;
+  }
+  if (at_index != index_count || at_float != float_count) return "indices or floats are longer than the structure describes";
+  return NULL;
+}
+
+/* sparseConvNetForward(convStructure, convIndices, convFloats, headStructure, headIndices, headFloats,
+ * x, xOffset, batch, y, yOffset): y [batch, outputs] of a pruned Conv-n on x [batch, height, width,
+ * channels]. convStructure (Int32Array): height, width, channels, stageCount, then per stage kind
+ * (0 3×3 same convolution, 1 2×2 max pooling), outChannels, relu 0 | 1, keptCount; convIndices: per
+ * convolution its starts (outChannels + 1) then its kept weights' plane offsets; convFloats: per
+ * convolution its kept weights then its bias; the head as sparseMlpForward's plan, over the
+ * features in NHWC order. */
+static napi_value sparse_convnet_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sparseConvNetForward", 11, &c) != 0) return NULL;
+  size_t lengths[6];
+  const int32_t *conv_structure = arg_typed(&c, 0, napi_int32_array, "convStructure", "must be an Int32Array", &lengths[0]);
+  const int32_t *conv_indices = arg_typed(&c, 1, napi_int32_array, "convIndices", "must be an Int32Array", &lengths[1]);
+  const float *conv_floats = arg_typed(&c, 2, napi_float32_array, "convFloats", "must be a Float32Array", &lengths[2]);
+  const int32_t *head_structure = arg_typed(&c, 3, napi_int32_array, "headStructure", "must be an Int32Array", &lengths[3]);
+  const int32_t *head_indices = arg_typed(&c, 4, napi_int32_array, "headIndices", "must be an Int32Array", &lengths[4]);
+  const float *head_floats = arg_typed(&c, 5, napi_float32_array, "headFloats", "must be a Float32Array", &lengths[5]);
+  if (c.failed) return NULL;
+  swamp_sparse_convnet net;
+  const char *error = read_sparse_convnet(conv_structure, lengths[0], conv_indices, lengths[1], conv_floats, lengths[2], &net);
+  if (error != NULL) {
+    fail(&c, 1, "convolution plan:", error);
+    return NULL;
+  }
+  swamp_sparse_mlp head;
+  error = read_sparse_mlp(head_structure, lengths[3], head_indices, lengths[4], head_floats, lengths[5], &head);
+  if (error == NULL && head.input_width != swamp_sparse_convnet_feature_count(&net)) error = "takes another number of features than the convolutions give";
+  if (error != NULL) {
+    fail(&c, 1, "head plan:", error);
+    return NULL;
+  }
+  const int64_t batch = arg_int(&c, 8, "batch", 0, INT32_MAX);
+  const float *x = arg_floats(&c, 6, 7, element_count(&c, "x", batch, (int64_t)(net.height * net.width), (int64_t)net.channels), "x");
+  float *y = arg_floats(&c, 9, 10, element_count(&c, "y", batch, (int64_t)head.layers[head.layer_count - 1].outputs, 1), "y");
+  if (c.failed) return NULL;
+  if (swamp_sparse_convnet_forward(&net, &head, &state_of(env)->scratch, x, (size_t)batch, y) != 0) out_of_memory(&c);
+  return NULL;
+}
+
 /* columnSums(x, xOffset, rows, cols, out, outOffset): out[c] = Σ_r x[r, c] */
 static napi_value column_sums(napi_env env, napi_callback_info info) {
   call c;
@@ -773,6 +954,8 @@ NAPI_MODULE_INIT() {
       {"sparseConv2d", sparse_conv2d},
       {"sparseConv2dBackpropInput", sparse_conv2d_backprop_input},
       {"sparseConv2dBackpropFilter", sparse_conv2d_backprop_filter},
+      {"sparseMlpForward", sparse_mlp_forward},
+      {"sparseConvNetForward", sparse_convnet_forward},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
@@ -780,7 +963,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 7, &version);
+  napi_create_uint32(env, 8, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

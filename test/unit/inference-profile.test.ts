@@ -57,6 +57,8 @@ test("a pruned model's profile counts its kept weights, sparse file and work, an
   if (hasSparseKernels(backendInfo()!)) {
     assert.deepEqual(result.sparseLayers, ["fc1", "fc2", "fc3"]);
     assert.ok(result.kernels.includes("native-sparse"));
+    // A chain of Dense layers runs its sparse pass as one native call (sparse-mlp.ts).
+    assert.ok(result.kernels.includes("native-sparse-mlp"));
   }
 });
 
@@ -64,6 +66,7 @@ test("an unpruned model runs no sparse kernel: its sparse figures are its dense 
   const { profile: result } = profile(denseMask(context.session.layout));
   assert.deepEqual(result.sparseLayers, []);
   assert.ok(!result.kernels.includes("native-sparse"));
+  assert.ok(!result.kernels.includes("native-sparse-mlp"));
   assert.deepEqual(result.latencyMs.sparse, result.latencyMs.dense);
   assert.deepEqual(result.throughput.sparse, result.throughput.dense);
   assert.equal(result.sparseFlops, result.denseFlops);
@@ -80,4 +83,19 @@ test("profiling leaves the model's later evaluations as they were", () => {
   session.writeWeights(weights);
   const after = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses);
   assert.deepEqual(after, before);
+});
+
+test("a pruned Conv-n's sparse pass runs as one native call", async () => {
+  const conv = await engineContext(smallConfig({ model: { name: "conv-2", batchNorm: true } }));
+  const { session, dataset } = conv;
+  let mask = denseMask(session.layout);
+  for (let cycle = 0; cycle < 5; cycle++) mask = pruneByMagnitude(session.initialWeights(5), mask, session.layout, { rate: 0.5, scope: "layerwise", exclude: [] });
+  const weights = session.initialWeights(5);
+  applyMask(weights, mask, session.layout);
+  const result = profileInference({ session, weights, mask, backend: backendInfo()!, examples: dataset.test.images, inputShape: dataset.inputShape, configHash: "test", cycle: 5, effort: QUICK });
+  inferenceProfileSchema.parse(result);
+  if (hasSparseKernels(backendInfo()!)) assert.ok(result.kernels.includes("native-sparse-convnet"), result.kernels.join(", "));
+  assert.ok(!result.kernels.includes("native-sparse-mlp"));
+  assert.ok(result.throughput.sparse > 0 && result.latencyMs.sparse > 0);
+  session.dispose();
 });

@@ -4,7 +4,8 @@
  * kernels. Each prunable layer that lost weights gets its mask attached for the sparse
  * measurement and runs on the sparse kernels whatever its kept fraction (the training thresholds
  * of sparse-routing.ts are set aside), so the two columns show where the sparse kernels start to
- * pay. Timings are wall-clock medians after warm-up; slow runs are counted, never dropped.
+ * pay. A model that is a chain of Dense layers (LeNet-300-100) or a Conv-n runs its sparse pass as
+ * one native call over all its layers instead (sparse-mlp.ts, sparse-convnet.ts). Timings are wall-clock medians after warm-up; slow runs are counted, never dropped.
  */
 import { cpus } from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
@@ -13,6 +14,9 @@ import { NATIVE_KERNEL_SET, type BackendInfo } from "../engine/backend.js";
 import { forwardFlopsPerExample } from "../engine/flops.js";
 import type { Mask } from "../engine/mask.js";
 import type { ModelSession } from "../engine/model-session.js";
+import { loadNative } from "../engine/native-kernels/addon.js";
+import { planSparseConvNet, runSparseConvNet } from "../engine/native-kernels/sparse-convnet.js";
+import { planSparseMlp, runSparseMlp } from "../engine/native-kernels/sparse-mlp.js";
 import { withSparseThreshold } from "../engine/native-kernels/sparse-routing.js";
 import { attachMask } from "../engine/weight-masks.js";
 import type { WeightValues } from "../engine/weights.js";
@@ -164,7 +168,25 @@ export function profileInference(input: ProfileInput): InferenceProfile {
 
   const dense = withSparseThreshold(NEVER_SPARSE, measure);
   let sparse = dense;
-  if (sparseLayers.length > 0) {
+  // A chain of Dense layers or a Conv-n runs as one native call (sparse-mlp.ts, sparse-convnet.ts),
+  // from the same input array to logits in a JavaScript array, as the dense pass.
+  const loaded = sparseLayers.length > 0 ? loadNative() : undefined;
+  const mlp = loaded?.ok ? planSparseMlp(session.model, layout, weights, mask) : undefined;
+  const convNet = loaded?.ok && typeof mlp === "string" ? planSparseConvNet(session.model, layout, weights, mask) : undefined;
+  const oneCall = loaded?.ok
+    ? typeof mlp === "object"
+      ? { kernel: "native-sparse-mlp", run: (values: Float32Array, count: number) => runSparseMlp(loaded.native.addon, mlp, values, count) }
+      : typeof convNet === "object"
+        ? { kernel: "native-sparse-convnet", run: (values: Float32Array, count: number) => runSparseConvNet(loaded.native.addon, convNet, values, count) }
+        : undefined
+    : undefined;
+  if (oneCall) {
+    const run = (values: Float32Array, count: number) => () => void oneCall.run(values, count);
+    sparse = {
+      latency: time(run(single, 1), effort.warmupRuns, effort.latencyRuns, effort.latencyMillis, effort.maxLatencyRuns),
+      throughput: time(run(batch, THROUGHPUT_BATCH), 1, effort.throughputBatches, effort.throughputMillis, effort.maxThroughputBatches),
+    };
+  } else if (sparseLayers.length > 0) {
     const masks = sparseLayers.map(({ position, index }) => {
       const entry = layout.entries[position]!;
       const maskTensor = tf.tensor(Float32Array.from(mask[index]!), entry.shape, "float32");
@@ -195,7 +217,7 @@ export function profileInference(input: ProfileInput): InferenceProfile {
     throughputBatch: THROUGHPUT_BATCH,
     threads: Math.max(1, backend.threads),
     backend: backend.name,
-    kernels: sparseLayers.length > 0 ? [...backend.kernels, "native-sparse"] : [...backend.kernels],
+    kernels: sparseLayers.length > 0 ? [...backend.kernels, "native-sparse", ...(oneCall ? [oneCall.kernel] : [])] : [...backend.kernels],
     sparseLayers: sparseLayers.map(({ position }) => layout.entries[position]!.layer),
     cpu: cpus()[0]?.model.trim() ?? "unknown",
     seconds: (performance.now() - started) / 1000,

@@ -78,6 +78,20 @@ export interface NativeAddon {
     v: Float32Array, vOffset: number, lr: number, momentum: number, decay: number,
     wOut: Float32Array, wOutOffset: number, vOut: Float32Array, vOutOffset: number,
   ): void;
+  /**
+   * y [batch, outputs] of a pruned chain of Dense layers on x [batch, inputWidth], both row-major
+   * (native/src/sparse_mlp.c); the plan's three arrays are laid out by sparse-mlp.ts.
+   */
+  sparseMlpForward(
+    structure: Int32Array, indices: Int32Array, floats: Float32Array,
+    x: Float32Array, xOffset: number, batch: number, y: Float32Array, yOffset: number,
+  ): void;
+  /** y [batch, outputs] of a pruned Conv-n on x [batch, h, w, c] (native/src/sparse_convnet.c); plans from sparse-convnet.ts. */
+  sparseConvNetForward(
+    convStructure: Int32Array, convIndices: Int32Array, convFloats: Float32Array,
+    headStructure: Int32Array, headIndices: Int32Array, headFloats: Float32Array,
+    x: Float32Array, xOffset: number, batch: number, y: Float32Array, yOffset: number,
+  ): void;
   reluGrad(n: number, dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, dx: Float32Array, dxOffset: number): void;
 }
 
@@ -91,7 +105,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 7;
+export const NATIVE_ABI_VERSION = 8;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 
