@@ -8,6 +8,10 @@
  * (worker/tasks/registry.ts), keyed by the same name, so the server, which imports the
  * descriptors, never loads TensorFlow.js.
  *
+ * A kind with a `plan` is part of every experiment's plan (protocol/plan.ts walks the stages of the
+ * planned kinds in order), and `runDirectory` says where `swamp run` keeps its results; a kind
+ * without them (analyses) is queued on request.
+ *
  * The fields after `taskProblems` are optional, with the defaults their comments give, so a kind
  * declares only what it does differently.
  */
@@ -15,6 +19,8 @@ import type { InferenceProfile } from "../schema/inference-profile.js";
 import type { z } from "zod";
 import type { ExperimentConfig } from "../schema/config.js";
 import type { ArtifactRef, MessageProblem } from "../schema/fleet-message-fields.js";
+import type { RunLayout } from "../worker/run/run-layout.js";
+import type { PlanLedger } from "./ledger.js";
 
 /** The numbers that place a task within its experiment, in task-id order. */
 export type TaskCoordinate = "cycle" | "particle" | "analysis";
@@ -53,6 +59,44 @@ export interface ResultRecorder {
   }): Promise<void>;
 }
 
+/** The cycle a plan's particles train in: the coordinator opens it, with its mask, before queuing them. */
+export interface ParticleCycle {
+  cycle: number;
+  mask: ArtifactRef | null;
+  /** The previous cycle's total weight count (for the mask's alive count); null in cycle 0. */
+  previousTotalWeights: number | null;
+}
+
+/** A task as a plan makes it: the message less the fields `createTaskMessage` fills in. */
+export type TaskDraftOf<TaskSchema extends z.ZodTypeAny> = Omit<z.output<TaskSchema>, "version" | "taskId" | "configHash">;
+
+/**
+ * A kind's part in the plan. Its tasks of one cycle form a stage (placed by `stage`); a kind
+ * without a cycle coordinate has one stage per experiment (`cycle` is then 0 here).
+ */
+export interface KindPlan<Draft = unknown> {
+  /** The coordinates of every task of the stage. */
+  places(config: ExperimentConfig, cycle: number): TaskPlace[];
+  /**
+   * Every task of the stage, recorded or not, with its inputs read from the ledger: called once
+   * every earlier stage is done. Throws `ledger.inconsistent(...)` when an input is missing.
+   */
+  tasks(ledger: PlanLedger, cycle: number): { tasks: Draft[]; particleCycle?: ParticleCycle };
+  /** How the stage stands with `recorded` results, for why a task of the stage before or after it is not due. */
+  standing(cycle: number, recorded: number, config: ExperimentConfig): string;
+}
+
+/**
+ * Where `swamp run` keeps a kind's results: the run directory is its ledger
+ * (worker/run/run-ledger.ts), so these are the files `--resume` trusts.
+ */
+export interface KindRunDirectory {
+  /** The files whose presence means the task is done (its last writes). */
+  done(layout: RunLayout, place: TaskPlace): string[];
+  /** The file of each output the plan reads; an output whose file is absent is null. */
+  readonly outputs: Readonly<Record<string, (layout: RunLayout, place: TaskPlace) => string>>;
+}
+
 export interface TaskKindDescriptor<
   Name extends string = string,
   TaskSchema extends z.ZodTypeAny = z.ZodTypeAny,
@@ -69,6 +113,11 @@ export interface TaskKindDescriptor<
   stage(cycle: number): number;
   /** What is wrong with a task beyond its schema (its coordinates and inputs against its config). */
   taskProblems(task: z.output<TaskSchema>): MessageProblem[];
+
+  /** What the kind's stages plan; absent for kinds queued on request (their stage is not finite). */
+  readonly plan?: KindPlan<TaskDraftOf<TaskSchema>>;
+  /** Where `swamp run` keeps the kind's results; every planned kind has it. */
+  readonly runDirectory?: KindRunDirectory;
 
   /** For people, in errors: e.g. "particle 2 of cycle 3". Default: the name and its coordinates. */
   describe?(place: TaskPlace): string;

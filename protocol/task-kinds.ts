@@ -1,6 +1,7 @@
 /**
  * Every task kind, in one list: adding a kind is its descriptor file in task-kinds/ plus a line
- * here (and its handler's line in worker/tasks/registry.ts).
+ * here, its handler file plus its line in worker/tasks/registry.ts, and, for a kind of the plan,
+ * its `swamp run` step in worker/run/local-run.ts (the compiler asks for it).
  */
 import { aggregateCycleKind } from "./task-kinds/aggregate-cycle.js";
 import { analyzeKind } from "./task-kinds/analyze.js";
@@ -16,6 +17,8 @@ type Descriptors = typeof TASK_KIND_DESCRIPTORS;
 /** The tuple of each descriptor's `field`, in registry order (zod's unions and enums need tuples). */
 type Pluck<T extends readonly unknown[], Field extends string> = { -readonly [I in keyof T]: T[I] extends { readonly [F in Field]: infer V } ? V : never };
 export type FleetTaskKind = Descriptors[number]["name"];
+/** The kinds of every experiment's plan (those with a `plan`); the others are queued on request. */
+export type PlannedTaskKind = Extract<Descriptors[number], { readonly plan: object }>["name"];
 export type TaskKindDescriptorOf<K extends FleetTaskKind> = Extract<Descriptors[number], { name: K }>;
 
 export const TASK_KINDS = TASK_KIND_DESCRIPTORS.map((descriptor) => descriptor.name) as unknown as Pluck<Descriptors, "name">;

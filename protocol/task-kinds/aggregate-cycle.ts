@@ -1,10 +1,10 @@
 /** Aggregate-cycle: averages a cycle's particles, evaluates the average and prunes the next mask. */
 import { z } from "zod";
 import { inferenceProfileSchema } from "../../schema/inference-profile.js";
-import { accuracy, artifactRefSchema, finite, layerCountSchema, nonNegativeInt, resultCommon, taskCommon, type MessageProblem } from "../../schema/fleet-message-fields.js";
+import { accuracy, artifactRefSchema, finite, layerCountSchema, nonNegativeInt, resultCommon, taskCommon, type ArtifactRef, type MessageProblem } from "../../schema/fleet-message-fields.js";
 import type { ExperimentConfig } from "../../schema/config.js";
 import type { ResultRecorder, TaskKindDescriptor } from "../task-kind.js";
-import { cycleProblems } from "./cycle-bounds.js";
+import { cycleMask, cycleProblems } from "./cycle-bounds.js";
 
 const taskSchema = z
   .object({
@@ -79,6 +79,25 @@ export const aggregateCycleKind = {
     return problems;
   },
   describe: ({ cycle }) => `the aggregate of cycle ${cycle}`,
+  plan: {
+    places: (_config, cycle) => [{ cycle }],
+    /** Averages the cycle's particles, in particle order, under the mask they trained with. */
+    tasks(ledger, cycle) {
+      const { experimentId, config } = ledger;
+      const { mask } = cycleMask(ledger, cycle);
+      const particleWeights = Array.from({ length: config.method.particles }, (_, particle) => ledger.result("train-particle", cycle, particle)?.outputs.weights);
+      if (!particleWeights.every((weights) => weights)) throw ledger.inconsistent(`a recorded particle of cycle ${cycle} has no weights`);
+      return { tasks: [{ kind: "aggregate-cycle" as const, experimentId, config, cycle, final: cycle === config.pruning.cycles, inputs: { particleWeights: particleWeights as ArtifactRef[], mask } }] };
+    },
+    standing: (cycle, recorded) => (recorded > 0 ? `cycle ${cycle} is already aggregated` : `cycle ${cycle} is not aggregated`),
+  },
+  runDirectory: {
+    done: (layout, { cycle }) => [layout.cycleSummary(cycle!)],
+    outputs: {
+      weights: (layout, { cycle }) => layout.averageWeights(cycle!),
+      nextMask: (layout, { cycle }) => layout.mask(cycle! + 1),
+    },
+  },
   inputArtifacts: { particleWeights: "weights", mask: "mask" },
   outputArtifacts: { weights: "weights", nextMask: "mask" },
   resultFailure(config: ExperimentConfig, result: z.output<typeof successSchema>): string | undefined {

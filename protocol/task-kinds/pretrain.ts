@@ -23,6 +23,15 @@ export const pretrainKind = {
   stage: () => 0,
   taskProblems: () => [],
   describe: () => "pretraining to the rewind point",
+  plan: {
+    places: () => [{}],
+    tasks: (ledger) => ({ tasks: [{ kind: "pretrain", experimentId: ledger.experimentId, config: ledger.config, inputs: {} }] }),
+    standing: (_cycle, recorded) => (recorded > 0 ? "pretraining is done" : "pretraining is not done"),
+  },
+  runDirectory: {
+    done: (layout) => [layout.rewindWeights],
+    outputs: { weights: (layout) => layout.rewindWeights },
+  },
   outputArtifacts: { weights: "weights" },
   async record(result: z.output<typeof successSchema>, recorder: ResultRecorder): Promise<void> {
     await recorder.artifact(result.outputs.weights, "weights", null, null);

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { accuracy, artifactRefSchema, finite, nonNegativeInt, resultCommon, taskCommon, type MessageProblem } from "../../schema/fleet-message-fields.js";
 import type { ResultRecorder, TaskKindDescriptor } from "../task-kind.js";
-import { cycleProblems } from "./cycle-bounds.js";
+import { cycleMask, cycleProblems } from "./cycle-bounds.js";
 
 const taskSchema = z
   .object({
@@ -56,6 +56,31 @@ export const trainParticleKind = {
     return problems;
   },
   describe: ({ cycle, particle }) => `particle ${particle} of cycle ${cycle}`,
+  plan: {
+    places: (config, cycle) => Array.from({ length: config.method.particles }, (_, particle) => ({ cycle, particle })),
+    /** Every particle trains from the rewind point under the mask the previous cycle's aggregate left (dense in cycle 0). */
+    tasks(ledger, cycle) {
+      const { experimentId, config } = ledger;
+      const rewindWeights = ledger.result("pretrain")?.outputs.weights;
+      if (!rewindWeights) throw ledger.inconsistent("the recorded pretrain result has no weights");
+      const { mask, previous } = cycleMask(ledger, cycle);
+      const previousTotalWeights = typeof previous?.numbers.total === "number" ? previous.numbers.total : null;
+      const tasks = Array.from({ length: config.method.particles }, (_, particle) => ({
+        kind: "train-particle" as const,
+        experimentId,
+        config,
+        cycle,
+        particle,
+        inputs: { rewindWeights, mask },
+      }));
+      return { tasks, particleCycle: { cycle, mask, previousTotalWeights } };
+    },
+    standing: (cycle, recorded, config) => `cycle ${cycle} has ${recorded} of its ${config.method.particles} particles`,
+  },
+  runDirectory: {
+    done: (layout, { cycle, particle }) => [layout.particleSummary(cycle!, particle!), layout.particleWeights(cycle!, particle!)],
+    outputs: { weights: (layout, { cycle, particle }) => layout.particleWeights(cycle!, particle!) },
+  },
   inputArtifacts: { rewindWeights: "weights", mask: "mask" },
   outputArtifacts: { weights: "weights" },
   ownsParticle: true,

@@ -1,27 +1,17 @@
 /**
- * The ledger facts one task's standing depends on (see protocol/plan.ts `taskStanding`), read
- * with a handful of indexed look-ups.
+ * The ledger facts one task's standing depends on (see protocol/plan.ts `taskStanding`): how many
+ * results the experiment holds of each kind in each cycle, and whether the task's own is one of
+ * them, in one grouped look-up of its rows.
  */
 import type { EntityManager } from "typeorm";
 import type { TaskIdentity } from "../../schema/fleet-messages.js";
 import type { LedgerFacts } from "../../protocol/plan.js";
 
 export async function ledgerFacts(manager: EntityManager, taskId: string, identity: TaskIdentity): Promise<LedgerFacts> {
-  const cycle = identity.cycle ?? 0;
-  const rows: Array<{ recorded: boolean; pretrain: boolean; previous_aggregate: boolean; aggregate: boolean; particles: number }> = await manager.query(
-    `SELECT EXISTS (SELECT 1 FROM task_results WHERE task_id = $2) AS recorded,
-            EXISTS (SELECT 1 FROM task_results WHERE experiment_id = $1 AND kind = 'pretrain') AS pretrain,
-            EXISTS (SELECT 1 FROM task_results WHERE experiment_id = $1 AND kind = 'aggregate-cycle' AND cycle_index = $3 - 1) AS previous_aggregate,
-            EXISTS (SELECT 1 FROM task_results WHERE experiment_id = $1 AND kind = 'aggregate-cycle' AND cycle_index = $3) AS aggregate,
-            (SELECT count(*)::int FROM task_results WHERE experiment_id = $1 AND kind = 'train-particle' AND cycle_index = $3) AS particles`,
-    [identity.experimentId, taskId, cycle],
+  const rows: Array<{ kind: string; cycle: number | null; count: number; holds_task: boolean }> = await manager.query(
+    `SELECT kind, cycle_index AS cycle, count(*)::int AS count, bool_or(task_id = $2) AS holds_task
+       FROM task_results WHERE experiment_id = $1 GROUP BY kind, cycle_index`,
+    [identity.experimentId, taskId],
   );
-  const row = rows[0]!;
-  return {
-    recorded: row.recorded,
-    pretrainRecorded: row.pretrain,
-    previousAggregateRecorded: cycle === 0 ? row.pretrain : row.previous_aggregate,
-    aggregateRecorded: row.aggregate,
-    particlesRecorded: row.particles,
-  };
+  return { recorded: rows.some((row) => row.holds_task), results: rows.map(({ kind, cycle, count }) => ({ kind, cycle, count })) };
 }

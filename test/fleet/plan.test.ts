@@ -66,6 +66,12 @@ describe("planNextTasks", () => {
     assert.deepEqual(plan(through(3)), { kind: "complete", stage: Number.POSITIVE_INFINITY });
   });
 
+  it("counts a stage as done once a later one has results (a run directory keeps no particles of finished cycles)", () => {
+    const next = plan([pretrain, aggregate(0, ref("b")), particle(1, 1)]);
+    assert.ok(next.kind === "tasks");
+    assert.deepEqual(next.tasks.map((t) => createTaskMessage(t).taskId), [0, 2].map((p) => `${experimentId}:train-particle:1:${p}`));
+  });
+
   it("refuses a ledger whose non-final aggregate left no mask", () => {
     assert.throws(() => plan([pretrain, particle(0, 0), particle(0, 1), particle(0, 2), aggregate(0, null)]), InconsistentLedgerError);
   });
@@ -89,14 +95,14 @@ describe("mask bits", () => {
 describe("taskStanding", () => {
   /** The facts ledgerFacts reads from the database, taken from an in-memory ledger instead. */
   const factsOf = (ledger: LedgerEntry[], identity: TaskIdentity): LedgerFacts => {
-    const cycle = identity.cycle ?? 0;
-    const has = (kind: string, c: number | null, p: number | null = null) => ledger.some((e) => e.kind === kind && e.cycle === c && e.particle === p);
+    const counts = new Map<string, { kind: string; cycle: number | null; count: number }>();
+    for (const entry of ledger) {
+      const key = `${entry.kind}:${entry.cycle}`;
+      counts.set(key, { kind: entry.kind, cycle: entry.cycle, count: (counts.get(key)?.count ?? 0) + 1 });
+    }
     return {
-      recorded: has(identity.kind, identity.kind === "pretrain" ? null : cycle, identity.particle ?? null),
-      pretrainRecorded: has("pretrain", null),
-      previousAggregateRecorded: cycle === 0 ? has("pretrain", null) : has("aggregate-cycle", cycle - 1),
-      aggregateRecorded: has("aggregate-cycle", cycle),
-      particlesRecorded: ledger.filter((e) => e.kind === "train-particle" && e.cycle === cycle).length,
+      recorded: ledger.some((e) => e.kind === identity.kind && e.cycle === (identity.cycle ?? null) && e.particle === (identity.particle ?? null)),
+      results: [...counts.values()],
     };
   };
   /** Every task the experiment has, and two it does not (a cycle and a particle too many). */

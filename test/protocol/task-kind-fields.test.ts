@@ -48,6 +48,22 @@ describe("task-kind descriptor fields", () => {
     });
   }
 
+  for (const descriptor of TASK_KIND_DESCRIPTORS) {
+    it(`${descriptor.name}: a planned kind says where swamp run keeps it, naming outputs of its result`, () => {
+      const generic = descriptorOf(descriptor.name);
+      assert.equal(generic.runDirectory !== undefined, generic.plan !== undefined);
+      const outputs = objectKeys((descriptor.successSchema as z.AnyZodObject).shape.outputs);
+      for (const name of Object.keys(generic.runDirectory?.outputs ?? {})) assert.ok(outputs.includes(name), `output ${name}`);
+    });
+  }
+
+  it("plans every kind but analyze, which is queued on request", () => {
+    assert.deepEqual(
+      TASK_KIND_DESCRIPTORS.filter((descriptor) => descriptorOf(descriptor.name).plan === undefined).map((descriptor) => descriptor.name),
+      ["analyze"],
+    );
+  });
+
   it("describes each kind's tasks for people", () => {
     assert.equal(describeTask({ kind: "pretrain" }), "pretraining to the rewind point");
     assert.equal(describeTask({ kind: "train-particle", cycle: 3, particle: 2 }), "particle 2 of cycle 3");

@@ -25,7 +25,8 @@ import { RunLayout } from "./run-layout.js";
 import { readRunModel, runModelPath, writeRunModel } from "./run-models.js";
 import { runDirectoryLedger } from "./run-ledger.js";
 import { planNextTasks } from "../../protocol/plan.js";
-import type { FleetTaskKind, TaskDraft } from "../../schema/fleet-messages.js";
+import type { TaskDraft } from "../../schema/fleet-messages.js";
+import type { PlannedTaskKind } from "../../protocol/task-kinds.js";
 import type { CycleSummary, ParticleSummary } from "./summaries.js";
 import { ThreadPool } from "./thread-pool.js";
 
@@ -194,7 +195,8 @@ export class LocalRun {
         ),
       );
     };
-    const steps: { [K in FleetTaskKind]: (tasks: Array<Extract<TaskDraft, { kind: K }>>) => Promise<void> } = {
+    /** How `swamp run` runs each planned kind's tasks and where it writes their outputs (the one place a kind is named here). */
+    const steps: { [K in PlannedTaskKind]: (tasks: Array<Extract<TaskDraft, { kind: K }>>) => Promise<void> } = {
       pretrain: async () => {
         run.rewind = await this.pretrain(pool);
       },
@@ -211,15 +213,11 @@ export class LocalRun {
         await writeFileAtomic(this.layout.cycles, summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
         this.emit({ type: "cycle-done", summary, reused: false });
       },
-      // Analyses are never part of a run's plan (`swamp analyze` runs them on a finished run).
-      analyze: async () => {
-        throw new Error("a run's plan never holds an analysis");
-      },
     };
     for (;;) {
       const plan = planNextTasks({ experimentId: LOCAL_EXPERIMENT_ID, config, ledger: runDirectoryLedger(this.layout, config) });
       if (plan.kind === "complete") break;
-      const kind = plan.tasks[0]!.kind;
+      const kind = plan.tasks[0]!.kind as PlannedTaskKind;
       await (steps[kind] as (tasks: TaskDraft[]) => Promise<void>)(plan.tasks);
     }
     return { outDir: this.options.outDir, configHash: this.hash, cycles: summaries };
