@@ -67,8 +67,8 @@ export interface ParticleCycle {
   previousTotalWeights: number | null;
 }
 
-/** A task as a plan makes it: the message less the fields `createTaskMessage` fills in. */
-export type TaskDraftOf<TaskSchema extends z.ZodTypeAny> = Omit<z.output<TaskSchema>, "version" | "taskId" | "configHash">;
+/** A task before the fields createTaskMessage fills (version, id, config hash and, unless pinned, the backend route). */
+export type TaskDraftOf<TaskSchema extends z.ZodTypeAny> = Omit<z.output<TaskSchema>, "version" | "taskId" | "configHash" | "backend"> & { backend?: z.output<TaskSchema>["backend"] };
 
 /**
  * A kind's part in the plan. Its tasks of one cycle form a stage (placed by `stage`); a kind
