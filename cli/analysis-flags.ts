@@ -3,7 +3,7 @@
  * printed with --json, shared by the run-directory form and the server form so both take the
  * same flags and print the same lines.
  */
-import type { AnalysisKind, AnalysisResult } from "../schema/analyses.js";
+import { ANALYSIS_KINDS, isAnalysisKind, type AnalysisKind, type AnalysisResult } from "../schema/analyses.js";
 
 /** Each flag, the input field it sets and how its text becomes a value. */
 export const ANALYSIS_FLAGS = {
@@ -28,6 +28,16 @@ export const ANALYSIS_FLAGS = {
 } as const satisfies Record<string, { field: string; kinds: readonly AnalysisKind[]; value: "integer" | "number" | "string" | "integer-list" | "string-list" }>;
 
 export type AnalysisFlagName = keyof typeof ANALYSIS_FLAGS;
+
+/** The input flags as command-line options (parseCommandLine): each takes its text. */
+export const ANALYSIS_FLAG_OPTIONS = Object.fromEntries(Object.keys(ANALYSIS_FLAGS).map((name) => [name, { type: "string" }])) as Record<AnalysisFlagName, { type: "string" }>;
+
+/** The analysis a command line names, or why it names none. */
+export function analysisKindOf(kind: string | undefined): { kind: AnalysisKind } | { problem: string } {
+  if (!kind) return { problem: `which analysis? one of ${ANALYSIS_KINDS.join(", ")}` };
+  if (!isAnalysisKind(kind)) return { problem: `unknown analysis "${kind}"; one of ${ANALYSIS_KINDS.join(", ")}` };
+  return { kind };
+}
 
 /** A flag the analysis cannot take, or a value it cannot read: exit 2 with the usage. */
 export class AnalysisUsageError extends Error {}

@@ -5,10 +5,10 @@
  * follows the analysis until it succeeded or failed, and prints its result: --json gives the JSON
  * lines of the local command (interpolate: one line per pair), otherwise the same table.
  */
-import { ANALYSIS_KINDS, isAnalysisKind, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
+import { ANALYSIS_KINDS, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
 import { formatAnalysis } from "../analysis-table.js";
 import { parseCommandLine } from "../command-line.js";
-import { ANALYSIS_FLAGS, AnalysisUsageError, analysisJsonLines, inputFromFlags, type AnalysisFlagName } from "../analysis-flags.js";
+import { ANALYSIS_FLAGS, ANALYSIS_FLAG_OPTIONS, AnalysisUsageError, analysisKindOf, analysisJsonLines, inputFromFlags, type AnalysisFlagName } from "../analysis-flags.js";
 
 const USAGE = `usage: swamp analyze KIND --server URL --experiment ID [--experiment ID2...] [options] [--json]
   KIND           ${ANALYSIS_KINDS.join(" | ")}
@@ -47,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     USAGE,
     argv,
     {
-      ...(Object.fromEntries(Object.keys(ANALYSIS_FLAGS).map((name) => [name, { type: "string" }])) as Record<AnalysisFlagName, { type: "string" }>),
+      ...ANALYSIS_FLAG_OPTIONS,
       server: { type: "string" },
       experiment: { type: "string", multiple: true },
       token: { type: "string" },
@@ -63,9 +63,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`swamp analyze: ${message}\n${USAGE}\n`);
     return 2;
   };
-  const [kind, ...extra] = positionals;
-  if (!kind) return fail(`which analysis? one of ${ANALYSIS_KINDS.join(", ")}`);
-  if (!isAnalysisKind(kind)) return fail(`unknown analysis "${kind}"; one of ${ANALYSIS_KINDS.join(", ")}`);
+  const [named, ...extra] = positionals;
+  const chosen = analysisKindOf(named);
+  if ("problem" in chosen) return fail(chosen.problem);
+  const { kind } = chosen;
   if (extra.length > 0) return fail(`with --server the models are named by --experiment ID, not run directories (${extra.join(" ")})`);
   const experiments = values.experiment ?? [];
   if (experiments.length === 0) return fail("--experiment ID is required with --server");

@@ -6,7 +6,7 @@
  * plugs in at the same place.
  */
 import { availableParallelism } from "node:os";
-import { ANALYSIS_KINDS, InvalidAnalysisInputError, isAnalysisKind, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
+import { InvalidAnalysisInputError, type AnalysisKind, type AnalysisResult } from "../../schema/analyses.js";
 import { MaskMismatchError } from "../../worker/analyses/selected-models.js";
 import { openRunDirectory, RunDirectoryModelsError } from "../../worker/analyses/run-directory-models.js";
 import { AnalysisSourceError, runAnalysis } from "../../worker/analyses/registry.js";
@@ -14,7 +14,7 @@ import { StoredModelMissingError, type StoredModels } from "../../worker/analyse
 import { DatasetFileError, DatasetOptionError } from "../../worker/data/dataset.js";
 import { parseCommandLine } from "../command-line.js";
 import { formatAnalysis } from "../analysis-table.js";
-import { ANALYSIS_FLAGS, AnalysisUsageError, analysisJsonLines, flagOf, inputFromFlags, type AnalysisFlagName } from "../analysis-flags.js";
+import { ANALYSIS_FLAG_OPTIONS, AnalysisUsageError, analysisKindOf, analysisJsonLines, flagOf, inputFromFlags, type AnalysisFlagName } from "../analysis-flags.js";
 
 const USAGE = `usage: swamp analyze KIND RUN_DIR... [options] [--json]
   interpolate RUN_DIR --cycle N [--pairs particles|average|cycles] [--points K] [--mask same|union|intersection] [--train-examples N]
@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     USAGE,
     argv,
     {
-      ...(Object.fromEntries(Object.keys(ANALYSIS_FLAGS).map((name) => [name, { type: "string" }])) as Record<AnalysisFlagName, { type: "string" }>),
+      ...ANALYSIS_FLAG_OPTIONS,
       json: { type: "boolean", default: false },
       backend: { type: "string" },
       help: { type: "boolean", default: false },
@@ -55,9 +55,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`swamp analyze: ${message}\n${USAGE}\n`);
     return 2;
   };
-  const [kind, ...runDirs] = positionals;
-  if (!kind) return fail(`which analysis? one of ${ANALYSIS_KINDS.join(", ")}`);
-  if (!isAnalysisKind(kind)) return fail(`unknown analysis "${kind}"; one of ${ANALYSIS_KINDS.join(", ")}`);
+  const [named, ...runDirs] = positionals;
+  const chosen = analysisKindOf(named);
+  if ("problem" in chosen) return fail(chosen.problem);
+  const { kind } = chosen;
   if (runDirs.length === 0) return fail(`${kind} needs a run directory`);
 
   let input: Record<string, unknown>;
