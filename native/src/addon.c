@@ -578,6 +578,21 @@ static void *arg_typed(call *c, size_t index, napi_typedarray_type want, const c
   return data;
 }
 
+/* A layer's kept weights at the read positions: its row starts and kept indices (outputs + 1 + kept
+ * Int32s) and its kept weights and bias (kept + outputs floats) must remain, and the row starts must
+ * span the kept weights in order. Returns the error, or NULL. */
+static const char *check_kept_rows(const int32_t *indices, size_t index_count, size_t at_index, size_t float_count, size_t at_float,
+                                   int32_t outputs, int32_t kept) {
+  if (at_index > index_count || index_count - at_index < (size_t)outputs + 1 + (size_t)kept) return "indices are shorter than the structure needs";
+  if (at_float > float_count || float_count - at_float < (size_t)kept + (size_t)outputs) return "floats are shorter than the structure needs";
+  const int32_t *start = indices + at_index;
+  if (start[0] != 0 || start[outputs] != kept) return "indices hold row starts that do not span the kept weights";
+  for (int32_t o = 0; o < outputs; o++) {
+    if (start[o + 1] < start[o]) return "indices hold decreasing row starts";
+  }
+  return NULL;
+}
+
 /* Reads and checks a sparse MLP plan (layout in sparseMlpForward's comment); returns the error, or NULL. */
 static const char *read_sparse_mlp(const int32_t *structure, size_t structure_length, const int32_t *indices, size_t index_count,
                                    const float *floats, size_t float_count, swamp_sparse_mlp *plan) {
@@ -598,8 +613,8 @@ static const char *read_sparse_mlp(const int32_t *structure, size_t structure_le
   for (int32_t l = 0; l < layer_count; l++) {
     const int32_t outputs = structure[3 + 3 * l], relu = structure[4 + 3 * l], kept = structure[5 + 3 * l];
     if (outputs < 1 || kept < 0 || (relu != 0 && relu != 1)) return "structure holds a layer out of range";
-    if (index_count - at_index < (size_t)outputs + 1 + (size_t)kept || at_index > index_count) return "indices are shorter than the structure needs";
-    if (float_count - at_float < (size_t)kept + (size_t)outputs || at_float > float_count) return "floats are shorter than the structure needs";
+    const char *rows = check_kept_rows(indices, index_count, at_index, float_count, at_float, outputs, kept);
+    if (rows != NULL) return rows;
     swamp_sparse_mlp_layer *layer = &plan->layers[l];
     layer->outputs = (size_t)outputs;
     layer->relu = relu;
@@ -607,10 +622,6 @@ static const char *read_sparse_mlp(const int32_t *structure, size_t structure_le
     layer->columns = indices + at_index + outputs + 1;
     layer->weights = floats + at_float;
     layer->bias = floats + at_float + kept;
-    if (layer->row_start[0] != 0 || layer->row_start[outputs] != kept) return "indices hold row starts that do not span the kept weights";
-    for (int32_t o = 0; o < outputs; o++) {
-      if (layer->row_start[o + 1] < layer->row_start[o]) return "indices hold decreasing row starts";
-    }
     for (int32_t e = 0; e < kept; e++) {
       if (layer->columns[e] < 0 || (size_t)layer->columns[e] >= inputs) return "indices hold a column outside the layer's inputs";
     }
@@ -680,16 +691,12 @@ static const char *read_sparse_convnet(const int32_t *structure, size_t structur
       w /= 2;
       continue;
     }
-    if (index_count < at_index || index_count - at_index < (size_t)outputs + 1 + (size_t)kept) return "indices are shorter than the structure needs";
-    if (float_count < at_float || float_count - at_float < (size_t)kept + (size_t)outputs) return "floats are shorter than the structure needs";
+    const char *rows = check_kept_rows(indices, index_count, at_index, float_count, at_float, outputs, kept);
+    if (rows != NULL) return rows;
     s->start = indices + at_index;
     s->offset = indices + at_index + outputs + 1;
     s->weights = floats + at_float;
     s->bias = floats + at_float + kept;
-    if (s->start[0] != 0 || s->start[outputs] != kept) return "indices hold starts that do not span the kept weights";
-    for (int32_t o = 0; o < outputs; o++) {
-      if (s->start[o + 1] < s->start[o]) return "indices hold decreasing starts";
-    }
     /* A kept weight's run, (h − 1) rows of (w + 2) and w values, must lie inside the input planes. */
     const size_t span = (h - 1) * (w + 2) + w, planes = c * (h + 2) * (w + 2);
     for (int32_t e = 0; e < kept; e++) {
