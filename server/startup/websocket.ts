@@ -50,6 +50,7 @@ export function attachWebSocket(options: {
     {
       schema,
       subscribe: subscribeWithColumnFastPath,
+      connectionInitWaitTimeout: options.webSocketLimits.connectionInitWaitMs,
       onConnect: async (ctx) => sessions.admit(ctx.extra.socket, await contexts.resolvePrincipal(authorizationOf(ctx)), ctx.extra.request.socket.remoteAddress),
       context: async (ctx) => {
         const context = contexts.contextFor(await contexts.resolvePrincipal(authorizationOf(ctx)));

@@ -217,10 +217,11 @@ describe("settings from the environment", { timeout: 30_000 }, () => {
       SWAMP_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "7",
       SWAMP_TOKEN_RECHECK_MS: "1500",
       SWAMP_WS_MAX_BUFFERED_BYTES: "1048576",
+      SWAMP_WS_CONNECTION_INIT_WAIT_MS: "20000",
     });
     assert.equal(settings.publicUrl, "https://swamp.example.org/");
     assert.deepEqual(settings.allowedOrigins, ["https://a.example.org", "http://localhost:3000"]);
-    assert.deepEqual(settings.webSocketLimits, { maxConnectionsPerToken: 5, maxConnectionsPerAddress: 6, maxSubscriptionsPerConnection: 7, revocationCheckMs: 1500, maxBufferedBytes: 1_048_576 });
+    assert.deepEqual(settings.webSocketLimits, { maxConnectionsPerToken: 5, maxConnectionsPerAddress: 6, maxSubscriptionsPerConnection: 7, revocationCheckMs: 1500, maxBufferedBytes: 1_048_576, connectionInitWaitMs: 20_000 });
     const defaults = serveSettingsFromEnv({});
     assert.deepEqual([defaults.publicUrl, defaults.allowedOrigins, defaults.webSocketLimits], [undefined, [], {}]);
     assert.throws(() => serveSettingsFromEnv({ SWAMP_PUBLIC_URL: "ftp://x" }), /SWAMP_PUBLIC_URL must be an http or https URL/);
@@ -231,5 +232,6 @@ describe("settings from the environment", { timeout: 30_000 }, () => {
       assert.throws(() => serveSettingsFromEnv({ SWAMP_WS_MAX_CONNECTIONS_PER_TOKEN: bad }), /SWAMP_WS_MAX_CONNECTIONS_PER_TOKEN must be a whole number from 1 to 100000/, bad);
     }
     assert.throws(() => serveSettingsFromEnv({ SWAMP_WS_MAX_BUFFERED_BYTES: "1000" }), /SWAMP_WS_MAX_BUFFERED_BYTES must be a whole number from 65536 to 1073741824/);
+    assert.throws(() => serveSettingsFromEnv({ SWAMP_WS_CONNECTION_INIT_WAIT_MS: "50" }), /SWAMP_WS_CONNECTION_INIT_WAIT_MS must be a whole number from 100 to 600000/);
   });
 });
