@@ -3,9 +3,9 @@ import type { SubscribeResolverData } from "type-graphql";
 import { metricWindowsOf } from "../live/metric-windows.js";
 import type { MetricColumnBatch as WindowBatch, MetricColumnSeries as WindowSeries, WindowMember } from "../live/metric-window.js";
 import { backlogLimitOf, cutOffSlowSocket, socketOf, stopWhenCutOff } from "../live/live-sockets.js";
+import { packedColumn } from "../live/packed-series.js";
 import { requireScope } from "./auth.js";
 import type { GraphQLContext } from "./context.js";
-import { packedColumn } from "../live/packed-series.js";
 import { checkedSubscriptionArgs, MetricsSubscriptionArgs } from "./metrics-subscription-args.js";
 
 const PACKED_INTEGERS =
@@ -71,7 +71,7 @@ export class PackedMetricColumnsResolver {
 }
 
 @ObjectType("MetricColumnBatch", {
-  description: "Points of a metricColumns subscription, a list per field per series: the stored history first (history: true, the last of it historyComplete: true), then live batches.",
+  description: "Points of a metricColumns subscription, a list (or a packed string) per field per series: the stored history first (history: true, the last of it historyComplete: true), then live batches.",
 })
 export class MetricColumnBatch {
   @Field(() => ID)
