@@ -7,13 +7,14 @@
 import { performance } from "node:perf_hooks";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { unpackFloats, unpackIntegers } from "../schema/packed-columns.js";
 
 export interface ClientsStart {
   wsUrl: string;
   token: string;
   experimentId: string;
   clients: number;
-  shape: "columns" | "points";
+  shape: "packed" | "columns" | "points";
   /** Points stored when the clients subscribe: the points shape's history is complete once this many arrived. */
   historyPoints: number;
   timeoutMs: number;
@@ -27,6 +28,7 @@ export type ChildMessage =
   | { type: "new-subscriber"; millis: number | null };
 
 const QUERIES = {
+  packed: `subscription($id: ID!) { metricColumns(experimentId: $id) { history historyComplete series { particle key packedGlobalSteps packedValues packedTimes } } }`,
   columns: `subscription($id: ID!) { metricColumns(experimentId: $id) { history historyComplete series { particle key globalSteps values times } } }`,
   points: `subscription($id: ID!) { metrics(experimentId: $id) { history points { particle key globalStep value time } } }`,
 };
@@ -57,10 +59,12 @@ function listen(start: ClientsStart, t0: number): Listener {
         next: ({ data, errors }) => {
           if (errors) return reject(new Error(JSON.stringify(errors)));
           const now = Date.now();
-          if (start.shape === "columns") {
+          if (start.shape !== "points") {
             const batch = data!.metricColumns;
+            // Decoded like the dashboard does, so the clients' work is counted.
+            const series = start.shape === "packed" ? batch.series.map(unpackedSeries) : batch.series;
             if (batch.historyComplete) done();
-            if (!batch.history && measuring) for (const series of batch.series) for (const time of series.times as number[]) latencies.push(now - time);
+            if (!batch.history && measuring) for (const one of series) for (const time of one.times as number[]) latencies.push(now - time);
           } else {
             const batch = data!.metrics;
             if (batch.history) {
@@ -75,6 +79,10 @@ function listen(start: ClientsStart, t0: number): Listener {
     );
   });
   return { client, historyDone };
+}
+
+function unpackedSeries(series: { particle: number; key: string; packedGlobalSteps: string; packedValues: string; packedTimes: string }) {
+  return { particle: series.particle, key: series.key, globalSteps: unpackIntegers(series.packedGlobalSteps), values: unpackFloats(series.packedValues), times: unpackIntegers(series.packedTimes) };
 }
 
 function send(message: ChildMessage): void {

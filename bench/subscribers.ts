@@ -1,14 +1,15 @@
 /**
  * Live metrics at lab scale: `npm run bench:subscribers` (`node dist/bench/subscribers.js
- * [--clients 200,1000] [--history 10000] [--shape columns|points] [--processes 2] [--json]`).
+ * [--clients 200,1000] [--history 10000] [--shape packed|columns|points] [--processes 2] [--json]`).
  *
  * One tracking server (this process, over a scratch database on SWAMP_BENCH_DATABASE_URL's cluster)
  * and one SWAMP experiment (LeNet-300-100, Fashion-MNIST config, 4 particles) whose metric batches
  * are appended through the coordinator's service, appendMetrics, as a worker's results would be:
  * a history of --history points (train/loss of the 4 particles), then 4 points every 100 ms
  * (40 points/s) for the whole run. N graphql-ws clients (real sockets, in --processes child processes) subscribe
- * at once to the experiment's live metrics: `metricColumns` (the compact shape, --shape columns) or
- * the per-point `metrics` (--shape points). Reported per N: time to history complete (p50/p99/max,
+ * at once to the experiment's live metrics: `metricColumns` with packed columns (--shape packed,
+ * the default, as the dashboard selects them) or lists (--shape columns), or the per-point `metrics`
+ * (--shape points). Reported per N: time to history complete (p50/p99/max,
  * from the common start), live latency append → client (p50/p99) over 10 s while all N listen, the
  * server's CPU (its process: % of one core) and RSS before, at the peak and after they leave, and
  * the time one new subscriber waits for its history right after the N left. Targets (2 cores):
@@ -32,7 +33,7 @@ const { values: args } = parseArgs({
   options: {
     clients: { type: "string", default: "200,1000" },
     history: { type: "string", default: "10000" },
-    shape: { type: "string", default: "columns" },
+    shape: { type: "string", default: "packed" },
     timeout: { type: "string", default: "60000" },
     processes: { type: "string", default: "2" },
     json: { type: "boolean", default: false },
@@ -40,7 +41,14 @@ const { values: args } = parseArgs({
 });
 const PARTICLES = 4;
 const LIVE_INTERVAL_MS = 100;
-const shape = args.shape === "points" ? "points" : "columns";
+const SHAPES = ["packed", "columns", "points"] as const;
+const shape = shapeOf(args.shape);
+
+function shapeOf(name: string | undefined): (typeof SHAPES)[number] {
+  const known = SHAPES.find((one) => one === name);
+  if (!known) throw new Error(`--shape must be one of ${SHAPES.join(", ")}, not ${name}`);
+  return known;
+}
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;

@@ -31,6 +31,7 @@ const WEBSOCKET_LIMIT_VARIABLES: ReadonlyArray<[keyof WebSocketLimits, string, n
   ["maxSubscriptionsPerConnection", "SWAMP_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION", 1, 100_000],
   ["revocationCheckMs", "SWAMP_TOKEN_RECHECK_MS", 100, 600_000],
   ["maxBufferedBytes", "SWAMP_WS_MAX_BUFFERED_BYTES", 65_536, 1_073_741_824],
+  ["connectionInitWaitMs", "SWAMP_WS_CONNECTION_INIT_WAIT_MS", 100, 600_000],
 ];
 
 function webSocketLimitsFromEnv(env: NodeJS.ProcessEnv): Partial<WebSocketLimits> {

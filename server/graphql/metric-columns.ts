@@ -1,13 +1,21 @@
-import { Arg, Ctx, Field, Float, ID, Int, ObjectType, Resolver, Root, Subscription } from "type-graphql";
+import { Args, Field, FieldResolver, Float, ID, Int, ObjectType, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import { metricWindowsOf } from "../live/metric-windows.js";
 import type { MetricColumnBatch as WindowBatch, MetricColumnSeries as WindowSeries, WindowMember } from "../live/metric-window.js";
 import { backlogLimitOf, cutOffSlowSocket, socketOf, stopWhenCutOff } from "../live/live-sockets.js";
+import { packedColumn } from "../live/packed-series.js";
 import { requireScope } from "./auth.js";
 import type { GraphQLContext } from "./context.js";
-import { checkedSubscriptionArgs, type MetricsSubscriptionArgs } from "./metrics.js";
+import { checkedSubscriptionArgs, MetricsSubscriptionArgs } from "./metrics-subscription-args.js";
 
-@ObjectType("MetricColumns", { description: "One series of a MetricColumnBatch as columns: entry i of every list is one point, in step order." })
+const PACKED_INTEGERS =
+  "Packed (schema/packed-columns.ts): base64 of unsigned LEB128 varints; walking the column from a previous entry of 0, each run of k entries that differ from their predecessor by the same d is 2·zigzag(d) + (k > 1), then k when k > 1 (zigzag(d) = 2d for d ≥ 0, −2d − 1 below).";
+const PACKED_FLOATS = "Packed (schema/packed-columns.ts): base64 of little-endian IEEE-754 doubles, 8 bytes a point, the stored numbers exactly.";
+
+@ObjectType("MetricColumns", {
+  description:
+    "One series of a MetricColumnBatch as columns: entry i of every list is one point, in step order. Each column comes as a list or packed into one string (packedSteps, …), a fraction of the bytes for long histories, decoded by schema/packed-columns.ts, the dashboard and the Python client.",
+})
 export class MetricColumns {
   @Field(() => Int)
   cycle!: number;
@@ -34,8 +42,36 @@ export class MetricColumns {
   times!: number[];
 }
 
+@Resolver(() => MetricColumns)
+export class PackedMetricColumnsResolver {
+  @FieldResolver(() => String, { description: `steps, packed. ${PACKED_INTEGERS}` })
+  packedSteps(@Root() series: WindowSeries): string {
+    return packedColumn(series, "packedSteps");
+  }
+
+  @FieldResolver(() => String, { description: `globalSteps, packed. ${PACKED_INTEGERS}` })
+  packedGlobalSteps(@Root() series: WindowSeries): string {
+    return packedColumn(series, "packedGlobalSteps");
+  }
+
+  @FieldResolver(() => String, { description: `epochs, packed. ${PACKED_FLOATS}` })
+  packedEpochs(@Root() series: WindowSeries): string {
+    return packedColumn(series, "packedEpochs");
+  }
+
+  @FieldResolver(() => String, { description: `values, packed. ${PACKED_FLOATS}` })
+  packedValues(@Root() series: WindowSeries): string {
+    return packedColumn(series, "packedValues");
+  }
+
+  @FieldResolver(() => String, { description: `times, packed. ${PACKED_INTEGERS}` })
+  packedTimes(@Root() series: WindowSeries): string {
+    return packedColumn(series, "packedTimes");
+  }
+}
+
 @ObjectType("MetricColumnBatch", {
-  description: "Points of a metricColumns subscription, a list per field per series: the stored history first (history: true, the last of it historyComplete: true), then live batches.",
+  description: "Points of a metricColumns subscription, a list (or a packed string) per field per series: the stored history first (history: true, the last of it historyComplete: true), then live batches.",
 })
 export class MetricColumnBatch {
   @Field(() => ID)
@@ -62,10 +98,7 @@ export class MetricColumnsResolver {
   })
   metricColumns(
     @Root() batch: WindowBatch,
-    @Arg("experimentId", () => ID) _experimentId: string,
-    @Arg("cycle", () => Int, { nullable: true }) _cycle: number | null,
-    @Arg("particle", () => Int, { nullable: true, description: "Only this particle's series." }) _particle: number | null,
-    @Arg("keys", () => [String], { nullable: true }) _keys: string[] | null,
+    @Args(() => MetricsSubscriptionArgs) _args: MetricsSubscriptionArgs,
   ): WindowBatch {
     return batch;
   }

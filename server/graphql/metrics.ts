@@ -1,7 +1,7 @@
-import { Arg, Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
+import { Arg, Args, Ctx, Field, FieldResolver, Float, ID, Int, ObjectType, Query, Resolver, Root, Subscription } from "type-graphql";
 import type { SubscribeResolverData } from "type-graphql";
 import type { ExperimentConfig } from "../../schema/config.js";
-import { experimentStep, METRIC_POINT_LIMITS, type MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
+import { experimentStep, type MetricPoint as MetricPointMessage } from "../../schema/metrics.js";
 import { ExperimentRow } from "../entities/experiment.js";
 import { requireExperiment } from "../services/experiments.js";
 import {
@@ -12,18 +12,17 @@ import {
   MAX_SCAN_PAGE,
   readDownsampledSeries,
   readMetricHistory,
-  requireMetricKeys,
   scanSeriesPoints,
   type SeriesInfo,
   type StoredPoint,
 } from "../services/metrics.js";
 import { InvalidInputError } from "../services/errors.js";
-import { requireIntInRange, requireUuid } from "../services/validation.js";
 import { requireScope } from "./auth.js";
 import type { GraphQLContext } from "./context.js";
 import { Experiment } from "./experiment.js";
 import { costArgument } from "./limits.js";
 import { liveStream } from "./live-stream.js";
+import { checkedSubscriptionArgs, MetricsSubscriptionArgs } from "./metrics-subscription-args.js";
 
 @ObjectType("MetricPoint")
 export class MetricPoint {
@@ -191,10 +190,7 @@ export class MetricsResolver {
   })
   metricsUpdated(
     @Root() batch: MetricBatch,
-    @Arg("experimentId", () => ID) _experimentId: string,
-    @Arg("cycle", () => Int, { nullable: true }) _cycle: number | null,
-    @Arg("particle", () => Int, { nullable: true, description: "Only this particle's series." }) _particle: number | null,
-    @Arg("keys", () => [String], { nullable: true }) _keys: string[] | null,
+    @Args(() => MetricsSubscriptionArgs) _args: MetricsSubscriptionArgs,
   ): MetricBatch {
     return batch;
   }
@@ -206,26 +202,6 @@ export class ExperimentMetricSeriesResolver {
   metricSeries(@Root() experiment: ExperimentRow, @Ctx() context: GraphQLContext): Promise<SeriesInfo[]> {
     return listSeries(context.dataSource.manager, experiment.id);
   }
-}
-
-export interface MetricsSubscriptionArgs {
-  experimentId: string;
-  cycle?: number | null;
-  particle?: number | null;
-  keys?: string[] | null;
-}
-
-/**
- * The arguments of the `metrics` and `metricColumns` subscriptions, checked: the experiment id, and
- * the keys without duplicates (null for every key).
- */
-export function checkedSubscriptionArgs(args: MetricsSubscriptionArgs): { experimentId: string; keys: string[] | null } {
-  const experimentId = requireUuid(args.experimentId, "experimentId");
-  if (args.cycle != null) requireIntInRange(args.cycle, "cycle", 0, METRIC_POINT_LIMITS.maxCycle);
-  if (args.particle != null) requireIntInRange(args.particle, "particle", 0, METRIC_POINT_LIMITS.maxParticle);
-  if (args.keys && args.keys.length > MAX_KEYS_PER_QUERY) throw InvalidInputError.single("keys", `at most ${MAX_KEYS_PER_QUERY} keys`);
-  if (args.keys) requireMetricKeys(args.keys, "keys");
-  return { experimentId, keys: args.keys && args.keys.length > 0 ? [...new Set(args.keys)] : null };
 }
 
 const HISTORY_BATCH = 5_000;

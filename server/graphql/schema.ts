@@ -8,7 +8,7 @@ import { CycleResolver, ExperimentCyclesResolver } from "./cycle.js";
 import { ExperimentConnectionResolver, ExperimentResolver } from "./experiment.js";
 import { FrontierResolver } from "./frontier.js";
 import { GroupedFrontierResolver } from "./grouped-frontier.js";
-import { MetricColumnsResolver } from "./metric-columns.js";
+import { MetricColumnsResolver, PackedMetricColumnsResolver } from "./metric-columns.js";
 import { ExperimentMetricSeriesResolver, MetricsResolver } from "./metrics.js";
 import { ParticleResolver } from "./particle.js";
 import { SweepResolver } from "./sweep.js";
@@ -27,6 +27,7 @@ export const RESOLVERS = [
   ArtifactResolver,
   MetricsResolver,
   MetricColumnsResolver,
+  PackedMetricColumnsResolver,
   FrontierResolver,
   GroupedFrontierResolver,
   SweepResolver,

@@ -14,6 +14,8 @@ export interface WebSocketLimits {
   maxBufferedBytes: number;
   /** How often open connections' tokens are checked for a revocation made elsewhere (SWAMP_TOKEN_RECHECK_MS). */
   revocationCheckMs: number;
+  /** How long a new connection may take to send its connection_init before it is closed with 4408 (SWAMP_WS_CONNECTION_INIT_WAIT_MS). */
+  connectionInitWaitMs: number;
 }
 
 export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
@@ -22,6 +24,8 @@ export const DEFAULT_WEBSOCKET_LIMITS: WebSocketLimits = {
   maxSubscriptionsPerConnection: 50,
   maxBufferedBytes: 8 * 1024 * 1024,
   revocationCheckMs: 5_000,
+  // graphql-ws's own 3 s closed connections of busy clients (a thousand opening at once on a loaded machine).
+  connectionInitWaitMs: 10_000,
 };
 
 /** graphql-ws's own codes for "unauthorised" and "too many", with a reason that says which limit. */

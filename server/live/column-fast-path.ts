@@ -1,6 +1,7 @@
 import { createSourceEventStream, getOperationAST, Kind, subscribe, type ExecutionArgs, type ExecutionResult, type FieldNode, type SelectionSetNode } from "graphql";
 import type { MetricColumnBatch, MetricColumnSeries } from "./metric-window.js";
 import { rawPlaceholder, socketOf } from "./live-sockets.js";
+import { isPackedColumnField, packedColumn, PACKED_COLUMNS } from "./packed-series.js";
 
 /** The fields a `metricColumns` operation selects, by response key, when they are plain fields. */
 interface ColumnSelection {
@@ -10,7 +11,7 @@ interface ColumnSelection {
 }
 
 const BATCH_FIELDS = new Set(["experimentId", "history", "historyComplete", "series", "__typename"]);
-const SERIES_FIELDS = new Set(["cycle", "particle", "key", "steps", "globalSteps", "epochs", "values", "times", "__typename"]);
+const SERIES_FIELDS = new Set(["cycle", "particle", "key", "steps", "globalSteps", "epochs", "values", "times", ...Object.keys(PACKED_COLUMNS), "__typename"]);
 
 /** Each batch's JSON, once per distinct selection (in practice one or two), whatever the subscribers. */
 const serialised = new WeakMap<MetricColumnBatch, Map<string, Buffer>>();
@@ -116,6 +117,13 @@ function batchFieldJson(batch: MetricColumnBatch, field: string, selection: Colu
 }
 
 function seriesJson(series: MetricColumnSeries, selection: ColumnSelection): string {
-  const parts = selection.series.map(([key, field]) => `${JSON.stringify(key)}:${field === "__typename" ? '"MetricColumns"' : JSON.stringify(series[field as keyof MetricColumnSeries])}`);
+  const parts = selection.series.map(([key, field]) => `${JSON.stringify(key)}:${seriesFieldJson(series, field)}`);
   return `{${parts.join(",")}}`;
+}
+
+function seriesFieldJson(series: MetricColumnSeries, field: string): string {
+  if (field === "__typename") return '"MetricColumns"';
+  // Base64 needs no escaping.
+  if (isPackedColumnField(field)) return `"${packedColumn(series, field)}"`;
+  return JSON.stringify(series[field as keyof MetricColumnSeries]);
 }

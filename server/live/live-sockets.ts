@@ -56,9 +56,8 @@ export function backlogLimitOf(socket: WebSocket): number {
 /**
  * Registers a payload serialised elsewhere (once for every subscriber, as UTF-8 JSON) for this
  * socket; returns the string token to put in its place in the `next` message. The socket's `send`
- * sends the message as three fragments, the envelope around the token's place and the shared
- * buffer between, so per subscriber graphql-ws serialises only the small envelope and the payload
- * is neither copied nor encoded again.
+ * splices the shared buffer into the envelope, so per subscriber graphql-ws serialises only the
+ * small envelope and the payload is not encoded again.
  */
 export function rawPlaceholder(socket: WebSocket, json: Buffer): string {
   let pending = rawBySocket.get(socket);
@@ -80,12 +79,10 @@ export function watchLiveSockets(server: WebSocketServer, maxBufferedBytes: numb
     socket.send = ((data: unknown, optionsOrCallback?: unknown, callback?: (error?: Error) => void) => {
       const done = typeof optionsOrCallback === "function" ? (optionsOrCallback as (error?: Error) => void) : callback;
       const spliced = typeof data === "string" ? spliceRaw(socket, data) : null;
-      if (spliced) {
-        // One text message in three frames; nothing else is sent in between (these calls are synchronous).
-        send(spliced.before, { fin: false });
-        send(spliced.payload, { fin: false, binary: false });
-        send(spliced.after, { fin: true }, done);
-      } else send(data, {}, done);
+      // One frame, one write to the socket: copying the payload once costs less than the system
+      // calls of sending it as three fragments (a thousand sockets, ten batches a second).
+      if (spliced) send(Buffer.concat([Buffer.from(spliced.before), spliced.payload, Buffer.from(spliced.after)]), { binary: false }, done);
+      else send(data, {}, done);
       if (socket.bufferedAmount > maxBufferedBytes) cutOffSlowSocket(socket, socket.bufferedAmount);
     }) as typeof socket.send;
     socket.once("close", () => rawBySocket.delete(socket));

@@ -4,7 +4,8 @@
  * WebSocket anywhere, so the Origin check happens here, at the upgrade.
  */
 import type { Server } from "node:http";
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from "graphql";
+import { GraphQLError, specifiedRules, validate, type GraphQLSchema } from "graphql";
+import type { WebSocket } from "ws";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { formatClientError } from "../graphql/errors.js";
@@ -15,9 +16,11 @@ import type { ServerSettings } from "../graphql/context.js";
 import type { WebSocketLimits, WebSocketSessions } from "../http/websocket-sessions.js";
 import { subscribeWithColumnFastPath } from "../live/column-fast-path.js";
 import { bindSocket, watchLiveSockets } from "../live/live-sockets.js";
+import type { Principal } from "../services/tokens.js";
+import { CheckedDocuments } from "./checked-documents.js";
 import type { RequestContexts, ServerEndpoint } from "./request-context.js";
 
-type ConnectionContext = { connectionParams?: Readonly<Record<string, unknown>>; extra: { request: { headers: { authorization?: string } } } };
+type ConnectionContext = { connectionParams?: Readonly<Record<string, unknown>>; extra: { socket: WebSocket; request: { headers: { authorization?: string } } } };
 
 function authorizationOf(ctx: ConnectionContext): unknown {
   const params = ctx.connectionParams ?? {};
@@ -46,13 +49,23 @@ export function attachWebSocket(options: {
       options.endpoint.originPolicy!.allows(info.req.headers.origin) ? done(true) : done(false, 403, `origin ${info.req.headers.origin} is not allowed to use this server`),
   });
   watchLiveSockets(wsServer, options.webSocketLimits.maxBufferedBytes);
+  const checkedDocuments = new CheckedDocuments((document) => validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]));
+  // A connection's credentials are fixed when it opens: its principal is resolved once, not per
+  // operation. A token revoked later closes its connections (WebSocketSessions).
+  const principals = new WeakMap<WebSocket, Promise<Principal>>();
+  const principalOf = (ctx: ConnectionContext): Promise<Principal> => {
+    let principal = principals.get(ctx.extra.socket);
+    if (!principal) principals.set(ctx.extra.socket, (principal = contexts.resolvePrincipal(authorizationOf(ctx))));
+    return principal;
+  };
   return useServer(
     {
       schema,
       subscribe: subscribeWithColumnFastPath,
-      onConnect: async (ctx) => sessions.admit(ctx.extra.socket, await contexts.resolvePrincipal(authorizationOf(ctx)), ctx.extra.request.socket.remoteAddress),
+      connectionInitWaitTimeout: options.webSocketLimits.connectionInitWaitMs,
+      onConnect: async (ctx) => sessions.admit(ctx.extra.socket, await principalOf(ctx), ctx.extra.request.socket.remoteAddress),
       context: async (ctx) => {
-        const context = contexts.contextFor(await contexts.resolvePrincipal(authorizationOf(ctx)));
+        const context = contexts.contextFor(await principalOf(ctx));
         bindSocket(context, ctx.extra.socket);
         return context;
       },
@@ -61,17 +74,14 @@ export function attachWebSocket(options: {
         if (tooMany) return [tooMany];
         const tooDeep = nestingRefusal(payload.query);
         if (tooDeep) return [tooDeep];
-        let document;
-        try {
-          document = parse(payload.query);
-        } catch {
-          return; // graphql-ws reports the syntax error itself
-        }
-        const errors = validate(schema, document, [...specifiedRules, depthLimitRule(limits.maxDepth)]);
-        if (errors.length > 0) return errors;
-        const principal = await contexts.resolvePrincipal(authorizationOf(ctx));
-        const refused = operationRefusal(schema, limits, { document, operationName: payload.operationName, variables: payload.variables ?? undefined }, { principal, settings });
-        return refused ? [refused.error] : undefined;
+        const checked = checkedDocuments.get(payload.query);
+        if (!checked) return; // graphql-ws reports the syntax error itself
+        if (checked.errors.length > 0) return [...checked.errors];
+        const { document } = checked;
+        const refused = operationRefusal(schema, limits, { document, operationName: payload.operationName, variables: payload.variables ?? undefined }, { principal: await principalOf(ctx), settings });
+        if (refused) return [refused.error];
+        // Checked here: graphql-ws would otherwise parse and validate it again.
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatErrors(result.errors) } : undefined),
       onError: (_ctx, _id, _payload, errors) => formatErrors(errors),

@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Client } from "graphql-ws";
-import type { MetricPoint } from "../../schema/metrics.js";
+import type { ExperimentConfig } from "../../schema/config.js";
+import { experimentStep, type MetricPoint } from "../../schema/metrics.js";
+import { unpackFloats, unpackIntegers } from "../../schema/packed-columns.js";
+import { requireExperiment } from "../../server/services/experiments.js";
 import { existingMetricWindows } from "../../server/live/metric-windows.js";
 import { columnSerialisations } from "../../server/live/column-fast-path.js";
 import { CLOSE_TOO_SLOW, slowSocketCutOffs } from "../../server/live/live-sockets.js";
 import { InProcessPubSub } from "../../transport/live-feed/in-process-pubsub.js";
 import { createExperiment } from "../../server/services/experiments.js";
-import { appendMetrics } from "../../server/services/metrics.js";
+import { appendMetrics, readMetricHistory } from "../../server/services/metrics.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { connectRaw, subscribeRaw, waitForMessage } from "./support/raw-websocket.js";
 import { eventually, sampleConfig, startTestServer, type TestServer } from "./support/test-server.js";
@@ -19,11 +22,45 @@ const LIVE_POINTS = 50;
 const SUBSCRIBE = `subscription($id: ID!, $keys: [String!]) {
   metricColumns(experimentId: $id, keys: $keys) { history historyComplete series { cycle particle key steps values } }
 }`;
+const SUBSCRIBE_EVERY_COLUMN = `subscription($id: ID!) {
+  metricColumns(experimentId: $id) { history historyComplete series { cycle particle key steps globalSteps epochs values times } }
+}`;
+const SUBSCRIBE_PACKED = `subscription($id: ID!) {
+  metricColumns(experimentId: $id) { history historyComplete series { cycle particle key packedSteps packedGlobalSteps packedEpochs packedValues packedTimes } }
+}`;
 
-interface ColumnBatch {
+interface PlainSeries {
+  cycle: number;
+  particle: number | null;
+  key: string;
+  steps: number[];
+  globalSteps: number[];
+  epochs: number[];
+  values: number[];
+  times: number[];
+}
+type PackedSeries = Pick<PlainSeries, "cycle" | "particle" | "key"> & Record<"packedSteps" | "packedGlobalSteps" | "packedEpochs" | "packedValues" | "packedTimes", string>;
+
+interface ColumnBatch<Series = PlainSeries> {
   history: boolean;
   historyComplete: boolean;
-  series: Array<{ cycle: number; particle: number | null; key: string; steps: number[]; values: number[] }>;
+  series: Series[];
+}
+
+/** One point as a client sees it: [step, globalStep, epoch, value, time]. */
+type Point = [number, number, number, number, number];
+
+function unpacked(series: PackedSeries): PlainSeries {
+  return {
+    cycle: series.cycle,
+    particle: series.particle,
+    key: series.key,
+    steps: unpackIntegers(series.packedSteps),
+    globalSteps: unpackIntegers(series.packedGlobalSteps),
+    epochs: unpackFloats(series.packedEpochs),
+    values: unpackFloats(series.packedValues),
+    times: unpackIntegers(series.packedTimes),
+  };
 }
 
 let t: TestServer;
@@ -48,33 +85,54 @@ async function experimentWithHistory(name: string, points: number): Promise<stri
 function append(id: string, from: number, count: number): Promise<unknown> {
   const points: MetricPoint[] = [];
   for (let step = from; step < from + count; step++) {
-    points.push({ cycle: 0, particle: 0, key: "train/loss", step, epoch: step / 100, value: 1 / (step + 1), time: 1_700_000_000_000 + step });
-    points.push({ cycle: 0, particle: 1, key: "train/loss", step, epoch: step / 100, value: 2 / (step + 1), time: 1_700_000_000_000 + step });
+    // Irregular times, so the packed times are not one run.
+    const time = 1_700_000_000_000 + 3 * step + (step % 7);
+    points.push({ cycle: 0, particle: 0, key: "train/loss", step, epoch: step / 100, value: 1 / (step + 1), time });
+    points.push({ cycle: 0, particle: 1, key: "train/loss", step, epoch: step / 100, value: 2 / (step + 1), time });
   }
   return inTransaction(t.server.services, (tx) => appendMetrics(tx, id, points));
 }
 
-/** Subscribes and gathers each series' steps until `expected` points per series arrived; stays subscribed. */
-function follow(client: Client, id: string, expected: number): Promise<Map<string, number[]>> {
-  const steps = new Map<string, number[]>();
+/** Each series' points as stored, with the step on the experiment's one axis, in step order. */
+async function storedPoints(id: string): Promise<Map<string, Point[]>> {
+  const manager = t.server.dataSource.manager;
+  const config = (await requireExperiment(manager, id)).config as unknown as ExperimentConfig;
+  const stored = new Map<string, Point[]>();
+  for await (const page of readMetricHistory(manager, id, {})) {
+    for (const point of page) {
+      const name = `${point.cycle}/${point.particle ?? null}/${point.key}`;
+      if (!stored.has(name)) stored.set(name, []);
+      stored.get(name)!.push([point.step, experimentStep(config, point), point.epoch, point.value, point.time]);
+    }
+  }
+  return stored;
+}
+
+/**
+ * Subscribes (to every column, plain or packed) and gathers each series' points until `expected`
+ * points per series arrived; stays subscribed.
+ */
+function follow(client: Client, id: string, expected: number, packed: boolean): Promise<Map<string, Point[]>> {
+  const points = new Map<string, Point[]>();
   let total = 0;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`got ${total} points within 60 s`)), 60_000);
-    client.subscribe<{ metricColumns: ColumnBatch }>(
-      { query: SUBSCRIBE, variables: { id } },
+    client.subscribe<{ metricColumns: ColumnBatch<PlainSeries | PackedSeries> }>(
+      { query: packed ? SUBSCRIBE_PACKED : SUBSCRIBE_EVERY_COLUMN, variables: { id } },
       {
         next: ({ data, errors }) => {
           if (errors) return reject(new Error(JSON.stringify(errors)));
-          for (const series of data!.metricColumns.series) {
+          for (const received of data!.metricColumns.series) {
+            const series = packed ? unpacked(received as PackedSeries) : (received as PlainSeries);
             const name = `${series.cycle}/${series.particle}/${series.key}`;
-            const seen = steps.get(name) ?? [];
-            seen.push(...series.steps);
-            steps.set(name, seen);
+            const seen = points.get(name) ?? [];
+            for (let n = 0; n < series.steps.length; n++) seen.push([series.steps[n]!, series.globalSteps[n]!, series.epochs[n]!, series.values[n]!, series.times[n]!]);
+            points.set(name, seen);
             total += series.steps.length;
           }
           if (total >= expected * 2) {
             clearTimeout(timer);
-            resolve(steps);
+            resolve(points);
           }
         },
         error: (error) => reject(error instanceof Error ? error : new Error(JSON.stringify(error))),
@@ -85,26 +143,30 @@ function follow(client: Client, id: string, expected: number): Promise<Map<strin
 }
 
 describe("metricColumns with hundreds of subscribers", () => {
-  it("gives every client every point once, in order, from one history read, and stops all work when they leave", async () => {
+  it("gives every client every point once, in order, plain or packed, from one history read, and stops all work when they leave", async () => {
     const id = await experimentWithHistory("crowd", HISTORY_POINTS);
     const serialisedBefore = columnSerialisations();
     const clients = Array.from({ length: CLIENTS }, () => t.wsClient());
     const expected = HISTORY_POINTS + LIVE_BATCHES * LIVE_POINTS;
-    const received = Promise.all(clients.map((client) => follow(client, id, expected)));
+    // Half the clients select the lists, half the packed columns (as the dashboard does).
+    const received = Promise.all(clients.map((client, n) => follow(client, id, expected, n % 2 === 1)));
     // Live batches land while the clients are still joining and replaying.
     for (let batch = 0; batch < LIVE_BATCHES; batch++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       await append(id, HISTORY_POINTS + batch * LIVE_POINTS, LIVE_POINTS);
     }
     const everyClient = await received;
-    const steps = Array.from({ length: expected }, (_, step) => step);
-    for (const series of everyClient) {
-      assert.deepEqual([...series.keys()].sort(), ["0/0/train/loss", "0/1/train/loss"]);
-      for (const seen of series.values()) assert.deepEqual(seen, steps);
+    const stored = await storedPoints(id);
+    assert.deepEqual([...stored.keys()].sort(), ["0/0/train/loss", "0/1/train/loss"]);
+    for (const points of stored.values()) assert.deepEqual(points.map(([step]) => step), Array.from({ length: expected }, (_, step) => step));
+    for (const [n, series] of everyClient.entries()) {
+      assert.deepEqual([...series.keys()].sort(), [...stored.keys()].sort(), `client ${n}`);
+      // Every field of every point, bit for bit, once and in order.
+      for (const [name, seen] of series) assert.deepEqual(seen, stored.get(name), `client ${n} (${n % 2 === 1 ? "packed" : "lists"}), ${name}`);
     }
     const stats = windows();
     assert.equal(stats.historyReads, 1, "one history read for every subscriber of the window");
-    // Each batch is serialised once per state, not once per client.
+    // Each batch is serialised once per state and selection (two here), not once per client.
     assert.ok(columnSerialisations() - serialisedBefore < CLIENTS, `${columnSerialisations() - serialisedBefore} serialisations for ${CLIENTS} clients`);
 
     await Promise.all(clients.map((client) => client.dispose()));
@@ -149,10 +211,26 @@ describe("metricColumns with hundreds of subscribers", () => {
       `subscription($id: ID!) { m: metricColumns(experimentId: $id) { history historyComplete series { ...Columns } } } fragment Columns on MetricColumns { cycle particle key steps values }`,
       { id },
     );
+    subscribeRaw(connection.socket, "packed", SUBSCRIBE_PACKED, { id });
+    subscribeRaw(
+      connection.socket,
+      "packed-fragment",
+      `subscription($id: ID!) { metricColumns(experimentId: $id) { history historyComplete series { ...Packed } } } fragment Packed on MetricColumns { cycle particle key packedSteps packedGlobalSteps packedEpochs packedValues packedTimes }`,
+      { id },
+    );
     const plain = await waitForMessage(connection, (message) => message.id === "plain" && message.type === "next");
     const fragment = await waitForMessage(connection, (message) => message.id === "fragment" && message.type === "next");
     assert.equal(plain.payload.data.metricColumns.series[0].steps.length, 30);
     assert.deepEqual(fragment.payload.data.m, plain.payload.data.metricColumns);
+    // Packed columns through GraphQL execution (the field resolvers) are the fast path's, and decode to the lists.
+    const packed = await waitForMessage(connection, (message) => message.id === "packed" && message.type === "next");
+    const packedFragment = await waitForMessage(connection, (message) => message.id === "packed-fragment" && message.type === "next");
+    assert.deepEqual(packedFragment.payload.data, packed.payload.data);
+    const packedSeries = (packed.payload.data.metricColumns as ColumnBatch<PackedSeries>).series.map(unpacked);
+    assert.deepEqual(
+      packedSeries.map((series) => ({ cycle: series.cycle, particle: series.particle, key: series.key, steps: series.steps, values: series.values })),
+      plain.payload.data.metricColumns.series,
+    );
     connection.socket.close();
     await eventually(() => windows().windows === 0, 10_000, "the window to close");
   });

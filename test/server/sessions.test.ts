@@ -5,10 +5,13 @@ import { registerArtifact } from "../../server/services/artifacts.js";
 import { createExperiment, markExperimentStatus } from "../../server/services/experiments.js";
 import { inTransaction } from "../../server/services/transaction.js";
 import { serveSettingsFromEnv } from "../../server/serve.js";
+import WebSocket from "ws";
 import { connectRaw, subscribeRaw, waitForMessage, type RawConnection } from "./support/raw-websocket.js";
 import { eventually, sampleConfig, startTestServer, type TestServer } from "./support/test-server.js";
 
 const ALLOWED = "https://dashboard.example.org";
+/** Well past graphql-ws's own 3 s, as a busy client among a thousand needs. */
+const INIT_WAIT_MS = 6_000;
 const WATCH = `subscription($id: ID!) { experimentUpdated(id: $id) { id status } }`;
 
 let t: TestServer;
@@ -17,7 +20,7 @@ before(async () => {
   t = await startTestServer(
     {
       allowedOrigins: [ALLOWED],
-      webSocketLimits: { maxConnectionsPerToken: 2, maxConnectionsPerAddress: 2, maxSubscriptionsPerConnection: 2, revocationCheckMs: 200 },
+      webSocketLimits: { maxConnectionsPerToken: 2, maxConnectionsPerAddress: 2, maxSubscriptionsPerConnection: 2, revocationCheckMs: 200, connectionInitWaitMs: INIT_WAIT_MS },
     },
     "sessions",
   );
@@ -81,6 +84,17 @@ describe("WebSocket limits", { timeout: 30_000 }, () => {
     await first.closed;
     await eventually(async () => (await connectRaw(t.server.wsUrl, { token: secret })).kind === "open", 10_000, "a slot to free up");
     second.socket.close();
+  });
+
+  it("wait the configured time for a client's connection_init, past graphql-ws's 3 s, then close with 4408", async () => {
+    const late = new WebSocket(t.server.wsUrl, "graphql-transport-ws");
+    const silent = new WebSocket(t.server.wsUrl, "graphql-transport-ws");
+    const firstMessage = new Promise<string>((resolve) => late.once("message", (data) => resolve(data.toString())));
+    const silentClosed = new Promise<number>((resolve) => silent.once("close", (code) => resolve(code)));
+    late.once("open", () => setTimeout(() => late.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${t.adminToken}` } })), 3_500));
+    assert.equal(JSON.parse(await firstMessage).type, "connection_ack", "a connection_init after 3.5 s is acknowledged");
+    assert.equal(await silentClosed, 4408, "one that never sends it is closed once the wait is over");
+    late.close();
   });
 
   it("count connections without a token per remote address", async () => {
@@ -217,10 +231,11 @@ describe("settings from the environment", { timeout: 30_000 }, () => {
       SWAMP_WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: "7",
       SWAMP_TOKEN_RECHECK_MS: "1500",
       SWAMP_WS_MAX_BUFFERED_BYTES: "1048576",
+      SWAMP_WS_CONNECTION_INIT_WAIT_MS: "20000",
     });
     assert.equal(settings.publicUrl, "https://swamp.example.org/");
     assert.deepEqual(settings.allowedOrigins, ["https://a.example.org", "http://localhost:3000"]);
-    assert.deepEqual(settings.webSocketLimits, { maxConnectionsPerToken: 5, maxConnectionsPerAddress: 6, maxSubscriptionsPerConnection: 7, revocationCheckMs: 1500, maxBufferedBytes: 1_048_576 });
+    assert.deepEqual(settings.webSocketLimits, { maxConnectionsPerToken: 5, maxConnectionsPerAddress: 6, maxSubscriptionsPerConnection: 7, revocationCheckMs: 1500, maxBufferedBytes: 1_048_576, connectionInitWaitMs: 20_000 });
     const defaults = serveSettingsFromEnv({});
     assert.deepEqual([defaults.publicUrl, defaults.allowedOrigins, defaults.webSocketLimits], [undefined, [], {}]);
     assert.throws(() => serveSettingsFromEnv({ SWAMP_PUBLIC_URL: "ftp://x" }), /SWAMP_PUBLIC_URL must be an http or https URL/);
@@ -231,5 +246,6 @@ describe("settings from the environment", { timeout: 30_000 }, () => {
       assert.throws(() => serveSettingsFromEnv({ SWAMP_WS_MAX_CONNECTIONS_PER_TOKEN: bad }), /SWAMP_WS_MAX_CONNECTIONS_PER_TOKEN must be a whole number from 1 to 100000/, bad);
     }
     assert.throws(() => serveSettingsFromEnv({ SWAMP_WS_MAX_BUFFERED_BYTES: "1000" }), /SWAMP_WS_MAX_BUFFERED_BYTES must be a whole number from 65536 to 1073741824/);
+    assert.throws(() => serveSettingsFromEnv({ SWAMP_WS_CONNECTION_INIT_WAIT_MS: "50" }), /SWAMP_WS_CONNECTION_INIT_WAIT_MS must be a whole number from 100 to 600000/);
   });
 });

@@ -1,8 +1,8 @@
 """Live metric points over graphql-ws (the ``graphql-transport-ws`` subprotocol), with ``websockets``.
 
 Two subscriptions share one connection: ``metricColumns`` (the stored history first, then live
-batches, each a list per field per series) and ``experimentUpdated`` (to know when the experiment ends). The asyncio part runs on
-a thread of its own, so :func:`follow_metrics` is a plain iterator that also works inside a
+batches, each column of each series packed into one string, see packed_columns.py) and
+``experimentUpdated`` (to know when the experiment ends). The asyncio part runs on a thread of its own, so :func:`follow_metrics` is a plain iterator that also works inside a
 notebook, whose own event loop is already running.
 """
 
@@ -14,12 +14,15 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterator, List, Optional
 
 from .errors import ConnectionFailedError, SwampError, from_graphql_error
+from .packed_columns import unpack_floats, unpack_integers
 
 TERMINAL_STATUSES = ("COMPLETED", "FAILED", "CANCELLED")
 
 METRICS_SUBSCRIPTION = """
 subscription($id: ID!, $keys: [String!]) {
-  metricColumns(experimentId: $id, keys: $keys) { history series { cycle particle key steps globalSteps epochs values times } }
+  metricColumns(experimentId: $id, keys: $keys) {
+    history series { cycle particle key packedSteps packedGlobalSteps packedEpochs packedValues packedTimes }
+  }
 }"""
 STATUS_SUBSCRIPTION = """subscription($id: ID!) { experimentUpdated(id: $id) { status } }"""
 
@@ -71,8 +74,10 @@ def follow_metrics(websocket_url: str, token: Optional[str], experiment_id: str,
 
 
 def _points(series: Dict[str, Any], history: bool) -> Iterator[Dict[str, Any]]:
-    """The points of one series of a column batch, named as the metrics export names its columns."""
-    for step, global_step, epoch, value, time in zip(series["steps"], series["globalSteps"], series["epochs"], series["values"], series["times"]):
+    """The points of one series of a (packed) column batch, named as the metrics export names its columns."""
+    columns = (unpack_integers(series["packedSteps"]), unpack_integers(series["packedGlobalSteps"]), unpack_floats(series["packedEpochs"]),
+               unpack_floats(series["packedValues"]), unpack_integers(series["packedTimes"]))
+    for step, global_step, epoch, value, time in zip(*columns):
         yield {"cycle": series["cycle"], "particle": series["particle"], "key": series["key"], "step": global_step,
                "task_step": step, "epoch": epoch, "value": value, "time": _iso_time(time), "history": history}
 

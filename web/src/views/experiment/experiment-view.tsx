@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type uPlot from "uplot";
+import { unpackFloats, unpackIntegers } from "../../../../schema/packed-columns.ts";
 import { download, request, subscribe } from "../../api/graphql-client.ts";
 import { Chart, colour } from "../../chart/chart.tsx";
 import { ACTIVE_STATUSES, StatusBadge } from "../../components/status.tsx";
@@ -70,11 +71,11 @@ interface Detail {
   cycles: Cycle[];
   artifacts: Artifact[];
 }
-/** One metricColumns batch as ExperimentMetricsLive selects it: entry i of each list is one point. */
+/** One metricColumns batch as ExperimentMetricsLive selects it: each column packed (schema/packed-columns.ts), entry i of each one point. */
 interface LiveColumnBatch {
   history: boolean;
   historyComplete: boolean;
-  series: Array<{ key: string; particle: number | null; globalSteps: number[]; values: number[] }>;
+  series: Array<{ key: string; particle: number | null; packedGlobalSteps: string; packedValues: string }>;
 }
 
 const LOSS_KEY = "train/loss";
@@ -231,7 +232,9 @@ function LiveCharts({ id, particles }: { id: string; particles: number }) {
       for (const series of batch.series) {
         if (series.particle === null) continue;
         const chart = series.key === LOSS_KEY ? loss.current : lr.current;
-        for (let i = 0; i < series.globalSteps.length; i++) chart.add(series.globalSteps[i]!, series.particle, series.values[i]!);
+        const steps = unpackIntegers(series.packedGlobalSteps);
+        const values = unpackFloats(series.packedValues);
+        for (let i = 0; i < steps.length; i++) chart.add(steps[i]!, series.particle, values[i]!);
       }
       if (batch.historyComplete || !batch.history) setLive(true);
       setRevision((r) => r + 1);
