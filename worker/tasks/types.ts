@@ -4,9 +4,9 @@
  * them between threads; the fleet passes artifact references instead and resolves them to these
  * before calling a handler (worker/fleet/execute-task.ts, by the descriptor's artifact fields).
  */
-import type { TASK_HANDLERS } from "./registry.js";
+import type { WORKER_TASK_KINDS } from "./registry.js";
 
-type Handlers = typeof TASK_HANDLERS;
+type Handlers = { [K in keyof typeof WORKER_TASK_KINDS]: Awaited<ReturnType<(typeof WORKER_TASK_KINDS)[K]["handler"]>> };
 export type TaskKind = keyof Handlers;
 export type InputOf<K extends TaskKind> = Parameters<Handlers[K]>[1];
 export type OutputOf<K extends TaskKind> = ReturnType<Handlers[K]>;
