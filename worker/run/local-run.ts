@@ -19,8 +19,7 @@ import { getDataset } from "../data/registry.js";
 import type { BackendInfo } from "../engine/backend.js";
 import type { TaskProgress } from "../engine/context.js";
 import { packMask, unpackMask } from "../../schema/mask-bits.js";
-import { denseMask, type Mask } from "../engine/mask.js";
-import type { WeightValues } from "../engine/weights.js";
+import { denseMask } from "../engine/mask.js";
 import { planNextTasks, plannedStages, type LedgerEntry } from "../../protocol/plan.js";
 import { descriptorOf, placeOf } from "../../protocol/task-kinds.js";
 import type { ArtifactContent, TaskPlace } from "../../protocol/task-kind.js";
@@ -29,7 +28,8 @@ import type { TaskInput } from "../tasks/types.js";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";
 import type { LocalRunContext } from "./local-kind.js";
 import { RunLayout } from "./run-layout.js";
-import { encodeRunModel, readModelFile } from "./run-models.js";
+import { readModelFile } from "./run-models.js";
+import { encodeArtifact, handlerInput, outputArtifacts, type ArtifactValue } from "./task-io.js";
 import { isRunDirectoryRef, runDirectoryLedger, type RunDirectoryRef } from "./run-ledger.js";
 import type { CycleSummary, ParticleSummary } from "./summaries.js";
 import { ThreadPool } from "./thread-pool.js";
@@ -78,11 +78,8 @@ export class RunDirectoryError extends Error {
 /** The plan's experiment id for the one experiment of a run directory (it appears in no output). */
 const LOCAL_EXPERIMENT_ID = "local";
 
-/** Task fields every kind has; the handler gets the others (its coordinates, flags like `final`) and the resolved inputs. */
-const ENVELOPE_FIELDS = new Set(["version", "taskId", "experimentId", "config", "configHash", "inputs"]);
-
 /** Decoded outputs of tasks, by the run-directory file that holds them. */
-type OutputValues = Map<string, WeightValues | Mask>;
+type OutputValues = Map<string, ArtifactValue>;
 
 /** A running experiment; `stop()` asks it to end at the next training step. */
 export class LocalRun {
@@ -208,13 +205,13 @@ export class LocalRun {
     const stageCycle = (tasks[0] as TaskPlace).cycle ?? null;
     const outputs: OutputValues = new Map();
     // One read (or dense mask) per file and stage, shared by the stage's tasks as one object.
-    const reads = new Map<string, Promise<WeightValues | Mask>>();
-    const once = (key: string, make: () => Promise<WeightValues | Mask>) => {
+    const reads = new Map<string, Promise<ArtifactValue>>();
+    const once = (key: string, make: () => Promise<ArtifactValue>) => {
       let value = reads.get(key);
       if (!value) reads.set(key, (value = make()));
       return value;
     };
-    const readBack = (ref: RunDirectoryRef, content: ArtifactContent): Promise<WeightValues | Mask> =>
+    const readBack = (ref: RunDirectoryRef, content: ArtifactContent): Promise<ArtifactValue> =>
       held.get(ref.path) !== undefined
         ? Promise.resolve(held.get(ref.path)!)
         : once(ref.path, async () => {
@@ -223,7 +220,7 @@ export class LocalRun {
             return value;
           });
     /** An input artifact: an earlier task's output, or for a null mask the dense one (kept as its cycle's mask.bin). */
-    const resolve = async (content: ArtifactContent, ref: ArtifactRef | null, place: TaskPlace): Promise<WeightValues | Mask | null> => {
+    const resolve = async (content: ArtifactContent, ref: ArtifactRef | null, place: TaskPlace): Promise<ArtifactValue | null> => {
       if (ref === null) {
         if (content !== "mask") return null;
         return once(`dense-mask:${place.cycle ?? ""}`, async () => {
@@ -247,20 +244,7 @@ export class LocalRun {
     await Promise.all(
       tasks.map(async (task) => {
         const place = placeOf(kind, task);
-        const input: Record<string, unknown> = {};
-        for (const [field, value] of Object.entries(task)) if (!ENVELOPE_FIELDS.has(field)) input[field] = value;
-        // Weights a task outputs are stored under the mask it was given, as the fleet stores them.
-        let maskBits: Uint8Array | null = null;
-        for (const [name, value] of Object.entries(("inputs" in task ? task.inputs : {}) as Record<string, unknown>)) {
-          const content = descriptor.inputArtifacts?.[name];
-          if (content === undefined) {
-            input[name] = value;
-            continue;
-          }
-          const refs = value as ArtifactRef | ArtifactRef[] | null;
-          input[name] = Array.isArray(refs) ? await Promise.all(refs.map((ref) => resolve(content, ref, place))) : await resolve(content, refs, place);
-          if (content === "mask" && maskBits === null) maskBits = packMask(input[name] as Mask);
-        }
+        const { input, maskBits } = await handlerInput(task, descriptor, (content, ref) => resolve(content, ref, place));
         Object.assign(input, localRun.extraInput?.(run));
 
         const metrics: MetricPoint[] = [];
@@ -272,11 +256,9 @@ export class LocalRun {
           },
         })) as unknown as Record<string, unknown>;
         await this.appendMetrics(localRun.metricsLabel(place), metrics);
-        for (const [name, content] of Object.entries(descriptor.outputArtifacts ?? {})) {
-          const value = output[name] as WeightValues | Mask | undefined;
-          if (value === undefined) continue;
+        for (const { name, content, value } of outputArtifacts(descriptor, output)) {
           const path = descriptor.runDirectory!.outputs[name]!(this.layout, place);
-          await writeFileAtomic(path, content === "mask" ? packMask(value as Mask) : encodeRunModel(value as WeightValues, pool.layout, maskBits));
+          await writeFileAtomic(path, encodeArtifact(content, value, pool.layout, maskBits));
           outputs.set(path, value);
         }
         await localRun.finish(run, place, output as never);
@@ -286,7 +268,7 @@ export class LocalRun {
   }
 
   /** An output the run directory holds, decoded. */
-  private async readOutput(pool: ThreadPool, ref: RunDirectoryRef, content: ArtifactContent): Promise<WeightValues | Mask> {
+  private async readOutput(pool: ThreadPool, ref: RunDirectoryRef, content: ArtifactContent): Promise<ArtifactValue> {
     if (content === "mask") return unpackMask(new Uint8Array(await readFile(ref.path)), pool.layout.prunable.map((p) => pool.layout.entries[p]!.size));
     return (await readModelFile(this.layout, ref.path, ref.place.cycle ?? null)).values;
   }

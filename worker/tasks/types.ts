@@ -1,8 +1,9 @@
 /**
  * The kinds of work an experiment splits into, with their inputs and outputs as plain data
- * (weights inline), as each handler (worker/tasks/<kind>.ts) declares them. `swamp run` passes
- * them between threads; the fleet passes artifact references instead and resolves them to these
- * before calling a handler (worker/fleet/execute-task.ts, by the descriptor's artifact fields).
+ * (weights inline), as each handler (worker/tasks/<kind>.ts) declares them. Tasks carry artifact
+ * references instead (to the artifact store in the fleet, to files of the run directory in
+ * `swamp run`), resolved to these before a handler is called (worker/run/task-io.ts, by the
+ * descriptor's artifact fields).
  */
 import type { WORKER_TASK_KINDS } from "./registry.js";
 
