@@ -10,7 +10,6 @@ import type { ExperimentConfig } from "../../schema/config.js";
 import type { MetricPoint } from "../../schema/metrics.js";
 import type { TaskPlace } from "../../protocol/task-kind.js";
 import type { TaskProgress } from "../engine/context.js";
-import type { WeightLayout } from "../engine/weights.js";
 import type { RunEvent } from "./local-run.js";
 import type { RunLayout } from "./run-layout.js";
 import type { CycleSummary } from "./summaries.js";
@@ -20,8 +19,6 @@ export interface LocalRunContext {
   readonly config: ExperimentConfig;
   /** The run directory. */
   readonly layout: RunLayout;
-  /** The model's tensors, as the task threads built it. */
-  readonly model: WeightLayout;
   /** Whether averaged models are profiled (`--no-profile` says no). */
   readonly profile: boolean;
   /** The run's report, one summary per finished cycle in order: cycles.jsonl and the run's result. */

@@ -173,7 +173,6 @@ export class LocalRun {
     const run: LocalRunContext = {
       config,
       layout: this.layout,
-      model: pool.layout,
       profile: this.options.profile ?? true,
       cycles: [],
       emit: (event) => this.emit(event),

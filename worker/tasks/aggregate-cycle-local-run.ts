@@ -18,6 +18,7 @@ export const aggregateCycleLocalRun: LocalKindRun<AggregateCycleOutput> = {
   async finish(run, _place, aggregate) {
     const { cycle } = aggregate;
     const { config, layout } = run;
+    // Every particle of the cycle has its summary by now, trained in this process or before a resume.
     const particles = await Promise.all(Array.from({ length: config.method.particles }, (_, particle) => readJson<ParticleSummary>(layout.particleSummary(cycle, particle))));
     const summary = cycleSummary(run, aggregate, particles, (performance.now() - run.cycleStarted(cycle)) / 1000);
     const time = Date.now();
