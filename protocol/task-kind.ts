@@ -9,7 +9,8 @@
  * descriptors, never loads TensorFlow.js.
  *
  * A kind with a `plan` is part of every experiment's plan (protocol/plan.ts walks the stages of the
- * planned kinds in order), and `runDirectory` says where `swamp run` keeps its results; a kind
+ * planned kinds in order), and `runDirectory` says where `swamp run` keeps its results (the rest of
+ * what `swamp run` writes for it are hooks beside its handler, worker/run/local-kind.ts); a kind
  * without them (analyses) is queued on request.
  *
  * The fields after `taskProblems` are optional, with the defaults their comments give, so a kind
@@ -93,7 +94,7 @@ export interface KindPlan<Draft = unknown> {
 export interface KindRunDirectory {
   /** The files whose presence means the task is done (its last writes). */
   done(layout: RunLayout, place: TaskPlace): string[];
-  /** The file of each output the plan reads; an output whose file is absent is null. */
+  /** The file of each output artifact (`swamp run` writes it there, the plan reads it); an output whose file is absent is null. */
   readonly outputs: Readonly<Record<string, (layout: RunLayout, place: TaskPlace) => string>>;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Every task kind, in one list: adding a kind is its descriptor file in task-kinds/ plus a line
- * here, its handler file plus its line in worker/tasks/registry.ts, and, for a kind of the plan,
- * its `swamp run` step in worker/run/local-run.ts (the compiler asks for it).
+ * here, and its handler file plus its line in worker/tasks/registry.ts (where a kind of the plan
+ * also registers its `swamp run` hooks, beside its handler; the compiler asks for them).
  */
 import { aggregateCycleKind } from "./task-kinds/aggregate-cycle.js";
 import { analyzeKind } from "./task-kinds/analyze.js";

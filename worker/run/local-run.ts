@@ -3,30 +3,34 @@
  * threads, every output written to a run directory. Each step first checks whether its output is
  * already there (open_lth's habit), so a stopped run resumes where it stopped and gives the same
  * masks and accuracies as an uninterrupted one.
+ *
+ * No kind is named here: the plan (protocol/plan.ts) says which tasks are next, their descriptors
+ * which inputs and outputs are artifacts and where the run directory keeps them, and the kind's
+ * hooks beside its handler (worker/run/local-kind.ts, registered in worker/tasks/registry.ts) what
+ * else a task writes and reports.
  */
 import { availableParallelism } from "node:os";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
-import { rm } from "node:fs/promises";
-import { relative } from "node:path";
 import { canonicalJson, configHash, cycleCount, InvalidConfigError, requiredBackend, type ExperimentConfig } from "../../schema/config.js";
 import type { MetricPoint } from "../../schema/metrics.js";
+import type { ArtifactRef, TaskDraft } from "../../schema/fleet-messages.js";
 import type { LoadedDataset } from "../data/dataset.js";
 import { getDataset } from "../data/registry.js";
 import type { BackendInfo } from "../engine/backend.js";
 import type { TaskProgress } from "../engine/context.js";
 import { packMask, unpackMask } from "../../schema/mask-bits.js";
-import { denseMask, type Mask } from "../engine/mask.js";
-import type { WeightLayout, WeightValues } from "../engine/weights.js";
-import { decodeWeights, encodeWeights, weightsHeader } from "../../schema/weights-file.js";
-import type { AggregateCycleOutput } from "../tasks/aggregate-cycle.js";
-import type { TrainParticleOutput } from "../tasks/train-particle.js";
+import { denseMask } from "../engine/mask.js";
+import { planNextTasks, plannedStages, type LedgerEntry } from "../../protocol/plan.js";
+import { descriptorOf, placeOf } from "../../protocol/task-kinds.js";
+import type { ArtifactContent, TaskPlace } from "../../protocol/task-kind.js";
+import { localKindRun } from "../tasks/registry.js";
+import type { TaskInput } from "../tasks/types.js";
 import { exists, readJson, writeFileAtomic, writeJsonAtomic } from "./files.js";
+import type { LocalRunContext } from "./local-kind.js";
 import { RunLayout } from "./run-layout.js";
-import { readRunModel, runModelPath, writeRunModel } from "./run-models.js";
-import { runDirectoryLedger } from "./run-ledger.js";
-import { planNextTasks } from "../../protocol/plan.js";
-import type { TaskDraft } from "../../schema/fleet-messages.js";
-import type { PlannedTaskKind } from "../../protocol/task-kinds.js";
+import { readModelFile } from "./run-models.js";
+import { encodeArtifact, handlerInput, outputArtifacts, type ArtifactValue } from "./task-io.js";
+import { isRunDirectoryRef, runDirectoryLedger, type RunDirectoryRef } from "./run-ledger.js";
 import type { CycleSummary, ParticleSummary } from "./summaries.js";
 import { ThreadPool } from "./thread-pool.js";
 
@@ -74,13 +78,8 @@ export class RunDirectoryError extends Error {
 /** The plan's experiment id for the one experiment of a run directory (it appears in no output). */
 const LOCAL_EXPERIMENT_ID = "local";
 
-/** What the steps of one run share: the rewind point, and the current cycle's particles until it is aggregated. */
-interface CycleRun {
-  rewind: WeightValues | undefined;
-  particles: Map<number, { weights: WeightValues; summary: ParticleSummary }>;
-  /** When the current cycle's first stage began (performance.now()). */
-  started: number;
-}
+/** Decoded outputs of tasks, by the run-directory file that holds them. */
+type OutputValues = Map<string, ArtifactValue>;
 
 /** A running experiment; `stop()` asks it to end at the next training step. */
 export class LocalRun {
@@ -142,15 +141,18 @@ export class LocalRun {
     return false;
   }
 
-  /** Metrics are appended as tasks finish; a stop between an append and its marker would duplicate them. */
+  /** Metrics are appended as tasks finish; a stop between an append and its task's last write would duplicate them. */
   private async dropMetricsOfUnfinishedTasks(): Promise<void> {
     if (!exists(this.layout.metrics)) return;
+    const lastWrites = new Map<string, string>();
+    for (const { descriptor, places } of plannedStages(this.options.config)) {
+      const localRun = localKindRun(descriptor.name);
+      for (const place of places) lastWrites.set(localRun.metricsLabel(place), localRun.lastWrite(this.layout, place));
+    }
     const lines = (await readFile(this.layout.metrics, "utf8")).split("\n").filter((line) => line.length > 0);
     const kept = lines.filter((line) => {
-      const point = JSON.parse(line) as MetricPoint & { task: string };
-      if (point.task === "pretrain") return exists(this.layout.rewindWeights);
-      if (point.particle !== undefined) return exists(this.layout.particleSummary(point.cycle, point.particle));
-      return exists(this.layout.cycleSummary(point.cycle));
+      const lastWrite = lastWrites.get((JSON.parse(line) as { task: string }).task);
+      return lastWrite === undefined || exists(lastWrite);
     });
     await writeFile(this.layout.metrics, kept.map((line) => `${line}\n`).join(""));
   }
@@ -162,166 +164,112 @@ export class LocalRun {
 
   /**
    * Runs what the plan (protocol/plan.ts, the one the coordinator uses) says is next, with the run
-   * directory as its ledger, until it says the experiment is complete.
+   * directory as its ledger, until it says the experiment is complete. The outputs of the stage
+   * just run stay in memory for the next one; older ones are read back from the run directory.
    */
   private async runCycles(pool: ThreadPool): Promise<RunResult> {
     const { config } = this.options;
-    const layout = pool.layout;
-    const sizes = layout.prunable.map((p) => layout.entries[p]!.size);
-    const summaries: CycleSummary[] = [];
-    const run: CycleRun = { rewind: undefined, particles: new Map(), started: 0 };
-    if (exists(this.layout.rewindWeights)) {
-      run.rewind = decodeWeights(await readFile(this.layout.rewindWeights), this.layout.rewindWeights).values;
-      this.emit({ type: "pretrain-done", seconds: 0, reused: true });
-    }
-    for (let cycle = 0; exists(this.layout.cycleSummary(cycle)); cycle++) {
-      const summary = await readJson<CycleSummary>(this.layout.cycleSummary(cycle));
-      summaries.push(summary);
-      this.emit({ type: "cycle-done", summary, reused: true });
-    }
-    const maskOf = async (cycle: number): Promise<Mask> => {
-      if (cycle > 0) return unpackMask(new Uint8Array(await readFile(this.layout.mask(cycle))), sizes);
-      const dense = denseMask(layout);
-      if (!exists(this.layout.mask(0))) await writeFileAtomic(this.layout.mask(0), packMask(dense));
-      return dense;
+    const cycleStarts = new Map<number, number>();
+    const run: LocalRunContext = {
+      config,
+      layout: this.layout,
+      profile: this.options.profile ?? true,
+      cycles: [],
+      emit: (event) => this.emit(event),
+      appendMetrics: (task, points) => this.appendMetrics(task, points),
+      cycleStarted: (cycle) => cycleStarts.get(cycle) ?? performance.now(),
     };
-    /** Trains the cycle's particles, reusing those already in the run directory. */
-    const trainParticles = async (cycle: number): Promise<void> => {
-      const mask = await maskOf(cycle);
-      run.started = performance.now();
-      await Promise.all(
-        Array.from({ length: config.method.particles }, (_, particle) =>
-          this.particle(pool, cycle, particle, run.rewind!, mask).then((done) => run.particles.set(particle, done)),
-        ),
-      );
-    };
-    /** How `swamp run` runs each planned kind's tasks and where it writes their outputs (the one place a kind is named here). */
-    const steps: { [K in PlannedTaskKind]: (tasks: Array<Extract<TaskDraft, { kind: K }>>) => Promise<void> } = {
-      pretrain: async () => {
-        run.rewind = await this.pretrain(pool);
-      },
-      "train-particle": async (tasks) => trainParticles(tasks[0]!.cycle),
-      "aggregate-cycle": async ([task]) => {
-        const { cycle, final } = task!;
-        const mask = await maskOf(cycle);
-        // Resumed with every particle of the cycle already trained: they are read back.
-        if (run.particles.size === 0) await trainParticles(cycle);
-        const particles = Array.from({ length: config.method.particles }, (_, particle) => run.particles.get(particle)!);
-        run.particles.clear();
-        const summary = await this.aggregateCycle(pool, layout, cycle, particles, mask, final, run.started);
-        summaries.push(summary);
-        await writeFileAtomic(this.layout.cycles, summaries.map((s) => `${JSON.stringify(s)}\n`).join(""));
-        this.emit({ type: "cycle-done", summary, reused: false });
-      },
-    };
+    const experiment = { experimentId: LOCAL_EXPERIMENT_ID, config };
+    for (const entry of runDirectoryLedger(this.layout, config)) await localKindRun(entry.kind).resumed?.(run, placeOf(entry.kind, entry));
+    let held: OutputValues = new Map();
     for (;;) {
-      const plan = planNextTasks({ experimentId: LOCAL_EXPERIMENT_ID, config, ledger: runDirectoryLedger(this.layout, config) });
+      const ledger = runDirectoryLedger(this.layout, config);
+      const plan = planNextTasks({ ...experiment, ledger });
       if (plan.kind === "complete") break;
-      const kind = plan.tasks[0]!.kind as PlannedTaskKind;
-      await (steps[kind] as (tasks: TaskDraft[]) => Promise<void>)(plan.tasks);
+      const first = plan.tasks[0]! as TaskDraft & TaskPlace;
+      if (first.cycle !== undefined && !cycleStarts.has(first.cycle)) cycleStarts.set(first.cycle, performance.now());
+      held = await this.runStage(pool, run, plan.tasks, ledger, held);
     }
-    return { outDir: this.options.outDir, configHash: this.hash, cycles: summaries };
-  }
-
-  private async pretrain(pool: ThreadPool): Promise<WeightValues> {
-    const metrics: MetricPoint[] = [];
-    const output = await pool.run<"pretrain">(
-      { kind: "pretrain" },
-      { onMetrics: (points) => metrics.push(...points), onProgress: (progress) => this.emit({ type: "pretrain-progress", progress }) },
-    );
-    await this.appendMetrics("pretrain", metrics);
-    await writeFileAtomic(this.layout.rewindWeights, encodeWeights(output.weights, weightsHeader(pool.layout)));
-    this.emit({ type: "pretrain-done", seconds: output.seconds, reused: false });
-    return output.weights;
-  }
-
-  private async aggregateCycle(
-    pool: ThreadPool,
-    layout: WeightLayout,
-    cycle: number,
-    particles: Array<{ weights: WeightValues; summary: ParticleSummary }>,
-    mask: Mask,
-    final: boolean,
-    started: number,
-  ): Promise<CycleSummary> {
-    const aggregate = await pool.run<"aggregate-cycle">({ kind: "aggregate-cycle", cycle, particleWeights: particles.map((p) => p.weights), mask, final, profile: this.options.profile ?? true });
-    await this.writeCycleOutputs(layout, aggregate, mask);
-    const summary = this.cycleSummary(aggregate, particles.map((p) => p.summary), (performance.now() - started) / 1000);
-    const time = Date.now();
-    await this.appendMetrics(`cycle-${cycle}`, [
-      { cycle, key: "test/accuracy", step: 0, epoch: this.options.config.training.epochs, value: aggregate.accuracy, time },
-      { cycle, key: "test/loss", step: 0, epoch: this.options.config.training.epochs, value: aggregate.loss, time },
-      { cycle, key: "sparsity", step: 0, epoch: this.options.config.training.epochs, value: aggregate.sparsity, time },
-    ]);
-    await writeJsonAtomic(this.layout.cycleSummary(cycle), summary);
-    await this.applyRetention(cycle);
-    return summary;
-  }
-
-  private async particle(pool: ThreadPool, cycle: number, particle: number, rewind: WeightValues, mask: Mask): Promise<{ weights: WeightValues; summary: ParticleSummary }> {
-    const weightsPath = runModelPath(this.layout, cycle, particle);
-    const summaryPath = this.layout.particleSummary(cycle, particle);
-    if (exists(summaryPath) && exists(weightsPath)) {
-      const summary = await readJson<ParticleSummary>(summaryPath);
-      const { values } = await readRunModel(this.layout, cycle, particle);
-      this.emit({ type: "particle-done", cycle, particle, summary, reused: true });
-      return { weights: values, summary };
-    }
-    const metrics: MetricPoint[] = [];
-    const output: TrainParticleOutput = await pool.run<"train-particle">(
-      { kind: "train-particle", cycle, particle, rewindWeights: rewind, mask },
-      {
-        onMetrics: (points) => metrics.push(...points),
-        onProgress: (progress) => this.emit({ type: "particle-progress", cycle, particle, progress }),
-      },
-    );
-    const { weights, kind: _kind, ...rest } = output;
-    const summary: ParticleSummary = rest;
-    await writeRunModel(this.layout, cycle, particle, weights, pool.layout, packMask(mask));
-    await this.appendMetrics(`cycle-${cycle}/particle-${particle}`, metrics);
-    await writeJsonAtomic(summaryPath, summary);
-    this.emit({ type: "particle-done", cycle, particle, summary, reused: false });
-    return { weights, summary };
-  }
-
-  /** The averaged model under the cycle's mask; the TF.js and self-contained sparse copies are made on export. */
-  private async writeCycleOutputs(layout: WeightLayout, aggregate: AggregateCycleOutput, mask: Mask): Promise<void> {
-    const { cycle } = aggregate;
-    await writeRunModel(this.layout, cycle, "average", aggregate.weights, layout, packMask(mask));
-    if (aggregate.nextMask) await writeFileAtomic(this.layout.mask(cycle + 1), packMask(aggregate.nextMask));
+    return { outDir: this.options.outDir, configHash: this.hash, cycles: run.cycles };
   }
 
   /**
-   * Applies `storage.keep` once the cycle's summary is written: what it deletes no later step
-   * reads (a resumed run needs only the rewind point, the masks and the summaries of finished cycles).
+   * Runs the tasks of one stage in parallel and returns the stage's outputs: those it wrote, and
+   * those of its tasks the run directory already held (read back, as the next stage needs them).
    */
-  private async applyRetention(cycle: number): Promise<void> {
-    const { keep } = this.options.config.storage;
-    if (keep === "all") return;
-    for (let particle = 0; particle < this.options.config.method.particles; particle++) await rm(runModelPath(this.layout, cycle, particle), { force: true });
-    if (keep === "final" && cycle > 0) await rm(runModelPath(this.layout, cycle - 1, "average"), { force: true });
+  private async runStage(pool: ThreadPool, run: LocalRunContext, tasks: TaskDraft[], ledger: readonly LedgerEntry[], held: OutputValues): Promise<OutputValues> {
+    const { kind } = tasks[0]!;
+    const descriptor = descriptorOf(kind);
+    const localRun = localKindRun(kind);
+    const stageCycle = (tasks[0] as TaskPlace).cycle ?? null;
+    const outputs: OutputValues = new Map();
+    // One read (or dense mask) per file and stage, shared by the stage's tasks as one object.
+    const reads = new Map<string, Promise<ArtifactValue>>();
+    const once = (key: string, make: () => Promise<ArtifactValue>) => {
+      let value = reads.get(key);
+      if (!value) reads.set(key, (value = make()));
+      return value;
+    };
+    const readBack = (ref: RunDirectoryRef, content: ArtifactContent): Promise<ArtifactValue> =>
+      held.get(ref.path) !== undefined
+        ? Promise.resolve(held.get(ref.path)!)
+        : once(ref.path, async () => {
+            const value = await this.readOutput(pool, ref, content);
+            await localKindRun(ref.kind).readBack?.(run, ref.place);
+            return value;
+          });
+    /** An input artifact: an earlier task's output, or for a null mask the dense one (kept as its cycle's mask.bin). */
+    const resolve = async (content: ArtifactContent, ref: ArtifactRef | null, place: TaskPlace): Promise<ArtifactValue | null> => {
+      if (ref === null) {
+        if (content !== "mask") return null;
+        return once(`dense-mask:${place.cycle ?? ""}`, async () => {
+          const dense = denseMask(pool.layout);
+          if (place.cycle !== undefined && !exists(this.layout.mask(place.cycle))) await writeFileAtomic(this.layout.mask(place.cycle), packMask(dense));
+          return dense;
+        });
+      }
+      if (!isRunDirectoryRef(ref)) throw new Error(`swamp run: an input references sha256:${ref.sha256}, which is not a file of the run directory`);
+      return readBack(ref, content);
+    };
+
+    // The stage's tasks already done (a stop interrupted the stage): their outputs are read back for the next stage.
+    for (const entry of ledger.filter((e) => e.kind === kind && e.cycle === stageCycle)) {
+      for (const [name, ref] of Object.entries(entry.outputs)) {
+        const content = descriptor.outputArtifacts?.[name];
+        if (ref && content && isRunDirectoryRef(ref)) outputs.set(ref.path, await readBack(ref, content));
+      }
+    }
+
+    await Promise.all(
+      tasks.map(async (task) => {
+        const place = placeOf(kind, task);
+        const { input, maskBits } = await handlerInput(task, descriptor, (content, ref) => resolve(content, ref, place));
+        Object.assign(input, localRun.extraInput?.(run));
+
+        const metrics: MetricPoint[] = [];
+        const output = (await pool.run(input as unknown as TaskInput, {
+          onMetrics: (points) => metrics.push(...points),
+          onProgress: (progress) => {
+            const event = localRun.progress?.(place, progress);
+            if (event) this.emit(event);
+          },
+        })) as unknown as Record<string, unknown>;
+        await this.appendMetrics(localRun.metricsLabel(place), metrics);
+        for (const { name, content, value } of outputArtifacts(descriptor, output)) {
+          const path = descriptor.runDirectory!.outputs[name]!(this.layout, place);
+          await writeFileAtomic(path, encodeArtifact(content, value, pool.layout, maskBits));
+          outputs.set(path, value);
+        }
+        await localRun.finish(run, place, output as never);
+      }),
+    );
+    return outputs;
   }
 
-  private cycleSummary(aggregate: AggregateCycleOutput, particles: ParticleSummary[], seconds: number): CycleSummary {
-    const { cycle } = aggregate;
-    const rel = (path: string) => relative(this.options.outDir, path);
-    const particleAccuracies = particles.map((p) => p.accuracy);
-    return {
-      cycle,
-      sparsity: aggregate.sparsity,
-      accuracy: aggregate.accuracy,
-      loss: aggregate.loss,
-      particleAccuracies,
-      particleLosses: particles.map((p) => p.loss),
-      bestParticleGap: Math.max(...particleAccuracies) - aggregate.accuracy,
-      alive: aggregate.alive,
-      total: aggregate.total,
-      layers: aggregate.layers,
-      seconds,
-      ...(aggregate.inference ? { inference: aggregate.inference } : {}),
-      mask: rel(this.layout.mask(cycle)),
-      weights: rel(runModelPath(this.layout, cycle, "average")),
-    };
+  /** An output the run directory holds, decoded. */
+  private async readOutput(pool: ThreadPool, ref: RunDirectoryRef, content: ArtifactContent): Promise<ArtifactValue> {
+    if (content === "mask") return unpackMask(new Uint8Array(await readFile(ref.path)), pool.layout.prunable.map((p) => pool.layout.entries[p]!.size));
+    return (await readModelFile(this.layout, ref.path, ref.place.cycle ?? null)).values;
   }
 }
 

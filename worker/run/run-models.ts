@@ -20,10 +20,15 @@ export function runModelPath(layout: RunLayout, cycle: number, model: RunModel):
 
 /** A model's tensors as the run directory stores them, bit for bit as trained. */
 export async function readRunModel(layout: RunLayout, cycle: number, model: RunModel): Promise<{ values: WeightsFileValues; entries: WeightsHeaderEntry[] }> {
-  const path = runModelPath(layout, cycle, model);
+  return readModelFile(layout, runModelPath(layout, cycle, model), cycle);
+}
+
+/** A model file of the run directory, stored under the mask of `cycle` (null: a dense model of no cycle, the rewind point). */
+export async function readModelFile(layout: RunLayout, path: string, cycle: number | null): Promise<{ values: WeightsFileValues; entries: WeightsHeaderEntry[] }> {
   const file = await readFile(path);
   const needs = storedWeightsMask(file, path);
-  const maskBits = needs ? new Uint8Array(await readFile(layout.mask(cycle))) : null;
+  if (needs && cycle === null) throw new Error(`${path}: a masked model outside any cycle`);
+  const maskBits = needs ? new Uint8Array(await readFile(layout.mask(cycle!))) : null;
   return decodeStoredWeights(file, path, maskBits);
 }
 

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
         post({ type: "progress", id: message.id, progress });
       },
     };
-    const output = runTask(context, message.input);
+    const output = await runTask(context, message.input);
     flush();
     const transfer = "weights" in output ? output.weights.map((w) => w.buffer as ArrayBuffer) : [];
     post({ type: "done", id: message.id, output }, transfer);
