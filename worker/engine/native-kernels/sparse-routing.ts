@@ -29,6 +29,7 @@ const SPARSE_BELOW = {
   denseInputGradient: 0.1,
   denseKernelGradient: 0.04,
   optimizerStep: 0.02,
+  mlpTrainingStep: 0.5,
 };
 
 /** Dense kernels of more weights than this take LARGE_DENSE_BELOW's thresholds. */
@@ -81,6 +82,11 @@ export function usableMask(weights: TensorInfo): Tensor | undefined {
 
 export function worthSparse<T extends TensorInfo>(mask: T | undefined, pass: SparsePass): T | undefined {
   return mask && keptFraction(mask) < sparseBelow(pass, mask.shape.reduce((a, b) => a * b, 1)) ? mask : undefined;
+}
+
+/** Whether a pass over `weights` weights of which this fraction is kept runs sparse. */
+export function worthSparseAt(kept: number, weights: number, pass: SparsePass): boolean {
+  return kept < sparseBelow(pass, weights);
 }
 
 /**
