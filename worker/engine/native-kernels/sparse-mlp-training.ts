@@ -46,9 +46,15 @@ interface TrainingLayer {
 /**
  * The plan of `session`'s model under `mask`, or the reason the fused step cannot train it. Kept
  * weights are grouped by output, ascending by input within one; the first layer reads only the
- * input columns some kept weight reads, renumbered in order.
+ * input columns some kept weight reads, renumbered in order. `refuse`, given the kept fraction of
+ * all kernel weights and their number, may decline before the plan is built (it costs a pass over
+ * every weight).
  */
-export function planSparseMlpTraining(session: ModelSession, mask: Mask): SparseMlpTrainingPlan | string {
+export function planSparseMlpTraining(
+  session: ModelSession,
+  mask: Mask,
+  refuse?: (keptFraction: number, weights: number) => string | undefined,
+): SparseMlpTrainingPlan | string {
   const { model, layout } = session;
   const chain = layerChain(model);
   if (typeof chain === "string") return chain;
@@ -80,6 +86,17 @@ export function planSparseMlpTraining(session: ModelSession, mask: Mask): Sparse
   if (layers.some((l) => session.variableAt(l.kernelPosition).dtype !== "float32" || session.variableAt(l.biasPosition).dtype !== "float32")) {
     return "the model has weights that are not float32";
   }
+  let kept = 0;
+  let total = 0;
+  layers.forEach((layer, l) => {
+    const layerMask = layerMasks[l];
+    total += layer.inputs * layer.outputs;
+    if (!layerMask) kept += layer.inputs * layer.outputs;
+    else for (let j = 0; j < layerMask.length; j++) kept += layerMask[j] ? 1 : 0;
+  });
+  const keptFraction = total === 0 ? 1 : kept / total;
+  const refusal = refuse?.(keptFraction, total);
+  if (refusal !== undefined) return refusal;
 
   const first = layers[0]!;
   const firstMask = layerMasks[0];
@@ -96,8 +113,6 @@ export function planSparseMlpTraining(session: ModelSession, mask: Mask): Sparse
   }
   const structure: number[] = [inputWidth, gather.length, layers.length];
   const indices: number[] = [];
-  let kept = 0;
-  let total = 0;
   layers.forEach((layer, l) => {
     const layerMask = layerMasks[l];
     const rows: number[][] = Array.from({ length: layer.outputs }, () => []);
@@ -115,11 +130,9 @@ export function planSparseMlpTraining(session: ModelSession, mask: Mask): Sparse
     indices.push(0);
     for (const row of rows) indices.push((start += row.length));
     for (const row of rows) for (const i of row) indices.push(l === 0 ? gatherAt[i]! : i);
-    kept += keptAt.length;
-    total += layer.inputs * layer.outputs;
   });
   structure.push(...gather);
-  return { structure: Int32Array.from(structure), indices: Int32Array.from(indices), inputWidth, layers, keptFraction: total === 0 ? 1 : kept / total };
+  return { structure: Int32Array.from(structure), indices: Int32Array.from(indices), inputWidth, layers, keptFraction };
 }
 
 /** The training step over a plan, for one training run (its momentum starts at zero, as MaskedSgd's). */
@@ -216,9 +229,9 @@ export function sparseMlpTrainerFor(session: ModelSession, mask: Mask, settings:
   if (tf.getBackend() !== "wasm") return `the backend is ${tf.getBackend()}, not wasm`;
   const loaded = loadNative();
   if (!loaded.ok) return `native kernels not loaded: ${loaded.reason}`;
-  const plan = planSparseMlpTraining(session, mask);
+  const plan = planSparseMlpTraining(session, mask, (kept, weights) =>
+    worthSparseAt(kept, weights, "mlpTrainingStep") ? undefined : `${(kept * 100).toFixed(1)}% of the weights are kept, too many for the sparse step`,
+  );
   if (typeof plan === "string") return plan;
-  const weights = plan.layers.reduce((n, l) => n + l.inputs * l.outputs, 0);
-  if (!worthSparseAt(plan.keptFraction, weights, "mlpTrainingStep")) return `${(plan.keptFraction * 100).toFixed(1)}% of the weights are kept, too many for the sparse step`;
   return new SparseMlpTrainer(loaded.native.addon, session, plan, settings, mask);
 }
