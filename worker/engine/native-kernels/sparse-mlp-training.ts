@@ -193,6 +193,7 @@ export class SparseMlpTrainer {
     return this.session.trainablePositions.map((position) => byPosition.get(position)!);
   }
 
+  /** Nothing to free: the plan and the momentum are plain arrays, the scratch the addon's, per thread. */
   dispose(): void {}
 
   /**
@@ -201,7 +202,7 @@ export class SparseMlpTrainer {
    */
   private exclusiveOffset(backend: WasmBackend, position: number): number {
     const variable = this.session.variableAt(position);
-    if ((backend as unknown as tf.KernelBackend).refCount(variable.dataId) !== 1) this.ownStorage(position);
+    if (backend.refCount(variable.dataId) !== 1) this.ownStorage(position);
     return floatOffset(backend, variable);
   }
 
