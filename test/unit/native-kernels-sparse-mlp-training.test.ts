@@ -3,7 +3,7 @@
  * over native/src/sparse_mlp_train.c): LeNet-300-100 trained by train() through it against the
  * dense TF.js step (sparse kernels off) over several steps, from every weight kept to empty
  * layers, with a last batch that fills no register: every step's loss, the final weights and
- * momentum; pruned weights and momentum exactly zero; each instruction set's loops; the same seed
+ * momentum; pruned weights and momentum exactly zero, also from weights not zero under the mask; each instruction set's loops; the same seed
  * repeating bit for bit; the examples read in place or from a copy alike; a tensor sharing a
  * variable's storage left alone; the cases it leaves to TF.js and the plans the addon refuses.
  */
@@ -150,6 +150,15 @@ test("LeNet-300-100 trains by the fused step as by TF.js's dense step, from ever
     assertPrunedStayZero(fused, mask, label);
     if (keep.some((k) => k > 0)) assert.ok(fused.velocities.some((v) => v.some((x) => x !== 0)), `${label}: kept weights get momentum`);
   }
+});
+
+test("weights under the mask that are not zero at the start become zero, as with MaskedSgd", () => {
+  const { session } = context;
+  const mask = randomMask(session.layout, [0.05, 0.1, 0.5], Random.derive(27, ["fused-masks"]));
+  const unmasked = session.initialWeights(37);
+  const fused = trainFrom(unmasked, mask, 2);
+  assertTrainedAlike(fused, trainFrom(unmasked, mask, 0), "unmasked start");
+  assertPrunedStayZero(fused, mask, "unmasked start");
 });
 
 test("every instruction set's loops train to the same values", () => {

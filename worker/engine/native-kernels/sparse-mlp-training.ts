@@ -112,27 +112,38 @@ export function planSparseMlpTraining(
     }
   }
   const structure: number[] = [inputWidth, gather.length, layers.length];
-  const indices: number[] = [];
-  layers.forEach((layer, l) => {
+  const layerIndices = layers.map((layer, l) => {
+    const { inputs, outputs } = layer;
     const layerMask = layerMasks[l];
-    const rows: number[][] = Array.from({ length: layer.outputs }, () => []);
-    for (let i = 0; i < layer.inputs; i++) {
-      for (let o = 0; o < layer.outputs; o++) {
-        if (layerMask && !layerMask[i * layer.outputs + o]) continue;
-        rows[o]!.push(i);
+    const isKept = (at: number) => !layerMask || layerMask[at] !== 0;
+    // Row starts by counting each output's kept weights, then the rows filled in input order.
+    const rowStart = new Int32Array(outputs + 1);
+    for (let at = 0; at < inputs * outputs; at++) if (isKept(at)) rowStart[(at % outputs) + 1]!++;
+    for (let o = 0; o < outputs; o++) rowStart[o + 1]! += rowStart[o]!;
+    const keptCount = rowStart[outputs]!;
+    const next = rowStart.slice(0, outputs);
+    const columns = new Int32Array(keptCount);
+    const keptAt = new Int32Array(keptCount);
+    for (let i = 0, at = 0; i < inputs; i++) {
+      for (let o = 0; o < outputs; o++, at++) {
+        if (!isKept(at)) continue;
+        const e = next[o]!++;
+        columns[e] = l === 0 ? gatherAt[i]! : i;
+        keptAt[e] = at;
       }
     }
-    const keptAt: number[] = [];
-    for (let o = 0; o < layer.outputs; o++) for (const i of rows[o]!) keptAt.push(i * layer.outputs + o);
-    layer.keptAt = Int32Array.from(keptAt);
-    structure.push(layer.inputs, layer.outputs, relu[l] ? 1 : 0, keptAt.length);
-    let start = 0;
-    indices.push(0);
-    for (const row of rows) indices.push((start += row.length));
-    for (const row of rows) for (const i of row) indices.push(l === 0 ? gatherAt[i]! : i);
+    layer.keptAt = keptAt;
+    structure.push(inputs, outputs, relu[l] ? 1 : 0, keptCount);
+    return [rowStart, columns];
   });
   structure.push(...gather);
-  return { structure: Int32Array.from(structure), indices: Int32Array.from(indices), inputWidth, layers, keptFraction };
+  const indices = new Int32Array(layerIndices.reduce((n, parts) => n + parts[0]!.length + parts[1]!.length, 0));
+  let at = 0;
+  for (const part of layerIndices.flat()) {
+    indices.set(part, at);
+    at += part.length;
+  }
+  return { structure: Int32Array.from(structure), indices, inputWidth, layers, keptFraction };
 }
 
 /** The training step over a plan, for one training run (its momentum starts at zero, as MaskedSgd's). */
@@ -150,12 +161,14 @@ export class SparseMlpTrainer {
   ) {
     this.velocities = new Float32Array(plan.layers.reduce((n, l) => n + l.keptAt.length + l.outputs, 0));
     this.offsets = new Int32Array(2 * plan.layers.length);
+    const backend = asWasmBackend(tf.backend());
     for (const layer of plan.layers) {
+      this.exclusiveOffset(backend, layer.biasPosition);
+      const kernelAt = this.exclusiveOffset(backend, layer.kernelPosition);
       // Pruned weights are exactly zero from the start, as MaskedSgd makes them.
-      const kernel = this.ownStorage(layer.kernelPosition);
       const layerMask = maskAt(session.layout, mask, layer.kernelPosition);
-      if (layerMask) this.write(layer.kernelPosition, Float32Array.from(kernel, (v, j) => (layerMask[j] ? v : 0)));
-      this.ownStorage(layer.biasPosition);
+      const heap = heapF32(backend);
+      if (layerMask) for (let j = 0; j < layerMask.length; j++) if (!layerMask[j]) heap[kernelAt + j] = 0;
     }
   }
 
@@ -206,16 +219,10 @@ export class SparseMlpTrainer {
     return floatOffset(backend, variable);
   }
 
-  /** Gives the variable a private copy of its values; returns them. */
-  private ownStorage(position: number): Float32Array {
-    const values = Float32Array.from(this.session.variableAt(position).dataSync() as Float32Array);
-    this.write(position, values);
-    return values;
-  }
-
-  private write(position: number, values: Float32Array): void {
+  /** Gives the variable a private copy of its values. */
+  private ownStorage(position: number): void {
     const variable = this.session.variableAt(position);
-    const fresh = tf.tensor(values, variable.shape, "float32");
+    const fresh = tf.tensor(Float32Array.from(variable.dataSync() as Float32Array), variable.shape, "float32");
     variable.assign(fresh);
     fresh.dispose();
   }
