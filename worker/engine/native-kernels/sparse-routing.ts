@@ -23,8 +23,10 @@ import { keptFraction, maskOf } from "../weight-masks.js";
  * of Dense layers as one native call (sparse-mlp-training.ts), against TF.js's dense step, by the
  * kept fraction of all its kernels' weights: LeNet-300-100 from about 0.5 (`SWAMP_SPARSE_BELOW=1.01
  * node dist/bench/sparse.js --models lenet-300-100 --masks uniform --kept 1,0.7,0.6,0.5,0.4,0.3`,
- * a loaded AVX-512 Xeon core). SWAMP_SPARSE_BELOW sets one threshold for all (0 turns the sparse
- * kernels and the sparse steps off).
+ * a loaded AVX-512 Xeon core). Evaluation of such a model by the one-call inference pass
+ * (sparse-mlp.ts), by the kept fraction of all pruned weights: from about 0.26 (the inference
+ * profile's crossover, README's "Inference cost and deployment"). SWAMP_SPARSE_BELOW sets one
+ * threshold for all (0 turns the sparse kernels and the sparse steps off).
  */
 const SPARSE_BELOW = {
   forward: 0.15,
@@ -34,6 +36,7 @@ const SPARSE_BELOW = {
   denseKernelGradient: 0.04,
   optimizerStep: 0.02,
   mlpTrainingStep: 0.45,
+  mlpInference: 0.25,
 };
 
 /** Dense kernels of more weights than this take LARGE_DENSE_BELOW's thresholds. */
