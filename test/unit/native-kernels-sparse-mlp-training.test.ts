@@ -223,6 +223,12 @@ test("TF.js's step runs where the fused one does not apply, and says why", async
     if (previous === undefined) delete process.env.SWAMP_SPARSE_BELOW;
     else process.env.SWAMP_SPARSE_BELOW = previous;
   }
+  process.env.SWAMP_NATIVE = "0";
+  try {
+    assert.match(String(sparseMlpTrainerFor(session, mask, settings)), /native kernels not loaded: disabled by SWAMP_NATIVE=0/);
+  } finally {
+    delete process.env.SWAMP_NATIVE;
+  }
   // By default (the measured crossover) 99% sparse trains fused and nothing pruned does not.
   assert.equal(typeof sparseMlpTrainerFor(session, mask, settings), "object");
   const unpruned = session.layout.prunable.map((position) => new Uint8Array(session.layout.entries[position]!.size).fill(1));
