@@ -672,20 +672,22 @@ static const char *read_mlp_train_plan(const int32_t *structure, size_t structur
   const int32_t input_width = structure[0], gather_count = structure[1], layer_count = structure[2];
   if (input_width < 1 || gather_count < 0 || gather_count > input_width || layer_count < 1 || layer_count > SWAMP_MLP_TRAIN_MAX_LAYERS)
     return "structure's header is out of range (1 to 32 layers)";
-  if (structure_length != 3 + 4 * (size_t)layer_count + (size_t)gather_count) return "structure's length does not match its header";
+  if (structure_length != 3 + 5 * (size_t)layer_count + (size_t)gather_count) return "structure's length does not match its header";
   if (offset_count != 2 * (size_t)layer_count) return "offsets must hold a kernel and a bias offset per layer";
   plan->input_width = (size_t)input_width;
   plan->gather_count = (size_t)gather_count;
   plan->layer_count = (size_t)layer_count;
-  plan->gather = structure + 3 + 4 * layer_count;
+  plan->gather = structure + 3 + 5 * layer_count;
   for (int32_t j = 0; j < gather_count; j++) {
     if (plan->gather[j] < 0 || plan->gather[j] >= input_width || (j > 0 && plan->gather[j] <= plan->gather[j - 1]))
       return "structure gathers input columns that are not ascending within the input";
   }
   size_t at_index = 0, at_velocity = 0, width = (size_t)input_width;
   for (int32_t l = 0; l < layer_count; l++) {
-    const int32_t inputs = structure[3 + 4 * l], outputs = structure[4 + 4 * l], relu = structure[5 + 4 * l], kept = structure[6 + 4 * l];
-    if (inputs < 1 || outputs < 1 || kept < 0 || (relu != 0 && relu != 1)) return "structure holds a layer out of range";
+    const int32_t *fields = structure + 3 + 5 * l;
+    const int32_t inputs = fields[0], outputs = fields[1], relu = fields[2], kept = fields[3], dense = fields[4];
+    if (inputs < 1 || outputs < 1 || kept < 0 || (relu != 0 && relu != 1) || (dense != 0 && dense != 1)) return "structure holds a layer out of range";
+    if (l == 0 && dense && gather_count != input_width) return "structure holds a dense first layer that does not gather every input column";
     if ((size_t)inputs != width) return "structure holds a layer whose inputs are not the previous layer's outputs";
     if (at_index > index_count || index_count - at_index < (size_t)outputs + 1 + (size_t)kept) return "indices are shorter than the structure needs";
     const int32_t *start = indices + at_index;
@@ -708,6 +710,7 @@ static const char *read_mlp_train_plan(const int32_t *structure, size_t structur
     layer->inputs = (size_t)inputs;
     layer->outputs = (size_t)outputs;
     layer->relu = relu;
+    layer->dense = dense;
     layer->row_start = start;
     layer->columns = columns;
     layer->kernel = heap + kernel_at;
@@ -727,7 +730,8 @@ static const char *read_mlp_train_plan(const int32_t *structure, size_t structur
  * rows[b] of x [·, inputWidth] from xOffset (rows: an Int32Array, or null for rows 0 to count − 1)
  * with label labels[b], updating the kernels and biases in `heap` and the momentum in `velocities`
  * in place. structure (Int32Array): inputWidth, gatherCount, layerCount, then per layer inputs,
- * outputs, relu 0 | 1, keptCount, then the gathered input columns (ascending); indices
+ * outputs, relu 0 | 1, keptCount, dense 0 | 1 (products by BLAS over the whole kernel, whose
+ * pruned weights must be zero), then the gathered input columns (ascending); indices
  * (Int32Array): per layer its row starts (outputs + 1) then its kept weights' columns (ascending
  * within a row); offsets (Int32Array): per layer its kernel's [inputs, outputs] and its bias's
  * element offsets in heap (Float32Array); velocities (Float32Array): per layer keptCount then
@@ -781,8 +785,12 @@ static napi_value sparse_mlp_train_step(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
+  int any_dense = 0;
+  for (size_t l = 0; l < plan.layer_count; l++) any_dense |= plan.layers[l].dense;
+  const swamp_sgemm_fn gemm = any_dense ? require_blas(&c) : NULL;
+  if (c.failed) return NULL;
   double loss;
-  if (swamp_sparse_mlp_train_step(&plan, &state_of(env)->scratch, x, rows, labels, (size_t)count, sgd, &loss) != 0) {
+  if (swamp_sparse_mlp_train_step(&plan, gemm, &state_of(env)->scratch, x, rows, labels, (size_t)count, sgd, &loss) != 0) {
     out_of_memory_in(&c, "sparseMlpTrainStep");
     return NULL;
   }

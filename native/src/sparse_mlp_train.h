@@ -16,6 +16,7 @@
 #ifndef SWAMP_SPARSE_MLP_TRAIN_H
 #define SWAMP_SPARSE_MLP_TRAIN_H
 
+#include "blas.h"
 #include "conv.h"
 
 #include <stddef.h>
@@ -28,6 +29,10 @@ typedef struct {
   size_t inputs;
   size_t outputs;
   int relu;
+  /* Whether the layer's products run as dense GEMMs (BLAS) over its whole kernel, whose pruned
+   * weights must then be zero, instead of over the kept weights: worth it for layers that keep
+   * many. Only the kept weights are updated either way. A dense first layer gathers every column. */
+  int dense;
   /* Kept weights by output: output o's are [row_start[o], row_start[o + 1]), each reading input
    * column columns[e] (for the first layer: the e-th gathered input column), ascending. */
   const int32_t *row_start;
@@ -56,8 +61,9 @@ typedef struct {
 /* One step on a batch of `count` examples: example b is row rows[b] of x [rows, input_width]
  * (row-major), or row b when rows is NULL, and its label labels[b] lies in [0, last layer's
  * outputs); the caller has checked both, and the plan. *loss is the batch's mean loss. Returns 0,
- * or -1 when scratch memory could not be allocated (nothing is changed then). */
-int swamp_sparse_mlp_train_step(const swamp_mlp_train_plan *plan, swamp_scratch *scratch, const float *x, const int32_t *rows, const int32_t *labels,
-                                size_t count, swamp_sgd_settings sgd, double *loss);
+ * or -1 when scratch memory could not be allocated (nothing is changed then). sgemm may be NULL
+ * when no layer is dense. */
+int swamp_sparse_mlp_train_step(const swamp_mlp_train_plan *plan, swamp_sgemm_fn sgemm, swamp_scratch *scratch, const float *x, const int32_t *rows,
+                                const int32_t *labels, size_t count, swamp_sgd_settings sgd, double *loss);
 
 #endif

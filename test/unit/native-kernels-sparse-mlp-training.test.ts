@@ -2,7 +2,8 @@
  * A pruned multilayer perceptron's whole training step as one native call (sparse-mlp-training.ts
  * over native/src/sparse_mlp_train.c): LeNet-300-100 trained by train() through it against the
  * dense TF.js step (sparse kernels off) over several steps, from every weight kept to empty
- * layers, with a last batch that fills no register: every step's loss, the final weights and
+ * layers, every layer on the sparse loops and as the step chooses (denser layers on BLAS GEMMs),
+ * with a last batch that fills no register: every step's loss, the final weights and
  * momentum; pruned weights and momentum exactly zero, also from weights not zero under the mask; each instruction set's loops; the same seed
  * repeating bit for bit; the examples read in place or from a copy alike; a tensor sharing a
  * variable's storage left alone; the cases it leaves to TF.js and the plans the addon refuses.
@@ -57,16 +58,17 @@ interface Trained {
 
 /**
  * Two epochs of 384 examples in batches of 100 (the last one 84) with momentum, weight decay and a
- * falling learning rate; `sparseBelow` 0 is the dense TF.js step, 2 forces the fused step.
+ * falling learning rate; `sparseBelow` 0 is the dense TF.js step, 2 forces the fused step with
+ * every layer on its sparse loops, undefined is the fused step as it chooses (denser layers on GEMMs).
  */
-function trainFrom(weights: WeightValues, mask: Mask | undefined, sparseBelow: number, extra: Partial<TrainingRun> = {}): Trained {
+function trainFrom(weights: WeightValues, mask: Mask | undefined, sparseBelow: number | undefined, extra: Partial<TrainingRun> = {}): Trained {
   const { session, dataset } = context;
   session.writeWeights(weights);
   const losses: number[] = [];
   const epochLosses: number[] = [];
   const paths = new Set<TrainingStepPath>();
   let velocities: Float32Array[] = [];
-  withSparseThreshold(sparseBelow, () =>
+  const run = () =>
     train({
       session,
       data: dataset.train,
@@ -85,8 +87,9 @@ function trainFrom(weights: WeightValues, mask: Mask | undefined, sparseBelow: n
       },
       onEpochEnd: (_epoch, loss) => epochLosses.push(loss),
       ...extra,
-    }),
-  );
+    });
+  if (sparseBelow === undefined) run();
+  else withSparseThreshold(sparseBelow, run);
   return { weights: session.readWeights(), velocities, losses, epochLosses, paths };
 }
 
@@ -134,6 +137,8 @@ test("LeNet-300-100 trains by the fused step as by TF.js's dense step, from ever
   const cases: Array<{ label: string; keep: number[] }> = [
     { label: "nothing pruned", keep: [1, 1, 1] },
     { label: "half", keep: [0.5, 0.5, 0.5] },
+    // The first layer on GEMMs, the second on the sparse loops, the last unpruned.
+    { label: "mixed", keep: [0.5, 0.1, 1] },
     { label: "95% sparse", keep: [0.05, 0.05, 0.05] },
     { label: "99% sparse", keep: [0.01, 0.01, 0.01] },
     // Most outputs of every layer keep no weight at all.
@@ -145,10 +150,11 @@ test("LeNet-300-100 trains by the fused step as by TF.js's dense step, from ever
     const mask = randomMask(context.session.layout, keep, random);
     const weights = startingWeights(31, mask);
     const reference = trainFrom(weights, mask, 0);
-    const fused = trainFrom(weights, mask, 2);
-    assertTrainedAlike(fused, reference, label);
-    assertPrunedStayZero(fused, mask, label);
-    if (keep.some((k) => k > 0)) assert.ok(fused.velocities.some((v) => v.some((x) => x !== 0)), `${label}: kept weights get momentum`);
+    for (const [fused, how] of [[trainFrom(weights, mask, 2), "sparse loops"], [trainFrom(weights, mask, undefined), "as chosen"]] as const) {
+      assertTrainedAlike(fused, reference, `${label}, ${how}`);
+      assertPrunedStayZero(fused, mask, `${label}, ${how}`);
+      if (keep.some((k) => k > 0)) assert.ok(fused.velocities.some((v) => v.some((x) => x !== 0)), `${label}: kept weights get momentum`);
+    }
   }
 });
 
@@ -169,6 +175,8 @@ test("every instruction set's loops train to the same values", () => {
     process.env[setting] = "0";
     try {
       assertTrainedAlike(trainFrom(weights, mask, 2), reference, `${setting}=0`);
+      // The last layer on GEMMs, with its bias and update loops.
+      assertTrainedAlike(trainFrom(weights, mask, undefined), reference, `${setting}=0, as chosen`);
     } finally {
       delete process.env[setting];
     }
@@ -176,12 +184,12 @@ test("every instruction set's loops train to the same values", () => {
 });
 
 test("the same seed trains to the same bits, reading the examples in place or from a copy", () => {
-  const mask = randomMask(context.session.layout, [0.02, 0.1, 0.5], Random.derive(23, ["fused-masks"]));
+  const mask = randomMask(context.session.layout, [0.5, 0.1, 0.5], Random.derive(23, ["fused-masks"]));
   const weights = startingWeights(33, mask);
-  const first = trainFrom(weights, mask, 2);
-  const second = trainFrom(weights, mask, 2);
+  const first = trainFrom(weights, mask, undefined);
+  const second = trainFrom(weights, mask, undefined);
   // An augmentation that changes nothing makes the loop copy each batch before the step.
-  const copied = trainFrom(weights, mask, 2, { augment: () => {} });
+  const copied = trainFrom(weights, mask, undefined, { augment: () => {} });
   for (const other of [second, copied]) {
     assert.deepEqual(other.losses, first.losses);
     assert.deepEqual(other.weights, first.weights);
@@ -229,10 +237,11 @@ test("TF.js's step runs where the fused one does not apply, and says why", async
   } finally {
     delete process.env.SWAMP_NATIVE;
   }
-  // By default (the measured crossover) 99% sparse trains fused and nothing pruned does not.
+  // By default (the measured crossover) masked training is fused, pruned or not; a threshold can say otherwise.
   assert.equal(typeof sparseMlpTrainerFor(session, mask, settings), "object");
   const unpruned = session.layout.prunable.map((position) => new Uint8Array(session.layout.entries[position]!.size).fill(1));
-  assert.match(String(sparseMlpTrainerFor(session, unpruned, settings)), /100\.0% of the weights are kept/);
+  assert.equal(typeof sparseMlpTrainerFor(session, unpruned, settings), "object");
+  assert.match(String(withSparseThreshold(0.5, () => sparseMlpTrainerFor(session, unpruned, settings))), /100\.0% of the weights are kept/);
 
   const conv = await engineContext(smallConfig({ model: { name: "conv-2" } }));
   const convMask = conv.session.layout.prunable.map((position) => new Uint8Array(conv.session.layout.entries[position]!.size));
@@ -276,4 +285,9 @@ test("the addon refuses a plan, offsets, rows or labels that do not fit", () => 
   assert.throws(() => step({ rows: Int32Array.from([0, -1, 2, 3]) }), /rows hold a negative row/);
   assert.throws(() => step({ labels: Int32Array.from([0, 1, 10, 3]) }), /labels hold a label outside/);
   assert.throws(() => step({ count: 5 }), /count is out of range/);
+  assert.deepEqual(plan.layers.map((l) => l.dense), [false, false, true], "the half-kept last layer runs on GEMMs");
+  const denseFirst = Int32Array.from(plan.structure);
+  denseFirst[3 + 4] = 1;
+  assert.ok(denseFirst[1]! < 784, "the sparse first layer gathers fewer columns than the input has");
+  assert.throws(() => native.sparseMlpTrainStep(denseFirst, plan.indices, heap, offsets, velocities, x, 0, null, labels, 4, 0.1, 0.9, 0), /dense first layer that does not gather every input column/);
 });

@@ -39,6 +39,8 @@ interface TrainingLayer {
   outputs: number;
   kernelPosition: number;
   biasPosition: number;
+  /** Whether its products run as dense GEMMs over the whole kernel (it keeps too many weights for the sparse loops). */
+  dense: boolean;
   /** Flat kernel index of each kept weight, in the order the momentum stores them. */
   keptAt: Int32Array;
 }
@@ -74,7 +76,7 @@ export function planSparseMlpTraining(
     if (kernelPosition < 0 || biasPosition < 0) return `layer ${layer.name} has no kernel or no bias`;
     const [inputs, outputs] = layout.entries[kernelPosition]!.shape as [number, number];
     if (inputs !== width) return `layer ${layer.name} takes ${inputs} inputs, the layer before gives ${width}`;
-    layers.push({ name: layer.name, inputs, outputs, kernelPosition, biasPosition, keptAt: new Int32Array(0) });
+    layers.push({ name: layer.name, inputs, outputs, kernelPosition, biasPosition, dense: false, keptAt: new Int32Array(0) });
     layerMasks.push(maskAt(layout, mask, kernelPosition));
     relu.push(activation === "relu");
     width = outputs;
@@ -90,9 +92,15 @@ export function planSparseMlpTraining(
   let total = 0;
   layers.forEach((layer, l) => {
     const layerMask = layerMasks[l];
-    total += layer.inputs * layer.outputs;
-    if (!layerMask) kept += layer.inputs * layer.outputs;
-    else for (let j = 0; j < layerMask.length; j++) kept += layerMask[j] ? 1 : 0;
+    const weights = layer.inputs * layer.outputs;
+    let layerKept = weights;
+    if (layerMask) {
+      layerKept = 0;
+      for (let j = 0; j < layerMask.length; j++) layerKept += layerMask[j] ? 1 : 0;
+    }
+    layer.dense = !worthSparseAt(weights === 0 ? 1 : layerKept / weights, weights, "mlpTrainingLayer");
+    kept += layerKept;
+    total += weights;
   });
   const keptFraction = total === 0 ? 1 : kept / total;
   const refusal = refuse?.(keptFraction, total);
@@ -104,7 +112,8 @@ export function planSparseMlpTraining(
   const gather: number[] = [];
   for (let i = 0; i < first.inputs; i++) {
     for (let o = 0; o < first.outputs; o++) {
-      if (!firstMask || firstMask[i * first.outputs + o]) {
+      // A dense first layer's product reads every input column.
+      if (first.dense || !firstMask || firstMask[i * first.outputs + o]) {
         gatherAt[i] = gather.length;
         gather.push(i);
         break;
@@ -133,7 +142,7 @@ export function planSparseMlpTraining(
       }
     }
     layer.keptAt = keptAt;
-    structure.push(inputs, outputs, relu[l] ? 1 : 0, keptCount);
+    structure.push(inputs, outputs, relu[l] ? 1 : 0, keptCount, layer.dense ? 1 : 0);
     return [rowStart, columns];
   });
   structure.push(...gather);
