@@ -3,9 +3,9 @@
  * over native/src/sparse_mlp_train.c): LeNet-300-100 trained by train() through it against the
  * dense TF.js step (sparse kernels off) over several steps, from every weight kept to empty
  * layers, every layer on the sparse loops and as the step chooses (denser layers on BLAS GEMMs),
- * with a last batch that fills no register: every step's loss, the final weights and
- * momentum; pruned weights and momentum exactly zero, also from weights not zero under the mask; each instruction set's loops; the same seed
- * repeating bit for bit; the examples read in place or from a copy alike; a tensor sharing a
+ * with a last batch that fills no register: every step's loss, the final weights and momentum;
+ * pruned weights and momentum exactly zero, also from weights not zero under the mask; each
+ * instruction set's loops; the same seed repeating bit for bit; the examples read in place or from a copy alike; a tensor sharing a
  * variable's storage left alone; the cases it leaves to TF.js and the plans the addon refuses.
  */
 import assert from "node:assert/strict";
