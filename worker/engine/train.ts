@@ -1,8 +1,8 @@
 /**
  * The training loop of one particle (or of the dense pre-training): seeded batch orders,
- * softmax cross-entropy, and the masked SGD update after every step. A pruned chain of Dense
- * layers with few enough kept weights trains by the one-call native step instead
- * (native-kernels/sparse-mlp-training.ts), to the same values within float rounding.
+ * softmax cross-entropy, and the masked SGD update after every step. Masked training of a chain
+ * of Dense layers runs each step as one native call instead (native-kernels/sparse-mlp-training.ts,
+ * where the native kernels are loaded), to the same values within float rounding.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DatasetSplit } from "../data/dataset.js";
