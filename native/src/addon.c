@@ -21,6 +21,7 @@
 #include "reduce.h"
 #include "sparse_conv.h"
 #include "sparse_mlp.h"
+#include "sparse_mlp_train.h"
 #include "sparse_convnet.h"
 
 #define MAX_ARGS 26
@@ -660,6 +661,144 @@ static napi_value sparse_mlp_forward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void out_of_memory_in(call *c, const char *function);
+
+/* Reads and checks a sparse MLP training plan (layout in sparseMlpTrainStep's comment) over the
+ * weights in `heap`; returns the error, or NULL. */
+static const char *read_mlp_train_plan(const int32_t *structure, size_t structure_length, const int32_t *indices, size_t index_count,
+                                       float *heap, size_t heap_length, const int32_t *offsets, size_t offset_count, float *velocities,
+                                       size_t velocity_count, swamp_mlp_train_plan *plan) {
+  if (structure_length < 3) return "structure is shorter than its header";
+  const int32_t input_width = structure[0], gather_count = structure[1], layer_count = structure[2];
+  if (input_width < 1 || gather_count < 0 || gather_count > input_width || layer_count < 1 || layer_count > SWAMP_MLP_TRAIN_MAX_LAYERS)
+    return "structure's header is out of range (1 to 32 layers)";
+  if (structure_length != 3 + 5 * (size_t)layer_count + (size_t)gather_count) return "structure's length does not match its header";
+  if (offset_count != 2 * (size_t)layer_count) return "offsets must hold a kernel and a bias offset per layer";
+  plan->input_width = (size_t)input_width;
+  plan->gather_count = (size_t)gather_count;
+  plan->layer_count = (size_t)layer_count;
+  plan->gather = structure + 3 + 5 * layer_count;
+  for (int32_t j = 0; j < gather_count; j++) {
+    if (plan->gather[j] < 0 || plan->gather[j] >= input_width || (j > 0 && plan->gather[j] <= plan->gather[j - 1]))
+      return "structure gathers input columns that are not ascending within the input";
+  }
+  size_t at_index = 0, at_velocity = 0, width = (size_t)input_width;
+  for (int32_t l = 0; l < layer_count; l++) {
+    const int32_t *fields = structure + 3 + 5 * l;
+    const int32_t inputs = fields[0], outputs = fields[1], relu = fields[2], kept = fields[3], dense = fields[4];
+    if (inputs < 1 || outputs < 1 || kept < 0 || (relu != 0 && relu != 1) || (dense != 0 && dense != 1)) return "structure holds a layer out of range";
+    if (l == 0 && dense && gather_count != input_width) return "structure holds a dense first layer that does not gather every input column";
+    if ((size_t)inputs != width) return "structure holds a layer whose inputs are not the previous layer's outputs";
+    if (at_index > index_count || index_count - at_index < (size_t)outputs + 1 + (size_t)kept) return "indices are shorter than the structure needs";
+    const int32_t *start = indices + at_index;
+    if (start[0] != 0 || start[outputs] != kept) return "indices hold row starts that do not span the kept weights";
+    const size_t readable = l == 0 ? (size_t)gather_count : (size_t)inputs;
+    const int32_t *columns = indices + at_index + outputs + 1;
+    for (int32_t o = 0; o < outputs; o++) {
+      if (start[o + 1] < start[o]) return "indices hold decreasing row starts";
+      for (int32_t e = start[o]; e < start[o + 1]; e++) {
+        if (columns[e] < 0 || (size_t)columns[e] >= readable || (e > start[o] && columns[e] <= columns[e - 1]))
+          return "indices hold a row whose columns are not ascending within the layer's inputs";
+      }
+    }
+    const int64_t kernel_at = offsets[2 * l], bias_at = offsets[2 * l + 1];
+    const size_t kernel_size = (size_t)inputs * (size_t)outputs;
+    if (kernel_at < 0 || (size_t)kernel_at > heap_length || heap_length - (size_t)kernel_at < kernel_size) return "offsets place a kernel outside the heap";
+    if (bias_at < 0 || (size_t)bias_at > heap_length || heap_length - (size_t)bias_at < (size_t)outputs) return "offsets place a bias outside the heap";
+    if (at_velocity > velocity_count || velocity_count - at_velocity < (size_t)kept + (size_t)outputs) return "velocities are shorter than the structure needs";
+    swamp_mlp_train_layer *layer = &plan->layers[l];
+    layer->inputs = (size_t)inputs;
+    layer->outputs = (size_t)outputs;
+    layer->relu = relu;
+    layer->dense = dense;
+    layer->row_start = start;
+    layer->columns = columns;
+    layer->kernel = heap + kernel_at;
+    layer->bias = heap + bias_at;
+    layer->velocity = velocities + at_velocity;
+    at_index += (size_t)outputs + 1 + (size_t)kept;
+    at_velocity += (size_t)kept + (size_t)outputs;
+    width = (size_t)outputs;
+  }
+  if (at_index != index_count || at_velocity != velocity_count) return "indices or velocities are longer than the structure describes";
+  return NULL;
+}
+
+/* sparseMlpTrainStep(structure, indices, heap, offsets, velocities, x, xOffset, rows, labels, count,
+ * learningRate, momentum, weightDecay) → the batch's mean loss: one training step of a pruned
+ * chain of Dense layers (native/src/sparse_mlp_train.h) on `count` examples, example b being row
+ * rows[b] of x [·, inputWidth] from xOffset (rows: an Int32Array, or null for rows 0 to count − 1)
+ * with label labels[b], updating the kernels and biases in `heap` and the momentum in `velocities`
+ * in place. structure (Int32Array): inputWidth, gatherCount, layerCount, then per layer inputs,
+ * outputs, relu 0 | 1, keptCount, dense 0 | 1 (products by BLAS over the whole kernel, whose
+ * pruned weights must be zero), then the gathered input columns (ascending); indices
+ * (Int32Array): per layer its row starts (outputs + 1) then its kept weights' columns (ascending
+ * within a row); offsets (Int32Array): per layer its kernel's [inputs, outputs] and its bias's
+ * element offsets in heap (Float32Array); velocities (Float32Array): per layer keptCount then
+ * outputs floats. */
+static napi_value sparse_mlp_train_step(napi_env env, napi_callback_info info) {
+  call c;
+  if (begin(env, info, "sparseMlpTrainStep", 13, &c) != 0) return NULL;
+  size_t structure_length, index_count, heap_length, offset_count, velocity_count, label_count, row_count = 0;
+  const int32_t *structure = arg_typed(&c, 0, napi_int32_array, "structure", "must be an Int32Array", &structure_length);
+  const int32_t *indices = arg_typed(&c, 1, napi_int32_array, "indices", "must be an Int32Array", &index_count);
+  float *heap = arg_typed(&c, 2, napi_float32_array, "heap", "must be a Float32Array", &heap_length);
+  const int32_t *offsets = arg_typed(&c, 3, napi_int32_array, "offsets", "must be an Int32Array", &offset_count);
+  float *velocities = arg_typed(&c, 4, napi_float32_array, "velocities", "must be a Float32Array", &velocity_count);
+  const int32_t *rows = arg_is_nullish(&c, 7) ? NULL : arg_typed(&c, 7, napi_int32_array, "rows", "must be an Int32Array or null", &row_count);
+  const int32_t *labels = arg_typed(&c, 8, napi_int32_array, "labels", "must be an Int32Array", &label_count);
+  if (c.failed) return NULL;
+  swamp_mlp_train_plan plan;
+  const char *error = read_mlp_train_plan(structure, structure_length, indices, index_count, heap, heap_length, offsets, offset_count,
+                                          velocities, velocity_count, &plan);
+  if (error != NULL) {
+    fail(&c, 1, "plan:", error);
+    return NULL;
+  }
+  const int64_t count = arg_int(&c, 9, "count", 0, (int64_t)label_count);
+  if (c.failed) return NULL;
+  if (rows != NULL && (size_t)count > row_count) {
+    fail(&c, 1, "rows", "is shorter than count");
+    return NULL;
+  }
+  int64_t needed_rows = count;
+  if (rows != NULL) {
+    needed_rows = 0;
+    for (int64_t b = 0; b < count; b++) {
+      if (rows[b] < 0) {
+        fail(&c, 1, "rows", "hold a negative row");
+        return NULL;
+      }
+      if (rows[b] + (int64_t)1 > needed_rows) needed_rows = rows[b] + (int64_t)1;
+    }
+  }
+  const float *x = arg_floats(&c, 5, 6, element_count(&c, "x", needed_rows, (int64_t)plan.input_width, 1), "x");
+  swamp_sgd_settings sgd;
+  sgd.learning_rate = arg_float(&c, 10, "learningRate");
+  sgd.momentum = arg_float(&c, 11, "momentum");
+  sgd.weight_decay = arg_float(&c, 12, "weightDecay");
+  if (c.failed) return NULL;
+  const int32_t classes = (int32_t)plan.layers[plan.layer_count - 1].outputs;
+  for (int64_t b = 0; b < count; b++) {
+    if (labels[b] < 0 || labels[b] >= classes) {
+      fail(&c, 1, "labels", "hold a label outside the last layer's outputs");
+      return NULL;
+    }
+  }
+  int any_dense = 0;
+  for (size_t l = 0; l < plan.layer_count; l++) any_dense |= plan.layers[l].dense;
+  const swamp_sgemm_fn gemm = any_dense ? require_blas(&c) : NULL;
+  if (c.failed) return NULL;
+  double loss;
+  if (swamp_sparse_mlp_train_step(&plan, gemm, &state_of(env)->scratch, x, rows, labels, (size_t)count, sgd, &loss) != 0) {
+    out_of_memory_in(&c, "sparseMlpTrainStep");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_double(env, loss, &result);
+  return result;
+}
+
 /* Reads and checks a sparse Conv-n plan (layout in sparseConvNetForward's comment); returns the error, or NULL. */
 static const char *read_sparse_convnet(const int32_t *structure, size_t structure_length, const int32_t *indices, size_t index_count,
                                        const float *floats, size_t float_count, swamp_sparse_convnet *net) {
@@ -963,6 +1102,7 @@ NAPI_MODULE_INIT() {
       {"sparseConv2dBackpropFilter", sparse_conv2d_backprop_filter},
       {"sparseMlpForward", sparse_mlp_forward},
       {"sparseConvNetForward", sparse_convnet_forward},
+      {"sparseMlpTrainStep", sparse_mlp_train_step},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
@@ -970,7 +1110,7 @@ NAPI_MODULE_INIT() {
     napi_set_named_property(env, exports, functions[i].name, fn);
   }
   napi_value version;
-  napi_create_uint32(env, 8, &version);
+  napi_create_uint32(env, 9, &version);
   napi_set_named_property(env, exports, "abiVersion", version);
   return exports;
 }

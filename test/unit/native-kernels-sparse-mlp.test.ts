@@ -136,6 +136,28 @@ test("a trained pruned model classifies as the TF.js model does", () => {
   assert.ok(correct / count > 0.15, `accuracy ${correct / count} after training`);
 });
 
+test("evaluation given the mask takes the one-call pass below its crossover, to the dense evaluation's figures", () => {
+  const { session, dataset } = context;
+  const random = Random.derive(10, ["sparse-mlp-evaluation"]);
+  for (const keep of [[0.01, 0.05, 0.5], [0.1, 0.2, 0.5], [0.6, 0.6, 0.6]]) {
+    const mask = randomMask(session.layout, keep, random);
+    const weights = session.initialWeights(13);
+    applyMask(weights, mask, session.layout);
+    session.writeWeights(weights);
+    const dense = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses);
+    const masked = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses, mask);
+    const sparse = keep[0]! < 0.25;
+    if (!sparse) {
+      assert.deepEqual(masked, dense, `kept ${keep}: above the crossover the dense evaluation runs`);
+      continue;
+    }
+    // The logits differ only by rounding: a prediction flips only on a near tie.
+    assert.ok(Math.abs(masked.accuracy - dense.accuracy) <= 1 / dataset.test.count, `kept ${keep}: accuracy ${masked.accuracy} against ${dense.accuracy}`);
+    assert.ok(Math.abs(masked.loss - dense.loss) <= 1e-5 * dense.loss, `kept ${keep}: loss ${masked.loss} against ${dense.loss}`);
+    assert.notEqual(masked.loss, dense.loss, `kept ${keep}: the sparse pass ran (its sums round differently)`);
+  }
+});
+
 test("a model that is not a chain of Dense layers gets a reason, and a bad plan a clear error", async () => {
   const conv = await engineContext(smallConfig({ model: { name: "conv-2" } }));
   const reason = planSparseMlp(conv.session.model, conv.session.layout, conv.session.initialWeights(0), denseMask(conv.session.layout));

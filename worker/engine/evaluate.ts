@@ -1,7 +1,16 @@
-/** Test-set accuracy and mean cross-entropy of a model in inference mode. */
+/**
+ * Test-set accuracy and mean cross-entropy of a model in inference mode. Given the mask the
+ * weights carry, a pruned chain of Dense layers (LeNet-300-100) with few enough kept weights is
+ * evaluated by the one-call sparse pass (native-kernels/sparse-mlp.ts) instead of TF.js's dense
+ * one: the same logits within float rounding, at a fraction of the cost, every cycle.
+ */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DatasetSplit } from "../data/dataset.js";
+import { aliveCount, totalCount, type Mask } from "./mask.js";
 import type { ModelSession } from "./model-session.js";
+import { loadNative } from "./native-kernels/addon.js";
+import { planSparseMlp, runSparseMlp } from "./native-kernels/sparse-mlp.js";
+import { worthSparseAt } from "./native-kernels/sparse-routing.js";
 
 export interface Evaluation {
   accuracy: number;
@@ -10,7 +19,9 @@ export interface Evaluation {
 
 const EVALUATION_BATCH = 1000;
 
-export function evaluate(session: ModelSession, split: DatasetSplit, inputShape: [number, number, number], numClasses: number): Evaluation {
+export function evaluate(session: ModelSession, split: DatasetSplit, inputShape: [number, number, number], numClasses: number, mask?: Mask): Evaluation {
+  const logits = mask ? sparseLogits(session, split, mask) : undefined;
+  if (logits) return evaluateLogits(logits, split, numClasses);
   const example = inputShape[0] * inputShape[1] * inputShape[2];
   let correct = 0;
   let lossSum = 0;
@@ -26,6 +37,35 @@ export function evaluate(session: ModelSession, split: DatasetSplit, inputShape:
     });
     correct += batchCorrect;
     lossSum += batchLoss;
+  }
+  return { accuracy: correct / split.count, loss: lossSum / split.count };
+}
+
+/** The split's logits by the one-call sparse pass, or undefined where it does not apply or would not pay. */
+function sparseLogits(session: ModelSession, split: DatasetSplit, mask: Mask): Float32Array | undefined {
+  if (tf.getBackend() !== "wasm" || split.count === 0) return undefined;
+  const total = totalCount(mask);
+  if (!worthSparseAt(total === 0 ? 1 : aliveCount(mask) / total, total, "mlpInference")) return undefined;
+  const loaded = loadNative();
+  if (!loaded.ok) return undefined;
+  const plan = planSparseMlp(session.model, session.layout, session.readWeights(), mask);
+  return typeof plan === "string" ? undefined : runSparseMlp(loaded.native.addon, plan, split.images, split.count);
+}
+
+/** Accuracy (the first largest logit) and mean softmax cross-entropy, summed in double. */
+function evaluateLogits(logits: Float32Array, split: DatasetSplit, numClasses: number): Evaluation {
+  let correct = 0;
+  let lossSum = 0;
+  for (let i = 0; i < split.count; i++) {
+    const row = i * numClasses;
+    let best = 0;
+    for (let c = 1; c < numClasses; c++) if (logits[row + c]! > logits[row + best]!) best = c;
+    const max = logits[row + best]!;
+    let sum = 0;
+    for (let c = 0; c < numClasses; c++) sum += Math.exp(logits[row + c]! - max);
+    const label = split.labels[i]!;
+    lossSum += max + Math.log(sum) - logits[row + label]!;
+    if (best === label) correct++;
   }
   return { accuracy: correct / split.count, loss: lossSum / split.count };
 }

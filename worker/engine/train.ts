@@ -1,6 +1,8 @@
 /**
  * The training loop of one particle (or of the dense pre-training): seeded batch orders,
- * softmax cross-entropy, and the masked SGD update after every step.
+ * softmax cross-entropy, and the masked SGD update after every step. Masked training of a chain
+ * of Dense layers runs each step as one native call instead (native-kernels/sparse-mlp-training.ts,
+ * where the native kernels are loaded), to the same values within float rounding.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DatasetSplit } from "../data/dataset.js";
@@ -9,6 +11,7 @@ import type { Mask } from "./mask.js";
 import type { ModelSession } from "./model-session.js";
 import { meanSoftmaxCrossEntropy } from "./loss.js";
 import type { Random } from "./rng.js";
+import { sparseMlpTrainerFor } from "./native-kernels/sparse-mlp-training.js";
 import { MaskedSgd } from "./sgd.js";
 
 export interface TrainingRun {
@@ -40,7 +43,17 @@ export interface StepReport {
   learningRate: number;
   examples: number;
   /** The optimiser, for inspecting its state (e.g. that pruned momentum stays zero). */
-  optimizer: MaskedSgd;
+  optimizer: StepOptimizer;
+  /** Which step ran: TF.js's (with whatever kernels the backend has) or the fused sparse MLP step. */
+  path: TrainingStepPath;
+}
+
+export type TrainingStepPath = "tfjs" | "sparse-mlp";
+
+/** What a step report shows of the optimiser's state. */
+export interface StepOptimizer {
+  /** The momentum of every trainable variable, in trainable order. */
+  velocityValues(): Float32Array[];
 }
 
 export class TrainingAborted extends Error {
@@ -69,7 +82,11 @@ export function train(run: TrainingRun): void {
   const { session, data, batchSize, inputShape } = run;
   const example = inputShape[0] * inputShape[1] * inputShape[2];
   const variables = session.trainableVariables();
-  const optimizer = new MaskedSgd(variables, maskTensorsByTrainableIndex(session, run.mask), { momentum: run.momentum, weightDecay: run.weightDecay });
+  const settings = { momentum: run.momentum, weightDecay: run.weightDecay };
+  const fused = run.mask ? sparseMlpTrainerFor(session, run.mask, settings) : undefined;
+  const trainer = typeof fused === "string" ? undefined : fused;
+  const optimizer = trainer ? undefined : new MaskedSgd(variables, maskTensorsByTrainableIndex(session, run.mask), settings);
+  const path: TrainingStepPath = trainer ? "sparse-mlp" : "tfjs";
   const batchImages = new Float32Array(batchSize * example);
   const batchLabels = new Int32Array(batchSize);
   const stepsPerEpoch = Math.ceil(data.count / batchSize);
@@ -82,28 +99,35 @@ export function train(run: TrainingRun): void {
         if (run.signal?.aborted) throw new TrainingAborted();
         const start = batch * batchSize;
         const count = Math.min(batchSize, data.count - start);
+        // The fused step reads the examples where they lie, unless augmentation must change a copy.
+        const copyImages = !trainer || run.augment !== undefined;
         for (let k = 0; k < count; k++) {
           const index = order[start + k]!;
-          batchImages.set(data.images.subarray(index * example, (index + 1) * example), k * example);
+          if (copyImages) batchImages.set(data.images.subarray(index * example, (index + 1) * example), k * example);
           batchLabels[k] = data.labels[index]!;
         }
         run.augment?.(batchImages, count);
         const learningRate = run.learningRate(epoch + batch / stepsPerEpoch);
-        const loss = tf.tidy(() => {
-          const x = tf.tensor(batchImages.subarray(0, count * example), [count, ...inputShape], "float32");
-          const labels = tf.tensor1d(batchLabels.subarray(0, count), "int32");
-          const { value, grads } = tf.variableGrads(() => meanSoftmaxCrossEntropy(labels, session.model.apply(x, { training: true }) as tf.Tensor2D), variables);
-          optimizer.step(variables.map((v) => grads[v.name]!), learningRate);
-          return value.dataSync()[0]!;
-        });
+        const loss = trainer
+          ? copyImages
+            ? trainer.step(batchImages, null, batchLabels, count, learningRate)
+            : trainer.step(data.images, order.subarray(start, start + count), batchLabels, count, learningRate)
+          : tf.tidy(() => {
+              const x = tf.tensor(batchImages.subarray(0, count * example), [count, ...inputShape], "float32");
+              const labels = tf.tensor1d(batchLabels.subarray(0, count), "int32");
+              const { value, grads } = tf.variableGrads(() => meanSoftmaxCrossEntropy(labels, session.model.apply(x, { training: true }) as tf.Tensor2D), variables);
+              optimizer!.step(variables.map((v) => grads[v.name]!), learningRate);
+              return value.dataSync()[0]!;
+            });
         lossSum += loss * count;
         step++;
-        run.onStep?.({ step, epochProgress: epoch + (batch + 1) / stepsPerEpoch, loss, learningRate, examples: count, optimizer });
+        run.onStep?.({ step, epochProgress: epoch + (batch + 1) / stepsPerEpoch, loss, learningRate, examples: count, optimizer: (trainer ?? optimizer)!, path });
       }
       run.onEpochEnd?.(epoch + 1, lossSum / data.count);
     }
   } finally {
-    optimizer.dispose();
+    optimizer?.dispose();
+    trainer?.dispose();
   }
 }
 

@@ -67,7 +67,7 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     });
   }
   const weights = session.readWeights();
-  const result = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses);
+  const result = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses, input.mask);
   const alive = aliveCount(input.mask);
   const total = totalCount(input.mask);
   const nextMask = input.final

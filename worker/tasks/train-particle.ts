@@ -108,7 +108,7 @@ export function trainParticle(context: EngineContext, input: TrainParticleInput)
     });
     weights = session.readWeights();
   }
-  const result = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses);
+  const result = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses, input.mask);
   const finalStep = epochs * Math.ceil(dataset.train.count / batchSize);
   emit(METRIC_KEYS.testAccuracy, finalStep, epochs, result.accuracy);
   emit(METRIC_KEYS.testLoss, finalStep, epochs, result.loss);

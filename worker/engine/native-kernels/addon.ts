@@ -92,6 +92,17 @@ export interface NativeAddon {
     headStructure: Int32Array, headIndices: Int32Array, headFloats: Float32Array,
     x: Float32Array, xOffset: number, batch: number, y: Float32Array, yOffset: number,
   ): void;
+  /**
+   * One training step of a pruned chain of Dense layers (native/src/sparse_mlp_train.c): updates
+   * the kernels and biases at `offsets` in `heap` and the momentum in `velocities` in place and
+   * returns the batch's mean loss. Example b of the batch is row rows[b] of x (row b when rows is
+   * null), its label labels[b]; the plan's arrays are laid out by sparse-mlp-training.ts.
+   */
+  sparseMlpTrainStep(
+    structure: Int32Array, indices: Int32Array, heap: Float32Array, offsets: Int32Array, velocities: Float32Array,
+    x: Float32Array, xOffset: number, rows: Int32Array | null, labels: Int32Array, count: number,
+    learningRate: number, momentum: number, weightDecay: number,
+  ): number;
   reluGrad(n: number, dy: Float32Array, dyOffset: number, x: Float32Array, xOffset: number, dx: Float32Array, dxOffset: number): void;
 }
 
@@ -105,7 +116,7 @@ export type EpilogueArguments =
   | [bias: Float32Array | null, biasOffset: number, biasSize: number, activation: number, leakyreluAlpha: number, prelu: Float32Array | null, preluOffset: number, preluSize: number];
 
 /** Bumped with any change to the addon's functions; an older build is refused, not misused. */
-export const NATIVE_ABI_VERSION = 8;
+export const NATIVE_ABI_VERSION = 9;
 
 export const ADDON_RELATIVE_PATH = join("native", "build", "Release", "swamp_native.node");
 

@@ -24,6 +24,8 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  /** How many tensors share the data (1: only the one holding it). */
+  refCount(dataId: object): number;
 }
 
 export function asWasmBackend(backend: unknown): WasmBackend {
