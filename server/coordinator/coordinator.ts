@@ -30,6 +30,7 @@ import { Scheduler, type PublishedTask } from "./scheduler.js";
 import { completesExperiment, taskStanding } from "../../protocol/plan.js";
 import { descriptorOf } from "../../protocol/task-kinds.js";
 import { ledgerFacts } from "./task-due.js";
+import { RouteWatch, type RouteWatchOptions } from "./route-watch.js";
 
 export interface CoordinatorOptions {
   services: ServiceDeps;
@@ -53,6 +54,8 @@ export interface CoordinatorOptions {
   resultRetryDelayMs?: number;
   /** Buffer bound and retrying of metric ingestion. */
   metricRecording?: MetricRecorderOptions;
+  /** Logs experiments waiting on a route no live worker serves; absent: not watched. */
+  routeWatch?: RouteWatchOptions;
 }
 
 export const DEFAULT_MAX_RESULT_DELIVERIES = 5;
@@ -101,6 +104,7 @@ export class Coordinator {
   private subscriptions: Subscription[] = [];
   private metricSubscription: Subscription | undefined;
   private metricSubscriptionChange: Promise<void> = Promise.resolve();
+  private routeWatch: RouteWatch | undefined;
   private started = false;
   private stopped = false;
 
@@ -142,12 +146,17 @@ export class Coordinator {
     await this.resumeUnfinished();
     const analyses = await this.analyses.resume();
     if (analyses > 0) this.log(`coordinator: queued ${analyses} unfinished analysis task(s)`);
+    if (this.options.routeWatch) {
+      this.routeWatch = new RouteWatch(this.options.services.dataSource.manager, this.options.routeWatch, (line) => this.log(`coordinator: ${line}`));
+      this.routeWatch.start();
+    }
   }
 
   /** Stops consuming (waiting for the result being recorded) and stores the metric points received. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.routeWatch?.stop();
     await this.resultConsumer?.stop();
     await this.exhaustionWatch?.stop();
     for (const subscription of this.subscriptions.splice(0)) await subscription.unsubscribe().catch(() => undefined);

@@ -18,7 +18,8 @@ const workers: WorkerProcess[] = [];
 const BACKEND_OF_WORKER: Record<string, string> = { "cpu-worker": "cpu", "wasm-worker": "wasm" };
 
 before(async () => {
-  fleet = await startFleet({ label: "routing" });
+  // An experiment whose route has no live worker for 2 s is reported as waiting.
+  fleet = await startFleet({ label: "routing", routeWaitWarningMs: 2_000 });
 });
 
 after(async () => {
@@ -65,8 +66,18 @@ test("a config requiring a backend the fleet lacks waits; it never runs on a wor
   assert.deepEqual(await whoRan(needsWasm), { workers: [], results: 0, backend: null });
   assert.deepEqual(await fleet.transport.tasks.queuedTaskIds(needsWasm), [`${needsWasm}:pretrain`], "its first task waits on the wasm route");
   assert.notEqual((await fleet.experiment(needsWasm)).status, "failed");
+  // Not silently: GraphQL and the server's log say what it waits for.
+  const waitingFor = async (id: string) =>
+    (await fleet.gql<{ experiment: { waitingFor: string | null } }>(`query($id: ID!) { experiment(id: $id) { waitingFor } }`, { id })).data!.experiment.waitingFor;
+  await waitFor("the wasm experiment to be reported waiting", async () => (await waitingFor(needsWasm)) !== null, 20_000);
+  assert.match((await waitingFor(needsWasm))!, /^waiting for a wasm worker: no live worker runs the wasm backend for \d+ min, and its config requires it \(execution\.backend\); start one \(swamp worker --backend wasm\)$/);
+  await waitFor("a log line naming it", () => fleet.lines.some((line) => line.includes(`experiment ${needsWasm} (needs-wasm) is waiting for a wasm worker`)), 20_000);
+  assert.ok(!fleet.lines.some((line) => line.includes(needsCpu) && /waiting for/.test(line)), "an experiment its workers serve is never reported");
 
   await startWorker("wasm-worker");
+  // Cleared as soon as a worker of its route heartbeats (whether or not it has finished by then).
+  assert.equal(await waitingFor(needsWasm), null);
+  await waitFor("the log to say it no longer waits", () => fleet.lines.some((line) => line.includes(`experiment ${needsWasm} (needs-wasm) no longer waits`)), 20_000);
   await completed(needsWasm);
   assert.deepEqual(await whoRan(needsWasm), { workers: ["wasm-worker"], results: 7, backend: "wasm" });
   const listed = await fleet.gql<{ experiment: { backend: string | null; config: { execution?: unknown } } }>(`query($id: ID!) { experiment(id: $id) { backend config } }`, { id: needsWasm });
