@@ -143,6 +143,7 @@ export class Coordinator {
     });
     const left = await waitForResultsBacklog(transport, this.options.resumeSettleMs ?? 10_000);
     if (left > 0) this.log(`coordinator: resuming with ${left} result(s) still to record`);
+    await this.drainLegacyTasks();
     await this.resumeUnfinished();
     const analyses = await this.analyses.resume();
     if (analyses > 0) this.log(`coordinator: queued ${analyses} unfinished analysis task(s)`);
@@ -163,6 +164,25 @@ export class Coordinator {
     await this.takeMetricBatches(false);
     await this.metrics.flush();
     await Promise.all([...this.locks.values()].map((pending) => pending.catch(() => undefined)));
+  }
+
+  /**
+   * Removes the tasks an older version queued where no worker of this version looks (the
+   * route-less subjects of the version before task routes). Nothing is lost: the resume that
+   * follows plans every unfinished experiment's and analysis's missing tasks again from the
+   * ledger, on the routes they must run on now (an experiment's pinned backend included), which
+   * copying the old messages could not know; tasks of finished or deleted experiments are dropped.
+   */
+  private async drainLegacyTasks(): Promise<void> {
+    const drain = this.options.transport.tasks.drainLegacyTasks;
+    if (drain === undefined) return;
+    const experiments = new Set<string>();
+    const removed = await drain.call(this.options.transport.tasks, async (task) => void experiments.add(task.experimentId));
+    if (removed === 0) return;
+    this.log(
+      `coordinator: removed ${removed} task(s) an older version queued without a route (experiments ${[...experiments].sort().join(", ") || "unreadable"}); ` +
+        "the unfinished ones are queued again from the ledger on their routes",
+    );
   }
 
   /** Publishes every unfinished experiment's missing tasks; returns how many were queued. */
