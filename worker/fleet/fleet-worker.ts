@@ -3,8 +3,9 @@
  * results, and pulls only the tasks routed to it or to any backend), pulls as many tasks as it has
  * free slots, runs each on a task thread, streams its metric batches, stores its outputs, publishes
  * the result and only then acknowledges the task.
- * It keeps long tasks alive with in-progress signals, heartbeats, obeys cancellations, and on stop
- * gives its unfinished tasks back to the queue.
+ * It keeps long tasks alive with in-progress signals, waits out transient NATS errors in a task's
+ * artifact reads and writes and its result's publish (task-transport.ts), heartbeats, obeys
+ * cancellations, and on stop gives its unfinished tasks back to the queue.
  */
 import { cpus, hostname } from "node:os";
 import { configHash, type BackendName } from "../../schema/config.js";
