@@ -36,7 +36,13 @@ export function taskTransport(options: TaskTransportOptions): TaskTransport {
   // working() coalesces calls closer than a quarter of the ack wait; ask more often than that.
   const keepAliveEveryMs = Math.max(50, Math.floor(transport.tasks.settings.ackWaitMs / 8));
   const guarded = async <T>(what: string, operation: () => Promise<T>): Promise<T> => {
-    const keepAlive = setInterval(() => delivery.working(), keepAliveEveryMs);
+    const started = Date.now();
+    // Bounded like the retries: an operation that hangs (no error to retry) keeps the task no
+    // longer than the budget, after which the ack wait hands it on as it would a stalled worker's.
+    const keepAlive = setInterval(() => {
+      if (Date.now() - started <= options.giveUpAfterMs) delivery.working();
+      else clearInterval(keepAlive);
+    }, keepAliveEveryMs);
     try {
       return await retryTransient(operation, {
         giveUpAfterMs: options.giveUpAfterMs,
