@@ -54,6 +54,11 @@ export interface FleetNames {
   taskSubject(parts: TaskSubjectParts): string;
   /** Matches every task subject of one experiment, on every route (for removal and listing). */
   experimentTasksFilter(experimentId: string): string;
+  /**
+   * Matches the task subjects of a version before task routes (`swamp.tasks.<experiment>.<kind>.<cycle>.<particle>`,
+   * one token fewer than a routed subject), which no route's consumer takes.
+   */
+  readonly legacyTasksFilter: string;
 
   /** WorkQueue stream of task results, consumed durably by the coordinator. */
   readonly resultsStream: string;
@@ -139,6 +144,7 @@ export function fleetNames(namespace = ""): FleetNames {
         optionalIndexToken(parts.particle, "particle"),
       ].join("."),
     experimentTasksFilter: (experimentId) => `${subjectPrefix}.tasks.*.${requireToken(experimentId, "experiment id")}.>`,
+    legacyTasksFilter: `${subjectPrefix}.tasks.*.*.*.*`,
 
     resultsStream: `SWAMP_RESULTS${streamSuffix}`,
     resultsSubjects: `${subjectPrefix}.results.>`,

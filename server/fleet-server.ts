@@ -8,7 +8,8 @@ import type { Transport } from "../transport/transport.js";
 import { Coordinator, type CoordinatorOptions } from "./coordinator/coordinator.js";
 import type { ServerHooks } from "./graphql/context.js";
 import type { SwampPubSub } from "../transport/live-feed/pubsub.js";
-import { startServer, type RunningServer, type StartServerOptions } from "./start-server.js";
+import { DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS, startServer, type RunningServer, type StartServerOptions } from "./start-server.js";
+import { DEFAULT_ROUTE_WAIT_WARNING_MS } from "./services/route-waits.js";
 
 export interface FleetServerOptions extends Omit<StartServerOptions, "pubsub" | "hooks" | "artifactStore"> {
   /** Owned by the caller (who may share it with in-process workers) and closed by the caller, after `close()`. */
@@ -47,7 +48,11 @@ export async function startFleetServer(options: FleetServerOptions): Promise<Run
     await pubsub.close();
     throw error;
   }
-  coordinator = new Coordinator({ log, ...coordinatorOptions, services: server.services, transport });
+  const routeWatch = {
+    heartbeatTimeoutMs: serverOptions.workerHeartbeatTimeoutMs ?? DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS,
+    warningMs: serverOptions.routeWaitWarningMs ?? DEFAULT_ROUTE_WAIT_WARNING_MS,
+  };
+  coordinator = new Coordinator({ log, routeWatch, ...coordinatorOptions, services: server.services, transport });
   try {
     await coordinator.start();
   } catch (error) {

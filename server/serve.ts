@@ -19,6 +19,7 @@ export interface ServeSettings {
   allowedOrigins: string[];
   webSocketLimits: Partial<WebSocketLimits>;
   dataRoots: string[];
+  routeWaitWarningMs?: number;
 }
 
 const TRUE_WORDS = new Set(["1", "true", "yes", "on"]);
@@ -46,6 +47,14 @@ function webSocketLimitsFromEnv(env: NodeJS.ProcessEnv): Partial<WebSocketLimits
   return limits;
 }
 
+function routeWaitWarningFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.SWAMP_ROUTE_WAIT_WARNING_MS;
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 1_000 || value > 86_400_000) throw new Error(`SWAMP_ROUTE_WAIT_WARNING_MS must be a whole number from 1000 to 86400000, got "${text}"`);
+  return value;
+}
+
 function allowedOriginsFromEnv(env: NodeJS.ProcessEnv): string[] {
   const entries = (env.SWAMP_ALLOWED_ORIGINS ?? "").split(/[\s,]+/).filter((entry) => entry !== "");
   return entries.map((entry) => {
@@ -57,7 +66,8 @@ function allowedOriginsFromEnv(env: NodeJS.ProcessEnv): string[] {
 
 /**
  * Reads PORT, HOST, DATABASE_URL, SWAMP_HOME, SWAMP_ADMIN_TOKEN, SWAMP_PUBLIC_READS,
- * SWAMP_PUBLIC_URL, SWAMP_ALLOWED_ORIGINS, the WebSocket limits and SWAMP_DATA_ROOTS; a bad value is
+ * SWAMP_PUBLIC_URL, SWAMP_ALLOWED_ORIGINS, the WebSocket limits, SWAMP_DATA_ROOTS and
+ * SWAMP_ROUTE_WAIT_WARNING_MS; a bad value is
  * an error that names the variable.
  */
 export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
@@ -84,13 +94,14 @@ export function serveSettingsFromEnv(env: NodeJS.ProcessEnv): ServeSettings {
     allowedOrigins: allowedOriginsFromEnv(env),
     webSocketLimits: webSocketLimitsFromEnv(env),
     dataRoots: dataRootsFromEnv(env.SWAMP_DATA_ROOTS),
+    routeWaitWarningMs: routeWaitWarningFromEnv(env),
   };
 }
 
 /** The server start options these settings stand for. */
 export function serverStartOptions(settings: ServeSettings, log: (line: string) => void): Pick<
   StartServerOptions,
-  "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "publicUrl" | "allowedOrigins" | "webSocketLimits" | "dataRoots" | "log"
+  "port" | "host" | "databaseUrl" | "swampHome" | "adminToken" | "publicReads" | "publicUrl" | "allowedOrigins" | "webSocketLimits" | "dataRoots" | "routeWaitWarningMs" | "log"
 > {
   return {
     port: settings.port,
@@ -103,6 +114,7 @@ export function serverStartOptions(settings: ServeSettings, log: (line: string) 
     allowedOrigins: settings.allowedOrigins,
     webSocketLimits: settings.webSocketLimits,
     dataRoots: settings.dataRoots,
+    routeWaitWarningMs: settings.routeWaitWarningMs,
     log,
   };
 }

@@ -9,6 +9,7 @@ import { FilesystemArtifacts } from "../transport/embedded/filesystem-artifacts.
 import { swampHomeLayout } from "../schema/swamp-home.js";
 import type { EmbeddedPostgresHandle } from "./db/embedded-postgres.js";
 import type { ServerHooks, ServerSettings } from "./graphql/context.js";
+import { DEFAULT_ROUTE_WAIT_WARNING_MS } from "./services/route-waits.js";
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from "./graphql/limits.js";
 import { buildSwampSchema } from "./graphql/schema.js";
 import { normalisePublicUrl } from "./http/origin-policy.js";
@@ -53,6 +54,8 @@ export interface StartServerOptions {
   maxImportBlobBytes?: number;
   /** Default 30 s. */
   workerHeartbeatTimeoutMs?: number;
+  /** How long an experiment's route may go without a live worker before it is reported waiting (SWAMP_ROUTE_WAIT_WARNING_MS). Default 60 s. */
+  routeWaitWarningMs?: number;
   /** Where clients reach this server (SWAMP_PUBLIC_URL): download URLs and the allowed Origin. Default `http://HOST:PORT`. */
   publicUrl?: string;
   /** Browser origins besides the public URL's allowed to call the API (SWAMP_ALLOWED_ORIGINS). */
@@ -91,6 +94,7 @@ export interface RunningServer {
 }
 
 export const DEFAULT_PORT = 4000;
+export const DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS = 30_000;
 export const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
@@ -106,7 +110,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const settings: ServerSettings = {
     publicReads: options.publicReads ?? false,
-    workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? 30_000,
+    workerHeartbeatTimeoutMs: options.workerHeartbeatTimeoutMs ?? DEFAULT_WORKER_HEARTBEAT_TIMEOUT_MS,
+    routeWaitWarningMs: options.routeWaitWarningMs ?? DEFAULT_ROUTE_WAIT_WARNING_MS,
     dataRoots: options.dataRoots ?? DEFAULT_DATA_ROOTS,
   };
   const adminToken = options.adminToken ? options.adminToken : null;

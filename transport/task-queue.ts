@@ -106,4 +106,11 @@ export interface TaskQueue {
   removeExperiment(experimentId: string): Promise<number>;
   /** Ids of the experiment's tasks that are queued or being worked on, sorted. */
   queuedTaskIds(experimentId: string): Promise<string[]>;
+  /**
+   * Takes the tasks an older version queued where no consumer of this version looks (over NATS:
+   * the subjects of the version before task routes): each readable one is handed to `take`, then
+   * removed; a `take` that throws ends the drain, leaving that task and the rest for the next start. Returns how many were removed.
+   * Absent where no older version can have queued anything (embedded: the queue is in memory).
+   */
+  drainLegacyTasks?(take: (task: TaskMessage) => Promise<void>): Promise<number>;
 }

@@ -30,6 +30,7 @@ import { Scheduler, type PublishedTask } from "./scheduler.js";
 import { completesExperiment, taskStanding } from "../../protocol/plan.js";
 import { descriptorOf } from "../../protocol/task-kinds.js";
 import { ledgerFacts } from "./task-due.js";
+import { RouteWatch, type RouteWatchOptions } from "./route-watch.js";
 
 export interface CoordinatorOptions {
   services: ServiceDeps;
@@ -53,6 +54,8 @@ export interface CoordinatorOptions {
   resultRetryDelayMs?: number;
   /** Buffer bound and retrying of metric ingestion. */
   metricRecording?: MetricRecorderOptions;
+  /** Logs experiments waiting on a route no live worker serves; absent: not watched. */
+  routeWatch?: RouteWatchOptions;
 }
 
 export const DEFAULT_MAX_RESULT_DELIVERIES = 5;
@@ -101,6 +104,7 @@ export class Coordinator {
   private subscriptions: Subscription[] = [];
   private metricSubscription: Subscription | undefined;
   private metricSubscriptionChange: Promise<void> = Promise.resolve();
+  private routeWatch: RouteWatch | undefined;
   private started = false;
   private stopped = false;
 
@@ -139,21 +143,46 @@ export class Coordinator {
     });
     const left = await waitForResultsBacklog(transport, this.options.resumeSettleMs ?? 10_000);
     if (left > 0) this.log(`coordinator: resuming with ${left} result(s) still to record`);
+    await this.drainLegacyTasks();
     await this.resumeUnfinished();
     const analyses = await this.analyses.resume();
     if (analyses > 0) this.log(`coordinator: queued ${analyses} unfinished analysis task(s)`);
+    if (this.options.routeWatch) {
+      this.routeWatch = new RouteWatch(this.options.services.dataSource.manager, this.options.routeWatch, (line) => this.log(`coordinator: ${line}`));
+      this.routeWatch.start();
+    }
   }
 
   /** Stops consuming (waiting for the result being recorded) and stores the metric points received. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.routeWatch?.stop();
     await this.resultConsumer?.stop();
     await this.exhaustionWatch?.stop();
     for (const subscription of this.subscriptions.splice(0)) await subscription.unsubscribe().catch(() => undefined);
     await this.takeMetricBatches(false);
     await this.metrics.flush();
     await Promise.all([...this.locks.values()].map((pending) => pending.catch(() => undefined)));
+  }
+
+  /**
+   * Removes the tasks an older version queued where no worker of this version looks (the
+   * route-less subjects of the version before task routes). Nothing is lost: the resume that
+   * follows plans every unfinished experiment's and analysis's missing tasks again from the
+   * ledger, on the routes they must run on now (an experiment's pinned backend included), which
+   * copying the old messages could not know; tasks of finished or deleted experiments are dropped.
+   */
+  private async drainLegacyTasks(): Promise<void> {
+    const drain = this.options.transport.tasks.drainLegacyTasks;
+    if (drain === undefined) return;
+    const experiments = new Set<string>();
+    const removed = await drain.call(this.options.transport.tasks, async (task) => void experiments.add(task.experimentId));
+    if (removed === 0) return;
+    this.log(
+      `coordinator: removed ${removed} task(s) an older version queued without a route (experiments ${[...experiments].sort().join(", ") || "unreadable"}); ` +
+        "the unfinished ones are queued again from the ledger on their routes",
+    );
   }
 
   /** Publishes every unfinished experiment's missing tasks; returns how many were queued. */

@@ -11,6 +11,7 @@ import { sweepCounts, sweepExperimentIds, type SweepCounts } from "../services/s
 import type { Principal } from "../services/tokens.js";
 import type { ServiceDeps } from "../services/transaction.js";
 import { BatchLoader } from "./batch-loader.js";
+import { fleetRoutes, type FleetRoutes } from "../services/route-waits.js";
 
 /** Things the coordinator (fleet issue) wants to hear about as they happen. */
 export interface ServerHooks {
@@ -28,6 +29,8 @@ export interface ServerSettings {
   workerHeartbeatTimeoutMs: number;
   /** Directories a submitted config's `data.dir` must resolve inside. */
   dataRoots: readonly string[];
+  /** How long an experiment's route may go without a live worker before `waitingFor` says so. */
+  routeWaitWarningMs: number;
 }
 
 export interface Loaders {
@@ -38,6 +41,8 @@ export interface Loaders {
   sweepCounts: BatchLoader<string, SweepCounts>;
   sweepExperimentIds: BatchLoader<string, string[]>;
   storedBytes: BatchLoader<string, number>;
+  /** The fleet's live workers by backend, read once per request (one key: "fleet"). */
+  fleetRoutes: BatchLoader<"fleet", FleetRoutes>;
 }
 
 export interface GraphQLContext {
@@ -55,7 +60,7 @@ export interface GraphQLContext {
   loaders: Loaders;
 }
 
-export function createLoaders(dataSource: DataSource): Loaders {
+export function createLoaders(dataSource: DataSource, settings: Pick<ServerSettings, "workerHeartbeatTimeoutMs">): Loaders {
   const manager = dataSource.manager;
   return {
     cycles: new BatchLoader((ids) => cyclesOfExperiments(manager, ids), () => []),
@@ -67,6 +72,10 @@ export function createLoaders(dataSource: DataSource): Loaders {
     sweepCounts: new BatchLoader((ids) => sweepCounts(manager, ids), () => ({ queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, total: 0 })),
     sweepExperimentIds: new BatchLoader((ids) => sweepExperimentIds(manager, ids), () => []),
     storedBytes: new BatchLoader((ids) => experimentStoredBytes(manager, ids), () => 0),
+    fleetRoutes: new BatchLoader(
+      async () => new Map([["fleet" as const, await fleetRoutes(manager, settings.workerHeartbeatTimeoutMs)]]),
+      () => ({ live: new Set(), lastServedAt: new Map(), anyLastServedAt: undefined }),
+    ),
   };
 }
 

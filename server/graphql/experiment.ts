@@ -26,6 +26,7 @@ import {
   setExperimentTags,
 } from "../services/experiments.js";
 import { inTransaction } from "../services/transaction.js";
+import { routeWait } from "../services/route-waits.js";
 import { requireUuid } from "../services/validation.js";
 import { requireScope } from "./auth.js";
 import { principalName, type GraphQLContext } from "./context.js";
@@ -270,6 +271,16 @@ export class ExperimentResolver {
   })
   imported(@Root() experiment: ExperimentRow): boolean {
     return experiment.importKey !== null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      "Why its tasks are not running, when they wait on a route no live worker serves: it requires a backend (config.execution.backend) or was pinned to one by its recorded results, and no worker of that backend (or, for \"any\", no worker at all) has heartbeated for longer than the server's SWAMP_ROUTE_WAIT_WARNING_MS (default 60 s). Null when it is not waiting on one; it clears when such a worker heartbeats.",
+  })
+  async waitingFor(@Root() experiment: ExperimentRow, @Ctx() context: GraphQLContext): Promise<string | null> {
+    if (experiment.status !== "queued" && experiment.status !== "running") return null;
+    return routeWait(experiment, await context.loaders.fleetRoutes.load("fleet"), context.settings.routeWaitWarningMs);
   }
 
   @Query(() => ExperimentConnection, { description: "Experiments, a page at a time (keyset pagination).", complexity: pageCost })

@@ -45,7 +45,7 @@ export function requestContexts(deps: {
       artifactStore: deps.artifactStore,
       publicUrl: deps.endpoint.publicUrl,
       tokenRevoked: (tokenId) => sessions.tokenRevoked(tokenId),
-      loaders: createLoaders(dataSource),
+      loaders: createLoaders(dataSource, deps.settings),
     }),
     resolvePrincipal: async (authorization) => {
       const header = parseAuthorizationHeader(typeof authorization === "string" ? authorization : undefined);

@@ -13,12 +13,28 @@ import { runSwamp, tempDir, writeConfig } from "../helpers/cli.js";
 import { waitFor } from "../transport/support/waiting.js";
 import { startFleet, startWorkerProcess, tinyConfig, type Fleet, type WorkerProcess } from "./support/fleet.js";
 
+/**
+ * What routing needs, at the least cost: the pure-JS cpu backend trains several times slower than
+ * wasm, so a particle here is one epoch of 64 examples (the assertions are about who ran what).
+ * The experiments differ only in name and route, which the config hash leaves out, so a worker
+ * keeps one warm task thread for all of them instead of starting a backend for each task.
+ */
+function routingConfig(overrides: Record<string, unknown>): Record<string, unknown> {
+  return tinyConfig({
+    data: { name: "synthetic", trainSubset: 64, testSubset: 64 },
+    training: { epochs: 1, rewindEpochs: 0, batchSize: 32, lr: 0.05, bnRecalibrationExamples: 64 },
+    seed: 5,
+    ...overrides,
+  });
+}
+
 let fleet: Fleet;
 const workers: WorkerProcess[] = [];
 const BACKEND_OF_WORKER: Record<string, string> = { "cpu-worker": "cpu", "wasm-worker": "wasm" };
 
 before(async () => {
-  fleet = await startFleet({ label: "routing" });
+  // An experiment whose route has no live worker for 2 s is reported as waiting.
+  fleet = await startFleet({ label: "routing", routeWaitWarningMs: 2_000 });
 });
 
 after(async () => {
@@ -54,9 +70,9 @@ async function completed(id: string): Promise<void> {
 
 test("a config requiring a backend the fleet lacks waits; it never runs on a worker of another backend", async () => {
   await startWorker("cpu-worker");
-  const needsWasm = await fleet.submit(tinyConfig({ name: "needs-wasm", seed: 5, execution: { backend: "wasm" } }));
-  const needsCpu = await fleet.submit(tinyConfig({ name: "needs-cpu", seed: 6, execution: { backend: "cpu" } }));
-  const anyFirst = await fleet.submit(tinyConfig({ name: "any-first", seed: 7 }));
+  const needsWasm = await fleet.submit(routingConfig({ name: "needs-wasm", execution: { backend: "wasm" } }));
+  const needsCpu = await fleet.submit(routingConfig({ name: "needs-cpu", execution: { backend: "cpu" } }));
+  const anyFirst = await fleet.submit(routingConfig({ name: "any-first" }));
   // The cpu worker finishes everything it may run, pulling all the while, and leaves the wasm one alone.
   await completed(needsCpu);
   await completed(anyFirst);
@@ -65,8 +81,18 @@ test("a config requiring a backend the fleet lacks waits; it never runs on a wor
   assert.deepEqual(await whoRan(needsWasm), { workers: [], results: 0, backend: null });
   assert.deepEqual(await fleet.transport.tasks.queuedTaskIds(needsWasm), [`${needsWasm}:pretrain`], "its first task waits on the wasm route");
   assert.notEqual((await fleet.experiment(needsWasm)).status, "failed");
+  // Not silently: GraphQL and the server's log say what it waits for.
+  const waitingFor = async (id: string) =>
+    (await fleet.gql<{ experiment: { waitingFor: string | null } }>(`query($id: ID!) { experiment(id: $id) { waitingFor } }`, { id })).data!.experiment.waitingFor;
+  await waitFor("the wasm experiment to be reported waiting", async () => (await waitingFor(needsWasm)) !== null, 20_000);
+  assert.match((await waitingFor(needsWasm))!, /^waiting for a wasm worker: no live worker runs the wasm backend for \d+ min, and its config requires it \(execution\.backend\); start one \(swamp worker --backend wasm\)$/);
+  await waitFor("a log line naming it", () => fleet.lines.some((line) => line.includes(`experiment ${needsWasm} (needs-wasm) is waiting for a wasm worker`)), 20_000);
+  assert.ok(!fleet.lines.some((line) => line.includes(needsCpu) && /waiting for/.test(line)), "an experiment its workers serve is never reported");
 
   await startWorker("wasm-worker");
+  // Cleared as soon as a worker of its route heartbeats (whether or not it has finished by then).
+  assert.equal(await waitingFor(needsWasm), null);
+  await waitFor("the log to say it no longer waits", () => fleet.lines.some((line) => line.includes(`experiment ${needsWasm} (needs-wasm) no longer waits`)), 20_000);
   await completed(needsWasm);
   assert.deepEqual(await whoRan(needsWasm), { workers: ["wasm-worker"], results: 7, backend: "wasm" });
   const listed = await fleet.gql<{ experiment: { backend: string | null; config: { execution?: unknown } } }>(`query($id: ID!) { experiment(id: $id) { backend config } }`, { id: needsWasm });
@@ -76,7 +102,7 @@ test("a config requiring a backend the fleet lacks waits; it never runs on a wor
 
 test("an `any` experiment's particles all run on the backend of its first task, with workers of two backends free", async () => {
   // Four particles per cycle and a free worker on each backend: without routing they would be split.
-  const ids = await Promise.all([1, 2, 3].map((seed) => fleet.submit(tinyConfig({ name: `any-${seed}`, seed: 20 + seed, method: { name: "swamp", particles: 4 } }))));
+  const ids = await Promise.all([1, 2, 3].map((n) => fleet.submit(routingConfig({ name: `any-${n}`, method: { name: "swamp", particles: 4 } }))));
   for (const id of ids) await completed(id);
   for (const id of ids) {
     const ran = await whoRan(id);

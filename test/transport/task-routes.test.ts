@@ -104,3 +104,34 @@ test("a namespace from before task routes gets its workers consumer filtered (ke
     await admin.close();
   }
 });
+
+test("a worker on two routes takes a busy route's tasks one after another, and gives the other a turn after a few", async () => {
+  const namespace = uniqueNamespace();
+  const logger = new CaptureLogger();
+  // Long pulls: were the worker to take turns after every message, each task would wait one out on the empty route.
+  const transport = await createNatsTransport({ url: NATS_TEST_URL, namespace, taskQueue: FAST_QUEUE, pullExpiresMs: 8_000, logger });
+  try {
+    const wasmTask = (n: number) => createTaskMessage({ ...trainParticleTask(`exp-streak-${n}`, 1, 0), backend: "wasm" });
+    for (let n = 0; n < 6; n++) await transport.tasks.publish(wasmTask(n));
+    const taken: string[] = [];
+    const consumer = transport.tasks.consume(
+      async (delivery) => {
+        taken.push(delivery.task.taskId);
+      },
+      { concurrency: 1, backend: "wasm" },
+    );
+    // Four in a row from the wasm route with the `any` route empty: well within one 8 s pull.
+    await waitFor("four wasm tasks in a row", () => taken.length >= 4, 6_000);
+    // Tasks on the `any` route now: they are reached while the wasm route still has tasks left.
+    await transport.tasks.publish(createTaskMessage({ ...trainParticleTask("exp-any-turn", 1, 0), backend: "any" }));
+    await waitFor("every task", () => taken.length === 7, 30_000);
+    await consumer.stop();
+    assert.deepEqual(taken.slice(0, 4), [0, 1, 2, 3].map((n) => wasmTask(n).taskId));
+    assert.ok(taken.indexOf("exp-any-turn:train-particle:1:0") < 6, `the any route's task came before the wasm route ran dry: ${taken.join(", ")}`);
+  } finally {
+    await transport.close();
+    const admin = await connectToNats({ url: NATS_TEST_URL }, logger);
+    await deleteFleetResources(admin, await jetstreamManager(admin), fleetNames(namespace));
+    await admin.close();
+  }
+});

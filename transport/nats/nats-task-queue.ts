@@ -296,6 +296,24 @@ export class NatsTaskQueue implements TaskQueue {
     return Object.keys(info.state.subjects ?? {});
   }
 
+  async drainLegacyTasks(take: (task: TaskMessage) => Promise<void>): Promise<number> {
+    const { jsm, names, logger } = this.context;
+    const info = await jsm.streams.info(names.tasksStream, { subjects_filter: names.legacyTasksFilter });
+    let removed = 0;
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      for (;;) {
+        const stored = await jsm.streams.getMessage(names.tasksStream, { last_by_subj: subject });
+        if (stored === null) break;
+        // Read as this version reads tasks: a legacy task has no route, which means `any`.
+        const task = decodeMessage(stored.data, parseTaskMessage, "task", `${subject} (stream sequence ${stored.seq})`, logger);
+        if (task !== undefined) await take(task);
+        await this.deleteTaskMessage(stored.seq);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async queuedTaskIds(experimentId: string): Promise<string[]> {
     const ids = (await this.experimentSubjects(experimentId)).flatMap((subject) => {
       const [kind, cycle, particle] = subject.split(".").slice(-3);

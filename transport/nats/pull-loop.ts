@@ -1,8 +1,12 @@
 /**
  * Pulls one message at a time from durable pull consumers while a handler slot is free, so a
  * worker never holds messages it has not started (their ack wait would run down unseen). With
- * several consumers (a worker's backend route and the `any` route) it takes turns, one pull each,
- * so an idle loop notices a message on either within about two pull expiries. Survives
+ * several consumers (a worker's backend route and the `any` route) it stays with one while it
+ * yields messages and moves on when a pull comes back empty, so a busy route's tasks follow one
+ * another at once (taking turns after every message made each wait a whole empty pull on the
+ * other route, 3 s by default); after FAIR_STREAK messages in a row the next consumer gets a
+ * short turn (one pull of the shortest expiry), so neither route starves the other. An idle loop
+ * notices a message on either within about two pull expiries. Survives
  * NATS outages by retrying with backoff; `stop()` waits for the pull in flight (at most `expiresMs`)
  * and the running handlers.
  */
@@ -33,6 +37,10 @@ export interface PullLoop {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** Messages taken in a row from one consumer before another gets a turn. */
+const FAIR_STREAK = 4;
+/** The shortest pull the client allows: a turn given for fairness costs at most this when empty. */
+const SHORTEST_PULL_MS = 1_000;
 
 export function startPullLoop(options: PullLoopOptions): PullLoop {
   const concurrency = Math.max(1, Math.floor(options.concurrency));
@@ -55,6 +63,14 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
   const loop = (async () => {
     const consumers = new Map<string, Consumer>();
     let turn = 0;
+    let streak = 0;
+    // True while the current consumer was given a turn for fairness: it is asked briefly.
+    let fairnessTurn = false;
+    const moveOn = (forFairness: boolean) => {
+      turn++;
+      streak = 0;
+      fairnessTurn = forFairness;
+    };
     // Counted per consumer, so that one that keeps failing is reported as such while another works.
     const failuresOf = new Map<string, number>();
     while (!stopping && !options.isConnectionClosed()) {
@@ -62,7 +78,7 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
         await pause();
         continue;
       }
-      const name = options.consumers[turn++ % options.consumers.length]!;
+      const name = options.consumers[turn % options.consumers.length]!;
       let failures = failuresOf.get(name) ?? 0;
       try {
         let consumer = consumers.get(name);
@@ -70,10 +86,15 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
           consumer = await options.js.consumers.get(options.stream, name);
           consumers.set(name, consumer);
         }
-        const message = await consumer.next({ expires });
+        const message = await consumer.next({ expires: fairnessTurn ? Math.min(expires, SHORTEST_PULL_MS) : expires });
         if (failures > 0) options.logger.info(`${options.label}: pulling from ${options.stream}/${name} again after ${failures} failed attempt(s)`);
         failuresOf.delete(name);
-        if (message === null) continue;
+        if (message === null) {
+          moveOn(false);
+          continue;
+        }
+        fairnessTurn = false;
+        if (++streak >= FAIR_STREAK && options.consumers.length > 1) moveOn(true);
         if (stopping) {
           await options.handleLate(message).catch((error: unknown) => options.logger.warn(`${options.label}: ${(error as Error).message}`));
           continue;
@@ -90,6 +111,7 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
         running.add(handled);
       } catch (error) {
         if (stopping || options.isConnectionClosed()) break;
+        moveOn(false);
         const code = error instanceof JetStreamApiError ? error.code : undefined;
         if (code === JetStreamApiCodes.ConsumerNotFound || code === JetStreamApiCodes.StreamNotFound) consumers.delete(name);
         failuresOf.set(name, ++failures);

@@ -3,8 +3,9 @@
  * results, and pulls only the tasks routed to it or to any backend), pulls as many tasks as it has
  * free slots, runs each on a task thread, streams its metric batches, stores its outputs, publishes
  * the result and only then acknowledges the task.
- * It keeps long tasks alive with in-progress signals, heartbeats, obeys cancellations, and on stop
- * gives its unfinished tasks back to the queue.
+ * It keeps long tasks alive with in-progress signals, waits out transient NATS errors in a task's
+ * artifact reads and writes and its result's publish (task-transport.ts), heartbeats, obeys
+ * cancellations, and on stop gives its unfinished tasks back to the queue.
  */
 import { cpus, hostname } from "node:os";
 import { configHash, type BackendName } from "../../schema/config.js";
@@ -22,6 +23,7 @@ import { executeTask } from "./execute-task.js";
 import { PERMANENT_ANALYSIS_ERRORS, runAnalysisTask, type RunningAnalysis } from "./run-analysis-task.js";
 import { ANALYSIS_PROGRESS_KEY } from "../../protocol/task-kinds/analyze.js";
 import { ThreadCache } from "./thread-cache.js";
+import { DEFAULT_TRANSIENT_RETRY_MS, taskTransport, type TaskTransport } from "./task-transport.js";
 
 export interface FleetWorkerOptions {
   transport: Transport;
@@ -32,6 +34,11 @@ export interface FleetWorkerOptions {
   /** Force a backend (else SWAMP_BACKEND, else the first that works here; see worker/engine/backend.ts). */
   backend?: string;
   heartbeatMs?: number;
+  /**
+   * How long a task's artifact read or write or its result's publish waits out transient transport
+   * errors (a JetStream leader election) before the delivery fails; default 120000.
+   */
+  transientRetryMs?: number;
   log?: (line: string) => void;
 }
 
@@ -133,6 +140,13 @@ export class FleetWorker {
     }
     const running: RunningTask = { task, delivery };
     this.running.set(task.taskId, running);
+    const io = taskTransport({
+      transport: this.options.transport,
+      delivery,
+      giveUpAfterMs: this.options.transientRetryMs ?? DEFAULT_TRANSIENT_RETRY_MS,
+      shouldStop: () => running.stopReason !== undefined,
+      log: this.log,
+    });
     let sequence = 0;
     const place = taskIdentityOf(task);
     // Metric points of a task outside any cycle (pretraining) belong to cycle 0.
@@ -149,7 +163,7 @@ export class FleetWorker {
     try {
       if (configHash(task.config) !== task.configHash) throw new Error("task config does not match its hash");
       if (task.kind === "analyze") {
-        await this.analyze(running, publishMetrics);
+        await this.analyze(running, io, publishMetrics);
         await Promise.all(publishes);
         return;
       }
@@ -163,14 +177,14 @@ export class FleetWorker {
         const result = await executeTask({
           task,
           pool,
-          artifacts: this.options.transport.artifacts,
+          artifacts: io.artifacts,
           workerId: this.workerId,
           attempt: delivery.deliveryCount,
           onMetrics: publishMetrics,
           onProgress: () => delivery.working(),
         });
         await Promise.all(publishes);
-        await this.options.transport.results.publish({ ...result, backend: this.backendName });
+        await io.publishResult({ ...result, backend: this.backendName });
         await delivery.ack();
       } finally {
         await threads.release(pool);
@@ -183,7 +197,7 @@ export class FleetWorker {
   }
 
   /** An analysis runs on a thread of its own; its progress goes out as metric points (see protocol/task-kinds/analyze.ts). */
-  private async analyze(running: RunningTask, publishMetrics: (points: MetricPoint[]) => void): Promise<void> {
+  private async analyze(running: RunningTask, io: TaskTransport, publishMetrics: (points: MetricPoint[]) => void): Promise<void> {
     const { delivery } = running;
     const task = running.task as Extract<TaskMessage, { kind: "analyze" }>;
     let lastSent = 0;
@@ -197,7 +211,7 @@ export class FleetWorker {
     report(0, true);
     running.analysis = runAnalysisTask({
       task,
-      artifacts: this.options.transport.artifacts,
+      artifacts: io.artifacts,
       workerId: this.workerId,
       attempt: delivery.deliveryCount,
       backend: this.backendName,
@@ -205,7 +219,7 @@ export class FleetWorker {
     });
     if (running.stopReason) running.analysis.stop();
     const result = await running.analysis.result;
-    await this.options.transport.results.publish({ ...result, backend: this.backendName });
+    await io.publishResult({ ...result, backend: this.backendName });
     await delivery.ack();
   }
 

@@ -68,6 +68,8 @@ export interface FleetOptions {
   namespace?: string;
   database?: ScratchDatabase;
   heartbeatTimeoutMs?: number;
+  /** How long a route may go without a live worker before its experiments are reported waiting. */
+  routeWaitWarningMs?: number;
   /** JetStream copies of the fleet's streams (3 on a 3-node cluster). */
   replicas?: number;
   /** Coordinator settings beyond the test defaults (delivery limit and retry delay of results, ...). */
@@ -121,6 +123,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       swampHome: home,
       log: (line) => lines.push(line),
       workerHeartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      routeWaitWarningMs: options.routeWaitWarningMs,
       coordinator: { resumeSettleMs: 5_000, ...options.coordinator },
     });
   } catch (error) {

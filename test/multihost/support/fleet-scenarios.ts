@@ -42,10 +42,10 @@ const HEARTBEAT_TIMEOUT_MS = 8_000;
  */
 const ACK_WAIT_MS = 8_000;
 /**
- * A task whose handler fails on a NATS timeout while the cluster elects new leaders uses up a
- * delivery every couple of seconds; on a loaded machine an election took over 25 s, so allow many.
+ * The production default plus two: a worker waits out the NATS timeouts of a leader election
+ * (up to 2 minutes) without spending deliveries, so only a lost worker or a cut link spends one.
  */
-const MAX_DELIVERIES = 20;
+const MAX_DELIVERIES = 6;
 const SERVER_PASSWORD = "multihost-server-password";
 const WORKER_PASSWORD = "multihost-worker-password";
 

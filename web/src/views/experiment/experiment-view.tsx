@@ -54,6 +54,8 @@ interface Detail {
   dataset: string;
   status: string;
   error: string | null;
+  /** Why its tasks wait on a route no live worker serves, else null. */
+  waitingFor: string | null;
   cyclesCompleted: number;
   cyclesPlanned: number;
   particlesPerCycle: number;
@@ -162,6 +164,11 @@ export function ExperimentView({ id }: { id: string }) {
         </button>
       </div>
       {detail.error && <p class="error-text">Failed: {detail.error}</p>}
+      {detail.waitingFor && (
+        <p class="error-text" data-testid="waiting-for">
+          Not running: {detail.waitingFor}
+        </p>
+      )}
       <Summary detail={detail} />
       <div class="grid-2">
         <LiveCharts id={id} particles={detail.particlesPerCycle} />
