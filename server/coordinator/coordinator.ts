@@ -342,6 +342,11 @@ export class Coordinator {
       const recorded = performance.now();
       this.stats.note(this.stats.recordingMs, recorded - recordStarted);
       if (outcome.kind === "ignored") return this.ignore(result, outcome.reason);
+      if (outcome.kind === "wrong-backend") {
+        this.ignore(result, `${outcome.reason}: queued again on its route`);
+        this.stats.noteQueued(await this.scheduler.schedule(result.experimentId, undefined, result.taskId));
+        return;
+      }
       if (outcome.kind === "duplicate") this.stats.resultsDuplicate++;
       else this.stats.resultsRecorded++;
       // Also after a duplicate: the first delivery may have been recorded by a process that died before publishing.

@@ -29,7 +29,12 @@ const PARTICLE_KINDS = TASK_KIND_DESCRIPTORS.filter((descriptor) => descriptorOf
 /** A result of a task of the cycle plan (analyses are recorded apart: server/coordinator/analysis-recorder.ts). */
 export type CycleTaskSuccess = Exclude<TaskSuccess, { kind: "analyze" }>;
 
-export type RecordOutcome = { kind: "recorded" } | { kind: "duplicate" } | { kind: "ignored"; reason: string };
+export type RecordOutcome =
+  | { kind: "recorded" }
+  | { kind: "duplicate" }
+  | { kind: "ignored"; reason: string }
+  /** Trained on another backend than the one the experiment is pinned to: its floats would mix. */
+  | { kind: "wrong-backend"; reason: string };
 
 /** The reason the result's outputs are not usable (missing, or stored with another length), if any. */
 export async function missingOutputs(store: ArtifactStore, result: CycleTaskSuccess): Promise<string | undefined> {
@@ -61,6 +66,11 @@ export async function recordSuccess(deps: ServiceDeps, store: ArtifactStore, con
     if (locked.length === 0) return { kind: "ignored", reason: "the experiment no longer exists" };
     // Particles are published only after their cycle was started, and aggregates after their particles.
     if (cycleIndex !== null && !locked[0]!.cycle_started) return { kind: "ignored", reason: `cycle ${cycleIndex} was never started` };
+    // A task queued on the `any` route before the pin may have run on another backend meanwhile.
+    const pinned = locked[0]!.backend;
+    if (pinned !== null && result.backend !== undefined && result.backend !== pinned) {
+      return { kind: "wrong-backend", reason: `it ran on the ${result.backend} backend, and the experiment is pinned to ${pinned}` };
+    }
     const inserted: unknown[] = await tx.manager.query(
       `INSERT INTO task_results (task_id, experiment_id, kind, cycle_index, particle_index, worker_id, attempt, outputs, numbers, finished_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_timestamp($10 / 1000.0))

@@ -40,9 +40,10 @@ export class Scheduler {
   /**
    * Publishes what the experiment needs next. With `after`, only the follow-ups of that task (a
    * later stage than its own): a particle's result never re-publishes its siblings, whose results
-   * may still be on their way.
+   * may still be on their way. With `onlyTaskId`, only that task, if it is due (a result refused
+   * for its backend is queued again on the experiment's route, its siblings left alone).
    */
-  async schedule(experimentId: string, after?: Pick<TaskIdentity, "kind" | "cycle">): Promise<PublishedTask[]> {
+  async schedule(experimentId: string, after?: Pick<TaskIdentity, "kind" | "cycle">, onlyTaskId?: string): Promise<PublishedTask[]> {
     const state = await loadExperimentState(this.deps.dataSource.manager, experimentId);
     if (!state || !ACTIVE_STATUSES.includes(state.status)) return [];
     let plan: Plan;
@@ -64,9 +65,10 @@ export class Scheduler {
     }
     if (state.status === "queued") await this.moveTo(experimentId, "running");
     // A cycle's particles are queued together: each publish is idempotent on its own.
+    const route = experimentRoute(state.config, state.backend);
+    const tasks = plan.tasks.map((draft) => createTaskMessage({ ...draft, backend: route })).filter((task) => onlyTaskId === undefined || task.taskId === onlyTaskId);
     return Promise.all(
-      plan.tasks.map(async (draft): Promise<PublishedTask> => {
-        const task = createTaskMessage({ ...draft, backend: experimentRoute(state.config, state.backend) });
+      tasks.map(async (task): Promise<PublishedTask> => {
         const publishedAt = Date.now();
         const outcome = await this.transport.tasks.publish(task);
         return { task, queued: outcome.queued, publishedAt, at: performance.now() };
