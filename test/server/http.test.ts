@@ -68,7 +68,7 @@ describe("explorer", () => {
 
 describe("swamp server", () => {
   it("reads its settings from the environment and names a bad value", () => {
-    const settings = serveSettingsFromEnv({ PORT: "4100", HOST: "0.0.0.0", DATABASE_URL: "postgres://x/y", SWAMP_HOME: "/srv/swamp", SWAMP_ADMIN_TOKEN: "a-long-enough-admin-token", SWAMP_PUBLIC_READS: "true", SWAMP_DATA_ROOTS: "/srv/data:/mnt/sets" });
+    const settings = serveSettingsFromEnv({ PORT: "4100", HOST: "0.0.0.0", DATABASE_URL: "postgres://x/y", SWAMP_HOME: "/srv/swamp", SWAMP_ADMIN_TOKEN: "a-long-enough-admin-token", SWAMP_PUBLIC_READS: "true", SWAMP_DATA_ROOTS: "/srv/data:/mnt/sets", SWAMP_ROUTE_WAIT_WARNING_MS: "30000" });
     assert.deepEqual(settings, {
       port: 4100,
       host: "0.0.0.0",
@@ -80,6 +80,7 @@ describe("swamp server", () => {
       allowedOrigins: [],
       webSocketLimits: {},
       dataRoots: ["/srv/data", "/mnt/sets"],
+      routeWaitWarningMs: 30_000,
     });
     const defaults = serveSettingsFromEnv({});
     assert.deepEqual([defaults.port, defaults.host, defaults.publicReads, defaults.databaseUrl, defaults.dataRoots], [4000, "127.0.0.1", false, undefined, ["/usr/share/datasets"]]);
@@ -87,6 +88,7 @@ describe("swamp server", () => {
     assert.throws(() => serveSettingsFromEnv({ PORT: "http" }), /PORT must be a port number/);
     assert.throws(() => serveSettingsFromEnv({ SWAMP_PUBLIC_READS: "maybe" }), /SWAMP_PUBLIC_READS must be true or false/);
     assert.throws(() => serveSettingsFromEnv({ SWAMP_ADMIN_TOKEN: "short" }), /SWAMP_ADMIN_TOKEN must be at least 16 characters/);
+    assert.throws(() => serveSettingsFromEnv({ SWAMP_ROUTE_WAIT_WARNING_MS: "soon" }), /SWAMP_ROUTE_WAIT_WARNING_MS must be a whole number from 1000 to 86400000, got "soon"/);
   });
 
   it("starts from the command line, prints its URL and a first admin token, serves, and stops on SIGTERM", async () => {
