@@ -6,6 +6,7 @@ import { experimentStep, type MetricPoint } from "../../schema/metrics.js";
 import { unpackFloats, unpackIntegers } from "../../schema/packed-columns.js";
 import { requireExperiment } from "../../server/services/experiments.js";
 import { existingMetricWindows } from "../../server/live/metric-windows.js";
+import type { MetricColumnSeries } from "../../server/live/metric-window.js";
 import { columnSerialisations } from "../../server/live/column-fast-path.js";
 import { CLOSE_TOO_SLOW, slowSocketCutOffs } from "../../server/live/live-sockets.js";
 import { InProcessPubSub } from "../../transport/live-feed/in-process-pubsub.js";
@@ -29,16 +30,8 @@ const SUBSCRIBE_PACKED = `subscription($id: ID!) {
   metricColumns(experimentId: $id) { history historyComplete series { cycle particle key packedSteps packedGlobalSteps packedEpochs packedValues packedTimes } }
 }`;
 
-interface PlainSeries {
-  cycle: number;
-  particle: number | null;
-  key: string;
-  steps: number[];
-  globalSteps: number[];
-  epochs: number[];
-  values: number[];
-  times: number[];
-}
+/** A series as the list fields carry it, which the packed fields must reproduce. */
+type PlainSeries = MetricColumnSeries;
 type PackedSeries = Pick<PlainSeries, "cycle" | "particle" | "key"> & Record<"packedSteps" | "packedGlobalSteps" | "packedEpochs" | "packedValues" | "packedTimes", string>;
 
 interface ColumnBatch<Series = PlainSeries> {
