@@ -5,8 +5,11 @@
  * yields messages and moves on when a pull comes back empty, so a busy route's tasks follow one
  * another at once (taking turns after every message made each wait a whole empty pull on the
  * other route, 3 s by default); after FAIR_STREAK messages in a row the next consumer gets a
- * short turn (one pull of the shortest expiry), so neither route starves the other. An idle loop
- * notices a message on either within about two pull expiries. Survives
+ * short turn (one pull of the shortest expiry), so neither route starves the other. Before each
+ * pull it asks the consumers how many messages they hold undelivered: one that holds none is
+ * passed over for one that holds some, since a pull from it waits out its whole expiry while
+ * tasks wait elsewhere (a fairness turn on an empty route cost 1 s every FAIR_STREAK tasks). An
+ * idle loop notices a message on either within about two pull expiries. Survives
  * NATS outages by retrying with backoff; `stop()` waits for the pull in flight (at most `expiresMs`)
  * and the running handlers.
  */
@@ -71,6 +74,38 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
       streak = 0;
       fairnessTurn = forFairness;
     };
+    const consumerNamed = async (name: string): Promise<Consumer> => {
+      let consumer = consumers.get(name);
+      if (consumer === undefined) {
+        consumer = await options.js.consumers.get(options.stream, name);
+        consumers.set(name, consumer);
+      }
+      return consumer;
+    };
+    /**
+     * When the consumer whose turn it is holds no undelivered message and another does, the turn
+     * passes to the next that does. Asking failed: the turn stays (the pull then reports it).
+     */
+    const passOverEmpty = async () => {
+      const count = options.consumers.length;
+      let pending: number[];
+      try {
+        pending = await Promise.all(options.consumers.map(async (name) => (await (await consumerNamed(name)).info()).num_pending));
+      } catch {
+        return;
+      }
+      const current = turn % count;
+      if (pending[current]! > 0) return;
+      for (let step = 1; step < count; step++) {
+        if (pending[(current + step) % count]! > 0) {
+          turn += step;
+          // A fairness turn passed over stays owed: the next message taken gives it another.
+          streak = fairnessTurn ? FAIR_STREAK - 1 : 0;
+          fairnessTurn = false;
+          return;
+        }
+      }
+    };
     // Counted per consumer, so that one that keeps failing is reported as such while another works.
     const failuresOf = new Map<string, number>();
     while (!stopping && !options.isConnectionClosed()) {
@@ -78,14 +113,11 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
         await pause();
         continue;
       }
+      if (options.consumers.length > 1) await passOverEmpty();
       const name = options.consumers[turn % options.consumers.length]!;
       let failures = failuresOf.get(name) ?? 0;
       try {
-        let consumer = consumers.get(name);
-        if (consumer === undefined) {
-          consumer = await options.js.consumers.get(options.stream, name);
-          consumers.set(name, consumer);
-        }
+        const consumer = await consumerNamed(name);
         const message = await consumer.next({ expires: fairnessTurn ? Math.min(expires, SHORTEST_PULL_MS) : expires });
         if (failures > 0) options.logger.info(`${options.label}: pulling from ${options.stream}/${name} again after ${failures} failed attempt(s)`);
         failuresOf.delete(name);
