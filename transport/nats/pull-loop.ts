@@ -20,7 +20,7 @@ import type { TransportLogger } from "../logger.js";
 export interface PullLoopOptions {
   js: JetStreamClient;
   stream: string;
-  /** Durable consumers of the stream, pulled from in turn. */
+  /** Durable consumers of the stream, in order of preference (see above). */
   consumers: readonly string[];
   concurrency: number;
   /** How long one pull request waits for a message (the client's minimum is 1000 ms). */
