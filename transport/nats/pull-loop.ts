@@ -8,8 +8,9 @@
  * short turn (one pull of the shortest expiry), so neither route starves the other. Before each
  * pull it asks the consumers how many messages they hold undelivered: one that holds none is
  * passed over for one that holds some, since a pull from it waits out its whole expiry while
- * tasks wait elsewhere (a fairness turn on an empty route cost 1 s every FAIR_STREAK tasks). An
- * idle loop notices a message on either within about two pull expiries. Survives
+ * tasks wait elsewhere (a fairness turn on an empty route cost 1 s every FAIR_STREAK tasks). While
+ * all are empty it pulls for the shortest expiry, in turn, so an idle loop notices a message on
+ * any of them within about one second. Survives
  * NATS outages by retrying with backoff; `stop()` waits for the pull in flight (at most `expiresMs`)
  * and the running handlers.
  */
@@ -20,7 +21,7 @@ import type { TransportLogger } from "../logger.js";
 export interface PullLoopOptions {
   js: JetStreamClient;
   stream: string;
-  /** Durable consumers of the stream, in order of preference (see above). */
+  /** Durable consumers of the stream, pulled from in turn. */
   consumers: readonly string[];
   concurrency: number;
   /** How long one pull request waits for a message (the client's minimum is 1000 ms). */
@@ -84,27 +85,29 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
     };
     /**
      * When the consumer whose turn it is holds no undelivered message and another does, the turn
-     * passes to the next that does. Asking failed: the turn stays (the pull then reports it).
+     * passes to the next that does. Returns whether all of them are empty (false when asking failed:
+     * the turn then stays, and the pull reports the failure).
      */
-    const passOverEmpty = async () => {
+    const passOverEmpty = async (): Promise<boolean> => {
       const count = options.consumers.length;
       let pending: number[];
       try {
         pending = await Promise.all(options.consumers.map(async (name) => (await (await consumerNamed(name)).info()).num_pending));
       } catch {
-        return;
+        return false;
       }
       const current = turn % count;
-      if (pending[current]! > 0) return;
+      if (pending[current]! > 0) return false;
       for (let step = 1; step < count; step++) {
         if (pending[(current + step) % count]! > 0) {
           turn += step;
           // A fairness turn passed over stays owed: the next message taken gives it another.
           streak = fairnessTurn ? FAIR_STREAK - 1 : 0;
           fairnessTurn = false;
-          return;
+          return false;
         }
       }
+      return true;
     };
     // Counted per consumer, so that one that keeps failing is reported as such while another works.
     const failuresOf = new Map<string, number>();
@@ -113,12 +116,14 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
         await pause();
         continue;
       }
-      if (options.consumers.length > 1) await passOverEmpty();
+      // Idle on several routes: short pulls, so a task queued on the route not being waited on
+      // (a pinned experiment's next stage) waits at most the shortest pull, not a whole expiry.
+      const idle = options.consumers.length > 1 && (await passOverEmpty());
       const name = options.consumers[turn % options.consumers.length]!;
       let failures = failuresOf.get(name) ?? 0;
       try {
         const consumer = await consumerNamed(name);
-        const message = await consumer.next({ expires: fairnessTurn ? Math.min(expires, SHORTEST_PULL_MS) : expires });
+        const message = await consumer.next({ expires: fairnessTurn || idle ? Math.min(expires, SHORTEST_PULL_MS) : expires });
         if (failures > 0) options.logger.info(`${options.label}: pulling from ${options.stream}/${name} again after ${failures} failed attempt(s)`);
         failuresOf.delete(name);
         if (message === null) {
