@@ -9,8 +9,8 @@
  * pull it asks the consumers how many messages they hold undelivered: one that holds none is
  * passed over for one that holds some, since a pull from it waits out its whole expiry while
  * tasks wait elsewhere (a fairness turn on an empty route cost 1 s every FAIR_STREAK tasks). While
- * all are empty it waits on the first for the shortest expiry and asks again, so an idle loop
- * takes a message on the first at once and notices one on another within about one second. Survives
+ * all are empty it pulls for the shortest expiry, in turn, so an idle loop notices a message on
+ * any of them within about one second. Survives
  * NATS outages by retrying with backoff; `stop()` waits for the pull in flight (at most `expiresMs`)
  * and the running handlers.
  */
@@ -86,7 +86,7 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
     /**
      * When the consumer whose turn it is holds no undelivered message and another does, the turn
      * passes to the next that does. Returns whether all of them are empty (false when asking failed:
-     * the turn then stays, and the pull reports the failure); the turn is then the first's.
+     * the turn then stays, and the pull reports the failure).
      */
     const passOverEmpty = async (): Promise<boolean> => {
       const count = options.consumers.length;
@@ -107,11 +107,6 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
           return false;
         }
       }
-      // All empty: wait on the first (a worker's own backend route, where a pinned experiment's next
-      // stage is queued), asking again after each short pull whether another has received one.
-      turn = 0;
-      streak = 0;
-      fairnessTurn = false;
       return true;
     };
     // Counted per consumer, so that one that keeps failing is reported as such while another works.
