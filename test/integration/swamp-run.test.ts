@@ -93,6 +93,25 @@ test("--resume after an interrupt gives the same result as an uninterrupted run"
   assert.deepEqual(resumedMetrics, straightMetrics, "no metric is lost or duplicated by the resume");
 });
 
+test("two task threads (the aggregate's inference profile on the second) give the cycle lines, masks and models of one", async () => {
+  const config = writeConfig(tiny("swamp", 2));
+  const runs = await Promise.all(
+    ["1", "2"].map(async (workers) => {
+      const out = join(tempDir(`threads-${workers}`), "run");
+      const result = await runSwamp(["run", "--config", config, "--out", out, "--json", "--workers", workers]);
+      assert.equal(result.code, 0, result.stderr);
+      return { out, lines: jsonLines(result.stdout) };
+    }),
+  );
+  const [one, two] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  assert.equal(two.lines.length, 2);
+  for (const line of two.lines) inferenceProfileSchema.parse(line.inference);
+  assert.deepEqual(two.lines.map(withoutTimings), one.lines.map(withoutTimings));
+  for (const file of ["cycle-001/mask.bin", "cycle-000/average.swt", "cycle-001/average.swt"]) {
+    assert.ok(readFileSync(join(two.out, file)).equals(readFileSync(join(one.out, file))), `${file} equal`);
+  }
+});
+
 test("bad configs and bad data files give clear errors and exit code 2", async () => {
   const missing = await runSwamp(["run", "--config", "/nonexistent/c.json"]);
   assert.equal(missing.code, 2);

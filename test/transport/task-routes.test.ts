@@ -114,9 +114,12 @@ test("a worker on two routes takes a busy route's tasks one after another, and g
     const wasmTask = (n: number) => createTaskMessage({ ...trainParticleTask(`exp-streak-${n}`, 1, 0), backend: "wasm" });
     for (let n = 0; n < 6; n++) await transport.tasks.publish(wasmTask(n));
     const taken: string[] = [];
+    // The fourth task is held until the `any` route has one: an empty route is passed over at once.
+    const fourthHeld = gate();
     const consumer = transport.tasks.consume(
       async (delivery) => {
         taken.push(delivery.task.taskId);
+        if (taken.length === 4) await fourthHeld.promise;
       },
       { concurrency: 1, backend: "wasm" },
     );
@@ -124,6 +127,7 @@ test("a worker on two routes takes a busy route's tasks one after another, and g
     await waitFor("four wasm tasks in a row", () => taken.length >= 4, 6_000);
     // Tasks on the `any` route now: they are reached while the wasm route still has tasks left.
     await transport.tasks.publish(createTaskMessage({ ...trainParticleTask("exp-any-turn", 1, 0), backend: "any" }));
+    fourthHeld.open();
     await waitFor("every task", () => taken.length === 7, 30_000);
     await consumer.stop();
     assert.deepEqual(taken.slice(0, 4), [0, 1, 2, 3].map((n) => wasmTask(n).taskId));

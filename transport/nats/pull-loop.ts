@@ -5,8 +5,15 @@
  * yields messages and moves on when a pull comes back empty, so a busy route's tasks follow one
  * another at once (taking turns after every message made each wait a whole empty pull on the
  * other route, 3 s by default); after FAIR_STREAK messages in a row the next consumer gets a
- * short turn (one pull of the shortest expiry), so neither route starves the other. An idle loop
- * notices a message on either within about two pull expiries. Survives
+ * short turn (one pull of the shortest expiry), so neither route starves the other. Before each
+ * pull it asks the consumers how many messages they hold undelivered: one that holds none is
+ * passed over for one that holds some, since a pull from it waits out its whole expiry while
+ * tasks wait elsewhere (a fairness turn on an empty route cost 1 s every FAIR_STREAK tasks). While
+ * all are empty it pulls for the shortest expiry, in turn, so an idle loop notices a message on
+ * any of them within about one second; for the first second after a task settles it asks every
+ * 50 ms instead, since the next stage's tasks usually follow a result within milliseconds. (A
+ * task waiting for redelivery is not counted as held, which is why idle loops still pull in turn.)
+ * Survives
  * NATS outages by retrying with backoff; `stop()` waits for the pull in flight (at most `expiresMs`)
  * and the running handlers.
  */
@@ -41,6 +48,9 @@ const MAX_BACKOFF_MS = 5_000;
 const FAIR_STREAK = 4;
 /** The shortest pull the client allows: a turn given for fairness costs at most this when empty. */
 const SHORTEST_PULL_MS = 1_000;
+/** After a task settles, how long an idle loop on several routes asks for queued tasks instead of pulling one route. */
+const SETTLE_WATCH_MS = 1_000;
+const SETTLE_POLL_MS = 50;
 
 export function startPullLoop(options: PullLoopOptions): PullLoop {
   const concurrency = Math.max(1, Math.floor(options.concurrency));
@@ -60,6 +70,7 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
       wake = done;
     });
 
+  let lastSettled = -Infinity;
   const loop = (async () => {
     const consumers = new Map<string, Consumer>();
     let turn = 0;
@@ -71,6 +82,40 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
       streak = 0;
       fairnessTurn = forFairness;
     };
+    const consumerNamed = async (name: string): Promise<Consumer> => {
+      let consumer = consumers.get(name);
+      if (consumer === undefined) {
+        consumer = await options.js.consumers.get(options.stream, name);
+        consumers.set(name, consumer);
+      }
+      return consumer;
+    };
+    /**
+     * When the consumer whose turn it is holds no undelivered message and another does, the turn
+     * passes to the next that does. Returns whether all of them are empty (false when asking failed:
+     * the turn then stays, and the pull reports the failure).
+     */
+    const passOverEmpty = async (): Promise<boolean> => {
+      const count = options.consumers.length;
+      let pending: number[];
+      try {
+        pending = await Promise.all(options.consumers.map(async (name) => (await (await consumerNamed(name)).info()).num_pending));
+      } catch {
+        return false;
+      }
+      const current = turn % count;
+      if (pending[current]! > 0) return false;
+      for (let step = 1; step < count; step++) {
+        if (pending[(current + step) % count]! > 0) {
+          turn += step;
+          // A fairness turn passed over stays owed: the next message taken gives it another.
+          streak = fairnessTurn ? FAIR_STREAK - 1 : 0;
+          fairnessTurn = false;
+          return false;
+        }
+      }
+      return true;
+    };
     // Counted per consumer, so that one that keeps failing is reported as such while another works.
     const failuresOf = new Map<string, number>();
     while (!stopping && !options.isConnectionClosed()) {
@@ -78,15 +123,20 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
         await pause();
         continue;
       }
+      // Idle on several routes: short pulls, so a task queued on the route not being waited on
+      // (a pinned experiment's next stage) waits at most the shortest pull, not a whole expiry.
+      const idle = options.consumers.length > 1 && (await passOverEmpty());
+      // Just after a task, the coordinator is likely queueing the next stage on either route:
+      // asking every 50 ms for a while catches it wherever it lands, where a pull waits on one.
+      if (idle && performance.now() - lastSettled < SETTLE_WATCH_MS) {
+        await pause(SETTLE_POLL_MS);
+        continue;
+      }
       const name = options.consumers[turn % options.consumers.length]!;
       let failures = failuresOf.get(name) ?? 0;
       try {
-        let consumer = consumers.get(name);
-        if (consumer === undefined) {
-          consumer = await options.js.consumers.get(options.stream, name);
-          consumers.set(name, consumer);
-        }
-        const message = await consumer.next({ expires: fairnessTurn ? Math.min(expires, SHORTEST_PULL_MS) : expires });
+        const consumer = await consumerNamed(name);
+        const message = await consumer.next({ expires: fairnessTurn || idle ? Math.min(expires, SHORTEST_PULL_MS) : expires });
         if (failures > 0) options.logger.info(`${options.label}: pulling from ${options.stream}/${name} again after ${failures} failed attempt(s)`);
         failuresOf.delete(name);
         if (message === null) {
@@ -105,6 +155,7 @@ export function startPullLoop(options: PullLoopOptions): PullLoop {
           .catch((error: unknown) => options.logger.error(`${options.label}: handler failed: ${(error as Error)?.message ?? String(error)}`))
           .finally(() => {
             active--;
+            lastSettled = performance.now();
             running.delete(handled);
             wake?.();
           });

@@ -21,6 +21,8 @@ export interface LocalRunContext {
   readonly layout: RunLayout;
   /** Whether averaged models are profiled (`--no-profile` says no). */
   readonly profile: boolean;
+  /** Task threads of the run: a stage of one task may split work onto the others (LocalKindRun.split). */
+  readonly threads: number;
   /** The run's report, one summary per finished cycle in order: cycles.jsonl and the run's result. */
   readonly cycles: CycleSummary[];
   emit(event: RunEvent): void;
@@ -37,6 +39,12 @@ export interface LocalKindRun<Output = never> {
   lastWrite(layout: RunLayout, place: TaskPlace): string;
   /** Handler input that comes from the run's options rather than from the task. */
   extraInput?(run: LocalRunContext): Record<string, unknown>;
+  /**
+   * Work of the task that can run on another task thread at the same time: the task runs with
+   * `input`, the other thread with `beside`, and `join` makes the task's output of the two, as the
+   * whole task would have given it. Undefined: the task runs whole.
+   */
+  split?(run: LocalRunContext, input: Record<string, unknown>): TaskSplit<Output> | undefined;
   /** The event that reports the task's progress. */
   progress?(place: TaskPlace, progress: TaskProgress): RunEvent;
   /** Once the task's metric lines and output artifacts are written: its own files and events. */
@@ -45,4 +53,12 @@ export interface LocalKindRun<Output = never> {
   resumed?(run: LocalRunContext, place: TaskPlace): Promise<void>;
   /** A task the run directory already held had its outputs read back (for its stage or a later task). */
   readBack?(run: LocalRunContext, place: TaskPlace): Promise<void>;
+}
+
+export interface TaskSplit<Output> {
+  input: Record<string, unknown>;
+  /** A task-thread input of its own kind (worker/tasks/registry.ts). */
+  beside: Record<string, unknown>;
+  /** The task's output (an Output; typed loosely so that hooks of every kind stay assignable to LocalKindRun<never>). */
+  join(output: Output, beside: unknown): object;
 }

@@ -174,6 +174,7 @@ export class LocalRun {
       config,
       layout: this.layout,
       profile: this.options.profile ?? true,
+      threads: pool.size,
       cycles: [],
       emit: (event) => this.emit(event),
       appendMetrics: (task, points) => this.appendMetrics(task, points),
@@ -247,13 +248,19 @@ export class LocalRun {
         Object.assign(input, localRun.extraInput?.(run));
 
         const metrics: MetricPoint[] = [];
-        const output = (await pool.run(input as unknown as TaskInput, {
-          onMetrics: (points) => metrics.push(...points),
-          onProgress: (progress) => {
+        const callbacks = {
+          onMetrics: (points: MetricPoint[]) => metrics.push(...points),
+          onProgress: (progress: TaskProgress) => {
             const event = localRun.progress?.(place, progress);
             if (event) this.emit(event);
           },
-        })) as unknown as Record<string, unknown>;
+        };
+        const split = tasks.length < pool.size ? localRun.split?.(run, input) : undefined;
+        const output = (
+          split
+            ? split.join(...(await Promise.all([pool.run(split.input as unknown as TaskInput, callbacks), pool.run(split.beside as unknown as TaskInput)])))
+            : await pool.run(input as unknown as TaskInput, callbacks)
+        ) as unknown as Record<string, unknown>;
         await this.appendMetrics(localRun.metricsLabel(place), metrics);
         for (const { name, content, value } of outputArtifacts(descriptor, output)) {
           const path = descriptor.runDirectory!.outputs[name]!(this.layout, place);

@@ -9,12 +9,27 @@ import type { LocalKindRun, LocalRunContext } from "../run/local-kind.js";
 import { readJson, writeFileAtomic, writeJsonAtomic } from "../run/files.js";
 import { runModelPath } from "../run/run-models.js";
 import type { CycleSummary, ParticleSummary } from "../run/summaries.js";
-import type { AggregateCycleOutput } from "./aggregate-cycle.js";
+import type { AggregateCycleInput, AggregateCycleOutput } from "./aggregate-cycle.js";
+import type { AggregateProfileInput, AggregateProfileOutput } from "./aggregate-profile.js";
 
 export const aggregateCycleLocalRun: LocalKindRun<AggregateCycleOutput> = {
   metricsLabel: ({ cycle }) => `cycle-${cycle}`,
   lastWrite: (layout, { cycle }) => layout.cycleSummary(cycle!),
   extraInput: (run) => ({ profile: run.profile }),
+  // The profile (about 0.1 s of a LeNet cycle) runs on another thread while this one evaluates
+  // and prunes; with one thread, or no profile asked for, the aggregate runs whole.
+  split(run, input) {
+    if (run.threads < 2 || input.profile === false) return undefined;
+    const { cycle, particleWeights, mask } = input as unknown as AggregateCycleInput;
+    return {
+      input: { ...input, profile: false },
+      beside: { kind: "aggregate-profile", cycle, particleWeights, mask } satisfies AggregateProfileInput,
+      join: (aggregate, beside) => {
+        const { inference } = beside as AggregateProfileOutput;
+        return inference ? { ...aggregate, inference } : aggregate;
+      },
+    };
+  },
   async finish(run, _place, aggregate) {
     const { cycle } = aggregate;
     const { config, layout } = run;

@@ -52,21 +52,7 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
   if (input.particleWeights.length !== config.method.particles) {
     throw new Error(`cycle ${input.cycle}: expected ${config.method.particles} particle models, got ${input.particleWeights.length}`);
   }
-  const averaged = uniformAverage(input.particleWeights);
-  applyMask(averaged, input.mask, session.layout);
-  session.writeWeights(averaged);
-  const averagingHappened = METHOD_TRAITS[config.method.name].swa || input.particleWeights.length > 1;
-  if (averagingHappened) {
-    recalibrateBatchNorm({
-      session,
-      data: dataset.train,
-      inputShape: dataset.inputShape,
-      examples: config.training.bnRecalibrationExamples,
-      batchSize: config.training.batchSize,
-      order: Random.derive(config.seed, ["bn-recalibration", input.cycle, "average"]),
-    });
-  }
-  const weights = session.readWeights();
+  const weights = averagedModel(context, input);
   const result = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses, input.mask);
   const alive = aliveCount(input.mask);
   const total = totalCount(input.mask);
@@ -74,21 +60,7 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     ? undefined
     : pruneByMagnitude(weights, input.mask, session.layout, { rate: config.pruning.rate, scope: config.pruning.scope, exclude: config.pruning.exclude });
   if (nextMask) requireNoEmptiedLayer(nextMask, session.layout, input.cycle);
-  const backend = backendInfo();
-  const exampleSize = dataset.inputShape[0] * dataset.inputShape[1] * dataset.inputShape[2];
-  const inference =
-    input.profile === false || !backend
-      ? undefined
-      : profileInference({
-          session,
-          weights,
-          mask: input.mask,
-          backend,
-          examples: dataset.test.images.subarray(0, THROUGHPUT_BATCH * exampleSize),
-          inputShape: dataset.inputShape,
-          configHash: configHash(config),
-          cycle: input.cycle,
-        });
+  const inference = input.profile === false ? undefined : profileAveragedModel(context, weights, input);
   return {
     kind: "aggregate-cycle",
     cycle: input.cycle,
@@ -103,4 +75,46 @@ export function aggregateCycle(context: EngineContext, input: AggregateCycleInpu
     ...(inference ? { inference } : {}),
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * The uniform average of the particles' models, masked, with BatchNorm statistics recomputed
+ * whenever averaging happened; left in the session and returned. Deterministic, so another task
+ * thread computing it from the same input holds the same floats (aggregate-profile.ts).
+ */
+export function averagedModel(context: EngineContext, input: Pick<AggregateCycleInput, "cycle" | "particleWeights" | "mask">): WeightValues {
+  const { config, dataset, session } = context;
+  const averaged = uniformAverage(input.particleWeights);
+  applyMask(averaged, input.mask, session.layout);
+  session.writeWeights(averaged);
+  const averagingHappened = METHOD_TRAITS[config.method.name].swa || input.particleWeights.length > 1;
+  if (averagingHappened) {
+    recalibrateBatchNorm({
+      session,
+      data: dataset.train,
+      inputShape: dataset.inputShape,
+      examples: config.training.bnRecalibrationExamples,
+      batchSize: config.training.batchSize,
+      order: Random.derive(config.seed, ["bn-recalibration", input.cycle, "average"]),
+    });
+  }
+  return session.readWeights();
+}
+
+/** The averaged model's inference profile; undefined where no backend is known. */
+export function profileAveragedModel(context: EngineContext, weights: WeightValues, input: Pick<AggregateCycleInput, "cycle" | "mask">): InferenceProfile | undefined {
+  const { config, dataset, session } = context;
+  const backend = backendInfo();
+  if (!backend) return undefined;
+  const exampleSize = dataset.inputShape[0] * dataset.inputShape[1] * dataset.inputShape[2];
+  return profileInference({
+    session,
+    weights,
+    mask: input.mask,
+    backend,
+    examples: dataset.test.images.subarray(0, THROUGHPUT_BATCH * exampleSize),
+    inputShape: dataset.inputShape,
+    configHash: configHash(config),
+    cycle: input.cycle,
+  });
 }

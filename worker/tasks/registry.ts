@@ -17,6 +17,8 @@ export const WORKER_TASK_KINDS = {
   pretrain: planned(async () => (await import("./pretrain.js")).pretrain, pretrainLocalRun),
   "train-particle": planned(async () => (await import("./train-particle.js")).trainParticle, trainParticleLocalRun),
   "aggregate-cycle": planned(async () => (await import("./aggregate-cycle.js")).aggregateCycle, aggregateCycleLocalRun),
+  // Only `swamp run` asks for it, beside an aggregate (aggregate-cycle-local-run.ts's split).
+  "aggregate-profile": { handler: async () => (await import("./aggregate-profile.js")).aggregateProfile, localRun: undefined },
 } satisfies {
   [K in TaskThreadKind]: {
     handler: () => Promise<(context: EngineContext, input: never) => { kind: K }>;
@@ -32,7 +34,8 @@ function planned<Input, Output>(handler: () => Promise<(context: EngineContext, 
 
 /** Analyses are asynchronous and build model sessions of their own, so they run on an analysis thread (worker/fleet/run-analysis-task.ts). */
 export const ANALYZE_HANDLER = async () => (await import("./analyze.js")).analyze;
-type TaskThreadKind = Exclude<FleetTaskKind, "analyze">;
+/** The fleet's kinds, and work `swamp run` splits off a task to run on another of its threads. */
+type TaskThreadKind = Exclude<FleetTaskKind, "analyze"> | "aggregate-profile";
 
 export async function runTask(context: EngineContext, input: TaskInput): Promise<TaskOutput> {
   const kind = (WORKER_TASK_KINDS as Record<string, { handler: () => Promise<(context: EngineContext, input: TaskInput) => TaskOutput> } | undefined>)[input.kind];
