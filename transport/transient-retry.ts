@@ -6,7 +6,7 @@
 import { isTransientTransportError } from "./transient-errors.js";
 
 export interface TransientRetryPolicy {
-  /** How long to keep retrying from the first failure before the last error is thrown. */
+  /** How long from the call's start to keep retrying before the last error is thrown. */
   giveUpAfterMs: number;
   /** First delay between attempts (doubled each time, up to maxDelayMs). Default 200. */
   initialDelayMs?: number;
@@ -23,13 +23,12 @@ export interface TransientRetryPolicy {
 export async function retryTransient<T>(operation: () => Promise<T>, policy: TransientRetryPolicy): Promise<T> {
   const isTransient = policy.isTransient ?? isTransientTransportError;
   const maxDelayMs = policy.maxDelayMs ?? 5_000;
-  let deadline: number | undefined;
+  const deadline = Date.now() + policy.giveUpAfterMs;
   let delayMs = policy.initialDelayMs ?? 200;
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
     } catch (error) {
-      deadline ??= Date.now() + policy.giveUpAfterMs;
       const remainingMs = deadline - Date.now();
       if (!isTransient(error) || remainingMs <= 0 || policy.shouldStop?.()) throw error;
       const waitMs = Math.min(delayMs, remainingMs);

@@ -7,6 +7,7 @@
 import { JetStreamApiError, type JetStreamClient, type JetStreamPublishOptions, type PubAck } from "@nats-io/jetstream";
 import type { TransportLogger } from "../logger.js";
 import { isTransientTransportError } from "../transient-errors.js";
+import { retryTransient } from "../transient-retry.js";
 
 export const DEFAULT_PUBLISH_GIVE_UP_MS = 60_000;
 
@@ -17,17 +18,17 @@ export async function publishDurably(
   options: Partial<JetStreamPublishOptions>,
   retry: { giveUpAfterMs: number; logger: TransportLogger; isConnectionClosed: () => boolean },
 ): Promise<PubAck> {
-  const deadline = Date.now() + retry.giveUpAfterMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await js.publish(subject, payload, options);
-    } catch (error) {
-      // The server answered and refused (e.g. a failed expectation): retrying cannot help, unless
-      // the answer was "temporarily unavailable" (a cluster electing a leader).
-      const refused = error instanceof JetStreamApiError && !isTransientTransportError(error);
-      if (refused || retry.isConnectionClosed() || Date.now() >= deadline) throw error;
-      if (attempt === 1) retry.logger.warn(`publish to ${subject} failed (${(error as Error)?.message}); retrying`);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
-    }
-  }
+  return retryTransient(() => js.publish(subject, payload, options), {
+    giveUpAfterMs: retry.giveUpAfterMs,
+    initialDelayMs: 200,
+    maxDelayMs: 2_000,
+    // The server answered and refused (e.g. a failed expectation): retrying cannot help, unless
+    // the answer was "temporarily unavailable" (a cluster electing a leader). Anything else here
+    // (a timed-out acknowledgement, no responders) is a NATS restart to ride out.
+    isTransient: (error) => !(error instanceof JetStreamApiError) || isTransientTransportError(error),
+    shouldStop: retry.isConnectionClosed,
+    onRetry: (error, attempt) => {
+      if (attempt === 1) retry.logger.warn(`publish to ${subject} failed (${error?.message}); retrying`);
+    },
+  });
 }
