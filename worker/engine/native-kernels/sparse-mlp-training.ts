@@ -22,7 +22,7 @@ import type { ModelSession } from "../model-session.js";
 import type { SgdSettings } from "../sgd.js";
 import { asWasmBackend, floatOffset, heapF32, type WasmBackend } from "../wasm-kernels/wasm-backend.js";
 import { loadNative, type NativeAddon } from "./addon.js";
-import { entryOf, layerChain, maskAt } from "./sparse-mlp.js";
+import { gatheredInputs, maskAt, modelDenseLinks } from "./sparse-mlp.js";
 import { worthSparseAt } from "./sparse-routing.js";
 
 /** What native/src/addon.c's sparseMlpTrainStep takes besides the weights and the batch. */
@@ -59,30 +59,12 @@ export function planSparseMlpTraining(
   mask: Mask,
   refuse?: (keptFraction: number, weights: number) => string | undefined,
 ): SparseMlpTrainingPlan | string {
-  const { model, layout } = session;
-  const chain = layerChain(model);
+  const chain = modelDenseLinks(session.model, session.layout, mask);
   if (typeof chain === "string") return chain;
-  const dense = chain[0]?.getClassName() === "Flatten" ? chain.slice(1) : chain;
-  if (dense.length === 0) return "the model has no Dense layer";
-  let width = (model.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
-  const inputWidth = width;
-  const layers: TrainingLayer[] = [];
-  const layerMasks: Array<Uint8Array | undefined> = [];
-  const relu: boolean[] = [];
-  for (const layer of dense) {
-    if (layer.getClassName() !== "Dense") return `layer ${layer.name} is a ${layer.getClassName()}, not Dense`;
-    const activation = layer.getConfig().activation;
-    if (activation !== "relu" && activation !== "linear") return `layer ${layer.name} has activation ${String(activation)}`;
-    const kernelPosition = entryOf(layout, layer.name, "kernel");
-    const biasPosition = entryOf(layout, layer.name, "bias");
-    if (kernelPosition < 0 || biasPosition < 0) return `layer ${layer.name} has no kernel or no bias`;
-    const [inputs, outputs] = layout.entries[kernelPosition]!.shape as [number, number];
-    if (inputs !== width) return `layer ${layer.name} takes ${inputs} inputs, the layer before gives ${width}`;
-    layers.push({ name: layer.name, inputs, outputs, kernelPosition, biasPosition, dense: false, keptAt: new Int32Array(0) });
-    layerMasks.push(maskAt(layout, mask, kernelPosition));
-    relu.push(activation === "relu");
-    width = outputs;
-  }
+  const { links, inputWidth } = chain;
+  const layers: TrainingLayer[] = links.map((link) => ({
+    name: link.name, inputs: link.inputs, outputs: link.outputs, kernelPosition: link.kernelAt, biasPosition: link.biasAt, dense: false, keptAt: new Int32Array(0),
+  }));
   const positions = new Set(layers.flatMap((l) => [l.kernelPosition, l.biasPosition]));
   if (session.trainablePositions.length !== positions.size || session.trainablePositions.some((p) => !positions.has(p))) {
     return "the model has trainable weights besides its Dense kernels and biases";
@@ -93,7 +75,7 @@ export function planSparseMlpTraining(
   let kept = 0;
   let total = 0;
   layers.forEach((layer, l) => {
-    const layerMask = layerMasks[l];
+    const layerMask = links[l]!.mask;
     const weights = layer.inputs * layer.outputs;
     let layerKept = weights;
     if (layerMask) {
@@ -108,24 +90,12 @@ export function planSparseMlpTraining(
   const refusal = refuse?.(keptFraction, total);
   if (refusal !== undefined) return refusal;
 
-  const first = layers[0]!;
-  const firstMask = layerMasks[0];
-  const gatherAt = new Int32Array(first.inputs).fill(-1);
-  const gather: number[] = [];
-  for (let i = 0; i < first.inputs; i++) {
-    for (let o = 0; o < first.outputs; o++) {
-      // A dense first layer's product reads every input column.
-      if (first.dense || !firstMask || firstMask[i * first.outputs + o]) {
-        gatherAt[i] = gather.length;
-        gather.push(i);
-        break;
-      }
-    }
-  }
+  // A dense first layer's product reads every input column.
+  const { gatherAt, gather } = gatheredInputs(links[0]!, layers[0]!.dense);
   const structure: number[] = [inputWidth, gather.length, layers.length];
   const layerIndices = layers.map((layer, l) => {
     const { inputs, outputs } = layer;
-    const layerMask = layerMasks[l];
+    const layerMask = links[l]!.mask;
     const isKept = (at: number) => !layerMask || layerMask[at] !== 0;
     // Row starts by counting each output's kept weights, then the rows filled in input order.
     const rowStart = new Int32Array(outputs + 1);
@@ -144,7 +114,7 @@ export function planSparseMlpTraining(
       }
     }
     layer.keptAt = keptAt;
-    structure.push(inputs, outputs, relu[l] ? 1 : 0, keptCount, layer.dense ? 1 : 0);
+    structure.push(inputs, outputs, links[l]!.relu ? 1 : 0, keptCount, layer.dense ? 1 : 0);
     return [rowStart, columns];
   });
   structure.push(...gather);

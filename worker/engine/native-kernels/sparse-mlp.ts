@@ -30,13 +30,14 @@ export interface LayerLike {
   inboundNodes?: Array<{ inboundLayers: LayerLike[] }>;
 }
 
-interface DenseStage {
+/** A Dense layer (ReLU or linear) of a chain: where its kernel and bias sit in the layout, and its mask. */
+export interface DenseLink {
   name: string;
   inputs: number;
   outputs: number;
   relu: boolean;
-  kernel: Float32Array;
-  bias: Float32Array;
+  kernelAt: number;
+  biasAt: number;
   /** Kept entries of the kernel [inputs, outputs], or undefined when it is not pruned. */
   mask: Uint8Array | undefined;
 }
@@ -70,8 +71,8 @@ export function layerChain(model: tfl.LayersModel): LayerLike[] | string {
 }
 
 /** Dense layers (ReLU or linear) in order taking `width` inputs, or the reason they are not. */
-function denseStages(layers: LayerLike[], layout: WeightLayout, weights: WeightValues, mask: Mask, width: number): DenseStage[] | string {
-  const stages: DenseStage[] = [];
+export function denseLinks(layers: LayerLike[], layout: WeightLayout, mask: Mask, width: number): DenseLink[] | string {
+  const links: DenseLink[] = [];
   for (const layer of layers) {
     const className = layer.getClassName();
     if (className !== "Dense") return `layer ${layer.name} is a ${className}, not Dense`;
@@ -82,11 +83,41 @@ function denseStages(layers: LayerLike[], layout: WeightLayout, weights: WeightV
     if (kernelAt < 0 || biasAt < 0) return `layer ${layer.name} has no kernel or no bias`;
     const [inputs, outputs] = layout.entries[kernelAt]!.shape as [number, number];
     if (inputs !== width) return `layer ${layer.name} takes ${inputs} inputs, the layer before gives ${width}`;
-    stages.push({ name: layer.name, inputs, outputs, relu: activation === "relu", kernel: weights[kernelAt]!, bias: weights[biasAt]!, mask: maskAt(layout, mask, kernelAt) });
+    links.push({ name: layer.name, inputs, outputs, relu: activation === "relu", kernelAt, biasAt, mask: maskAt(layout, mask, kernelAt) });
     width = outputs;
   }
-  if (stages.length === 0) return "the model has no Dense layer";
-  return stages;
+  if (links.length === 0) return "the model has no Dense layer";
+  return links;
+}
+
+/** The Dense layers of a model that is Flatten (optional) and Dense layers, with its input width, or the reason it is not one. */
+export function modelDenseLinks(model: tfl.LayersModel, layout: WeightLayout, mask: Mask): { links: DenseLink[]; inputWidth: number } | string {
+  const chain = layerChain(model);
+  if (typeof chain === "string") return chain;
+  const dense = chain[0]?.getClassName() === "Flatten" ? chain.slice(1) : chain;
+  const inputWidth = (model.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const links = denseLinks(dense, layout, mask, inputWidth);
+  return typeof links === "string" ? links : { links, inputWidth };
+}
+
+/**
+ * The input columns the first layer reads, renumbered in order: those some kept weight reads, or
+ * all of them when `readsAll` (a dense product reads every column). gatherAt[i] is column i's new
+ * number, −1 where it is not read.
+ */
+export function gatheredInputs(first: DenseLink, readsAll = false): { gatherAt: Int32Array; gather: number[] } {
+  const gatherAt = new Int32Array(first.inputs).fill(-1);
+  const gather: number[] = [];
+  for (let i = 0; i < first.inputs; i++) {
+    for (let o = 0; o < first.outputs; o++) {
+      if (readsAll || !first.mask || first.mask[i * first.outputs + o]) {
+        gatherAt[i] = gather.length;
+        gather.push(i);
+        break;
+      }
+    }
+  }
+  return { gatherAt, gather };
 }
 
 /**
@@ -94,58 +125,48 @@ function denseStages(layers: LayerLike[], layout: WeightLayout, weights: WeightV
  * `mask` (pruned values need not be zero: only kept weights are read), or the reason there is none.
  */
 export function planDenseLayers(layers: LayerLike[], layout: WeightLayout, weights: WeightValues, mask: Mask, width: number): SparseMlpPlan | string {
-  const stages = denseStages(layers, layout, weights, mask, width);
-  if (typeof stages === "string") return stages;
-  const first = stages[0]!;
-  // The first layer reads only the input columns some kept weight reads, renumbered in order.
-  const gatherAt = new Int32Array(first.inputs).fill(-1);
-  const gather: number[] = [];
-  for (let i = 0; i < first.inputs; i++) {
-    for (let o = 0; o < first.outputs; o++) {
-      if (!first.mask || first.mask[i * first.outputs + o]) {
-        gatherAt[i] = gather.length;
-        gather.push(i);
-        break;
-      }
-    }
-  }
-  const structure: number[] = [first.inputs, gather.length, stages.length];
+  const links = denseLinks(layers, layout, mask, width);
+  return typeof links === "string" ? links : planOfLinks(links, weights);
+}
+
+/** The plan of a model that is Flatten (optional) and Dense layers, or the reason there is none. */
+export function planSparseMlp(model: tfl.LayersModel, layout: WeightLayout, weights: WeightValues, mask: Mask): SparseMlpPlan | string {
+  const chain = modelDenseLinks(model, layout, mask);
+  return typeof chain === "string" ? chain : planOfLinks(chain.links, weights);
+}
+
+function planOfLinks(links: DenseLink[], weights: WeightValues): SparseMlpPlan {
+  const first = links[0]!;
+  const { gatherAt, gather } = gatheredInputs(first);
+  const structure: number[] = [first.inputs, gather.length, links.length];
   const indices: number[] = [];
   const floats: number[] = [];
-  for (const stage of stages) {
-    const columns: number[][] = Array.from({ length: stage.outputs }, () => []);
-    const values: number[][] = Array.from({ length: stage.outputs }, () => []);
-    for (let i = 0; i < stage.inputs; i++) {
-      for (let o = 0; o < stage.outputs; o++) {
-        const at = i * stage.outputs + o;
-        if (stage.mask && !stage.mask[at]) continue;
-        columns[o]!.push(stage === first ? gatherAt[i]! : i);
-        values[o]!.push(stage.kernel[at]!);
+  for (const link of links) {
+    const kernel = weights[link.kernelAt]!;
+    const columns: number[][] = Array.from({ length: link.outputs }, () => []);
+    const values: number[][] = Array.from({ length: link.outputs }, () => []);
+    for (let i = 0; i < link.inputs; i++) {
+      for (let o = 0; o < link.outputs; o++) {
+        const at = i * link.outputs + o;
+        if (link.mask && !link.mask[at]) continue;
+        columns[o]!.push(link === first ? gatherAt[i]! : i);
+        values[o]!.push(kernel[at]!);
       }
     }
     const kept = columns.reduce((n, row) => n + row.length, 0);
-    structure.push(stage.outputs, stage.relu ? 1 : 0, kept);
+    structure.push(link.outputs, link.relu ? 1 : 0, kept);
     let start = 0;
     indices.push(0);
     for (const row of columns) indices.push((start += row.length));
     for (const row of columns) for (const column of row) indices.push(column);
     for (const row of values) for (const value of row) floats.push(value);
-    for (const value of stage.bias) floats.push(value);
+    for (const value of weights[link.biasAt]!) floats.push(value);
   }
   structure.push(...gather);
   return {
     structure: Int32Array.from(structure), indices: Int32Array.from(indices), floats: Float32Array.from(floats),
-    inputWidth: first.inputs, outputs: stages.at(-1)!.outputs, layers: stages.map((stage) => stage.name),
+    inputWidth: first.inputs, outputs: links.at(-1)!.outputs, layers: links.map((link) => link.name),
   };
-}
-
-/** The plan of a model that is Flatten (optional) and Dense layers, or the reason there is none. */
-export function planSparseMlp(model: tfl.LayersModel, layout: WeightLayout, weights: WeightValues, mask: Mask): SparseMlpPlan | string {
-  const chain = layerChain(model);
-  if (typeof chain === "string") return chain;
-  const dense = chain[0]?.getClassName() === "Flatten" ? chain.slice(1) : chain;
-  const width = (model.inputs[0]!.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
-  return planDenseLayers(dense, layout, weights, mask, width);
 }
 
 /** Logits [batch, outputs] of `batch` row-major examples, on the native kernel. */
