@@ -32,9 +32,11 @@ function planned<Input, Output>(handler: () => Promise<(context: EngineContext, 
   return { handler, localRun };
 }
 
-/** Analyses are asynchronous and build model sessions of their own, so they run on an analysis thread (worker/fleet/run-analysis-task.ts). */
-export const ANALYZE_HANDLER = async () => (await import("./analyze.js")).analyze;
-/** The fleet's kinds, and work `swamp run` splits off a task to run on another of its threads. */
+/**
+ * The fleet's kinds, and work `swamp run` splits off a task to run on another of its threads.
+ * Analyses are not among them: asynchronous and building model sessions of their own, they run on
+ * an analysis thread (worker/fleet/analysis-thread.ts calls ./analyze.ts).
+ */
 type TaskThreadKind = Exclude<FleetTaskKind, "analyze"> | "aggregate-profile";
 
 export async function runTask(context: EngineContext, input: TaskInput): Promise<TaskOutput> {
