@@ -3,11 +3,14 @@
  * native/src/sparse_convnet.c): Conv-4 with and without BatchNorm, Conv-2 and Conv-6 (whose last
  * pooling drops a row and a column of its 7×7 planes), logits against the
  * TF.js model's on random masks and random BatchNorm statistics, at batches inside and across the
- * head's tiles; and the plans the addon refuses.
+ * head's tiles; evaluation given the mask, which takes that pass when few multiply-adds are
+ * kept; and the plans the addon refuses.
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs-core";
+import { evaluate } from "../../worker/engine/evaluate.js";
+import { forwardFlopsPerExample, keptFlopsPerExample } from "../../worker/engine/flops.js";
 import { loadNative, type NativeAddon } from "../../worker/engine/native-kernels/addon.js";
 import { planSparseConvNet, runSparseConvNet, type SparseConvNetPlan } from "../../worker/engine/native-kernels/sparse-convnet.js";
 import { applyMask, denseMask, type Mask } from "../../worker/engine/mask.js";
@@ -83,5 +86,32 @@ test("a bad convolution plan gets a clear error", async () => {
   assert.throws(() => native.sparseConvNetForward(plan.structure, badOffset, plan.floats, head.structure, head.indices, head.floats, x, 0, 1, y, 0), /convolution plan: .*offset/);
   assert.throws(() => native.sparseConvNetForward(plan.structure, plan.indices, plan.floats, head.structure, head.indices, head.floats.subarray(1), x, 0, 1, y, 0), /head plan: floats/);
   assert.equal(typeof planSparseConvNet(session.model, session.layout, session.initialWeights(0), denseMask(session.layout)), "object");
+  session.dispose();
+});
+
+test("evaluation given the mask takes the one-call pass when few multiply-adds are kept, to the dense evaluation's figures", async () => {
+  const { session, dataset } = await engineContext(smallConfig({ model: { name: "conv-4", batchNorm: true } }));
+  const random = Random.derive(22, ["sparse-convnet-evaluation"]);
+  const convolutions = session.layout.prunable.filter((position) => session.layout.entries[position]!.shape.length === 4).length;
+  // Convolutions then Dense kernels: [convolution keep, Dense keep].
+  for (const [convKeep, denseKeep] of [[0.04, 0.04], [0.6, 0.01], [0.5, 0.5]] as const) {
+    const mask: Mask = session.layout.prunable.map((position, i) =>
+      Uint8Array.from({ length: session.layout.entries[position]!.size }, () => (random.next() < (i < convolutions ? convKeep : denseKeep) ? 1 : 0)),
+    );
+    const weights = session.initialWeights(17);
+    applyMask(weights, mask, session.layout);
+    session.writeWeights(weights);
+    const keptWork = keptFlopsPerExample(session, mask) / forwardFlopsPerExample(session.model);
+    const dense = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses);
+    const masked = evaluate(session, dataset.test, dataset.inputShape, dataset.numClasses, mask);
+    if (keptWork >= 0.15) {
+      // Kept weights are few when fc1 (most of them) is pruned, but the convolutions' work is not.
+      assert.deepEqual(masked, dense, `keep ${convKeep}/${denseKeep} (work ${keptWork.toFixed(3)}): the dense evaluation runs`);
+      continue;
+    }
+    assert.ok(Math.abs(masked.accuracy - dense.accuracy) <= 2 / dataset.test.count, `keep ${convKeep}/${denseKeep}: accuracy ${masked.accuracy} against ${dense.accuracy}`);
+    assert.ok(Math.abs(masked.loss - dense.loss) <= 1e-4 * dense.loss, `keep ${convKeep}/${denseKeep}: loss ${masked.loss} against ${dense.loss}`);
+    assert.notEqual(masked.loss, dense.loss, `keep ${convKeep}/${denseKeep}: the sparse pass ran (its sums round differently)`);
+  }
   session.dispose();
 });

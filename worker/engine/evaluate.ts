@@ -1,14 +1,17 @@
 /**
  * Test-set accuracy and mean cross-entropy of a model in inference mode. Given the mask the
- * weights carry, a pruned chain of Dense layers (LeNet-300-100) with few enough kept weights is
- * evaluated by the one-call sparse pass (native-kernels/sparse-mlp.ts) instead of TF.js's dense
- * one: the same logits within float rounding, at a fraction of the cost, every cycle.
+ * weights carry, a pruned chain of Dense layers (LeNet-300-100) with few enough kept weights, or a
+ * pruned Conv-n with few enough kept multiply-adds, is evaluated by its one-call sparse pass
+ * (native-kernels/sparse-mlp.ts, sparse-convnet.ts) instead of TF.js's dense one: the same logits
+ * within float rounding, at a fraction of the cost, every cycle.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DatasetSplit } from "../data/dataset.js";
+import { keptFlopsPerExample, forwardFlopsPerExample } from "./flops.js";
 import { aliveCount, totalCount, type Mask } from "./mask.js";
 import type { ModelSession } from "./model-session.js";
 import { loadNative } from "./native-kernels/addon.js";
+import { planSparseConvNet, runSparseConvNet } from "./native-kernels/sparse-convnet.js";
 import { planSparseMlp, runSparseMlp } from "./native-kernels/sparse-mlp.js";
 import { worthSparseAt } from "./native-kernels/sparse-routing.js";
 
@@ -45,11 +48,21 @@ export function evaluate(session: ModelSession, split: DatasetSplit, inputShape:
 function sparseLogits(session: ModelSession, split: DatasetSplit, mask: Mask): Float32Array | undefined {
   if (tf.getBackend() !== "wasm" || split.count === 0) return undefined;
   const total = totalCount(mask);
-  if (!worthSparseAt(total === 0 ? 1 : aliveCount(mask) / total, total, "mlpInference")) return undefined;
+  const keptWeights = total === 0 ? 1 : aliveCount(mask) / total;
+  const dense = forwardFlopsPerExample(session.model);
+  const keptWork = dense === 0 ? 1 : keptFlopsPerExample(session, mask) / dense;
+  const mlp = worthSparseAt(keptWeights, total, "mlpInference");
+  const convNet = worthSparseAt(keptWork, total, "convNetInference");
+  if (!mlp && !convNet) return undefined;
   const loaded = loadNative();
   if (!loaded.ok) return undefined;
-  const plan = planSparseMlp(session.model, session.layout, session.readWeights(), mask);
-  return typeof plan === "string" ? undefined : runSparseMlp(loaded.native.addon, plan, split.images, split.count);
+  const weights = session.readWeights();
+  // A model is one kind or the other: each planner names why another model is not its kind.
+  const mlpPlan = mlp ? planSparseMlp(session.model, session.layout, weights, mask) : undefined;
+  if (mlpPlan !== undefined && typeof mlpPlan !== "string") return runSparseMlp(loaded.native.addon, mlpPlan, split.images, split.count);
+  const convNetPlan = convNet ? planSparseConvNet(session.model, session.layout, weights, mask) : undefined;
+  if (convNetPlan !== undefined && typeof convNetPlan !== "string") return runSparseConvNet(loaded.native.addon, convNetPlan, split.images, split.count);
+  return undefined;
 }
 
 /** Accuracy (the first largest logit) and mean softmax cross-entropy, summed in double. */

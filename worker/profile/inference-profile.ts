@@ -11,7 +11,7 @@ import { cpus } from "node:os";
 import * as tf from "@tensorflow/tfjs-core";
 import type { InferenceProfile } from "../../schema/inference-profile.js";
 import { NATIVE_KERNEL_SET, type BackendInfo } from "../engine/backend.js";
-import { forwardFlopsPerExample } from "../engine/flops.js";
+import { forwardFlopsPerExample, keptFlopsPerExample } from "../engine/flops.js";
 import type { Mask } from "../engine/mask.js";
 import type { ModelSession } from "../engine/model-session.js";
 import { loadNative } from "../engine/native-kernels/addon.js";
@@ -109,27 +109,6 @@ function batchOf(examples: Float32Array, exampleSize: number, batch: number): Fl
   return out;
 }
 
-/** Multiply-adds ×2 per example of the dense and convolution layers over their kept weights. */
-export function sparseFlopsPerExample(session: ModelSession, mask: Mask): number {
-  const { layout } = session;
-  const keptByLayer = new Map<string, { kept: number; total: number }>();
-  layout.prunable.forEach((position, i) => {
-    let kept = 0;
-    for (const bit of mask[i]!) kept += bit;
-    keptByLayer.set(layout.entries[position]!.layer, { kept, total: mask[i]!.length });
-  });
-  const dense = forwardFlopsPerExample(session.model);
-  let removed = 0;
-  for (const layer of session.model.layers) {
-    const counts = keptByLayer.get(layer.name);
-    if (!counts || counts.total === 0) continue;
-    const className = layer.getClassName();
-    const pixels = className === "Conv2D" ? (layer.outputShape as number[])[1]! * (layer.outputShape as number[])[2]! : className === "Dense" ? 1 : 0;
-    removed += 2 * (counts.total - counts.kept) * pixels;
-  }
-  return dense - removed;
-}
-
 /** Whether this backend has the sparse kernels (the native addon over wasm). */
 export function hasSparseKernels(backend: BackendInfo): boolean {
   return backend.name === "wasm" && backend.kernels.includes(NATIVE_KERNEL_SET) && tf.getBackend() === "wasm";
@@ -207,7 +186,7 @@ export function profileInference(input: ProfileInput): InferenceProfile {
     sparseBytes: encodeSparse(weights, mask, layout, { configHash: input.configHash, cycle: input.cycle }).length,
     denseBytes: 4 * totalParameters,
     denseFlops: forwardFlopsPerExample(session.model),
-    sparseFlops: sparseFlopsPerExample(session, mask),
+    sparseFlops: keptFlopsPerExample(session, mask),
     latencyMs: both((m) => m.latency.medianMs),
     latencyP95Ms: both((m) => m.latency.p95Ms),
     latencyMaxMs: both((m) => m.latency.maxMs),

@@ -27,8 +27,12 @@ import { keptFraction, maskOf } from "../weight-masks.js";
  * weights runs its products over the kept weights, a denser one as BLAS GEMMs (the loops alone,
  * `SWAMP_SPARSE_BELOW=1.01`, break even with TF.js's dense step at about 0.5 overall).
  * Evaluation of such a model by the one-call inference pass (sparse-mlp.ts), by the kept fraction of all pruned weights: from about 0.26 (the inference
- * profile's crossover, README's "Inference cost and deployment"). SWAMP_SPARSE_BELOW sets one
- * threshold for all (0 turns the sparse kernels and the sparse steps off).
+ * profile's crossover, README's "Inference cost and deployment"). Evaluation of a pruned Conv-n by
+ * its one-call pass (sparse-convnet.ts), by the kept fraction of its forward multiply-adds (a kept
+ * weight of conv2 does 784 per example, one of fc1 one): 1.03× dense at 0.174, 0.81× at 0.225,
+ * 1.72× at 0.10 (`node dist/bench/inference.js --models conv-4 --cycles 13,14,15,17,20`, an
+ * AVX-512 Xeon core). SWAMP_SPARSE_BELOW sets one threshold for all (0 turns the sparse kernels
+ * and the sparse steps off).
  */
 const SPARSE_BELOW = {
   forward: 0.15,
@@ -40,6 +44,7 @@ const SPARSE_BELOW = {
   mlpTrainingStep: 1.01,
   mlpTrainingLayer: 0.3,
   mlpInference: 0.25,
+  convNetInference: 0.15,
 };
 
 /** Dense kernels of more weights than this take LARGE_DENSE_BELOW's thresholds. */
