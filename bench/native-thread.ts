@@ -7,11 +7,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { requireExperimentConfig } from "../schema/config.js";
 import { initBackend } from "../worker/engine/backend.js";
-import { applyMask, type Mask } from "../worker/engine/mask.js";
+import { applyMask } from "../worker/engine/mask.js";
 import { ModelSession } from "../worker/engine/model-session.js";
 import { registerNativeKernels } from "../worker/engine/native-kernels/index.js";
 import { Random } from "../worker/engine/rng.js";
 import { train } from "../worker/engine/train.js";
+import { randomMask } from "./random-mask.js";
 
 export interface NativeBenchCase {
   model: string;
@@ -102,16 +103,6 @@ async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
   const measured = stepMilliseconds.slice(c.warmupSteps).sort((a, b) => a - b);
   const median = measured[Math.floor(measured.length / 2)]!;
   return { ...backend, examplesPerSecond: (c.batchSize * 1000) / median, bestExamplesPerSecond: (c.batchSize * 1000) / measured[0]!, steps: measured.length };
-}
-
-/** Each prunable weight kept with its layer's probability; undefined when every layer keeps all. */
-function randomMask(session: ModelSession, kept: number | readonly number[]): Mask | undefined {
-  const prunable = session.layout.prunable;
-  const byLayer = typeof kept === "number" ? prunable.map(() => kept) : kept;
-  if (byLayer.length !== prunable.length) throw new Error(`kept: ${byLayer.length} fractions for ${prunable.length} prunable layers`);
-  if (byLayer.every((k) => k >= 1)) return undefined;
-  const random = Random.derive(0, ["bench-native-mask"]);
-  return prunable.map((position, layer) => Uint8Array.from({ length: session.layout.entries[position]!.size }, () => (random.next() < byLayer[layer]! ? 1 : 0)));
 }
 
 measure(workerData as NativeBenchCase).then(
