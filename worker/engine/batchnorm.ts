@@ -3,11 +3,17 @@
  * averaged weights, so they are recomputed with one pass over training images. Each BatchNorm's
  * running mean and variance become the plain average, over the batches, of the batch mean and
  * (biased) batch variance of its input, as PyTorch's `momentum=None` cumulative averaging does.
+ * Given the weights' mask, the pass runs on the sparse kernels wherever training would (the masks
+ * are attached to the variables for its duration, as the optimiser attaches them), so a pruned
+ * model's recalibration costs what its forward pass does.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { DatasetSplit } from "../data/dataset.js";
+import type { Mask } from "./mask.js";
 import type { ModelSession } from "./model-session.js";
 import type { Random } from "./rng.js";
+import { maskTensorsByTrainableIndex } from "./train.js";
+import { attachMask } from "./weight-masks.js";
 
 export interface RecalibrationRun {
   session: ModelSession;
@@ -17,6 +23,8 @@ export interface RecalibrationRun {
   batchSize: number;
   /** Chooses which training images are used. */
   order: Random;
+  /** The mask the weights carry (pruned weights are zero), so the sparse kernels may skip them. */
+  mask?: Mask;
 }
 
 export function recalibrateBatchNorm(run: RecalibrationRun): void {
@@ -27,6 +35,9 @@ export function recalibrateBatchNorm(run: RecalibrationRun): void {
   const order = run.order.permutation(data.count).subarray(0, examples);
   const images = new Float32Array(batchSize * example);
   const saved = session.batchNormLayers.map((layer) => layer.momentum);
+  const masks = maskTensorsByTrainableIndex(session, run.mask);
+  const variables = session.trainableVariables();
+  masks.forEach((mask, i) => mask && attachMask(variables[i]!, mask));
   try {
     for (let start = 0, batch = 1; start < examples; start += batchSize, batch++) {
       const count = Math.min(batchSize, examples - start);
@@ -42,5 +53,6 @@ export function recalibrateBatchNorm(run: RecalibrationRun): void {
     }
   } finally {
     session.batchNormLayers.forEach((layer, i) => (layer.momentum = saved[i]!));
+    tf.dispose(masks.filter((mask): mask is tf.Tensor => mask !== undefined));
   }
 }

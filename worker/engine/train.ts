@@ -132,7 +132,7 @@ export function train(run: TrainingRun): void {
 }
 
 /** The mask of each trainable variable as a tensor, or undefined where it is not prunable. */
-function maskTensorsByTrainableIndex(session: ModelSession, mask: Mask | undefined): Array<tf.Tensor | undefined> {
+export function maskTensorsByTrainableIndex(session: ModelSession, mask: Mask | undefined): Array<tf.Tensor | undefined> {
   return session.trainablePositions.map((position) => {
     if (!mask) return undefined;
     const prunableIndex = session.layout.prunable.indexOf(position);

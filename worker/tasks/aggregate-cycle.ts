@@ -96,6 +96,7 @@ export function averagedModel(context: EngineContext, input: Pick<AggregateCycle
       examples: config.training.bnRecalibrationExamples,
       batchSize: config.training.batchSize,
       order: Random.derive(config.seed, ["bn-recalibration", input.cycle, "average"]),
+      mask: input.mask,
     });
   }
   return session.readWeights();

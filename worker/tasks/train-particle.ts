@@ -105,6 +105,7 @@ export function trainParticle(context: EngineContext, input: TrainParticleInput)
       examples: config.training.bnRecalibrationExamples,
       batchSize,
       order: Random.derive(config.seed, ["bn-recalibration", cycle, particle]),
+      mask: input.mask,
     });
     weights = session.readWeights();
   }
