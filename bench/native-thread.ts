@@ -5,14 +5,11 @@
  * SWAMP_NATIVE=0 in its environment it measures the pure-wasm kernels.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { requireExperimentConfig } from "../schema/config.js";
 import { initBackend } from "../worker/engine/backend.js";
-import { applyMask } from "../worker/engine/mask.js";
-import { ModelSession } from "../worker/engine/model-session.js";
 import { registerNativeKernels } from "../worker/engine/native-kernels/index.js";
 import { Random } from "../worker/engine/rng.js";
 import { train } from "../worker/engine/train.js";
-import { randomMask } from "./random-mask.js";
+import { BENCH_SGD, maskedBenchSession, randomExamples } from "./training-setup.js";
 
 export interface NativeBenchCase {
   model: string;
@@ -50,41 +47,24 @@ async function initWasm(): Promise<{ native: boolean; reason?: string; coreType?
 
 async function measure(c: NativeBenchCase): Promise<NativeBenchResult> {
   const backend = await initWasm();
-  const config = requireExperimentConfig({
-    name: "bench-native",
-    data: { name: "synthetic" },
-    model: { name: c.model, batchNorm: c.batchNorm },
-    method: { name: "imp" },
-    training: { batchSize: c.batchSize },
-  });
-  const session = ModelSession.build(config, c.inputShape, 10);
-  const weights = session.initialWeights(0);
-  const mask = c.kept !== undefined ? randomMask(session, c.kept) : undefined;
-  if (mask) applyMask(weights, mask, session.layout);
-  session.writeWeights(weights);
+  const { session, mask } = maskedBenchSession("bench-native", c.model, c.batchNorm, c.batchSize, c.inputShape, c.kept);
   // Enough distinct batches for the warm-up and a generous number of measured steps; the loop
   // stops itself once the time budget is spent.
   const batches = c.warmupSteps + Math.max(c.minSteps, 400);
-  const size = c.inputShape[0] * c.inputShape[1] * c.inputShape[2];
-  const random = Random.derive(0, ["bench-native-data"]);
-  const images = Float32Array.from({ length: Math.min(batches, 64) * c.batchSize * size }, () => random.nextNormal());
-  const labels = Int32Array.from({ length: Math.min(batches, 64) * c.batchSize }, () => random.nextInt(10));
-  const count = labels.length;
+  const data = randomExamples(Math.min(batches, 64) * c.batchSize, c.inputShape, "bench-native-data");
   const stepMilliseconds: number[] = [];
   let last = performance.now();
   let measuredFrom = 0;
   const stop = { aborted: false };
-  const epochs = Math.ceil(batches / (count / c.batchSize));
+  const epochs = Math.ceil(batches / (data.count / c.batchSize));
   try {
     train({
       session,
-      data: { images, labels, count },
+      data,
       inputShape: c.inputShape,
       epochs,
       batchSize: c.batchSize,
-      momentum: 0.9,
-      weightDecay: 1e-4,
-      learningRate: () => 0.01,
+      ...BENCH_SGD,
       order: Random.derive(0, ["bench-native-order"]),
       mask,
       signal: stop,

@@ -6,20 +6,18 @@
  * and weight decay 1e-4; with --kept, a random mask keeping that fraction of every prunable layer)
  * on the wasm backend with whatever native kernels load, with every registered kernel wrapped in a
  * timer. After a few warm-up steps it prints each kernel (by name and input shape) in ms per step,
- * the totals by kind, and what ran outside the kernels (the gradient tape, JavaScript, the loop).
+ * the totals by kind, and what ran outside TF.js's kernels (the gradient tape, JavaScript, the loop,
+ * and the fused sparse step of a pruned chain of Dense layers, which calls the addon directly).
  * One thread; the timers themselves cost about a microsecond per kernel call.
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelFunc, NamedTensorInfoMap } from "@tensorflow/tfjs-core";
-import { requireExperimentConfig } from "../schema/config.js";
 import { initBackend } from "../worker/engine/backend.js";
-import { applyMask } from "../worker/engine/mask.js";
-import { ModelSession } from "../worker/engine/model-session.js";
 import { registerNativeKernels } from "../worker/engine/native-kernels/index.js";
 import { Random } from "../worker/engine/rng.js";
 import { train } from "../worker/engine/train.js";
-import { randomMask } from "./random-mask.js";
+import { BENCH_SGD, maskedBenchSession, randomExamples } from "./training-setup.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -89,17 +87,9 @@ async function main(): Promise<void> {
   const native = registerNativeKernels();
   const model = args.model!;
   const batchNorm = model !== "lenet-300-100" && !args["no-batch-norm"];
-  const config = requireExperimentConfig({ name: "bench-step-profile", data: { name: "synthetic" }, model: { name: model, batchNorm }, method: { name: "imp" }, training: { batchSize } });
   const inputShape: [number, number, number] = [28, 28, 1];
-  const session = ModelSession.build(config, inputShape, 10);
-  const weights = session.initialWeights(0);
-  const mask = randomMask(session, kept);
-  if (mask) applyMask(weights, mask, session.layout);
-  session.writeWeights(weights);
-  const random = Random.derive(0, ["bench-step-profile-data"]);
-  const count = batchSize * 8;
-  const images = Float32Array.from({ length: count * 784 }, () => random.nextNormal());
-  const labels = Int32Array.from({ length: count }, () => random.nextInt(10));
+  const { session, mask } = maskedBenchSession("bench-step-profile", model, batchNorm, batchSize, inputShape, kept);
+  const data = randomExamples(batchSize * 8, inputShape, "bench-step-profile-data");
   const times = timeKernels();
   const stop = { aborted: false };
   let step = 0;
@@ -108,13 +98,11 @@ async function main(): Promise<void> {
   try {
     train({
       session,
-      data: { images, labels, count },
+      data,
       inputShape,
       epochs: Math.ceil((WARMUP_STEPS + steps) / 8) + 1,
       batchSize,
-      momentum: 0.9,
-      weightDecay: 1e-4,
-      learningRate: () => 0.01,
+      ...BENCH_SGD,
       order: Random.derive(0, ["bench-step-profile-order"]),
       mask,
       signal: stop,
@@ -141,7 +129,7 @@ async function main(): Promise<void> {
     const kind = KINDS.find(([, pattern]) => pattern.test(row.kernel))?.[0] ?? "other kernels";
     byKind.set(kind, (byKind.get(kind) ?? 0) + row.milliseconds);
   }
-  byKind.set("outside kernels", stepMs - inKernels);
+  byKind.set("outside TF.js kernels", stepMs - inKernels);
   if (args.json) {
     console.log(JSON.stringify({ bench: "step-profile", model, batchNorm, kept, batchSize, steps, stepMs, examplesPerSecond: (batchSize * 1000) / stepMs, kinds: Object.fromEntries(byKind), kernels: rows }));
     return;
