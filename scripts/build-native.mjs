@@ -3,13 +3,17 @@
 // make, Python for gyp, Node's headers, a BLAS), it prints one line saying so and exits 0, and
 // training then uses the pure-wasm kernels. Rerun it by hand with `node scripts/build-native.mjs`.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const nativeDir = join(root, "native");
 const logPath = join(nativeDir, "build", "build.log");
+const addonPath = join(nativeDir, "build", "Release", "swamp_native.node");
+/** What the addon was last built from (inputsDigest), so an unchanged tree is not rebuilt. */
+const stampPath = join(nativeDir, "build", "inputs.sha256");
 const fallback = "training will use the pure-wasm kernels";
 
 function say(line) {
@@ -62,6 +66,27 @@ function firstErrorLine(output) {
   return error.replace(/^gyp ERR! (stack )?/, "").slice(0, 200);
 }
 
+/**
+ * The addon's inputs: its sources and gyp file, the compiler settings, and the Node ABI it is built
+ * for. npx builds the project again in a fresh clone (it installs the local package to run its bin),
+ * and with nothing changed that second build is skipped.
+ */
+function inputsDigest() {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify([process.versions.modules, process.platform, process.arch, process.env.CC ?? "", process.env.CFLAGS ?? ""]));
+  const sources = readdirSync(join(nativeDir, "src")).sort().map((name) => join("src", name));
+  for (const file of ["binding.gyp", ...sources]) hash.update(file).update(readFileSync(join(nativeDir, file)));
+  return hash.digest("hex");
+}
+
+function upToDate(digest) {
+  try {
+    return existsSync(addonPath) && readFileSync(stampPath, "utf8") === digest;
+  } catch {
+    return false;
+  }
+}
+
 function main() {
   if (process.env.SWAMP_NATIVE === "0") {
     say(`not built (SWAMP_NATIVE=0); ${fallback}`);
@@ -70,6 +95,11 @@ function main() {
   const compiler = process.env.CC ?? "cc";
   if (process.platform !== "win32" && !commandWorks(compiler, ["--version"])) {
     say(`not built: no C compiler (${compiler}; Debian/Ubuntu: apt-get install build-essential); ${fallback}`);
+    return;
+  }
+  const digest = inputsDigest();
+  if (upToDate(digest)) {
+    say("up to date (native/build/Release/swamp_native.node)");
     return;
   }
   const nodeGyp = findNodeGyp();
@@ -93,9 +123,14 @@ function main() {
   } catch {
     // The log is a convenience; failing to write it must not fail the install.
   }
-  if (result.status !== 0 || !existsSync(join(nativeDir, "build", "Release", "swamp_native.node"))) {
+  if (result.status !== 0 || !existsSync(addonPath)) {
     say(`not built (${firstErrorLine(output)}; full log: native/build/build.log); ${fallback}`);
     return;
+  }
+  try {
+    writeFileSync(stampPath, digest);
+  } catch {
+    // Without the stamp the next install only builds again.
   }
   const blasNote = blasMissingNote();
   say(blasNote ? `built, but ${blasNote}; ${fallback} until it is installed` : "built (native/build/Release/swamp_native.node)");
